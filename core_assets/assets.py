@@ -1,0 +1,117 @@
+"""The four core assets, from data to a served alias. Thin: the logic lives in `core_assets.lib`."""
+
+from typing import Any
+
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, asset
+
+from core_assets.env import training_code_version
+from core_assets.lib.data import DataValidationError, FeatureSet, build_features
+from core_assets.lib.events import emit_lifecycle_event
+from core_assets.lib.registry import RegistryError, register_version
+from core_assets.lib.release import DeployError, move_metadata, release
+from core_assets.lib.training import train_and_log
+from core_assets.resources import MlflowRegistry, ModelServer, PipelineSettings
+from mlops_platform.settings import dataset_path
+
+
+@asset(group_name="core")
+def features(context: AssetExecutionContext, pipeline: PipelineSettings) -> FeatureSet:
+    """Validated training data, split deterministically into train and test."""
+    try:
+        feature_set = build_features(
+            dataset_path(pipeline.dataset), pipeline.target_column, pipeline.test_size, pipeline.split_seed
+        )
+    except DataValidationError as exc:
+        raise Failure(description=f"dataset {pipeline.dataset!r} rejected: {exc}") from exc
+    context.add_output_metadata(
+        {
+            "dataset": pipeline.dataset,
+            "train_rows": len(feature_set.x_train),
+            "test_rows": len(feature_set.x_test),
+            "feature_names": feature_set.feature_names,
+            "data_hash": feature_set.data_hash,
+            "split_seed": pipeline.split_seed,
+        }
+    )
+    return feature_set
+
+
+@asset(group_name="core", code_version=training_code_version())
+def trained_model(
+    context: AssetExecutionContext, features: FeatureSet, pipeline: PipelineSettings, registry: MlflowRegistry
+) -> dict[str, Any]:
+    """The env's scikit-learn estimator fitted on `features`, logged as an MLflow run."""
+    registry.client()
+    result = train_and_log(
+        features,
+        pipeline.estimator,
+        pipeline.estimator_params,
+        registry.experiment,
+        tags={"mlops.env": pipeline.env, "mlops.data_hash": features.data_hash},
+    )
+    context.add_output_metadata(
+        {
+            "accuracy": result.accuracy,
+            "f1_macro": result.f1_macro,
+            "estimator": pipeline.estimator,
+            "run_id": result.run_id,
+            "mlflow_run": MetadataValue.url(registry.run_url(result.experiment_id, result.run_id)),
+        }
+    )
+    return result.as_dict()
+
+
+@asset(group_name="core")
+def registered_model_version(
+    context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry
+) -> dict[str, str]:
+    """The gated model registered as a new version in the MLflow registry."""
+    version = register_version(registry.client(), registry.model_name, trained_model["model_uri"], trained_model["run_id"])
+    record = {
+        "model_name": registry.model_name,
+        "version": str(version.version),
+        "run_id": trained_model["run_id"],
+        "source": version.source,
+        "status": version.status,
+    }
+    emit_lifecycle_event("version_registered", record, context.log)
+    context.add_output_metadata({**record, "registry": MetadataValue.url(registry.model_url(record["version"]))})
+    return record
+
+
+class ServedAliasConfig(Config):
+    """Leave empty to serve the version `registered_model_version` produced on the env's target alias."""
+
+    version: str | None = None
+    alias: str | None = None
+    reason: str = ""
+
+
+@asset(group_name="core")
+def served_alias(
+    context: AssetExecutionContext,
+    config: ServedAliasConfig,
+    registered_model_version: dict[str, str],
+    registry: MlflowRegistry,
+    model_server: ModelServer,
+    pipeline: PipelineSettings,
+) -> dict[str, Any]:
+    """The registry alias moved to the new version, and the model server hot-swapped to it."""
+    alias = config.alias or pipeline.target_alias
+    version = config.version or registered_model_version["version"]
+    reason = config.reason or f"release of v{version} (run {context.run_id[:8]})"
+    try:
+        move = release(
+            registry.client(), model_server.client(), context.log,
+            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
+        )
+    except RegistryError as exc:
+        raise Failure(description=f"cannot serve {registry.model_name} v{version}: {exc}") from exc
+    except DeployError as exc:
+        emit_lifecycle_event("deploy_failed", {**exc.move.as_dict(), "error": str(exc)}, context.log)
+        raise Failure(
+            description=str(exc), metadata=move_metadata(exc.move, registry.model_url(version))
+        ) from exc
+    emit_lifecycle_event("served", move.as_dict(), context.log)
+    context.add_output_metadata(move_metadata(move, registry.model_url(version)))
+    return move.as_dict()

@@ -1,0 +1,33 @@
+"""The quality gate: a blocking check, so a weak model is never registered."""
+
+from typing import Any
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
+
+from core_assets.assets import trained_model
+from core_assets.lib.events import emit_lifecycle_event
+from core_assets.resources import MlflowRegistry, PipelineSettings
+
+
+@asset_check(asset=trained_model, blocking=True, description="accuracy on the test split >= MIN_ACCURACY")
+def accuracy_gate(
+    context: AssetCheckExecutionContext,
+    trained_model: dict[str, Any],
+    pipeline: PipelineSettings,
+    registry: MlflowRegistry,
+) -> AssetCheckResult:
+    accuracy, threshold = trained_model["accuracy"], pipeline.min_accuracy
+    passed = accuracy >= threshold
+    registry.client().set_tag(trained_model["run_id"], "mlops.quality_gate", "passed" if passed else "failed")
+    if not passed:
+        emit_lifecycle_event(
+            "gate_failed",
+            {"run_id": trained_model["run_id"], "accuracy": accuracy, "threshold": threshold},
+            context.log,
+        )
+    return AssetCheckResult(
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=f"accuracy {accuracy:.4f} {'>=' if passed else '<'} threshold {threshold}",
+        metadata={"accuracy": accuracy, "threshold": threshold, "run_id": trained_model["run_id"]},
+    )

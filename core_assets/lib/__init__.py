@@ -1,0 +1,1 @@
+"""Plain functions behind the assets, callable (and tested) without Dagster."""

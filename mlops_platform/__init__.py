@@ -1,0 +1,1 @@
+"""Shared platform plumbing: the env's settings and the local launcher."""

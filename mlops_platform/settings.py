@@ -1,0 +1,94 @@
+"""The one settings class, and the one place that decides the env.
+
+Values come from `envs/<env>/platform.env` (the same file feeds the Kubernetes ConfigMap);
+environment variables override it, so any part can be pointed at another registry.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENVS_DIR = REPO_ROOT / "envs"
+
+
+def current_env() -> str:
+    """`MLOPS_ENV`, `dev` when unset."""
+    return os.environ.get("MLOPS_ENV", "dev")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+
+    mlops_env: str = "dev"
+    mlops_state_dir: Path | None = None
+
+    # registry
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    mlflow_experiment: str = "iris"
+    model_name: str = "iris-classifier"
+
+    # data and training
+    dataset: str = "iris"
+    target_column: str = "target"
+    test_size: float = Field(0.25, gt=0, lt=1)
+    split_seed: int = 42
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    estimator_params: dict[str, Any] = Field(default_factory=dict)
+    min_accuracy: float = 0.9
+
+    # release
+    target_alias: str = "B"
+    serving_url: str = ""
+    reload_secret_token: str = ""
+
+    # serving
+    alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
+    default_alias: str = "A"
+
+    # local launcher
+    mlflow_port: int = 5000
+    dagster_port: int = 3000
+
+    @field_validator("estimator")
+    @classmethod
+    def _only_sklearn(cls, value: str) -> str:
+        # the env file names a class to import: keep that to scikit-learn
+        if not value.startswith("sklearn.") or value.count(".") < 2:
+            raise ValueError(f"estimator must be a scikit-learn class path, got {value!r}")
+        return value
+
+    @cached_property
+    def state_dir(self) -> Path:
+        """The env's git-ignored local state (`.mlops/<env>/` unless overridden)."""
+        path = self.mlops_state_dir or REPO_ROOT / ".mlops" / self.mlops_env
+        return Path(path).resolve()
+
+
+
+def dataset_path(dataset: str) -> Path | None:
+    """The CSV a `DATASET` value names (relative to the repo root), or None for built-in iris."""
+    if dataset == "iris":
+        return None
+    path = Path(dataset)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def env_file(env: str) -> Path:
+    return ENVS_DIR / env / "platform.env"
+
+
+def load_settings(env: str | None = None, **overrides: Any) -> Settings:
+    """Settings of `env` (default: `MLOPS_ENV`): env file < environment variables < overrides."""
+    env = env or current_env()
+    path = env_file(env)
+    if not path.is_file():
+        known = sorted(p.name for p in ENVS_DIR.iterdir() if (p / "platform.env").is_file())
+        raise ValueError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
+    return Settings(_env_file=path, mlops_env=env, **overrides)
