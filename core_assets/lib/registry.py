@@ -50,11 +50,13 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
 def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
     """The version `alias` points to, or None when the alias (or the model) does not exist."""
     try:
-        return client.get_model_version_by_alias(model_name, alias).version
+        aliases = client.get_registered_model(model_name).aliases
     except MlflowException as exc:
         if _not_found(exc):
             return None
         raise
+    version = aliases.get(alias)
+    return None if version is None else str(version)
 
 
 def ready_version(client: MlflowClient, model_name: str, version: str):
@@ -71,7 +73,7 @@ def ready_version(client: MlflowClient, model_name: str, version: str):
 
 
 def history_tag_key(move: AliasMove) -> str:
-    stamp = move.moved_at.replace("-", "").replace(":", "").replace("+00:00", "Z")
+    stamp = datetime.fromisoformat(move.moved_at).strftime("%Y%m%dT%H%M%S%fZ")
     return f"alias_history.{move.alias}.{stamp}"
 
 
@@ -93,8 +95,13 @@ def move_alias(
         run_id=run_id,
         moved_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
     )
-    client.set_registered_model_alias(model_name, alias, str(version))
-    client.set_registered_model_tag(model_name, history_tag_key(move), json.dumps(move.as_dict()))
+    history_key = history_tag_key(move)
+    client.set_registered_model_tag(model_name, history_key, json.dumps(move.as_dict()))
+    try:
+        client.set_registered_model_alias(model_name, alias, str(version))
+    except MlflowException:
+        client.delete_registered_model_tag(model_name, history_key)  # no record of a move that did not happen
+        raise
     for field in ("before_version", "after_version", "reason", "run_id", "moved_at"):
         client.set_registered_model_tag(model_name, f"alias.{alias}.{field}", str(getattr(move, field) or ""))
     return move

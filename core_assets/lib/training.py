@@ -15,6 +15,8 @@ import mlflow  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import skops  # noqa: E402
+import skops.io  # noqa: E402
 import sklearn  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, confusion_matrix, f1_score  # noqa: E402
@@ -27,6 +29,7 @@ PIP_REQUIREMENTS = [
     f"scikit-learn=={sklearn.__version__}",
     f"numpy=={np.__version__}",
     f"pandas=={pd.__version__}",
+    f"skops=={skops.__version__}",
 ]
 
 
@@ -53,6 +56,11 @@ def build_estimator(class_path: str, params: dict[str, Any]):
         return estimator_cls(**params)
     except TypeError as exc:
         raise ValueError(f"bad parameters for {class_path}: {exc}") from exc
+
+
+def skops_trusted_types(model) -> list[str]:
+    """The types of a model we just fitted, declared trusted so its skops file loads."""
+    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
 def evaluate(y_true, y_pred) -> dict[str, float]:
@@ -96,6 +104,7 @@ def train_and_log(
             signature=infer_signature(example, model.predict(example)),
             input_example=example,
             pip_requirements=PIP_REQUIREMENTS,
+            skops_trusted_types=skops_trusted_types(model),
         )
     return TrainingResult(
         run_id=run.info.run_id,
