@@ -7,12 +7,18 @@ from core_assets.checks import accuracy_gate
 from core_assets.env import SETTINGS
 from core_assets.jobs import deploy_job, rollback_job, train_job
 from core_assets.resources import build_resources
+from mlops_platform.settings import Settings
 
-defs = Definitions(
-    assets=[features, trained_model, registered_model_version, served_alias],
-    asset_checks=[accuracy_gate],
-    jobs=[train_job, deploy_job, rollback_job],
-    resources=build_resources(SETTINGS),
-    # one process per run: the multiprocess executor costs ~6 s per step on this machine
-    executor=in_process_executor,
-)
+
+def build_definitions(settings: Settings) -> Definitions:
+    return Definitions(
+        assets=[features, trained_model, registered_model_version, served_alias],
+        asset_checks=[accuracy_gate],
+        jobs=[train_job, deploy_job, rollback_job],
+        resources=build_resources(settings),
+        # one process per run: the multiprocess executor costs ~6 s per step on this machine
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(SETTINGS)

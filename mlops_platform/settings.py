@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, Json, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     test_size: float = Field(0.25, gt=0, lt=1)
     split_seed: int = 42
     estimator: str = "sklearn.ensemble.RandomForestClassifier"
-    estimator_params: dict[str, Any] = Field(default_factory=dict)
+    estimator_params: Json[dict[str, Any]] = Field(default="{}", validate_default=True)
     min_accuracy: float = 0.9
 
     # release

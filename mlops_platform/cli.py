@@ -1,0 +1,133 @@
+"""`mlops up`: the local platform on its embedded defaults, stopped cleanly by Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from mlops_platform import processes
+from mlops_platform.settings import REPO_ROOT, Settings, load_settings
+
+BIN = Path(sys.executable).parent
+
+DAGSTER_YAML = """\
+# Local Dagster instance of this env (SQLite storage under this directory).
+telemetry:
+  enabled: false
+"""
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop()
+
+
+def _dagster_home(settings: Settings) -> Path:
+    home = settings.state_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def _check_ports(settings: Settings) -> None:
+    for name, port in (("MLFLOW_PORT", settings.mlflow_port), ("DAGSTER_PORT", settings.dagster_port)):
+        if processes.port_in_use(port):
+            raise SystemExit(f"error: port {port} is in use on 127.0.0.1; free it or set {name}=<port>")
+
+
+def start_platform(settings: Settings) -> list[processes.Service]:
+    """Start MLflow, then Dagster pointed at it; returns the services in start order."""
+    state, logs = settings.state_dir, settings.state_dir / "logs"
+    tracking_uri = f"http://127.0.0.1:{settings.mlflow_port}"
+    services: list[processes.Service] = []
+    try:
+        mlflow_server = processes.start(
+            "mlflow", processes.mlflow_server_command(state, settings.mlflow_port),
+            logs / "mlflow.log", tracking_uri, processes.MLFLOW_SERVER_ENV,
+        )
+        services.append(mlflow_server)
+        print(f"  mlflow   starting (log: {mlflow_server.log_path})", flush=True)
+        waited = processes.wait_ready(mlflow_server, "/health", timeout_s=120)
+        print(f"  mlflow   ready in {waited:.1f}s   {tracking_uri}", flush=True)
+
+        dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
+        dagster = processes.start(
+            "dagster",
+            [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+             "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
+            logs / "dagster.log", dagster_url,
+            env={
+                "DAGSTER_HOME": str(_dagster_home(settings)),
+                "MLOPS_ENV": settings.mlops_env,
+                "MLOPS_STATE_DIR": str(state),
+                "MLFLOW_TRACKING_URI": tracking_uri,
+            },
+        )
+        services.append(dagster)
+        print(f"  dagster  starting (log: {dagster.log_path})", flush=True)
+        waited = processes.wait_ready(dagster, "/server_info", timeout_s=180)
+        print(f"  dagster  ready in {waited:.1f}s   {dagster_url}", flush=True)
+    except BaseException:
+        stop_platform(services)
+        raise
+    return services
+
+
+def stop_platform(services: list[processes.Service]) -> None:
+    for service in reversed(services):
+        print(f"  stopping {service.name} (pid {service.process.pid})", flush=True)
+        processes.stop(service)
+
+
+def up(env: str | None) -> int:
+    settings = load_settings(env)
+    _check_ports(settings)
+    print(f"mlops: starting env {settings.mlops_env!r} (state: {settings.state_dir})", flush=True)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    services: list[processes.Service] = []
+    try:
+        services = start_platform(settings)
+        print("\nPlatform up. Dagster UI and MLflow UI:")
+        for service in services:
+            print(f"  {service.name:<8} {service.url}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while True:
+            for service in services:
+                if service.process.poll() is not None:
+                    print(f"error: {service.name} exited ({service.process.returncode}); see {service.log_path}")
+                    return 1
+            time.sleep(1)
+    except _Stop:
+        print("\nmlops: stopping...", flush=True)
+        return 0
+    except processes.ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abort the clean stop
+        stop_platform(services)
+        print("mlops: stopped.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_parser = sub.add_parser("up", help="start the local platform (MLflow + Dagster) until Ctrl-C")
+    up_parser.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args.env)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The four core assets materialized in-process against a real MLflow server (SQLite store)."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, materialize
+
+from core_assets.assets import features, registered_model_version, served_alias, trained_model
+from core_assets.checks import accuracy_gate
+from core_assets.lib.registry import alias_history
+from core_assets.resources import build_resources
+from tests.core_assets.runs import release, run_job
+
+ASSETS = [features, trained_model, registered_model_version, served_alias]
+
+
+def _metadata(result, key: str) -> dict:
+    [materialization] = result.asset_materializations_for_node(key)
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance):
+    result = materialize(ASSETS + [accuracy_gate], resources=build_resources(settings), instance=instance)
+    assert result.success
+
+    [version] = client.search_model_versions(f"name='{settings.model_name}'")
+    assert version.status == "READY"
+    model = client.get_registered_model(settings.model_name)
+    assert model.aliases == {"B": version.version}
+    assert model.tags["alias.B.after_version"] == version.version
+    assert model.tags["alias.B.before_version"] == ""
+
+    served = _metadata(result, "served_alias")
+    assert served["before_version"] is None
+    assert served["after_version"] == version.version
+    assert served["run_id"] == result.run_id
+
+    trained = _metadata(result, "trained_model")
+    assert trained["accuracy"] >= 0.9 and 0 < trained["f1_macro"] <= 1
+    run = client.get_run(trained["run_id"])
+    assert run.data.tags["mlops.quality_gate"] == "passed"
+    assert "confusion_matrix.png" in [a.path for a in client.list_artifacts(run.info.run_id)]
+    assert _metadata(result, "registered_model_version")["version"] == version.version
+
+    feats = _metadata(result, "features")
+    assert feats["train_rows"] + feats["test_rows"] == 150
+    assert len(feats["feature_names"]) == 4
+
+
+def test_second_release_records_before_version(defs, instance, client, settings):
+    release(defs, instance)
+    _, deployed = release(defs, instance)
+
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}
+    served = _metadata(deployed, "served_alias")
+    assert (served["before_version"], served["after_version"]) == ("1", "2")
+    history = alias_history(client, settings.model_name, "B")
+    assert [(m.before_version, m.after_version) for m in history] == [(None, "1"), ("1", "2")]
+
+
+def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, instance, defs):
+    release(defs, instance)
+    strict = build_resources(settings.model_copy(update={"min_accuracy": 1.01}))
+
+    result = materialize(ASSETS + [accuracy_gate], resources=strict, instance=instance, raise_on_error=False)
+
+    assert not result.success
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.metadata["threshold"].value == 1.01
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert AssetKey("registered_model_version") not in materialized
+    assert AssetKey("served_alias") not in materialized
+    assert [v.version for v in client.search_model_versions(f"name='{settings.model_name}'")] == ["1"]
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}
+    run_id = _metadata(result, "trained_model")["run_id"]
+    assert client.get_run(run_id).data.tags["mlops.quality_gate"] == "failed"
+
+
+def test_train_job_runs_the_gate(defs, instance):
+    result = run_job(defs, instance, "train_job")
+    assert result.success
+    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["accuracy_gate"]

@@ -1,0 +1,42 @@
+"""rollback_job moves an alias back, records it like served_alias, and refuses bad versions."""
+
+from __future__ import annotations
+
+from core_assets.lib.registry import alias_history
+from tests.core_assets.runs import release, run_job
+
+
+def _rollback_config(version: str, reason: str = "bad release") -> dict:
+    return {"ops": {"rollback_alias": {"config": {"alias": "B", "version": version, "reason": reason}}}}
+
+
+def test_rollback_moves_the_alias_back_and_records_history(defs, instance, client, settings):
+    release(defs, instance)
+    release(defs, instance)
+
+    result = run_job(defs, instance, "rollback_job", _rollback_config("1", "v2 misbehaves"))
+
+    assert result.success
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}
+    [materialization] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    assert materialization.asset_key.path == ["served_alias"]
+    meta = {k: v.value for k, v in materialization.metadata.items()}
+    assert (meta["before_version"], meta["after_version"], meta["reason"]) == ("2", "1", "v2 misbehaves")
+    assert [m.after_version for m in alias_history(client, settings.model_name, "B")] == ["1", "2", "1"]
+    assert instance.get_latest_materialization_event(materialization.asset_key).run_id == result.run_id
+
+
+def test_rollback_to_a_missing_version_fails_clearly_and_changes_nothing(defs, instance, client, settings):
+    release(defs, instance)
+    tags_before = client.get_registered_model(settings.model_name).tags
+
+    result = run_job(defs, instance, "rollback_job", _rollback_config("99"))
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert "version 99 does not exist" in message and "alias B unchanged" in message
+    model = client.get_registered_model(settings.model_name)
+    assert model.aliases == {"B": "1"}
+    assert model.tags == tags_before
+    assert not result.get_asset_materialization_events()

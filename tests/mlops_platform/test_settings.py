@@ -1,0 +1,45 @@
+"""Settings: env files, environment-variable overrides, and refusals."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from mlops_platform.settings import REPO_ROOT, load_settings
+
+
+def test_dev_is_the_default_env(monkeypatch):
+    monkeypatch.delenv("MLOPS_ENV", raising=False)
+    monkeypatch.delenv("MLOPS_STATE_DIR", raising=False)
+    settings = load_settings()
+    assert settings.mlops_env == "dev"
+    assert settings.state_dir == REPO_ROOT / ".mlops" / "dev"
+    assert settings.min_accuracy == 0.9
+    assert settings.target_alias == "B"
+
+
+def test_env_variables_override_the_env_file(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://registry.example:5000")
+    monkeypatch.setenv("MODEL_NAME", "other")
+    monkeypatch.setenv("ESTIMATOR_PARAMS", '{"max_depth": 2}')
+    settings = load_settings("prod")
+    assert settings.mlflow_tracking_uri == "http://registry.example:5000"
+    assert settings.model_name == "other"
+    assert settings.estimator_params == {"max_depth": 2}
+    assert settings.min_accuracy == 0.93  # from envs/prod
+
+
+def test_mlops_env_selects_the_env(monkeypatch):
+    monkeypatch.setenv("MLOPS_ENV", "prod")
+    assert load_settings().alias_selection_mode == "canary"
+
+
+def test_unknown_env_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown env 'staging'.*known envs: dev, prod"):
+        load_settings("staging")
+
+
+def test_estimator_must_be_scikit_learn(monkeypatch):
+    monkeypatch.setenv("ESTIMATOR", "os.system")
+    with pytest.raises(ValidationError, match="scikit-learn class path"):
+        load_settings("dev")
