@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,12 +66,7 @@ def start_platform(settings: Settings) -> list[processes.Service]:
             [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
              "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
             logs / "dagster.log", dagster_url,
-            env={
-                "DAGSTER_HOME": str(_dagster_home(settings)),
-                "MLOPS_ENV": settings.mlops_env,
-                "MLOPS_STATE_DIR": str(state),
-                "MLFLOW_TRACKING_URI": tracking_uri,
-            },
+            env={**_dagster_env(settings), "MLFLOW_TRACKING_URI": tracking_uri},
         )
         services.append(dagster)
         print(f"  dagster  starting (log: {dagster.log_path})", flush=True)
@@ -85,6 +82,25 @@ def stop_platform(services: list[processes.Service]) -> None:
     for service in reversed(services):
         print(f"  stopping {service.name} (pid {service.process.pid})", flush=True)
         processes.stop(service)
+
+
+def _dagster_env(settings: Settings) -> dict[str, str]:
+    """What Dagster processes of this env need: its instance, state and the local registry."""
+    return {
+        "DAGSTER_HOME": str(_dagster_home(settings)),
+        "MLOPS_ENV": settings.mlops_env,
+        "MLOPS_STATE_DIR": str(settings.state_dir),
+        "MLFLOW_TRACKING_URI": os.environ.get(
+            "MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"
+        ),
+    }
+
+
+def materialize(env: str | None, select: str) -> int:
+    """Materialize assets into the running platform's instance, so runs show in its UI."""
+    settings = load_settings(env)
+    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "core_assets.definitions", "--select", select]
+    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **_dagster_env(settings)}).returncode
 
 
 def up(env: str | None) -> int:
@@ -122,11 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="start the local platform (MLflow + Dagster) until Ctrl-C")
-    up_parser.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
+    mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
+    mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
+    for p in (up_parser, mat_parser):
+        p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.env)
-    return 2
+    return materialize(args.env, args.select)
 
 
 if __name__ == "__main__":
