@@ -1,7 +1,6 @@
 """Small resources: the only way assets reach MLflow, the model server and the env's settings."""
 
 import json
-import os
 from typing import Any
 
 import mlflow
@@ -9,16 +8,9 @@ from dagster import ConfigurableResource
 from mlflow import MlflowClient
 from pydantic import Field
 
+from mlops_platform.mlflow_client import bounded_client
 from mlops_platform.settings import Settings
 from serving.client import ServingClient
-
-# Bounded client retries: a dead registry fails in seconds (1 s + 2 s back-off), not minutes.
-BOUNDED_RETRY_ENV = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-}
 
 
 class MlflowRegistry(ConfigurableResource):
@@ -29,11 +21,10 @@ class MlflowRegistry(ConfigurableResource):
     experiment: str
 
     def client(self) -> MlflowClient:
-        for key, value in BOUNDED_RETRY_ENV.items():
-            os.environ.setdefault(key, value)
+        client = bounded_client(self.tracking_uri)
         # training logs through mlflow's fluent API, which reads the global URI
         mlflow.set_tracking_uri(self.tracking_uri)
-        return MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+        return client
 
     def _ui(self) -> str:
         return self.tracking_uri.rstrip("/") if self.tracking_uri.startswith("http") else ""

@@ -40,13 +40,15 @@ def _dagster_home(settings: Settings) -> Path:
 
 
 def _check_ports(settings: Settings) -> None:
-    for name, port in (("MLFLOW_PORT", settings.mlflow_port), ("DAGSTER_PORT", settings.dagster_port)):
+    ports = {"MLFLOW_PORT": settings.mlflow_port, "SERVING_PORT": settings.serving_port,
+             "DAGSTER_PORT": settings.dagster_port}
+    for name, port in ports.items():
         if processes.port_in_use(port):
             raise SystemExit(f"error: port {port} is in use on 127.0.0.1; free it or set {name}=<port>")
 
 
 def start_platform(settings: Settings) -> list[processes.Service]:
-    """Start MLflow, then Dagster pointed at it; returns the services in start order."""
+    """Start MLflow, the model server and Dagster, wired to each other; returns them in start order."""
     state, logs = settings.state_dir, settings.state_dir / "logs"
     tracking_uri = f"http://127.0.0.1:{settings.mlflow_port}"
     services: list[processes.Service] = []
@@ -60,13 +62,26 @@ def start_platform(settings: Settings) -> list[processes.Service]:
         waited = processes.wait_ready(mlflow_server, "/health", timeout_s=120)
         print(f"  mlflow   ready in {waited:.1f}s   {tracking_uri}", flush=True)
 
+        serving_url = f"http://127.0.0.1:{settings.serving_port}"
+        serving = processes.start(
+            "serving",
+            [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
+             "--host", "127.0.0.1", "--port", str(settings.serving_port)],
+            logs / "serving.log", serving_url,
+            env={"MLOPS_ENV": settings.mlops_env, "MLFLOW_TRACKING_URI": tracking_uri},
+        )
+        services.append(serving)
+        print(f"  serving  starting (log: {serving.log_path})", flush=True)
+        waited = processes.wait_ready(serving, "/health", timeout_s=120)
+        print(f"  serving  ready in {waited:.1f}s   {serving_url}", flush=True)
+
         dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
         dagster = processes.start(
             "dagster",
             [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
              "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
             logs / "dagster.log", dagster_url,
-            env={**_dagster_env(settings), "MLFLOW_TRACKING_URI": tracking_uri},
+            env={**_dagster_env(settings), "MLFLOW_TRACKING_URI": tracking_uri, "SERVING_URL": serving_url},
         )
         services.append(dagster)
         print(f"  dagster  starting (log: {dagster.log_path})", flush=True)
@@ -90,9 +105,8 @@ def _dagster_env(settings: Settings) -> dict[str, str]:
         "DAGSTER_HOME": str(_dagster_home(settings)),
         "MLOPS_ENV": settings.mlops_env,
         "MLOPS_STATE_DIR": str(settings.state_dir),
-        "MLFLOW_TRACKING_URI": os.environ.get(
-            "MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"
-        ),
+        "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"),
+        "SERVING_URL": os.environ.get("SERVING_URL", f"http://127.0.0.1:{settings.serving_port}"),
     }
 
 
@@ -137,7 +151,7 @@ def up(env: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    up_parser = sub.add_parser("up", help="start the local platform (MLflow + Dagster) until Ctrl-C")
+    up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
     for p in (up_parser, mat_parser):

@@ -50,11 +50,19 @@ class Settings(BaseSettings):
 
     # serving
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
-    default_alias: str = "A"
+    default_alias: Literal["A", "B"] = "A"
+    ab_test_percent: int = Field(10, ge=0, le=100)
+    canary_percent: int = Field(10, ge=0, le=100)
+    serving_backend: Literal["sklearn"] = "sklearn"
+    max_rows: int = Field(10_000, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    # where model artifacts may be loaded from (comma-separated URI prefixes)
+    model_artifact_roots: str = "mlflow-artifacts:/"
 
     # local launcher
     mlflow_port: int = 5000
     dagster_port: int = 3000
+    serving_port: int = 8000
 
     @field_validator("estimator")
     @classmethod

@@ -1,0 +1,47 @@
+"""The model server: `uvicorn --factory serving.main:create_app`."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mlops_platform.settings import Settings, load_settings
+from serving import errors
+from serving.routers import predict, reload, status
+from serving.shadow import ShadowStats
+from serving.variants import VariantRegistry
+
+# tokens that must never protect a production reload endpoint
+WEAK_TOKENS = {"", "changeme", "change-me", "dev-reload-token", "token", "secret"}
+
+
+def check_reload_token(settings: Settings) -> None:
+    if not settings.reload_secret_token:
+        raise RuntimeError("RELOAD_SECRET_TOKEN is required (set it in the env file or environment)")
+    if settings.mlops_env == "prod" and settings.reload_secret_token in WEAK_TOKENS:
+        raise RuntimeError("prod refuses to start with a default RELOAD_SECRET_TOKEN; set a secret one")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    check_reload_token(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.variants = VariantRegistry(settings)
+        await app.state.variants.load_all()  # models load here, never at import
+        yield
+
+    app = FastAPI(
+        title="Model server",
+        description="Routes predictions between the champion (A) and challenger (B) aliases of "
+        f"`{settings.model_name}`; hot-swaps them from the MLflow registry.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.shadow = ShadowStats()
+    errors.install(app, settings.max_body_bytes)
+    for router in (predict.router, reload.router, status.router):
+        app.include_router(router)
+    return app

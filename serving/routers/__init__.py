@@ -1,0 +1,1 @@
+"""One router per concern: prediction, hot-swap reload, status."""

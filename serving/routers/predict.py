@@ -1,0 +1,84 @@
+"""Prediction: routed by the selection mode, or addressed to one alias."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Header, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
+from serving.routing import ALIASES, NoModelLoaded, bucket, route
+from serving.runtimes.base import ModelRuntime
+from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
+
+router = APIRouter(tags=["predict"])
+
+ERRORS = {
+    404: {"model": ErrorResponse, "description": "unknown alias"},
+    413: {"model": ErrorResponse, "description": "body too large"},
+    422: {"model": ErrorResponse, "description": "invalid input, named in `detail`"},
+    503: {"model": ErrorResponse, "description": "no model loaded for that alias"},
+}
+
+
+def _check_shape(rows: list[list[float]], runtime: ModelRuntime, max_rows: int) -> None:
+    if not rows:
+        raise HTTPException(422, "data: at least one row is required")
+    if len(rows) > max_rows:
+        raise HTTPException(422, f"data: {len(rows)} rows; at most {max_rows} per request")
+    expected = runtime.n_features
+    for i, row in enumerate(rows):
+        if len(row) != expected:
+            raise HTTPException(
+                422, f"data.{i}: {len(row)} features; the model expects {expected} ({', '.join(runtime.info.feature_names)})"
+            )
+
+
+async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], max_rows: int):
+    runtime = variants.get(alias).runtime
+    if runtime is None:
+        raise HTTPException(503, f"alias {alias} has no model loaded")
+    _check_shape(rows, runtime, max_rows)
+    with variants.use(runtime):
+        try:
+            predictions = await run_in_threadpool(runtime.predict, rows)
+        except ValueError as exc:
+            raise HTTPException(422, f"the model rejected the input: {exc}") from exc
+    info = runtime.info
+    return runtime, PredictResponse(variant=alias, version=info.ref.version, run_id=info.ref.run_id, predictions=predictions)
+
+
+@router.post("/predict", response_model=PredictResponse, responses=ERRORS)
+async def predict(
+    body: PredictRequest,
+    settings: SettingsDep,
+    variants: VariantsDep,
+    shadow_stats: ShadowDep,
+    background: BackgroundTasks,
+    x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None,
+) -> PredictResponse:
+    """Score rows on the alias the routing mode picks for this client."""
+    try:
+        chosen = route(settings, bucket(x_client_id), variants.loaded())
+    except NoModelLoaded as exc:
+        raise HTTPException(503, str(exc)) from exc
+    _, response = await _predict(variants, chosen.alias, body.data, settings.max_rows)
+    shadow = variants.get(chosen.shadow).runtime if chosen.shadow else None
+    if shadow is not None and shadow.n_features == len(body.data[0]):
+        background.add_task(_shadow_score, variants, shadow, shadow_stats, body.data, response.predictions)
+    return response
+
+
+def _shadow_score(variants: VariantsDep, runtime: ModelRuntime, stats: ShadowDep, rows, answered) -> None:
+    with variants.use(runtime):
+        stats.record(runtime, rows, answered)
+
+
+@router.post("/variant/{alias}/predict", response_model=PredictResponse, responses=ERRORS)
+async def predict_variant(alias: str, body: PredictRequest, settings: SettingsDep, variants: VariantsDep) -> PredictResponse:
+    """Score rows on one alias explicitly (A = champion, B = challenger)."""
+    if alias not in ALIASES:
+        raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
+    _, response = await _predict(variants, alias, body.data, settings.max_rows)
+    return response

@@ -1,0 +1,32 @@
+"""Token-protected hot-swap of one alias."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from serving.dependencies import ReloadAuth, VariantsDep
+from serving.routing import ALIASES
+from serving.schemas import ErrorResponse, ReloadRequest, ReloadResponse
+
+router = APIRouter(tags=["reload"])
+
+
+@router.post(
+    "/variant/{alias}/reload",
+    response_model=ReloadResponse,
+    dependencies=[ReloadAuth],
+    responses={
+        401: {"model": ErrorResponse, "description": "no token"},
+        403: {"model": ErrorResponse, "description": "wrong token, or artifact outside the allowed roots"},
+        404: {"model": ErrorResponse, "description": "unknown alias, or not in the registry"},
+        409: {"model": ErrorResponse, "description": "the registry disagrees with the expected version"},
+        422: {"model": ErrorResponse, "description": "the artifact does not load or fails its smoke test"},
+        503: {"model": ErrorResponse, "description": "registry unreachable"},
+    },
+)
+async def reload(alias: str, variants: VariantsDep, body: ReloadRequest | None = None) -> ReloadResponse:
+    """Load what the registry's alias points to, smoke-test it, swap it in; on failure the old model keeps serving."""
+    if alias not in ALIASES:
+        raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
+    result = await variants.reload(alias, body.version if body else None)
+    return ReloadResponse(**result.__dict__)

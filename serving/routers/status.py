@@ -1,0 +1,63 @@
+"""What is loaded, liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
+from serving.routing import configured_split, effective_split
+from serving.schemas import HealthResponse, ModelsResponse, ModelStatus, RoutingInfo
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/models", response_model=ModelsResponse)
+async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse:
+    """Per alias: version, run, load time, backend and status."""
+    statuses = {}
+    for variant in variants.variants():
+        runtime = variant.runtime
+        info = runtime.info if runtime else None
+        statuses[variant.alias] = ModelStatus(
+            alias=variant.alias,
+            status=variant.status,
+            version=info.ref.version if info else None,
+            run_id=info.ref.run_id if info else None,
+            loaded_at=info.loaded_at if info else None,
+            backend=runtime.backend if runtime else settings.serving_backend,
+            n_features=len(info.feature_names) if info else None,
+            last_error=variant.last_error,
+        )
+    return ModelsResponse(models=statuses)
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep) -> HealthResponse:
+    """Liveness (always 200 while the process runs) and what is being served."""
+    loaded = variants.loaded()
+    note = None
+    if len(loaded) == 1:
+        note = f"only {next(iter(loaded))} is loaded: it answers all traffic"
+    elif not loaded:
+        note = "no model loaded: /predict answers 503 until a reload succeeds"
+    return HealthResponse(
+        status="ok",
+        loaded_variants=sorted(loaded),
+        note=note,
+        routing=RoutingInfo(
+            mode=settings.alias_selection_mode,
+            default_alias=settings.default_alias,
+            configured_split=configured_split(settings),
+            effective_split=effective_split(settings, loaded),
+        ),
+        shadow=shadow.summary() if settings.alias_selection_mode == "shadow" else None,
+    )
+
+
+@router.get("/ready", responses={503: {"description": "the default alias is not loaded yet"}})
+async def ready(settings: SettingsDep, variants: VariantsDep):
+    """200 once the default alias is loaded (the Kubernetes readiness probe)."""
+    if settings.default_alias in variants.loaded():
+        return {"ready": True}
+    return JSONResponse({"ready": False, "detail": f"default alias {settings.default_alias} not loaded"}, 503)

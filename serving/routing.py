@@ -1,0 +1,67 @@
+"""Which alias answers a request: sticky buckets per client id, one rule per selection mode."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from mlops_platform.settings import Settings
+
+CHAMPION, CHALLENGER = "A", "B"
+ALIASES = (CHAMPION, CHALLENGER)
+
+
+class NoModelLoaded(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Route:
+    alias: str
+    shadow: str | None = None
+
+
+def bucket(client_id: str | None) -> int:
+    """0..99, stable for a client id (sticky); random for anonymous requests."""
+    if not client_id:
+        return random.randrange(100)
+    return int.from_bytes(hashlib.sha256(client_id.encode()).digest()[:8], "big") % 100
+
+
+def other(alias: str) -> str:
+    return CHALLENGER if alias == CHAMPION else CHAMPION
+
+
+def configured_split(settings: Settings) -> dict[str, int]:
+    """Percent of traffic each alias answers, as configured (both aliases loaded)."""
+    mode = settings.alias_selection_mode
+    if mode in ("ab_test", "canary"):
+        share = settings.ab_test_percent if mode == "ab_test" else settings.canary_percent
+        return {CHAMPION: 100 - share, CHALLENGER: share}
+    return {settings.default_alias: 100, other(settings.default_alias): 0}
+
+
+def effective_split(settings: Settings, loaded: set[str]) -> dict[str, int]:
+    """The split actually applied: with one alias loaded, it takes everything."""
+    if len(loaded) == 1:
+        [only] = loaded
+        return {alias: 100 if alias == only else 0 for alias in ALIASES}
+    if not loaded:
+        return {alias: 0 for alias in ALIASES}
+    return configured_split(settings)
+
+
+def route(settings: Settings, client_bucket: int, loaded: set[str]) -> Route:
+    if not loaded:
+        raise NoModelLoaded("no model is loaded yet")
+    if len(loaded) == 1:
+        [only] = loaded
+        return Route(only)
+    mode = settings.alias_selection_mode
+    if mode in ("ab_test", "canary"):
+        share = configured_split(settings)[CHALLENGER]
+        return Route(CHALLENGER if client_bucket < share else CHAMPION)
+    if mode == "shadow":
+        return Route(settings.default_alias, shadow=other(settings.default_alias))
+    return Route(settings.default_alias)

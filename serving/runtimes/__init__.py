@@ -1,0 +1,1 @@
+"""Model runtimes: one small interface, one implementation per backend."""

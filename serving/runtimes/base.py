@@ -1,0 +1,72 @@
+"""The runtime interface (after MLServer): load, predict, unload, ready."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; `status` is the HTTP status the reload answers with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which registry entry a runtime serves."""
+
+    registry_uri: str
+    model_name: str
+    version: str
+    run_id: str
+    source: str
+
+
+@dataclass
+class RuntimeInfo:
+    ref: ModelRef
+    feature_names: list[str]
+    input_example: list[list[float]]
+    loaded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+class ModelRuntime(ABC):
+    backend: str = "base"
+
+    def __init__(self) -> None:
+        self.info: RuntimeInfo | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.info is not None
+
+    @property
+    def n_features(self) -> int:
+        assert self.info is not None
+        return len(self.info.feature_names)
+
+    @abstractmethod
+    def load(self, ref: ModelRef, artifact_uri: str) -> None:
+        """Fetch and load the model; raise ModelLoadError on any failure, leaving nothing half-set."""
+
+    @abstractmethod
+    def predict(self, rows: list[list[float]]) -> list[Any]:
+        """Predictions for already-validated rows."""
+
+    def smoke_test(self) -> None:
+        """Predict on the model's own input example before it may take traffic."""
+        assert self.info is not None
+        try:
+            predictions = self.predict(self.info.input_example)
+        except Exception as exc:  # any failure here means the model must not be swapped in
+            raise ModelLoadError(f"smoke prediction failed: {type(exc).__name__}: {exc}") from exc
+        if len(predictions) != len(self.info.input_example):
+            raise ModelLoadError("smoke prediction returned the wrong number of rows")
+
+    def unload(self) -> None:
+        self.info = None
