@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from mlops_platform import processes
+from mlops_platform import processes, traffic
 from mlops_platform.settings import REPO_ROOT, Settings, load_settings
 
 BIN = Path(sys.executable).parent
@@ -154,11 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
-    for p in (up_parser, mat_parser):
+    traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
+    traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
+    traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
+    for p in (up_parser, mat_parser, traffic_parser):
         p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.env)
+    if args.command == "traffic":
+        url = args.url or f"http://127.0.0.1:{load_settings(args.env).serving_port}"
+        print(traffic.report(url.rstrip("/"), args.n))
+        return 0
     return materialize(args.env, args.select)
 
 

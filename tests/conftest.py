@@ -14,17 +14,30 @@ from mlops_platform.settings import Settings, load_settings
 os.environ.update(processes.QUIET_ENV)
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory) -> str:
-    """A real MLflow server (SQLite backend, proxied local artifacts) on a free loopback port."""
-    state = tmp_path_factory.mktemp("mlflow-state")
-    port = processes.free_port()
+def start_mlflow(state: Path, port: int) -> processes.Service:
+    """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port."""
     service = processes.start(
-        "mlflow", processes.mlflow_server_command(state, port), state / "mlflow.log",
+        "mlflow", processes.mlflow_server_command(state, port), state / f"mlflow-{port}.log",
         f"http://127.0.0.1:{port}", processes.MLFLOW_SERVER_ENV,
     )
     try:
         processes.wait_ready(service, "/health", timeout_s=120)
+    except BaseException:
+        processes.stop(service)
+        raise
+    return service
+
+
+@pytest.fixture(scope="session")
+def mlflow_state(tmp_path_factory) -> Path:
+    """Where the session's MLflow server keeps its database and artifacts."""
+    return tmp_path_factory.mktemp("mlflow-state")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_state: Path) -> str:
+    service = start_mlflow(mlflow_state, processes.free_port())
+    try:
         yield service.url
     finally:
         processes.stop(service)

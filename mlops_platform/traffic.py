@@ -1,0 +1,62 @@
+"""`mlops traffic`: send requests with distinct client ids and compare the split with the config."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from scipy.stats import binomtest
+
+IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
+
+
+def interval(hits: int, total: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion."""
+    ci = binomtest(hits, total).proportion_ci(confidence_level=confidence, method="wilson")
+    return ci.low, ci.high
+
+
+def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter, Counter]:
+    """N /predict calls, each with its own client id; returns counts per variant and per status."""
+    prefix = uuid.uuid4().hex[:8]
+    variants: Counter = Counter()
+    statuses: Counter = Counter()
+    with httpx.Client(base_url=url, timeout=30) as client:
+
+        def one(i: int) -> None:
+            response = client.post("/predict", json={"data": [row]}, headers={"x-client-id": f"{prefix}-{i}"})
+            statuses[response.status_code] += 1
+            if response.status_code == 200:
+                body = response.json()
+                variants[f"{body['variant']} (v{body['version']})"] += 1
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(n)))
+    return variants, statuses
+
+
+def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99) -> str:
+    health = httpx.get(f"{url}/health", timeout=10).json()
+    routing = health["routing"]
+    variants, statuses = send(url, n, concurrency, IRIS_ROW)
+    served = sum(variants.values())
+    lines = [
+        f"mode {routing['mode']} (default alias {routing['default_alias']}), {n} requests, "
+        f"statuses {dict(sorted(statuses.items()))}",
+        f"{'variant':<12}{'configured':>11}{'effective':>11}{'observed':>10}   {confidence:.0%} interval",
+    ]
+    for alias in sorted(routing["configured_split"]):
+        label = next((k for k in variants if k.startswith(f"{alias} ")), alias)
+        hits = variants.get(label, 0)
+        low, high = interval(hits, served, confidence) if served else (0.0, 0.0)
+        expected = routing["effective_split"][alias] / 100
+        verdict = "ok" if low <= expected <= high else "OUTSIDE"
+        lines.append(
+            f"{label:<12}{routing['configured_split'][alias]:>10}%{routing['effective_split'][alias]:>10}%"
+            f"{hits / served if served else 0:>10.1%}   [{low:.1%}, {high:.1%}] {verdict}"
+        )
+    if health.get("note"):
+        lines.append(f"note: {health['note']}")
+    return "\n".join(lines)

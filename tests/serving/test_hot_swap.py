@@ -1,0 +1,155 @@
+"""Hot-swap against a real uvicorn process: no failed request while reloading, failures keep the old model."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from mlflow import MlflowClient
+
+from mlops_platform import processes
+from tests.conftest import start_mlflow
+from core_assets.lib.data import build_features
+from core_assets.lib.registry import register_version
+from core_assets.lib.training import train_and_log
+from tests.serving.conftest import ROW, TOKEN, start_server
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def server(mlflow_server, fresh_model, tmp_path):
+    service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name})
+    try:
+        yield service
+    finally:
+        processes.stop(service)
+
+
+def _served(url: str, alias: str) -> str | None:
+    return httpx.get(f"{url}/models", timeout=10).json()["models"][alias]["version"]
+
+
+def test_repeated_reloads_under_load_fail_no_request(server, fresh_model, mlflow_server):
+    v1, v2 = fresh_model.versions
+    client = MlflowClient(mlflow_server)
+    stop = threading.Event()
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def hammer(worker: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            i = 0
+            while not stop.is_set():
+                path = "/variant/B/predict" if i % 2 else "/predict"
+                response = http.post(path, json={"data": [ROW]}, headers={"x-client-id": f"w{worker}-{i}"})
+                key = (response.status_code, response.json().get("variant"), response.json().get("version"))
+                with lock:
+                    outcomes[key] += 1
+                i += 1
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for target in [v1, v2] * 4:
+            client.set_registered_model_alias(fresh_model.name, "B", target)
+            reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH, timeout=60)
+            assert reload.status_code == 200, reload.text
+            assert _served(server.url, "B") == target
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    assert sum(outcomes.values()) > 100
+    assert {status for status, _, _ in outcomes} == {200}, outcomes
+    b_versions = {version for _, variant, version in outcomes if variant == "B"}
+    assert b_versions == {v1, v2}
+
+
+def _artifact_dir(state: Path, client: MlflowClient, name: str, version: str) -> Path:
+    uri = client.get_model_version_download_uri(name, version)
+    return state / "mlflow" / "artifacts" / uri.removeprefix("mlflow-artifacts:/")
+
+
+def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflow_server, mlflow_state):
+    client = MlflowClient(mlflow_server)
+    trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
+    corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
+    for file in _artifact_dir(mlflow_state, client, fresh_model.name, corrupt).glob("model.*"):
+        file.write_bytes(b"\x00not a model")
+    before = _served(server.url, "B")
+    client.set_registered_model_alias(fresh_model.name, "B", corrupt)
+
+    response = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=60)
+
+    assert response.status_code == 422
+    assert f"cannot load {fresh_model.name} v{corrupt}" in response.json()["detail"]
+    assert _served(server.url, "B") == before
+    predicted = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=10).json()
+    assert predicted["version"] == before
+    assert httpx.get(f"{server.url}/models", timeout=10).json()["models"]["B"]["last_error"]
+
+
+def test_missing_alias_and_version_mismatch_keep_the_old_model(server, fresh_model, mlflow_server):
+    client = MlflowClient(mlflow_server)
+    v1, v2 = fresh_model.versions
+
+    mismatch = httpx.post(f"{server.url}/variant/B/reload", json={"version": v1}, headers=AUTH, timeout=30)
+    assert mismatch.status_code == 409
+    assert f"is v{v2}, not v{v1}" in mismatch.json()["detail"]
+
+    client.delete_registered_model_alias(fresh_model.name, "B")
+    missing = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=30)
+    assert missing.status_code == 404
+    assert "not found in the registry" in missing.json()["detail"]
+    assert _served(server.url, "B") == v2
+
+
+def test_registry_down_at_start_then_recovers_after_reload(shared_model, mlflow_state, tmp_path):
+    port = processes.free_port()
+    service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}", "MODEL_NAME": shared_model.name})
+    registry = None
+    try:
+        health = httpx.get(f"{service.url}/health", timeout=10)
+        assert health.status_code == 200 and health.json()["loaded_variants"] == []
+        assert httpx.get(f"{service.url}/ready", timeout=10).status_code == 503
+        assert httpx.post(f"{service.url}/predict", json={"data": [ROW]}, timeout=10).status_code == 503
+        down = httpx.post(f"{service.url}/variant/A/reload", headers=AUTH, timeout=60)
+        assert down.status_code == 503 and "registry unreachable" in down.json()["detail"]
+
+        registry = start_mlflow(mlflow_state, port)  # the registry comes back (same store)
+        assert httpx.post(f"{service.url}/variant/A/reload", headers=AUTH, timeout=60).status_code == 200
+        assert httpx.get(f"{service.url}/ready", timeout=10).status_code == 200
+        answer = httpx.post(f"{service.url}/predict", json={"data": [ROW]}, timeout=10).json()
+        assert answer["variant"] == "A" and answer["version"] == shared_model.versions[0]
+    finally:
+        processes.stop(service)
+        if registry is not None:
+            processes.stop(registry)
+
+
+def test_chunked_body_over_the_limit_is_413(mlflow_server, shared_model, tmp_path):
+    service = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, "MAX_BODY_BYTES": "4096"}
+    )
+    try:
+        def chunks():
+            yield b'{"data": ['
+            for _ in range(400):
+                yield b"[5.1, 3.5, 1.4, 0.2],"
+            yield b"[5.1, 3.5, 1.4, 0.2]]}"
+
+        response = httpx.post(
+            f"{service.url}/predict", content=chunks(), headers={"content-type": "application/json"}, timeout=30
+        )
+        assert response.status_code == 413
+        assert "exceeds 4096 bytes" in response.json()["detail"]
+        ok = httpx.post(f"{service.url}/predict", json={"data": [ROW]}, timeout=10)
+        assert ok.status_code == 200
+    finally:
+        processes.stop(service)

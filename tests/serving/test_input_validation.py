@@ -1,0 +1,75 @@
+"""Every class of bad input gets a 4xx JSON error naming the problem; never a 500 or a trace."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.main import create_app
+from tests.serving.conftest import ROW, serving_settings
+
+
+@pytest.fixture(scope="module")
+def client(mlflow_server, shared_model):
+    app = create_app(serving_settings(mlflow_server, shared_model, max_rows=5, max_body_bytes=2048))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _post(client, body, path="/predict", **kwargs):
+    kwargs.setdefault("headers", {"content-type": "application/json"})
+    return client.post(path, content=body if isinstance(body, (str, bytes)) else None,
+                       json=None if isinstance(body, (str, bytes)) else body, **kwargs)
+
+
+def test_valid_rows_are_scored(client, shared_model):
+    response = _post(client, {"data": [ROW, ROW]}, "/variant/A/predict")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["variant"], body["version"]) == ("A", shared_model.versions[0])
+    assert body["run_id"] == shared_model.run_ids[0]
+    assert body["predictions"] == [0, 0]
+
+
+def test_integers_are_numbers(client):
+    assert _post(client, {"data": [[5, 3, 1, 0]]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"data": [[5.1, 3.5, 1.4]]}, 422, "data.0: 3 features; the model expects 4"),
+        ({"data": [ROW, [1.0] * 5]}, 422, "data.1: 5 features"),
+        ({"data": [[5.1, "x", 1.4, 0.2]]}, 422, "data.0.1: Input should be a valid number"),
+        ({"data": [[5.1, "3.5", 1.4, 0.2]]}, 422, "data.0.1: Input should be a valid number"),
+        ({"data": [[True, 3.5, 1.4, 0.2]]}, 422, "data.0.0: Input should be a valid number"),
+        ({"data": [[5.1, None, 1.4, 0.2]]}, 422, "data.0.1"),
+        ('{"data": [[5.1, NaN, 1.4, 0.2]]}', 422, "data.0.1: Input should be a finite number"),
+        ('{"data": [[5.1, Infinity, 1.4, 0.2]]}', 422, "finite number"),
+        ('{"data": [[5.1, 1e999, 1.4, 0.2]]}', 422, "finite number"),
+        ({"data": []}, 422, "at least one row"),
+        ({"data": [ROW] * 6}, 422, "6 rows; at most 5"),
+        ({"data": ROW}, 422, "data.0: Input should be a valid list"),
+        ({"rows": [ROW]}, 422, "data: Field required"),
+        ("{not json", 422, "body is not valid JSON"),
+        ("", 422, "body"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_problem(client, body, status, message):
+    for path in ("/predict", "/variant/B/predict"):
+        response = _post(client, body, path)
+        assert response.status_code == status, response.text
+        assert message in response.json()["detail"]
+        assert "Traceback" not in response.text
+
+
+def test_body_over_the_limit_is_413(client):
+    response = _post(client, {"data": [ROW] * 200})
+    assert response.status_code == 413
+    assert "exceeds 2048 bytes" in response.json()["detail"]
+
+
+def test_unknown_alias_is_404(client):
+    response = _post(client, {"data": [ROW]}, "/variant/C/predict")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "unknown alias 'C'; known: A, B"
