@@ -2,7 +2,12 @@
 
 from typing import Any
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    asset_check,
+)
 
 from core_assets.assets import trained_model
 from core_assets.lib.events import emit_lifecycle_event

@@ -2,7 +2,12 @@
 
 from dagster import Definitions, in_process_executor
 
-from core_assets.assets import features, registered_model_version, served_alias, trained_model
+from core_assets.assets import (
+    features,
+    registered_model_version,
+    served_alias,
+    trained_model,
+)
 from core_assets.checks import accuracy_gate
 from core_assets.env import SETTINGS
 from core_assets.jobs import deploy_job, rollback_job, train_job

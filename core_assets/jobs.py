@@ -11,7 +11,12 @@ from dagster import (
     op,
 )
 
-from core_assets.assets import features, registered_model_version, served_alias, trained_model
+from core_assets.assets import (
+    features,
+    registered_model_version,
+    served_alias,
+    trained_model,
+)
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.registry import RegistryError
 from core_assets.lib.release import DeployError, move_metadata, release

@@ -10,22 +10,9 @@ import pytest
 
 from mlops_platform import processes
 from mlops_platform.settings import Settings, load_settings
+from tests.support import RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)
-
-
-def start_mlflow(state: Path, port: int) -> processes.Service:
-    """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port."""
-    service = processes.start(
-        "mlflow", processes.mlflow_server_command(state, port), state / f"mlflow-{port}.log",
-        f"http://127.0.0.1:{port}", processes.MLFLOW_SERVER_ENV,
-    )
-    try:
-        processes.wait_ready(service, "/health", timeout_s=120)
-    except BaseException:
-        processes.stop(service)
-        raise
-    return service
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +41,15 @@ def settings(mlflow_server: str, tmp_path: Path) -> Settings:
         mlops_state_dir=tmp_path / "state",
         serving_url="",
     )
+
+
+@pytest.fixture(scope="session")
+def shared_model(mlflow_server) -> RegisteredModel:
+    """Read-only for tests: A = v1 (logistic regression), B = v2 (a depth-1 tree that disagrees)."""
+    return register_model(mlflow_server)
+
+
+@pytest.fixture
+def fresh_model(mlflow_server) -> RegisteredModel:
+    """A model of this test's own, free to move aliases on."""
+    return register_model(mlflow_server)

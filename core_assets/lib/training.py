@@ -15,11 +15,16 @@ import mlflow  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import sklearn  # noqa: E402
 import skops  # noqa: E402
 import skops.io  # noqa: E402
-import sklearn  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, confusion_matrix, f1_score  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    ConfusionMatrixDisplay,
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+)
 
 from core_assets.lib.data import FeatureSet  # noqa: E402
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dagster import AssetKey, materialize
 
-from core_assets.assets import features, registered_model_version, served_alias, trained_model
+from core_assets.assets import (
+    features,
+    registered_model_version,
+    served_alias,
+    trained_model,
+)
 from core_assets.checks import accuracy_gate
 from core_assets.lib.registry import alias_history
 from core_assets.resources import build_resources

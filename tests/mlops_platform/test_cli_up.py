@@ -1,4 +1,4 @@
-"""`mlops up` starts real MLflow and Dagster servers, stops them all on Ctrl-C, and reuses state."""
+"""`mlops up` starts real MLflow, model and Dagster servers, stops them all on Ctrl-C, and reuses state."""
 
 from __future__ import annotations
 
@@ -44,17 +44,19 @@ def _alive(pid: int) -> bool:
 
 
 def test_up_serves_both_uis_stops_cleanly_and_reuses_state(tmp_path):
-    mlflow_port, dagster_port = free_port(), free_port()
+    mlflow_port, dagster_port, serving_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "MLOPS_STATE_DIR": str(tmp_path / "state"),
         "MLFLOW_PORT": str(mlflow_port),
         "DAGSTER_PORT": str(dagster_port),
+        "SERVING_PORT": str(serving_port),
     }
     proc, lines = _start(env)
     try:
         assert f"http://127.0.0.1:{mlflow_port}" in "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{dagster_port}/server_info", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{serving_port}/health", timeout=5).status_code == 200
         MlflowClient(f"http://127.0.0.1:{mlflow_port}").create_registered_model("kept-across-restarts")
         out = _interrupt(proc)
     finally:
@@ -63,7 +65,7 @@ def test_up_serves_both_uis_stops_cleanly_and_reuses_state(tmp_path):
             proc.wait()
     assert proc.returncode == 0, out
     pids = [int(pid) for pid in re.findall(r"stopping \w+ \(pid (\d+)\)", out)]
-    assert len(pids) == 2 and not any(_alive(pid) for pid in pids)
+    assert len(pids) == 3 and not any(_alive(pid) for pid in pids)
     assert "telemetry:\n  enabled: false" in (tmp_path / "state/dagster/dagster.yaml").read_text()
 
     proc, _ = _start(env)

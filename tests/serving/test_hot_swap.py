@@ -10,12 +10,11 @@ import httpx
 import pytest
 from mlflow import MlflowClient
 
-from mlops_platform import processes
-from tests.conftest import start_mlflow
 from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
-from tests.serving.conftest import ROW, TOKEN, start_server
+from mlops_platform import processes
+from tests.support import ROW, TOKEN, start_mlflow, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.main import create_app
-from tests.serving.conftest import ROW, serving_settings
+from tests.support import ROW, serving_settings
 
 
 @pytest.fixture(scope="module")

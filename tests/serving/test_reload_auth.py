@@ -6,10 +6,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.main import create_app
-from tests.serving.conftest import TOKEN, serving_settings, start_server
 from mlops_platform import processes
 from mlops_platform.settings import load_settings
+from serving.main import create_app
+from tests.support import TOKEN, serving_settings, start_server
 
 
 @pytest.fixture(scope="module")

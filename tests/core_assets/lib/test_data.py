@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core_assets.lib.data import DataValidationError, build_features, load_dataset, validate_dataset
+from core_assets.lib.data import (
+    DataValidationError,
+    build_features,
+    load_dataset,
+    validate_dataset,
+)
 
 
 def _csv(tmp_path, frame: pd.DataFrame):

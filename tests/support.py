@@ -1,4 +1,4 @@
-"""Serving fixtures: real registered models on the session's MLflow server, real uvicorn processes."""
+"""Helpers shared by the tests: real servers started by PID, real registered models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import pytest
 from mlflow import MlflowClient
 
 from core_assets.lib.data import build_features
@@ -19,6 +18,20 @@ from mlops_platform.settings import Settings, load_settings
 
 TOKEN = "test-reload-token-0123456789"
 ROW = [5.1, 3.5, 1.4, 0.2]
+
+
+def start_mlflow(state: Path, port: int) -> processes.Service:
+    """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port."""
+    service = processes.start(
+        "mlflow", processes.mlflow_server_command(state, port), state / f"mlflow-{port}.log",
+        f"http://127.0.0.1:{port}", processes.MLFLOW_SERVER_ENV,
+    )
+    try:
+        processes.wait_ready(service, "/health", timeout_s=120)
+    except BaseException:
+        processes.stop(service)
+        raise
+    return service
 
 
 @dataclass
@@ -47,18 +60,6 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
     client.set_registered_model_alias(name, "A", versions[0])
     client.set_registered_model_alias(name, "B", versions[-1])
     return RegisteredModel(name, versions, run_ids)
-
-
-@pytest.fixture(scope="session")
-def shared_model(mlflow_server) -> RegisteredModel:
-    """Read-only for tests: A = v1 (logistic regression), B = v2 (a depth-1 tree that disagrees)."""
-    return register_model(mlflow_server)
-
-
-@pytest.fixture
-def fresh_model(mlflow_server) -> RegisteredModel:
-    """A model of this test's own, free to move aliases on."""
-    return register_model(mlflow_server)
 
 
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:

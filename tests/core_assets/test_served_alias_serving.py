@@ -1,0 +1,46 @@
+"""served_alias hot-swaps a real model server and verifies it; a server that does not follow fails the asset."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from core_assets.definitions import build_definitions
+from mlops_platform import processes
+from tests.core_assets.runs import release, run_job
+from tests.support import TOKEN, start_server
+
+
+@pytest.fixture
+def serving(settings, tmp_path, defs, instance):
+    """A real uvicorn model server for this test's model, started after a first release exists."""
+    release(defs, instance)
+    service = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
+    )
+    try:
+        yield service
+    finally:
+        processes.stop(service)
+
+
+def test_deploy_hot_swaps_the_server_to_the_new_version(settings, serving, instance):
+    wired = build_definitions(settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": TOKEN}))
+    assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "1"
+
+    release(wired, instance)
+
+    assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "2"
+
+
+def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
+    wired = build_definitions(settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": "wrong"}))
+    assert run_job(wired, instance, "train_job").success
+
+    deployed = run_job(wired, instance, "deploy_job")
+
+    assert not deployed.success
+    [failure] = [e for e in deployed.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "hot-swap of B to v2 failed" in failure.event_specific_data.error.message
+    assert "403" in failure.event_specific_data.error.message
+    assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "1"

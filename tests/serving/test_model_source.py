@@ -1,0 +1,38 @@
+"""Artifacts load only from under the configured roots; `..` never passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.model_source import check_artifact_location
+from serving.runtimes.base import ModelLoadError
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "mlflow-artifacts:/1/models/m-abc/artifacts",
+        "s3://bucket/mlflow/1/models/m-abc/artifacts",
+        "file:///srv/mlflow/artifacts/1/model",
+        "/srv/mlflow/artifacts/1/model",
+    ],
+)
+def test_locations_under_a_root_are_allowed(uri):
+    check_artifact_location(uri, ["mlflow-artifacts:/", "s3://bucket/mlflow/", "file:///srv/mlflow/artifacts"])
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("file:///etc/passwd", "outside the allowed roots"),
+        ("file:///srv/mlflow/artifacts-evil/x", "outside the allowed roots"),
+        ("mlflow-artifacts:/1/../../etc/shadow", "contains '..'"),
+        ("mlflow-artifacts:/1/%2e%2e/%2e%2e/etc", "contains '..'"),
+        ("file:///srv/mlflow/artifacts/../../etc", "contains '..'"),
+        ("s3://other-bucket/mlflow/1", "outside the allowed roots"),
+    ],
+)
+def test_other_locations_are_refused(uri, reason):
+    with pytest.raises(ModelLoadError, match=reason) as refused:
+        check_artifact_location(uri, ["mlflow-artifacts:/", "s3://bucket/mlflow/", "file:///srv/mlflow/artifacts"])
+    assert refused.value.status == 403
