@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -18,11 +18,12 @@ def interval(hits: int, total: int, confidence: float) -> tuple[float, float]:
     return ci.low, ci.high
 
 
-def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter, Counter]:
-    """N /predict calls, each with its own client id; returns counts per variant and per status."""
+def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter, Counter, dict[str, set]]:
+    """N /predict calls, each with its own client id: counts per variant and status, versions seen."""
     prefix = uuid.uuid4().hex[:8]
     variants: Counter = Counter()
     statuses: Counter = Counter()
+    versions: dict[str, set] = defaultdict(set)
     with httpx.Client(base_url=url, timeout=30) as client:
 
         def one(i: int) -> None:
@@ -30,17 +31,18 @@ def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter,
             statuses[response.status_code] += 1
             if response.status_code == 200:
                 body = response.json()
-                variants[f"{body['variant']} (v{body['version']})"] += 1
+                variants[body["variant"]] += 1
+                versions[body["variant"]].add(body["version"])
 
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(one, range(n)))
-    return variants, statuses
+    return variants, statuses, versions
 
 
 def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99) -> str:
     health = httpx.get(f"{url}/health", timeout=10).json()
     routing = health["routing"]
-    variants, statuses = send(url, n, concurrency, IRIS_ROW)
+    variants, statuses, versions = send(url, n, concurrency, IRIS_ROW)
     served = sum(variants.values())
     lines = [
         f"mode {routing['mode']} (default alias {routing['default_alias']}), {n} requests, "
@@ -48,8 +50,9 @@ def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99) -> 
         f"{'variant':<12}{'configured':>11}{'effective':>11}{'observed':>10}   {confidence:.0%} interval",
     ]
     for alias in sorted(routing["configured_split"]):
-        label = next((k for k in variants if k.startswith(f"{alias} ")), alias)
-        hits = variants.get(label, 0)
+        seen = ",".join(f"v{v}" for v in sorted(versions[alias], key=int))
+        label = f"{alias} ({seen})" if seen else alias
+        hits = variants[alias]
         low, high = interval(hits, served, confidence) if served else (0.0, 0.0)
         expected = routing["effective_split"][alias] / 100
         verdict = "ok" if low <= expected <= high else "OUTSIDE"
