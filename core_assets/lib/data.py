@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_iris
-from sklearn.model_selection import train_test_split
 
 
 class DataValidationError(ValueError):
@@ -32,6 +30,8 @@ class FeatureSet:
 def load_dataset(csv_path: Path | None, target_column: str) -> pd.DataFrame:
     """The env's dataset: iris from scikit-learn when no CSV is configured."""
     if csv_path is None:
+        from sklearn.datasets import load_iris  # scikit-learn loads lazily: most runs never need it
+
         frame = load_iris(as_frame=True).frame
         return frame.rename(columns={"target": target_column})
     if not csv_path.is_file():
@@ -74,6 +74,8 @@ def data_hash(frame: pd.DataFrame) -> str:
 
 def split_dataset(frame: pd.DataFrame, target_column: str, test_size: float, seed: int) -> FeatureSet:
     """Deterministic, stratified train/test split."""
+    from sklearn.model_selection import train_test_split
+
     features = frame.drop(columns=[target_column]).astype(float)
     target = frame[target_column]
     stratify = target if target.value_counts().min() >= 2 else None

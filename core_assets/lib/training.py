@@ -1,40 +1,23 @@
-"""Fit the env's estimator, evaluate it and log the run to MLflow."""
+"""Fit the env's estimator, evaluate it and log the run to MLflow.
+
+The heavy imports (scikit-learn metrics, skops, matplotlib) live inside the functions: every
+Dagster run process imports this module, and most runs (deploy, rollback) never train.
+"""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from typing import Any
 
-import matplotlib
+import mlflow
 
-matplotlib.use("Agg")  # headless: the confusion matrix is rendered to a file
-
-import matplotlib.pyplot as plt  # noqa: E402
-import mlflow  # noqa: E402
-import mlflow.sklearn  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import sklearn  # noqa: E402
-import skops  # noqa: E402
-import skops.io  # noqa: E402
-from mlflow.models import infer_signature  # noqa: E402
-from sklearn.metrics import (  # noqa: E402
-    ConfusionMatrixDisplay,
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-)
-
-from core_assets.lib.data import FeatureSet  # noqa: E402
+from core_assets.lib.data import FeatureSet
 
 # Explicit requirements: inferring them costs ~8 s per logged model.
 PIP_REQUIREMENTS = [
-    f"mlflow=={mlflow.__version__}",
-    f"scikit-learn=={sklearn.__version__}",
-    f"numpy=={np.__version__}",
-    f"pandas=={pd.__version__}",
-    f"skops=={skops.__version__}",
+    f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "numpy", "pandas", "skops")
 ]
 
 
@@ -65,10 +48,14 @@ def build_estimator(class_path: str, params: dict[str, Any]):
 
 def skops_trusted_types(model) -> list[str]:
     """The types of a model we just fitted, declared trusted so its skops file loads."""
+    import skops.io
+
     return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
 def evaluate(y_true, y_pred) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "f1_macro": float(f1_score(y_true, y_pred, average="macro")),
@@ -76,6 +63,12 @@ def evaluate(y_true, y_pred) -> dict[str, float]:
 
 
 def _confusion_figure(y_true, y_pred):
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: the figure is rendered to a file
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
     labels = sorted(set(y_true) | set(y_pred))
     fig, ax = plt.subplots(figsize=(4, 4))
     ConfusionMatrixDisplay(confusion_matrix(y_true, y_pred, labels=labels), display_labels=labels).plot(
@@ -90,6 +83,10 @@ def train_and_log(
     features: FeatureSet, class_path: str, params: dict[str, Any], experiment: str, tags: dict[str, str]
 ) -> TrainingResult:
     """Fit on the train split, score on the test split, log params/metrics/figure/model as one run."""
+    import matplotlib.pyplot as plt
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
     model = build_estimator(class_path, params)
     model.fit(features.x_train, features.y_train)
     predictions = model.predict(features.x_test)
