@@ -2,11 +2,14 @@
 
 from typing import Any
 
-from dagster import AssetExecutionContext, Config, Failure, MetadataValue, asset
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AutomationCondition, Config, Failure, MetadataValue, asset
 
 from core_assets.env import training_code_version
 from core_assets.lib.data import DataValidationError, FeatureSet, build_features
 from core_assets.lib.events import emit_lifecycle_event
+from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.registry import RegistryError, register_version
 from core_assets.lib.release import DeployError, move_metadata, release
 from core_assets.lib.training import train_and_log
@@ -14,18 +17,27 @@ from core_assets.resources import MlflowRegistry, ModelServer, PipelineSettings
 from mlops_platform.settings import dataset_path
 
 
+class FeaturesConfig(Config):
+    """Set by the new-data sensor; empty means the env's DATASET."""
+
+    incoming_file: str | None = None
+
+
 @asset(group_name="core")
-def features(context: AssetExecutionContext, pipeline: PipelineSettings) -> FeatureSet:
+def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: PipelineSettings) -> FeatureSet:
     """Validated training data, split deterministically into train and test."""
+    source = Path(config.incoming_file) if config.incoming_file else dataset_path(pipeline.dataset)
     try:
-        feature_set = build_features(
-            dataset_path(pipeline.dataset), pipeline.target_column, pipeline.test_size, pipeline.split_seed
-        )
+        feature_set = build_features(source, pipeline.target_column, pipeline.test_size, pipeline.split_seed)
     except DataValidationError as exc:
-        raise Failure(description=f"dataset {pipeline.dataset!r} rejected: {exc}") from exc
+        raise Failure(description=f"dataset {source or pipeline.dataset} rejected, left in place: {exc}") from exc
+    if config.incoming_file:
+        # fully validated and split in memory: only now does the file leave the incoming folder
+        archived = archive(Path(config.incoming_file), processed_dir(Path(pipeline.state_dir)))
+        context.log.info("ingested %s, archived as %s", config.incoming_file, archived)
     context.add_output_metadata(
         {
-            "dataset": pipeline.dataset,
+            "dataset": str(config.incoming_file or pipeline.dataset),
             "train_rows": len(feature_set.x_train),
             "test_rows": len(feature_set.x_test),
             "feature_names": feature_set.feature_names,
@@ -36,7 +48,17 @@ def features(context: AssetExecutionContext, pipeline: PipelineSettings) -> Feat
     return feature_set
 
 
-@asset(group_name="core", code_version=training_code_version())
+@asset(
+    group_name="core",
+    code_version=training_code_version(),
+    # retrain when features update, or when the training code or parameters change
+    automation_condition=AutomationCondition.eager()
+    | (
+        AutomationCondition.code_version_changed()
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.in_progress()
+    ),
+)
 def trained_model(
     context: AssetExecutionContext, features: FeatureSet, pipeline: PipelineSettings, registry: MlflowRegistry
 ) -> dict[str, Any]:
@@ -61,7 +83,11 @@ def trained_model(
     return result.as_dict()
 
 
-@asset(group_name="core")
+@asset(
+    group_name="core",
+    # register what was retrained, but only past the blocking quality gate
+    automation_condition=AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed(),
+)
 def registered_model_version(
     context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry
 ) -> dict[str, str]:

@@ -10,8 +10,9 @@ from core_assets.assets import (
 )
 from core_assets.checks import accuracy_gate
 from core_assets.env import SETTINGS
-from core_assets.jobs import deploy_job, rollback_job, train_job
+from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.resources import build_resources
+from core_assets.sensors import automation_sensor, new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.settings import Settings
 
 
@@ -19,7 +20,8 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[features, trained_model, registered_model_version, served_alias],
         asset_checks=[accuracy_gate],
-        jobs=[train_job, deploy_job, rollback_job],
+        jobs=[train_job, deploy_job, rollback_job, promote_job],
+        sensors=[readiness_sensor, rollback_sensor, new_data_sensor, automation_sensor],
         resources=build_resources(settings),
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,

@@ -1,4 +1,4 @@
-"""Jobs: train (features -> registered version), deploy (served alias), and the manual rollback."""
+"""Jobs: train (features -> registered version), deploy (served alias), and the manual levers."""
 
 from dagster import (
     AssetMaterialization,
@@ -10,15 +10,11 @@ from dagster import (
     job,
     op,
 )
+from pydantic import Field
 
-from core_assets.assets import (
-    features,
-    registered_model_version,
-    served_alias,
-    trained_model,
-)
+from core_assets.assets import features, registered_model_version, served_alias, trained_model
 from core_assets.lib.events import emit_lifecycle_event
-from core_assets.lib.registry import RegistryError
+from core_assets.lib.registry import AliasMove, RegistryError, alias_version
 from core_assets.lib.release import DeployError, move_metadata, release
 from core_assets.resources import MlflowRegistry, ModelServer
 
@@ -31,37 +27,57 @@ train_job = define_asset_job(
 deploy_job = define_asset_job(
     "deploy_job",
     selection=AssetSelection.assets(served_alias),
-    description="Move the target alias to the newest registered version and hot-swap the server.",
+    description="Move the target alias to a registered version and hot-swap the server.",
 )
+
+
+def _move_and_record(
+    context: OpExecutionContext, registry: MlflowRegistry, model_server: ModelServer,
+    alias: str, version: str | None, reason: str,
+) -> AliasMove:
+    """A manual alias move, recorded as a served_alias materialization like any release."""
+    try:
+        move = release(
+            registry.client(), model_server.client(), context.log,
+            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
+        )
+    except RegistryError as exc:
+        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
+    except DeployError as exc:
+        context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(exc.move, registry.model_url())))
+        raise Failure(description=f"alias {alias} moved, but {exc}") from exc
+    context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(move, registry.model_url())))
+    return move
 
 
 class RollbackConfig(Config):
     alias: str
-    version: str
+    version: str | None = Field(None, description="the version to restore; empty removes the alias")
     reason: str
 
 
-@op(description="Point an alias back at an existing READY version, recording the move.")
+@op(description="Point an alias back at an existing READY version (or remove it), recording the move.")
 def rollback_alias(
     context: OpExecutionContext, config: RollbackConfig, registry: MlflowRegistry, model_server: ModelServer
 ) -> None:
-    try:
-        move = release(
-            registry.client(), model_server.client(), context.log,
-            model_name=registry.model_name, alias=config.alias, version=config.version,
-            reason=config.reason, run_id=context.run_id,
-        )
-    except RegistryError as exc:
-        raise Failure(description=f"rollback refused, alias {config.alias} unchanged: {exc}") from exc
-    except DeployError as exc:
-        move = exc.move
-        context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(move, registry.model_url())))
-        raise Failure(description=f"alias moved back but {exc}") from exc
-    # the rollback is a served_alias materialization, so the alias history has one place
-    context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(move, registry.model_url())))
+    move = _move_and_record(context, registry, model_server, config.alias, config.version, config.reason)
     emit_lifecycle_event("rolled_back", move.as_dict(), context.log)
 
 
 @job(description="Manual lever: move an alias back to a given version (config: alias, version, reason).")
 def rollback_job():
     rollback_alias()
+
+
+@op(description="The champion (A) takes the challenger's (B) version.")
+def promote_challenger(context: OpExecutionContext, registry: MlflowRegistry, model_server: ModelServer) -> None:
+    version = alias_version(registry.client(), registry.model_name, "B")
+    if version is None:
+        raise Failure(description="no challenger: alias B is not set, nothing to promote")
+    move = _move_and_record(context, registry, model_server, "A", version, f"promote challenger v{version} to champion")
+    emit_lifecycle_event("served", move.as_dict(), context.log)
+
+
+@job(description="Manual lever: promote the challenger (B) to champion (A).")
+def promote_job():
+    promote_challenger()

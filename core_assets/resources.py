@@ -59,6 +59,7 @@ class PipelineSettings(ConfigurableResource):
     min_accuracy: float
     target_alias: str
     env: str
+    state_dir: str
 
     @property
     def estimator_params(self) -> dict[str, Any]:
@@ -83,5 +84,6 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             min_accuracy=settings.min_accuracy,
             target_alias=settings.target_alias,
             env=settings.mlops_env,
+            state_dir=str(settings.state_dir),
         ),
     }

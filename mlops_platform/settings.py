@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     target_alias: str = "B"
     serving_url: str = ""
     reload_secret_token: str = ""
+    slack_webhook_url: str = ""
 
     # serving
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"

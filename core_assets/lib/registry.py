@@ -23,7 +23,7 @@ class AliasMove:
     model_name: str
     alias: str
     before_version: str | None
-    after_version: str
+    after_version: str | None  # None: the alias was removed
     reason: str
     run_id: str
     moved_at: str
@@ -78,19 +78,20 @@ def history_tag_key(move: AliasMove) -> str:
 
 
 def move_alias(
-    client: MlflowClient, model_name: str, alias: str, version: str, reason: str, run_id: str
+    client: MlflowClient, model_name: str, alias: str, version: str | None, reason: str, run_id: str
 ) -> AliasMove:
-    """Point `alias` at a READY `version`, and mirror the move as registered-model tags.
+    """Point `alias` at a READY `version` (None removes it), mirroring the move as registered-model tags.
 
     Tags: one `alias_history.<alias>.<time>` entry per move (never overwritten, so the history
     is never lost) and `alias.<alias>.*` keys with the latest move for quick reading.
     """
-    ready_version(client, model_name, version)
+    if version is not None:
+        ready_version(client, model_name, version)
     move = AliasMove(
         model_name=model_name,
         alias=alias,
         before_version=alias_version(client, model_name, alias),
-        after_version=str(version),
+        after_version=None if version is None else str(version),
         reason=reason,
         run_id=run_id,
         moved_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
@@ -98,7 +99,11 @@ def move_alias(
     history_key = history_tag_key(move)
     client.set_registered_model_tag(model_name, history_key, json.dumps(move.as_dict()))
     try:
-        client.set_registered_model_alias(model_name, alias, str(version))
+        if version is None:
+            if move.before_version is not None:
+                client.delete_registered_model_alias(model_name, alias)
+        else:
+            client.set_registered_model_alias(model_name, alias, str(version))
     except MlflowException:
         client.delete_registered_model_tag(model_name, history_key)  # no record of a move that did not happen
         raise
@@ -107,8 +112,19 @@ def move_alias(
     return move
 
 
+def move_by_run(client: MlflowClient, model_name: str, run_id: str) -> AliasMove | None:
+    """The alias move a Dagster run made, if any (the rollback sensor's source of before_version)."""
+    moves = [m for m in alias_history(client, model_name) if m.run_id == run_id]
+    return moves[-1] if moves else None
+
+
 def alias_history(client: MlflowClient, model_name: str, alias: str | None = None) -> list[AliasMove]:
-    """All recorded moves, oldest first (optionally of one alias)."""
-    tags = client.get_registered_model(model_name).tags
+    """All recorded moves, oldest first (optionally of one alias); none for an unknown model."""
+    try:
+        tags = client.get_registered_model(model_name).tags
+    except MlflowException as exc:
+        if _not_found(exc):
+            return []
+        raise
     moves = [AliasMove(**json.loads(value)) for key, value in tags.items() if key.startswith("alias_history.")]
     return sorted((m for m in moves if alias in (None, m.alias)), key=lambda m: m.moved_at)

@@ -35,18 +35,24 @@ def release(
     *,
     model_name: str,
     alias: str,
-    version: str,
+    version: str | None,
     reason: str,
     run_id: str,
 ) -> AliasMove:
-    """Move `alias` to `version` (history recorded), then hot-swap the server if one is configured."""
+    """Move `alias` to `version` (history recorded), then hot-swap the server if one is configured.
+
+    `version=None` removes the alias; the server then keeps the model it has loaded.
+    """
     move = move_alias(client, model_name, alias, version, reason, run_id)
     log.info(
         "alias %s of %s moved v%s -> v%s (%s)",
-        alias, model_name, move.before_version or "none", move.after_version, reason,
+        alias, model_name, move.before_version or "none", move.after_version or "none", reason,
     )
     if server is None:
         log.info("SERVING_URL is not set: skipping the model-server hot-swap of alias %s", alias)
+        return move
+    if version is None:
+        log.warning("alias %s removed from the registry: the model server keeps its loaded model", alias)
         return move
     try:
         hot_swap(server, alias, str(version))

@@ -35,7 +35,7 @@ def test_rollback_to_a_missing_version_fails_clearly_and_changes_nothing(defs, i
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.message
-    assert "version 99 does not exist" in message and "alias B unchanged" in message
+    assert "refused, alias B unchanged" in message and "version 99 does not exist" in message
     model = client.get_registered_model(settings.model_name)
     assert model.aliases == {"B": "1"}
     assert model.tags == tags_before

@@ -1,0 +1,34 @@
+"""Built-in alerts: lifecycle events posted to a Slack-compatible webhook."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+ALERT_EVENTS = {
+    "gate_failed": ":no_entry: quality gate failed",
+    "served": ":rocket: deployed",
+    "deploy_failed": ":x: deploy failed",
+    "rolled_back": ":leftwards_arrow_with_hook: rolled back",
+    "readiness_failed": ":warning: registration failed, not deployed",
+}
+
+_log = logging.getLogger("mlops.alerts")
+
+
+def alert_text(event: str, payload: dict[str, Any]) -> str:
+    details = ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if value not in (None, ""))
+    return f"{ALERT_EVENTS[event]}: {details}"
+
+
+def post_alert(webhook_url: str, event: str, payload: dict[str, Any], timeout_s: float = 5.0) -> bool:
+    """Post one alert; returns False (and logs) on any failure: an alert never fails the pipeline."""
+    try:
+        response = httpx.post(webhook_url, json={"text": alert_text(event, payload)}, timeout=timeout_s)
+        response.raise_for_status()
+        return True
+    except httpx.HTTPError as exc:
+        _log.warning("alert %s not delivered: %s", event, exc)
+        return False

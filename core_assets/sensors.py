@@ -1,0 +1,120 @@
+"""Sensors that release models by themselves: deploy when READY, roll back when a deploy fails,
+retrain on new data; plus the automation sensor for declarative retraining. Thin: decisions
+live in `core_assets.lib`."""
+
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from core_assets.jobs import deploy_job, rollback_job, train_job
+from core_assets.lib.events import emit_lifecycle_event
+from core_assets.lib.incoming import incoming_dir, settled_csv_files
+from core_assets.lib.readiness import ReadinessCursor, decide
+from core_assets.lib.registry import move_by_run
+from core_assets.resources import MlflowRegistry, PipelineSettings
+
+RUNNING = DefaultSensorStatus.RUNNING
+INTERVAL_S = 5  # the daemon's loop floor
+
+
+@sensor(job=deploy_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
+def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry):
+    """Deploy each newly registered version once MLflow reports it READY."""
+    cursor = ReadinessCursor.parse(context.cursor)
+    records = context.instance.fetch_materializations(
+        AssetKey("registered_model_version"), limit=100, ascending=True,
+        cursor=None if cursor.after_storage_id is None else _storage_cursor(cursor.after_storage_id),
+    ).records
+    new_versions = []
+    for record in records:
+        metadata = record.asset_materialization.metadata
+        new_versions.append(str(metadata["version"].value))
+        cursor.after_storage_id = record.storage_id
+    if not new_versions and not cursor.pending:
+        return SensorResult(skip_reason=SkipReason("no newly registered version"), cursor=cursor.dump())
+
+    client = registry.client()
+    decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)
+    for version in decision.failed:
+        emit_lifecycle_event("readiness_failed", {"model_name": registry.model_name, "version": version}, context.log)
+    requests = [
+        RunRequest(
+            run_key=f"deploy-{registry.model_name}-v{version}",
+            run_config={"ops": {"served_alias": {"config": {"version": version, "reason": f"v{version} is READY"}}}},
+            tags={"mlops/version": version, "mlops/trigger": "readiness_sensor"},
+        )
+        for version in decision.deploy
+    ]
+    if requests:
+        return SensorResult(run_requests=requests, cursor=decision.cursor.dump())
+    waiting = ", ".join(f"v{v} is {s}" for v, s in decision.waiting.items())
+    gave_up = ", ".join(f"v{v} FAILED_REGISTRATION (alert raised)" for v in decision.failed)
+    reason = "; ".join(filter(None, [waiting and f"waiting: {waiting}", gave_up])) or "nothing new to deploy"
+    return SensorResult(skip_reason=SkipReason(reason), cursor=decision.cursor.dump())
+
+
+def _storage_cursor(storage_id: int) -> str:
+    from dagster._core.storage.event_log.base import EventLogCursor
+
+    return EventLogCursor.from_storage_id(storage_id).to_string()
+
+
+@run_failure_sensor(
+    name="rollback_sensor",
+    request_job=rollback_job,
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=RUNNING,
+    description="When a run that moved an alias fails, restore the alias's before_version.",
+)
+def rollback_sensor(context: RunFailureSensorContext, registry: MlflowRegistry):
+    run = context.dagster_run
+    if run.job_name == rollback_job.name:
+        return SkipReason(f"run {run.run_id[:8]} is itself a rollback; not rolling it back")
+    move = move_by_run(registry.client(), registry.model_name, run.run_id)
+    if move is None:
+        return SkipReason(f"run {run.run_id[:8]} failed before moving any alias; nothing to roll back")
+    return RunRequest(
+        run_key=f"rollback-{run.run_id}",
+        run_config={"ops": {"rollback_alias": {"config": {
+            "alias": move.alias, "version": move.before_version, "reason": f"deploy of v{move.after_version} failed",
+        }}}},
+        tags={"mlops/failed_run": run.run_id, "mlops/trigger": "rollback_sensor"},
+    )
+
+
+@sensor(job=train_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
+def new_data_sensor(context: SensorEvaluationContext, pipeline: PipelineSettings):
+    """Retrain on each CSV dropped into the env's incoming folder."""
+    folder = incoming_dir(Path(pipeline.state_dir))
+    files = settled_csv_files(folder)
+    if not files:
+        return SkipReason(f"no settled CSV in {folder}")
+    return [
+        RunRequest(
+            run_key=f"incoming-{file.key}",  # one run per exact drop, even while a failed file stays
+            run_config={"ops": {"features": {"config": {"incoming_file": str(file.path)}}}},
+            tags={"mlops/incoming_file": file.path.name, "mlops/trigger": "new_data_sensor"},
+        )
+        for file in files
+    ]
+
+
+automation_sensor = AutomationConditionSensorDefinition(
+    "core_automation",
+    target=AssetSelection.groups("core"),
+    default_status=RUNNING,
+    minimum_interval_seconds=INTERVAL_S,
+    description="Retrains when features update or the training code/parameters change.",
+)

@@ -1,0 +1,140 @@
+"""Sensors evaluated with build_sensor_context against real runs and a real MLflow server."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from dagster import (
+    DagsterEventType,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_run_status_sensor_context,
+    build_sensor_context,
+)
+
+from core_assets.definitions import build_definitions
+from core_assets.lib.registry import alias_history
+from core_assets.resources import build_resources
+from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
+from mlops_platform.processes import free_port
+from tests.core_assets.runs import release, run_job
+
+
+def _evaluate(sensor, instance, settings, cursor=None):
+    resources = build_resources(settings)
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = sensor(context)
+        return result, context.cursor
+
+
+def test_readiness_requests_one_deploy_per_version_then_skips(defs, instance, settings):
+    assert run_job(defs, instance, "train_job").success
+
+    result, _ = _evaluate(readiness_sensor, instance, settings)
+    assert isinstance(result, SensorResult)
+    [request] = result.run_requests
+    assert request.run_key == f"deploy-{settings.model_name}-v1"
+    assert request.run_config["ops"]["served_alias"]["config"]["version"] == "1"
+
+    again, _ = _evaluate(readiness_sensor, instance, settings, cursor=result.cursor)
+    assert not again.run_requests
+    assert again.skip_reason.skip_message == "no newly registered version"
+
+    assert run_job(defs, instance, "train_job").success
+    third, _ = _evaluate(readiness_sensor, instance, settings, cursor=again.cursor)
+    assert [r.run_config["ops"]["served_alias"]["config"]["version"] for r in third.run_requests] == ["2"]
+
+
+def test_readiness_request_deploys_that_exact_version(defs, instance, settings, client):
+    assert run_job(defs, instance, "train_job").success
+    result, _ = _evaluate(readiness_sensor, instance, settings)
+    assert run_job(defs, instance, "train_job").success  # v2 registered meanwhile
+
+    deployed = run_job(defs, instance, "deploy_job", result.run_requests[0].run_config)
+
+    assert deployed.success
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}
+
+
+def _failure_context(instance, failed_run_result, settings):
+    run = instance.get_run_by_id(failed_run_result.run_id)
+    [event] = [e for e in failed_run_result.all_events if e.event_type == DagsterEventType.RUN_FAILURE]
+    return build_run_status_sensor_context(
+        sensor_name="rollback_sensor", dagster_event=event, dagster_instance=instance, dagster_run=run,
+        resources=build_resources(settings),
+    )
+
+
+def test_failed_deploy_requests_rollback_to_before_version(defs, instance, settings, client):
+    release(defs, instance)  # B -> v1
+    broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
+    assert run_job(broken, instance, "train_job").success
+    failed = run_job(broken, instance, "deploy_job")
+    assert not failed.success
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}  # moved, then the swap failed
+
+    request = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
+
+    assert isinstance(request, RunRequest)
+    config = request.run_config["ops"]["rollback_alias"]["config"]
+    assert config == {"alias": "B", "version": "1", "reason": "deploy of v2 failed"}
+    assert run_job(defs, instance, "rollback_job", request.run_config).success
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}
+    assert [m.after_version for m in alias_history(client, settings.model_name, "B")] == ["1", "2", "1"]
+
+
+def test_failed_first_deploy_rolls_back_by_removing_the_alias(instance, settings, client):
+    broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
+    assert run_job(broken, instance, "train_job").success
+    failed = run_job(broken, instance, "deploy_job")
+
+    request = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
+
+    assert request.run_config["ops"]["rollback_alias"]["config"]["version"] is None
+    assert run_job(broken, instance, "rollback_job", request.run_config).success
+    assert client.get_registered_model(settings.model_name).aliases == {}
+
+
+def test_run_failing_before_any_move_is_not_rolled_back(defs, instance, settings):
+    failed = run_job(defs, instance, "deploy_job", {"ops": {"served_alias": {"config": {"version": "42"}}}})
+    assert not failed.success
+    result = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
+    assert isinstance(result, SkipReason)
+    assert "failed before moving any alias" in result.skip_message
+
+
+def _drop(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    past = time.time() - 10
+    os.utime(path, (past, past))
+    return path
+
+
+def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance, settings):
+    incoming = settings.state_dir / "incoming"
+    assert isinstance(_evaluate(new_data_sensor, instance, settings)[0], SkipReason)
+    rows = "\n".join(f"{5 + i % 3}.1,{3 + i % 2}.0,{1 + 2 * (i % 3)}.4,{0.2 + i % 3},{i % 3}" for i in range(60))
+    good = _drop(incoming, "good.csv", "a,b,c,d,target\n" + rows + "\n")
+    bad = _drop(incoming, "bad.csv", "a,b,c,d,target\n" + "x,1,2,3,0\n" * 20)
+    (incoming / "writing.csv").write_text("a,target\n")  # still being written: not settled yet
+
+    requests = _evaluate(new_data_sensor, instance, settings)[0]
+
+    by_file = {r.tags["mlops/incoming_file"]: r for r in requests}
+    assert set(by_file) == {"good.csv", "bad.csv"}
+    ok = run_job(defs, instance, "train_job", by_file["good.csv"].run_config)
+    assert ok.success
+    assert not good.exists()
+    [archived] = list((settings.state_dir / "processed").glob("*-good.csv"))
+    assert archived.read_text().startswith("a,b,c,d,target")
+
+    failed = run_job(defs, instance, "train_job", by_file["bad.csv"].run_config)
+    assert not failed.success
+    [failure] = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "rejected, left in place: feature 'a' is not numeric" in failure.event_specific_data.error.message
+    assert bad.exists()
+    assert not list((settings.state_dir / "processed").glob("*-bad.csv"))
