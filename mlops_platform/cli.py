@@ -6,11 +6,14 @@ import argparse
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
 
-from mlops_platform import processes, traffic
+from mlops_platform import demo, processes, traffic
+from mlops_platform.dagster_client import DagsterClient
+from mlops_platform.mlflow_client import bounded_client
 from mlops_platform.settings import REPO_ROOT, Settings, load_settings
 
 BIN = Path(sys.executable).parent
@@ -19,6 +22,10 @@ DAGSTER_YAML = """\
 # Local Dagster instance of this env (SQLite storage under this directory).
 telemetry:
   enabled: false
+# sensors' runs start at once instead of waiting for the queue daemon's next pass
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: DefaultRunCoordinator
 """
 
 
@@ -33,9 +40,7 @@ def _raise_stop(signum, frame):
 def _dagster_home(settings: Settings) -> Path:
     home = settings.state_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # generated: always the current defaults
     return home
 
 
@@ -117,6 +122,22 @@ def materialize(env: str | None, select: str) -> int:
     return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **_dagster_env(settings)}).returncode
 
 
+def first_start(settings: Settings, tracking_uri: str) -> None:
+    """An empty registry gets a first model: train, then the readiness sensor serves it; it becomes champion."""
+    client = bounded_client(tracking_uri)
+    if client.search_model_versions(f"name='{settings.model_name}'", max_results=1):
+        return
+    print("  first start: training and releasing the first model (no manual step)...", flush=True)
+    local = settings.model_copy(update={"mlflow_tracking_uri": tracking_uri})
+    dag = DagsterClient(settings.dagster_port)
+    serving_url = f"http://127.0.0.1:{settings.serving_port}"
+    release = demo.release_and_wait(dag, local, serving_url)
+    print(f"  {release.line()}", flush=True)
+    if dag.wait(dag.submit("promote_job")) == "SUCCESS":
+        demo.wait_for("A served", lambda: demo.served_version(serving_url, "A") == release.version)
+        print(f"  promoted v{release.version} to champion A: /predict and /ready answer", flush=True)
+
+
 def up(env: str | None) -> int:
     settings = load_settings(env)
     _check_ports(settings)
@@ -126,7 +147,8 @@ def up(env: str | None) -> int:
     services: list[processes.Service] = []
     try:
         services = start_platform(settings)
-        print("\nPlatform up. Dagster UI and MLflow UI:")
+        first_start(settings, services[0].url)
+        print("\nPlatform up:")
         for service in services:
             print(f"  {service.name:<8} {service.url}")
         print("Press Ctrl-C to stop.", flush=True)
@@ -154,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
+    demo_parser = sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform")
+    demo_parser.add_argument("--releases", type=int, default=3, help="releases to time (default 3)")
     traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
@@ -162,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.env)
+    if args.command == "demo":
+        with tempfile.TemporaryDirectory(prefix="mlops-demo-") as state:
+            report = demo.run_demo(Path(state), args.releases)
+        return 0 if report.rolled_back else 1
     if args.command == "traffic":
         url = args.url or f"http://127.0.0.1:{load_settings(args.env).serving_port}"
         print(traffic.report(url.rstrip("/"), args.n))

@@ -89,6 +89,9 @@ class HealthResponse(BaseModel):
     status: str
     loaded_variants: list[str]
     note: str | None = None
+    problems: dict[str, str] = Field(
+        default_factory=dict, description="per alias, why its last load failed (what it serves is unchanged)"
+    )
     routing: RoutingInfo
     shadow: dict[str, Any] | None = None
 

@@ -52,7 +52,10 @@ def release(
         log.info("SERVING_URL is not set: skipping the model-server hot-swap of alias %s", alias)
         return move
     if version is None:
-        log.warning("alias %s removed from the registry: the model server keeps its loaded model", alias)
+        try:  # the server refuses (404) and records why in /health, keeping its loaded model
+            server.reload(alias)
+        except ServingError as exc:
+            log.warning("alias %s removed: the model server keeps its loaded model (%s)", alias, exc)
         return move
     try:
         hot_swap(server, alias, str(version))

@@ -45,6 +45,7 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         status="ok",
         loaded_variants=sorted(loaded),
         note=note,
+        problems={v.alias: v.last_error for v in variants.variants() if v.last_error},
         routing=RoutingInfo(
             mode=settings.alias_selection_mode,
             default_alias=settings.default_alias,

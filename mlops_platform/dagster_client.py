@@ -1,0 +1,67 @@
+"""Launch and follow Dagster runs through the webserver's GraphQL API, as the UI does."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import httpx
+from dagster_graphql import DagsterGraphQLClient
+
+LOCATION, REPOSITORY = "core", "__repository__"
+DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+
+RUN_QUERY = """
+query RunSteps($runId: ID!) {
+  runOrError(runId: $runId) {
+    ... on Run { status jobName tags { key value } stepStats { stepKey status startTime endTime } }
+  }
+}
+"""
+
+RUNS_QUERY = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter, limit: 20) { ... on Runs { results { runId jobName status tags { key value } } } }
+}
+"""
+
+
+class DagsterClient:
+    def __init__(self, port: int):
+        self._client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        self._url = f"http://127.0.0.1:{port}/graphql"
+
+    def _query(self, query: str, variables: dict) -> dict:
+        response = httpx.post(self._url, json={"query": query, "variables": variables}, timeout=30)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def submit(self, job: str, run_config: dict | None = None) -> str:
+        return self._client.submit_job_execution(
+            job, repository_location_name=LOCATION, repository_name=REPOSITORY, run_config=run_config or {}
+        )
+
+    def wait(self, run_id: str, timeout_s: float = 300) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status = self._client.get_run_status(run_id).value
+            if status in DONE:
+                return status
+            time.sleep(0.5)
+        raise TimeoutError(f"run {run_id} not finished after {timeout_s:.0f}s")
+
+    def run(self, run_id: str) -> dict:
+        return self._query(RUN_QUERY, {"runId": run_id})["runOrError"]
+
+    def step_times(self, run_id: str) -> dict[str, tuple[datetime, datetime]]:
+        """Start and end of each finished step of a run, as UTC datetimes."""
+        steps = {}
+        for step in self.run(run_id)["stepStats"]:
+            if step["startTime"] and step["endTime"]:
+                steps[step["stepKey"]] = tuple(
+                    datetime.fromtimestamp(step[key], timezone.utc) for key in ("startTime", "endTime")
+                )
+        return steps
+
+    def runs(self, job: str) -> list[dict]:
+        return self._query(RUNS_QUERY, {"filter": {"pipelineName": job}})["runsOrError"]["results"]
