@@ -56,7 +56,11 @@ def test_up_serves_both_uis_stops_cleanly_and_reuses_state(tmp_path):
     try:
         assert f"http://127.0.0.1:{mlflow_port}" in "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{dagster_port}/server_info", timeout=5).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{serving_port}/health", timeout=5).status_code == 200
+        # first start released a model with no manual step: /predict and /ready answer at once
+        assert "first start: training and releasing the first model" in "".join(lines)
+        predicted = httpx.post(f"http://127.0.0.1:{serving_port}/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
+        assert predicted.status_code == 200 and predicted.json()["version"] == "1"
+        assert httpx.get(f"http://127.0.0.1:{serving_port}/ready", timeout=5).status_code == 200
         MlflowClient(f"http://127.0.0.1:{mlflow_port}").create_registered_model("kept-across-restarts")
         out = _interrupt(proc)
     finally:
@@ -68,8 +72,9 @@ def test_up_serves_both_uis_stops_cleanly_and_reuses_state(tmp_path):
     assert len(pids) == 3 and not any(_alive(pid) for pid in pids)
     assert "telemetry:\n  enabled: false" in (tmp_path / "state/dagster/dagster.yaml").read_text()
 
-    proc, _ = _start(env)
+    proc, lines = _start(env)
     try:
+        assert "first start" not in "".join(lines)
         names = [m.name for m in MlflowClient(f"http://127.0.0.1:{mlflow_port}").search_registered_models()]
         assert "kept-across-restarts" in names
     finally:

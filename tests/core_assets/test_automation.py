@@ -1,0 +1,44 @@
+"""Declarative automation: new features retrain, a passed gate re-registers, a failed gate does not."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, evaluate_automation_conditions, materialize
+
+from core_assets.assets import features, trained_model
+from core_assets.checks import accuracy_gate
+from core_assets.resources import build_resources
+
+
+def _tick(defs, instance, previous=None):
+    result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=previous and previous.cursor)
+    return result, {r.key for r in result.results if r.true_subset.size}
+
+
+def test_updated_features_retrain_then_register_past_the_gate(defs, instance, settings):
+    resources = build_resources(settings)
+    tick, requested = _tick(defs, instance)
+    assert requested == set()
+
+    assert materialize([features], resources=resources, instance=instance).success
+    tick, requested = _tick(defs, instance, tick)
+    assert AssetKey("trained_model") in requested
+    assert AssetKey("served_alias") not in requested  # deploying is the readiness sensor's job
+
+    assert materialize([features, trained_model, accuracy_gate], resources=resources, instance=instance,
+                       selection=[trained_model]).success
+    tick, requested = _tick(defs, instance, tick)
+    assert requested == {AssetKey("registered_model_version")}
+
+
+def test_failed_gate_is_never_registered_by_automation(defs, instance, settings):
+    strict = build_resources(settings.model_copy(update={"min_accuracy": 1.01}))
+    tick, _ = _tick(defs, instance)
+    assert materialize([features], resources=strict, instance=instance).success
+    tick, _ = _tick(defs, instance, tick)
+
+    gated = materialize([features, trained_model, accuracy_gate], resources=strict, instance=instance,
+                        selection=[trained_model], raise_on_error=False)
+    assert not gated.success
+
+    tick, requested = _tick(defs, instance, tick)
+    assert AssetKey("registered_model_version") not in requested

@@ -1,0 +1,28 @@
+"""promote_job: the champion takes the challenger's version, recorded like any alias move."""
+
+from __future__ import annotations
+
+from core_assets.lib.registry import alias_history
+from tests.core_assets.runs import release, run_job
+
+
+def test_promote_moves_a_to_bs_version_and_records_it(defs, instance, client, settings):
+    release(defs, instance)
+    release(defs, instance)
+
+    result = run_job(defs, instance, "promote_job")
+
+    assert result.success
+    assert client.get_registered_model(settings.model_name).aliases == {"A": "2", "B": "2"}
+    [move] = alias_history(client, settings.model_name, "A")
+    assert (move.before_version, move.after_version) == (None, "2")
+    assert move.reason == "promote challenger v2 to champion"
+    [materialization] = result.get_asset_materialization_events()
+    assert materialization.asset_key.path == ["served_alias"]
+
+
+def test_promote_without_a_challenger_fails_clearly(defs, instance):
+    result = run_job(defs, instance, "promote_job")
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "no challenger: alias B is not set" in failure.event_specific_data.error.message

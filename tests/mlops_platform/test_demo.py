@@ -1,0 +1,21 @@
+"""The whole local platform with the Dagster daemon: releases with no manual step, and a rollback.
+
+This is the end-to-end test of the sensors: `run_demo` starts real MLflow, model server and
+`dagster dev` processes, launches train_job through the webserver, and waits for the readiness
+sensor to get each version served; then injects a deploy failure (a corrupt artifact) and waits
+for the rollback sensor to restore the alias and the served model.
+"""
+
+from __future__ import annotations
+
+from mlops_platform.demo import run_demo
+
+
+def test_release_without_hands_and_automatic_rollback(tmp_path):
+    report = run_demo(tmp_path / "state", releases=2)
+
+    print(report.summary())
+    assert len(report.serve_times) == 2
+    assert report.rolled_back, report.lines
+    assert any(line.startswith("promote: champion A = v1") for line in report.lines)
+    assert any("statuses {200: 1000}" in line for line in report.lines)
