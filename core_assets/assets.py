@@ -7,14 +7,15 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AutomationCondition, Config, Failure, MetadataValue, asset
 
 from core_assets.env import training_code_version
-from core_assets.lib.data import DataValidationError, FeatureSet, build_features
+from core_assets.lib.data import DataValidationError, FeatureSet, build_features, load_dataset
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.registry import RegistryError, register_version
 from core_assets.lib.release import DeployError, move_metadata, release
 from core_assets.lib.training import train_and_log
 from core_assets.resources import MlflowRegistry, ModelServer, PipelineSettings
-from mlops_platform.settings import dataset_path
+from mlops_platform.settings import dataset_path, load_settings
+from optional_layers.manager import get_manager
 
 
 class FeaturesConfig(Config):
@@ -27,8 +28,11 @@ class FeaturesConfig(Config):
 def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: PipelineSettings) -> FeatureSet:
     """Validated training data, split deterministically into train and test."""
     source = Path(config.incoming_file) if config.incoming_file else dataset_path(pipeline.dataset)
+    # an optional layer (e.g. a feature store) may provide the dataset instead of the env's DATASET
+    layer_frame = None if config.incoming_file else get_manager(pipeline.env).feature_source(load_settings(pipeline.env))
     try:
-        feature_set = build_features(source, pipeline.target_column, pipeline.test_size, pipeline.split_seed)
+        frame = layer_frame if layer_frame is not None else load_dataset(source, pipeline.target_column)
+        feature_set = build_features(frame, pipeline.target_column, pipeline.test_size, pipeline.split_seed)
     except DataValidationError as exc:
         raise Failure(description=f"dataset {source or pipeline.dataset} rejected, left in place: {exc}") from exc
     if config.incoming_file:

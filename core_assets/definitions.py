@@ -14,10 +14,12 @@ from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.resources import build_resources
 from core_assets.sensors import automation_sensor, new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.settings import Settings
+from optional_layers.manager import get_manager
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    return Definitions(
+    """The core graph, merged with whatever the env's enabled optional layers contribute."""
+    core = Definitions(
         assets=[features, trained_model, registered_model_version, served_alias],
         asset_checks=[accuracy_gate],
         jobs=[train_job, deploy_job, rollback_job, promote_job],
@@ -26,6 +28,7 @@ def build_definitions(settings: Settings) -> Definitions:
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
     )
+    return Definitions.merge(core, *get_manager(settings.mlops_env).dagster_definitions(settings))
 
 
 defs = build_definitions(SETTINGS)

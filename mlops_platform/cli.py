@@ -14,7 +14,7 @@ from pathlib import Path
 from mlops_platform import demo, processes, traffic
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.mlflow_client import bounded_client
-from mlops_platform.settings import REPO_ROOT, Settings, load_settings
+from mlops_platform.settings import REPO_ROOT, Settings, current_env, load_settings
 
 BIN = Path(sys.executable).parent
 
@@ -170,22 +170,42 @@ def up(env: str | None) -> int:
         print("mlops: stopped.", flush=True)
 
 
+def layers(env: str, action: str, layer: str | None) -> int:
+    from optional_layers import toggle
+
+    load_settings(env)  # refuses an unknown env
+    if action == "list":
+        print("\n".join(toggle.describe(env, toggle.read_state(env))))
+        return 0
+    try:
+        print("\n".join(toggle.toggle(env, action, layer)))
+    except toggle.UnknownLayer as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
+    layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
+    layers_parser.add_argument("action", choices=["list", "on", "off"])
+    layers_parser.add_argument("layer", nargs="?", help="one layer; omitted: the whole optional set")
     demo_parser = sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform")
     demo_parser.add_argument("--releases", type=int, default=3, help="releases to time (default 3)")
     traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
-    for p in (up_parser, mat_parser, traffic_parser):
+    for p in (up_parser, mat_parser, traffic_parser, layers_parser):
         p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.env)
+    if args.command == "layers":
+        return layers(args.env or current_env(), args.action, args.layer)
     if args.command == "demo":
         with tempfile.TemporaryDirectory(prefix="mlops-demo-") as state:
             report = demo.run_demo(Path(state), args.releases)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from mlops_platform.settings import Settings, load_settings
+from optional_layers.manager import get_manager
 from serving import errors
 from serving.routers import predict, reload, status
 from serving.shadow import ShadowStats
@@ -27,9 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     check_reload_token(settings)
 
+    layers = get_manager(settings.mlops_env)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.variants = VariantRegistry(settings)
+        app.state.variants = VariantRegistry(settings, on_event=layers.serving_event)
         await app.state.variants.load_all()  # models load here, never at import
         yield
 
@@ -40,8 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.shadow = ShadowStats()
+    app.state.shadow = ShadowStats(on_event=layers.serving_event)
     errors.install(app, settings.max_body_bytes)
     for router in (predict.router, reload.router, status.router):
         app.include_router(router)
+    for handler in layers.logging_handlers(settings):
+        logging.getLogger().addHandler(handler)
+    layers.serving_startup(app, settings)  # optional layers add middleware and routes here
     return app

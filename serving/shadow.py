@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -13,7 +13,8 @@ from serving.runtimes.base import ModelRuntime
 
 
 class ShadowStats:
-    def __init__(self, window: int = 1000):
+    def __init__(self, window: int = 1000, on_event: Callable[[str, dict], None] | None = None):
+        self._on_event = on_event or (lambda event, payload: None)
         self._lock = threading.Lock()
         self._latencies_ms: deque[float] = deque(maxlen=window)
         self.requests = 0
@@ -37,6 +38,7 @@ class ShadowStats:
             self.rows += len(rows)
             self.disagreements += differing
             self._latencies_ms.append(elapsed_ms)
+        self._on_event("shadow_compared", {"rows": len(rows), "disagreements": differing, "latency_ms": elapsed_ms})
 
     def summary(self) -> dict[str, Any]:
         with self._lock:

@@ -46,8 +46,11 @@ class SwapResult:
 
 
 class VariantRegistry:
-    def __init__(self, settings: Settings, drain_timeout_s: float = 30.0):
+    def __init__(
+        self, settings: Settings, drain_timeout_s: float = 30.0, on_event: Callable[[str, dict], None] | None = None
+    ):
         self._settings = settings
+        self._on_event = on_event or (lambda event, payload: None)
         self._roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
         self._new_runtime = RUNTIMES[settings.serving_backend]
         self._variants = {alias: Variant(alias) for alias in ALIASES}
@@ -98,14 +101,17 @@ class VariantRegistry:
             except ModelLoadError as exc:
                 variant.last_error = str(exc)
                 log.warning("reload of %s failed, keeping the current model: %s", alias, exc)
+                self._on_event("reload_failed", {"alias": alias, "status": exc.status, "error": str(exc)})
                 raise
             old, variant.runtime, variant.last_error = variant.runtime, new, None
             previous = old.info.ref.version if old and old.info else None
             if old is not None:
                 await self._release(old)
             assert new.info is not None
-            log.info("alias %s now serves v%s (was v%s)", alias, new.info.ref.version, previous)
-            return SwapResult(alias, new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
+            result = SwapResult(alias, new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
+            log.info("alias %s now serves v%s (was v%s)", alias, result.version, previous)
+            self._on_event("reloaded", result.__dict__)
+            return result
 
     async def _release(self, runtime: ModelRuntime) -> None:
         deadline = time.monotonic() + self._drain_timeout_s

@@ -85,7 +85,10 @@ def split_dataset(frame: pd.DataFrame, target_column: str, test_size: float, see
     return FeatureSet(x_train, x_test, y_train, y_test, data_hash(frame))
 
 
-def build_features(csv_path: Path | None, target_column: str, test_size: float, seed: int) -> FeatureSet:
-    frame = load_dataset(csv_path, target_column)
+def build_features(
+    source: Path | None | pd.DataFrame, target_column: str, test_size: float, seed: int
+) -> FeatureSet:
+    """Validate and split a dataset: a loaded frame, a CSV path, or None for iris."""
+    frame = source if isinstance(source, pd.DataFrame) else load_dataset(source, target_column)
     validate_dataset(frame, target_column)
     return split_dataset(frame, target_column, test_size, seed)

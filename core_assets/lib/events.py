@@ -1,7 +1,7 @@
 """The single emission point of lifecycle events (gate failed, registered, served, rolled back, ...).
 
-Alerts, metrics and logs subscribe here: optional layers will through the hook system; the
-built-in Slack alert already does.
+Subscribers (the built-in alerts, optional layers' metrics and logs) implement the
+`mlops_lifecycle_event` hook; the core never calls them directly.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 import logging
 from typing import Any
 
-from core_assets.lib.alerts import ALERT_EVENTS, post_alert
-from mlops_platform.settings import load_settings
+from mlops_platform.settings import current_env
+from optional_layers.manager import get_manager
 
 LIFECYCLE_EVENTS = (
     "gate_failed", "version_registered", "served", "deploy_failed", "rolled_back", "readiness_failed",
@@ -26,6 +26,4 @@ def emit_lifecycle_event(event: str, payload: dict[str, Any], log: logging.Logge
         raise ValueError(f"unknown lifecycle event {event!r}; known: {', '.join(LIFECYCLE_EVENTS)}")
     level = logging.WARNING if event in WARNING_EVENTS else logging.INFO
     (log or _log).log(level, "lifecycle event %s %s", event, json.dumps(payload, default=str, sort_keys=True))
-    webhook = load_settings().slack_webhook_url
-    if webhook and event in ALERT_EVENTS:
-        post_alert(webhook, event, payload)
+    get_manager(current_env()).lifecycle_event(event, payload)

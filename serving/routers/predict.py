@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, HTTPException
+from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
@@ -35,6 +35,13 @@ def _check_shape(rows: list[list[float]], runtime: ModelRuntime, max_rows: int) 
             )
 
 
+def _label(response: Response, answer: PredictResponse) -> PredictResponse:
+    """Name the variant in headers too, so middleware (e.g. metrics) can see who answered."""
+    response.headers["x-model-variant"] = answer.variant
+    response.headers["x-model-version"] = answer.version
+    return answer
+
+
 async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], max_rows: int):
     runtime = variants.get(alias).runtime
     if runtime is None:
@@ -56,6 +63,7 @@ async def predict(
     variants: VariantsDep,
     shadow_stats: ShadowDep,
     background: BackgroundTasks,
+    response: Response,
     x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None,
 ) -> PredictResponse:
     """Score rows on the alias the routing mode picks for this client."""
@@ -63,11 +71,11 @@ async def predict(
         chosen = route(settings, bucket(x_client_id), variants.loaded())
     except NoModelLoaded as exc:
         raise HTTPException(503, str(exc)) from exc
-    _, response = await _predict(variants, chosen.alias, body.data, settings.max_rows)
+    _, answer = await _predict(variants, chosen.alias, body.data, settings.max_rows)
     shadow = variants.get(chosen.shadow).runtime if chosen.shadow else None
     if shadow is not None and shadow.n_features == len(body.data[0]):
-        background.add_task(_shadow_score, variants, shadow, shadow_stats, body.data, response.predictions)
-    return response
+        background.add_task(_shadow_score, variants, shadow, shadow_stats, body.data, answer.predictions)
+    return _label(response, answer)
 
 
 def _shadow_score(variants: VariantsDep, runtime: ModelRuntime, stats: ShadowDep, rows, answered) -> None:
@@ -76,9 +84,11 @@ def _shadow_score(variants: VariantsDep, runtime: ModelRuntime, stats: ShadowDep
 
 
 @router.post("/variant/{alias}/predict", response_model=PredictResponse, responses=ERRORS)
-async def predict_variant(alias: str, body: PredictRequest, settings: SettingsDep, variants: VariantsDep) -> PredictResponse:
+async def predict_variant(
+    alias: str, body: PredictRequest, settings: SettingsDep, variants: VariantsDep, response: Response
+) -> PredictResponse:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     if alias not in ALIASES:
         raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
-    _, response = await _predict(variants, alias, body.data, settings.max_rows)
-    return response
+    _, answer = await _predict(variants, alias, body.data, settings.max_rows)
+    return _label(response, answer)

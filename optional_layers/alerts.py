@@ -1,4 +1,4 @@
-"""Built-in alerts: lifecycle events posted to a Slack-compatible webhook."""
+"""Built-in alerts layer: release events posted to a Slack-compatible webhook."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 import httpx
+
+from mlops_platform.settings import load_settings
+from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {
     "gate_failed": ":no_entry: quality gate failed",
@@ -32,3 +35,15 @@ def post_alert(webhook_url: str, event: str, payload: dict[str, Any], timeout_s:
     except httpx.HTTPError as exc:
         _log.warning("alert %s not delivered: %s", event, exc)
         return False
+
+
+@hookimpl
+def mlops_layer_info() -> LayerInfo:
+    return LayerInfo("alerts", "Release alerts to a Slack-compatible webhook (SLACK_WEBHOOK_URL)", "")
+
+
+@hookimpl
+def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
+    webhook = load_settings().slack_webhook_url
+    if webhook and event in ALERT_EVENTS:
+        post_alert(webhook, event, payload)

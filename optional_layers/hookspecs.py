@@ -1,0 +1,82 @@
+"""The hook specifications: the only contract between the core and the optional layers.
+
+The core (Dagster code location and model server) calls these hooks through
+`optional_layers.manager`; a layer implements the ones it needs with `@hookimpl`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from dagster import Definitions
+    from fastapi import FastAPI
+
+    from mlops_platform.settings import Settings
+
+PROJECT = "mlops"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    description: str
+    gitops_app: str  # path of the layer's Argo CD app, relative to the repo root
+
+
+@hookspec
+def mlops_layer_info() -> LayerInfo:
+    """Identify the layer: its name, a one-line description, and the GitOps app that deploys it."""
+
+
+@hookspec
+def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
+    """Dagster definitions (assets, sensors, jobs, resources) the layer adds to the core code location.
+
+    They are merged into the one `Definitions`; names must not clash with the core's.
+    """
+
+
+@hookspec
+def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
+    """Extend the model server while it is built: add middleware and routes to `app`.
+
+    Called once from the app factory, before the app serves any request.
+    """
+
+
+@hookspec(firstresult=True)
+def mlops_feature_source(settings: Settings) -> pd.DataFrame | None:
+    """Provide the training dataset (features and target column) instead of the env's `DATASET`.
+
+    The first layer that returns a frame wins; return None to leave the choice to others.
+    """
+
+
+@hookspec
+def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
+    """React to a release event: gate_failed, version_registered, served, deploy_failed,
+    rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
+
+    Must not raise: a failing subscriber is logged and never fails the pipeline.
+    """
+
+
+@hookspec
+def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
+    """React to a model-server event: reloaded, reload_failed, shadow_compared.
+
+    Called in the model server's process; must be fast and must not raise.
+    """
+
+
+@hookspec
+def mlops_logging_handlers(settings: Settings) -> list[logging.Handler]:
+    """Logging handlers to attach to the platform's loggers (for example, shipping JSON logs)."""

@@ -1,0 +1,1 @@
+"""Monitoring layer: Prometheus metrics of the model server and of releases."""

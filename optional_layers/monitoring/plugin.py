@@ -1,0 +1,105 @@
+"""Monitoring layer hooks: /metrics on the model server, serving and release metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlops_platform.settings import Settings, load_settings
+from optional_layers.hookspecs import LayerInfo, hookimpl
+from optional_layers.monitoring import pipeline_metrics
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "mlops_predict_latency_seconds", "Prediction latency", ["variant"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+IN_FLIGHT = Gauge("mlops_predict_in_flight", "Prediction requests being served", registry=REGISTRY)
+RELOADS = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=REGISTRY)
+RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=REGISTRY)
+LOAD_FAILURES = Counter("mlops_model_load_failures", "Models that failed to load", ["alias"], registry=REGISTRY)
+SHADOW_ROWS = Counter("mlops_shadow_rows", "Rows scored by the shadow alias", registry=REGISTRY)
+SHADOW_DISAGREEMENTS = Counter("mlops_shadow_disagreements", "Shadow predictions that differ", registry=REGISTRY)
+MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=REGISTRY)
+
+
+class PredictMetrics:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/predict"):
+            await self.app(scope, receive, send)
+            return
+        seen = {"status": "500", "variant": "none", "version": "none"}
+
+        async def observe(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = str(message["status"])
+                headers = dict(message.get("headers", []))
+                seen["variant"] = headers.get(b"x-model-variant", b"none").decode()
+                seen["version"] = headers.get(b"x-model-version", b"none").decode()
+            await send(message)
+
+        started = time.perf_counter()
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            IN_FLIGHT.dec()
+            REQUESTS.labels(seen["variant"], seen["version"], seen["status"]).inc()
+            LATENCY.labels(seen["variant"]).observe(time.perf_counter() - started)
+
+
+@hookimpl
+def mlops_layer_info() -> LayerInfo:
+    return LayerInfo(
+        "monitoring", "Prometheus metrics, Grafana dashboards and alert rules", "gitops/optional/monitoring"
+    )
+
+
+@hookimpl
+def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(PredictMetrics)
+    pipeline = pipeline_metrics.PipelineCollector(settings.state_dir)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        for variant in request.app.state.variants.variants():
+            MODEL_LOADED.labels(variant.alias).set(1 if variant.runtime is not None else 0)
+        body = generate_latest(REGISTRY) + _render(pipeline)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _render(collector) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(collector)
+    return generate_latest(registry)
+
+
+@hookimpl
+def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
+    if event == "reloaded":
+        RELOADS.labels(payload["alias"], "ok").inc()
+        RELOAD_SECONDS.labels(payload["alias"]).observe(payload["duration_ms"] / 1000)
+    elif event == "reload_failed":
+        RELOADS.labels(payload["alias"], "failed").inc()
+        if payload.get("status") in (422, 403):  # the model itself did not load
+            LOAD_FAILURES.labels(payload["alias"]).inc()
+    elif event == "shadow_compared":
+        SHADOW_ROWS.inc(payload["rows"])
+        SHADOW_DISAGREEMENTS.inc(payload["disagreements"])
+
+
+@hookimpl
+def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
+    pipeline_metrics.record(load_settings().state_dir, event, payload)

@@ -1,0 +1,48 @@
+"""Which optional layers are on, per env: `envs/<env>/layers.yaml`, the single source of truth.
+
+The toggle script is its only writer; the plugin manager and the env's `root-optional` Argo CD
+app read it. A layer is active when the optional set is attached and the layer is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mlops_platform.settings import ENVS_DIR
+
+HEADER = """\
+# Optional layers of this env. Written only by `./mlops layers`; read by the plugin manager
+# and by this env's root-optional Argo CD app. attached: the optional set as a whole.
+"""
+
+
+@dataclass
+class LayerState:
+    attached: bool = False
+    layers: dict[str, bool] = field(default_factory=dict)
+
+    def active(self) -> set[str]:
+        return {name for name, on in self.layers.items() if on} if self.attached else set()
+
+
+def state_file(env: str) -> Path:
+    return ENVS_DIR / env / "layers.yaml"
+
+
+def read_state(env: str) -> LayerState:
+    path = state_file(env)
+    if not path.is_file():
+        return LayerState()
+    raw = yaml.safe_load(path.read_text()) or {}
+    return LayerState(bool(raw.get("attached", False)), {str(k): bool(v) for k, v in (raw.get("layers") or {}).items()})
+
+
+def write_state(env: str, state: LayerState) -> None:
+    path = state_file(env)
+    body = yaml.safe_dump({"attached": state.attached, "layers": dict(sorted(state.layers.items()))}, sort_keys=False)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(HEADER + body)
+    tmp.replace(path)

@@ -1,0 +1,40 @@
+"""The monitoring layer on the model server: /metrics when on, 404 and no prometheus_client when off."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+import serving.main
+from optional_layers.manager import LayerManager
+from serving.main import create_app
+from tests.support import ROW, TOKEN, serving_settings
+
+
+@pytest.fixture
+def layers_on(monkeypatch):
+    monkeypatch.setattr(serving.main, "get_manager", lambda env: LayerManager({"monitoring"}))
+
+
+def test_metrics_count_requests_by_variant_version_and_status(layers_on, mlflow_server, shared_model):
+    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+        for i in range(20):
+            client.post("/predict", json={"data": [ROW]}, headers={"x-client-id": f"m{i}"})
+        client.post("/variant/B/predict", json={"data": [[1.0]]})
+        client.post("/variant/A/reload", headers={"x-token": TOKEN})
+        text = client.get("/metrics").text
+
+    version_a = shared_model.versions[0]
+    assert f'mlops_predict_requests_total{{status="200",variant="A",version="{version_a}"}}' in text
+    assert 'mlops_predict_requests_total{status="422",variant="none",version="none"}' in text
+    assert 'mlops_predict_latency_seconds_bucket{le="0.005",variant="A"}' in text
+    assert "mlops_predict_in_flight 0.0" in text
+    assert 'mlops_reloads_total{alias="A",outcome="ok"}' in text
+    assert 'mlops_model_loaded{alias="B"} 1.0' in text
+    assert "mlops_registration_to_serving_seconds_count" in text
+
+
+def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model, monkeypatch):
+    monkeypatch.setattr(serving.main, "get_manager", lambda env: LayerManager(set()))
+    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+        assert client.get("/metrics").status_code == 404

@@ -1,0 +1,22 @@
+"""Every hook is specified once, documented, and carries the project marker."""
+
+from __future__ import annotations
+
+import inspect
+
+from optional_layers import hookspecs
+
+SPECS = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("mlops_")]
+
+
+def test_the_expected_hooks_exist():
+    assert {f.__name__ for f in SPECS} == {
+        "mlops_layer_info", "mlops_dagster_definitions", "mlops_serving_startup", "mlops_feature_source",
+        "mlops_lifecycle_event", "mlops_serving_event", "mlops_logging_handlers",
+    }
+
+
+def test_every_hookspec_is_documented_and_marked():
+    for spec in SPECS:
+        assert spec.__doc__ and len(spec.__doc__.strip()) > 20, f"{spec.__name__} is undocumented"
+        assert hasattr(spec, f"{hookspecs.PROJECT}_spec"), f"{spec.__name__} lacks the hookspec marker"
