@@ -1,13 +1,24 @@
 """The four core assets, from data to a served alias. Thin: the logic lives in `core_assets.lib`."""
 
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
-from dagster import AssetExecutionContext, AutomationCondition, Config, Failure, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    Failure,
+    MetadataValue,
+    asset,
+)
 
 from core_assets.env import training_code_version
-from core_assets.lib.data import DataValidationError, FeatureSet, build_features, load_dataset
+from core_assets.lib.data import (
+    DataValidationError,
+    FeatureSet,
+    build_features,
+    load_dataset,
+)
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.registry import RegistryError, register_version

@@ -12,7 +12,12 @@ from core_assets.checks import accuracy_gate
 from core_assets.env import SETTINGS
 from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.resources import build_resources
-from core_assets.sensors import automation_sensor, new_data_sensor, readiness_sensor, rollback_sensor
+from core_assets.sensors import (
+    automation_sensor,
+    new_data_sensor,
+    readiness_sensor,
+    rollback_sensor,
+)
 from mlops_platform.settings import Settings
 from optional_layers.manager import get_manager
 

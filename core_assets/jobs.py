@@ -12,7 +12,12 @@ from dagster import (
 )
 from pydantic import Field
 
-from core_assets.assets import features, registered_model_version, served_alias, trained_model
+from core_assets.assets import (
+    features,
+    registered_model_version,
+    served_alias,
+    trained_model,
+)
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.registry import AliasMove, RegistryError, alias_version
 from core_assets.lib.release import DeployError, move_metadata, release

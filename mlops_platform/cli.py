@@ -6,8 +6,8 @@ import argparse
 import os
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,42 +56,27 @@ def start_platform(settings: Settings) -> list[processes.Service]:
     """Start MLflow, the model server and Dagster, wired to each other; returns them in start order."""
     state, logs = settings.state_dir, settings.state_dir / "logs"
     tracking_uri = f"http://127.0.0.1:{settings.mlflow_port}"
+    serving_url = f"http://127.0.0.1:{settings.serving_port}"
+    shared_env = {"MLOPS_ENV": settings.mlops_env, "MLOPS_STATE_DIR": str(state), "MLFLOW_TRACKING_URI": tracking_uri}
+    plan = [  # name, command, port, health path, extra environment
+        ("mlflow", processes.mlflow_server_command(state, settings.mlflow_port), settings.mlflow_port,
+         "/health", processes.MLFLOW_SERVER_ENV),
+        ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
+                     "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
+         "/health", shared_env),
+        ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                     "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,
+         "/server_info", {**_dagster_env(settings), **shared_env, "SERVING_URL": serving_url}),
+    ]
     services: list[processes.Service] = []
     try:
-        mlflow_server = processes.start(
-            "mlflow", processes.mlflow_server_command(state, settings.mlflow_port),
-            logs / "mlflow.log", tracking_uri, processes.MLFLOW_SERVER_ENV,
-        )
-        services.append(mlflow_server)
-        print(f"  mlflow   starting (log: {mlflow_server.log_path})", flush=True)
-        waited = processes.wait_ready(mlflow_server, "/health", timeout_s=120)
-        print(f"  mlflow   ready in {waited:.1f}s   {tracking_uri}", flush=True)
-
-        serving_url = f"http://127.0.0.1:{settings.serving_port}"
-        serving = processes.start(
-            "serving",
-            [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
-             "--host", "127.0.0.1", "--port", str(settings.serving_port)],
-            logs / "serving.log", serving_url,
-            env={"MLOPS_ENV": settings.mlops_env, "MLFLOW_TRACKING_URI": tracking_uri},
-        )
-        services.append(serving)
-        print(f"  serving  starting (log: {serving.log_path})", flush=True)
-        waited = processes.wait_ready(serving, "/health", timeout_s=120)
-        print(f"  serving  ready in {waited:.1f}s   {serving_url}", flush=True)
-
-        dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
-        dagster = processes.start(
-            "dagster",
-            [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-             "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
-            logs / "dagster.log", dagster_url,
-            env={**_dagster_env(settings), "MLFLOW_TRACKING_URI": tracking_uri, "SERVING_URL": serving_url},
-        )
-        services.append(dagster)
-        print(f"  dagster  starting (log: {dagster.log_path})", flush=True)
-        waited = processes.wait_ready(dagster, "/server_info", timeout_s=180)
-        print(f"  dagster  ready in {waited:.1f}s   {dagster_url}", flush=True)
+        for name, command, port, health, env in plan:
+            url = f"http://127.0.0.1:{port}"
+            service = processes.start(name, command, logs / f"{name}.log", url, env)
+            services.append(service)
+            print(f"  {name:<8} starting (log: {service.log_path})", flush=True)
+            waited = processes.wait_ready(service, health, timeout_s=180)
+            print(f"  {name:<8} ready in {waited:.1f}s   {url}", flush=True)
     except BaseException:
         stop_platform(services)
         raise

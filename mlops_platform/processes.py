@@ -78,6 +78,20 @@ def wait_ready(service: Service, health_path: str, timeout_s: float) -> float:
     raise ServiceError(f"{service.name} not ready after {timeout_s:.0f}s; see {service.log_path}")
 
 
+def start_ready(
+    name: str, cmd: list[str], log_path: Path, url: str, health_path: str,
+    env: dict[str, str] | None = None, timeout_s: float = 120,
+) -> Service:
+    """Start a service and wait until it answers; if it never does, stop it before raising."""
+    service = start(name, cmd, log_path, url, env)
+    try:
+        wait_ready(service, health_path, timeout_s)
+    except BaseException:
+        stop(service)
+        raise
+    return service
+
+
 def stop(service: Service, timeout_s: float = 20) -> None:
     """Interrupt the service's process group, escalate to SIGTERM then SIGKILL, and reap it."""
     process = service.process

@@ -15,7 +15,11 @@ from pydantic import Field, Json, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ENVS_DIR = REPO_ROOT / "envs"
+
+
+def envs_dir() -> Path:
+    """The env tree: `envs/` of the repo, or `MLOPS_ENVS_DIR` (e.g. a separate config checkout)."""
+    return Path(os.environ.get("MLOPS_ENVS_DIR", REPO_ROOT / "envs"))
 
 
 def current_env() -> str:
@@ -60,6 +64,12 @@ class Settings(BaseSettings):
     # where model artifacts may be loaded from (comma-separated URI prefixes)
     model_artifact_roots: str = "mlflow-artifacts:/"
 
+    # monitoring layer: metric-driven rollback of the challenger
+    prometheus_url: str = ""
+    rollback_max_error_ratio: float = 0.05
+    rollback_max_p99_seconds: float = 0.5
+    rollback_window: str = Field("5m", pattern=r"^[0-9]+[smh]$")
+
     # local launcher
     mlflow_port: int = 5000
     dagster_port: int = 3000
@@ -90,7 +100,7 @@ def dataset_path(dataset: str) -> Path | None:
 
 
 def env_file(env: str) -> Path:
-    return ENVS_DIR / env / "platform.env"
+    return envs_dir() / env / "platform.env"
 
 
 def load_settings(env: str | None = None, **overrides: Any) -> Settings:
@@ -98,6 +108,6 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
     env = env or current_env()
     path = env_file(env)
     if not path.is_file():
-        known = sorted(p.name for p in ENVS_DIR.iterdir() if (p / "platform.env").is_file())
+        known = sorted(p.name for p in envs_dir().iterdir() if (p / "platform.env").is_file())
         raise ValueError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
     return Settings(_env_file=path, mlops_env=env, **overrides)

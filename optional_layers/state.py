@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from mlops_platform.settings import ENVS_DIR
+from mlops_platform.settings import envs_dir
 
 HEADER = """\
 # Optional layers of this env. Written only by `./mlops layers`; read by the plugin manager
@@ -29,7 +29,7 @@ class LayerState:
 
 
 def state_file(env: str) -> Path:
-    return ENVS_DIR / env / "layers.yaml"
+    return envs_dir() / env / "layers.yaml"
 
 
 def read_state(env: str) -> LayerState:

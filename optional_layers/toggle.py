@@ -42,5 +42,5 @@ def toggle(env: str, action: str, layer: str | None = None) -> list[str]:
     if not changed and state == read_state(env):
         return [f"unchanged: {what.split(':')[0]} already {action} in {env}"]
     write_state(env, state)
-    return [f"{what} in {env} ({state_file(env).relative_to(state_file(env).parents[2])})",
+    return [f"{what} in {env} ({state_file(env)})",
             "restart the platform (./mlops up) for it to take effect"]

@@ -22,16 +22,10 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 
 def start_mlflow(state: Path, port: int) -> processes.Service:
     """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port."""
-    service = processes.start(
+    return processes.start_ready(
         "mlflow", processes.mlflow_server_command(state, port), state / f"mlflow-{port}.log",
-        f"http://127.0.0.1:{port}", processes.MLFLOW_SERVER_ENV,
+        f"http://127.0.0.1:{port}", "/health", processes.MLFLOW_SERVER_ENV,
     )
-    try:
-        processes.wait_ready(service, "/health", timeout_s=120)
-    except BaseException:
-        processes.stop(service)
-        raise
-    return service
 
 
 @dataclass
@@ -75,17 +69,12 @@ def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> 
 def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
     """A real uvicorn process serving `serving.main:create_app`; stop it with processes.stop."""
     port = processes.free_port()
-    service = processes.start(
+    return processes.start_ready(
         "serving",
         [str(Path(sys.executable).parent / "uvicorn"), "--factory", "serving.main:create_app",
          "--host", "127.0.0.1", "--port", str(port)],
         tmp_path / f"serving-{port}.log",
         f"http://127.0.0.1:{port}",
+        "/health",
         env={"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env},
     )
-    try:
-        processes.wait_ready(service, "/health", timeout_s=90)
-    except BaseException:
-        processes.stop(service)
-        raise
-    return service

@@ -30,7 +30,9 @@ class FeatureSet:
 def load_dataset(csv_path: Path | None, target_column: str) -> pd.DataFrame:
     """The env's dataset: iris from scikit-learn when no CSV is configured."""
     if csv_path is None:
-        from sklearn.datasets import load_iris  # scikit-learn loads lazily: most runs never need it
+        from sklearn.datasets import (
+            load_iris,  # scikit-learn loads lazily: most runs never need it
+        )
 
         frame = load_iris(as_frame=True).frame
         return frame.rename(columns={"target": target_column})

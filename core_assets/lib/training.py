@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from typing import Any
 
-import mlflow
-
 from core_assets.lib.data import FeatureSet
 
 # Explicit requirements: inferring them costs ~8 s per logged model.

@@ -9,7 +9,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    SummaryMetricFamily,
+)
 
 
 def store_path(state_dir: Path) -> Path:

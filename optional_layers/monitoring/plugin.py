@@ -6,7 +6,14 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_platform.settings import Settings, load_settings
@@ -103,3 +110,12 @@ def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
 @hookimpl
 def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
     pipeline_metrics.record(load_settings().state_dir, event, payload)
+
+
+@hookimpl
+def mlops_dagster_definitions(settings: Settings):
+    from optional_layers.monitoring.definitions import (
+        monitoring_definitions,  # Dagster only where it runs
+    )
+
+    return monitoring_definitions(settings)

@@ -1,0 +1,65 @@
+"""What the monitoring layer adds to the Dagster code location: the metric-driven rollback sensor."""
+
+from dagster import (
+    ConfigurableResource,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from core_assets.lib.registry import alias_history, alias_version
+from core_assets.resources import MlflowRegistry
+from mlops_platform.settings import Settings
+from optional_layers.monitoring.slo import read_slo
+
+CHALLENGER = "B"
+
+
+class SloSettings(ConfigurableResource):
+    """Where Prometheus is and what the challenger must stay under."""
+
+    prometheus_url: str
+    max_error_ratio: float
+    max_p99_seconds: float
+    window: str
+
+
+@sensor(job_name="rollback_job", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, registry: MlflowRegistry):
+    """Roll the challenger back when its error ratio or p99 stays over the SLO for the window."""
+    if not slo.prometheus_url:
+        return SkipReason("PROMETHEUS_URL is not set")
+    reading = read_slo(slo.prometheus_url, CHALLENGER, slo.window)
+    if not reading.has_data:
+        return SkipReason(f"no metrics for {CHALLENGER} over {slo.window}: never rolling back on missing data")
+    breaches = reading.breaches(slo.max_error_ratio, slo.max_p99_seconds)
+    if not breaches:
+        return SkipReason(f"{CHALLENGER} within SLO: {reading}")
+    client = registry.client()
+    current = alias_version(client, registry.model_name, CHALLENGER)
+    moves = [m for m in alias_history(client, registry.model_name, CHALLENGER) if m.after_version == current]
+    if current is None or not moves:
+        return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")
+    return RunRequest(
+        run_key=f"slo-rollback-{CHALLENGER}-v{current}",
+        run_config={"ops": {"rollback_alias": {"config": {
+            "alias": CHALLENGER, "version": moves[-1].before_version,
+            "reason": f"challenger v{current} breached its SLO for {slo.window}: {'; '.join(breaches)}",
+        }}}},
+        tags={"mlops/trigger": "slo_rollback_sensor"},
+    )
+
+
+def monitoring_definitions(settings: Settings) -> Definitions:
+    return Definitions(
+        sensors=[slo_rollback_sensor],
+        resources={"slo": SloSettings(
+            prometheus_url=settings.prometheus_url,
+            max_error_ratio=settings.rollback_max_error_ratio,
+            max_p99_seconds=settings.rollback_max_p99_seconds,
+            window=settings.rollback_window,
+        )},
+    )

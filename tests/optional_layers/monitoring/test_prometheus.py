@@ -1,0 +1,110 @@
+"""A real Prometheus (Debian `prometheus`) scrapes a real model server with the monitoring layer on:
+the metrics appear, the rules evaluate, and the SLO rollback sensor acts on real data only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from dagster import RunRequest, SkipReason, build_sensor_context
+from mlflow import MlflowClient
+
+from core_assets.lib.registry import move_alias
+from core_assets.resources import MlflowRegistry
+from mlops_platform import processes
+from mlops_platform.settings import REPO_ROOT
+from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
+from optional_layers.monitoring.slo import read_slo
+from tests.support import ROW, start_server
+
+RULES = REPO_ROOT / "optional_layers" / "monitoring" / "rules" / "mlops-alerts.yaml"
+
+
+@pytest.fixture
+def envs_with_monitoring(tmp_path, monkeypatch):
+    """A copy of the env tree with the monitoring layer on, toggled by the real toggle script."""
+    envs = tmp_path / "envs"
+    shutil.copytree(REPO_ROOT / "envs", envs)
+    env = {"MLOPS_ENVS_DIR": str(envs)}
+    subprocess.run([str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
+                   env={**os.environ, **env}, check=True, capture_output=True)
+    assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {"attached": True, "layers": {"monitoring": True}}
+    return env
+
+
+def _start_prometheus(tmp_path: Path, target: str) -> processes.Service:
+    port = processes.free_port()
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RULES)],
+        "scrape_configs": [{"job_name": "serving", "static_configs": [{"targets": [target]}]}],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    return processes.start_ready(
+        "prometheus",
+        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        tmp_path / "prometheus.log", f"http://127.0.0.1:{port}", "/-/ready",
+    )
+
+
+def _query(prometheus: str, expr: str) -> list:
+    return httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10).json()["data"]["result"]
+
+
+def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
+    envs_with_monitoring, mlflow_server, fresh_model, tmp_path
+):
+    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
+                                     **envs_with_monitoring})
+    prometheus = None
+    try:
+        assert httpx.get(f"{server.url}/metrics").status_code == 200
+        prometheus = _start_prometheus(tmp_path, server.url.removeprefix("http://"))
+        registry = MlflowRegistry(tracking_uri=mlflow_server, model_name=fresh_model.name, experiment="tests")
+
+        def evaluate(max_p99: float):
+            slo = SloSettings(prometheus_url=prometheus.url, max_error_ratio=0.05, max_p99_seconds=max_p99, window="5s")
+            with build_sensor_context(resources={"slo": slo, "registry": registry}) as context:
+                return slo_rollback_sensor(context)
+
+        # no traffic yet: nothing to judge, never a rollback
+        no_data = evaluate(max_p99=0.0)
+        assert isinstance(no_data, SkipReason) and "never rolling back on missing data" in no_data.skip_message
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for i in range(20):
+                httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]})
+                httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": f"p{i}"})
+            if _query(prometheus.url, 'sum(mlops_predict_requests_total{variant="B"}) > 200') and \
+                    read_slo(prometheus.url, "B", "5s").p99_seconds is not None:
+                break
+            time.sleep(0.5)
+
+        assert _query(prometheus.url, 'mlops_model_loaded{alias="A"}')[0]["value"][1] == "1"
+        groups = httpx.get(f"{prometheus.url}/api/v1/rules").json()["data"]["groups"]
+        assert {g["name"] for g in groups} == {"mlops-serving", "mlops-releases"}
+        assert all(rule["health"] == "ok" for g in groups for rule in g["rules"])
+        assert _query(prometheus.url, 'mlops:predict_latency_p99:5m{variant="B"}')
+
+        within = evaluate(max_p99=10.0)
+        assert isinstance(within, SkipReason) and "within SLO" in within.skip_message
+        # a real breach (the SLO set below the measured p99): roll B back to what it served before
+        move_alias(MlflowClient(mlflow_server), fresh_model.name, "B", fresh_model.versions[0], "test release", "run-x")
+        breach = evaluate(max_p99=0.0)
+        assert isinstance(breach, RunRequest)
+        config = breach.run_config["ops"]["rollback_alias"]["config"]
+        assert config["alias"] == "B" and config["version"] == fresh_model.versions[1]
+        assert "breached its SLO" in config["reason"] and "p99" in config["reason"]
+    finally:
+        if prometheus is not None:
+            processes.stop(prometheus)
+        processes.stop(server)
