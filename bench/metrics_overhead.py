@@ -2,7 +2,7 @@
 
 Starts a real MLflow server, registers a model, then two uvicorn model servers that differ only in
 the monitoring layer (toggled in a copy of the env tree), and drives both with `wrk` (Debian
-package) in alternating rounds. Prints requests/s per round and the ratio of the medians.
+package) in alternating rounds (server pinned to core 0, wrk to core 1). Prints requests/s per round and the ratio of the medians.
 
     .venv/bin/python bench/metrics_overhead.py [--rounds 5] [--seconds 10]
 """
@@ -33,7 +33,7 @@ wrk.headers["Content-Type"] = "application/json"
 
 def wrk(url: str, seconds: int, script: Path) -> float:
     out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), f"{url}/variant/A/predict"],
+        ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), f"{url}/variant/A/predict"],
         capture_output=True, text=True, check=True,
     ).stdout
     if "Non-2xx" in out:
@@ -65,6 +65,8 @@ def main() -> None:
             servers.append(off)
             on = start_server(tmp_path, {**common, "MLOPS_ENVS_DIR": str(envs_on)})
             servers.append(on)
+            for server in servers:  # server on core 0, load generator on core 1: less noise on 2 cores
+                os.sched_setaffinity(server.process.pid, {0})
             assert processes.httpx.get(f"{on.url}/metrics").status_code == 200
             assert processes.httpx.get(f"{off.url}/metrics").status_code == 404
             wrk(off.url, 2, script), wrk(on.url, 2, script)  # warm-up
