@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 # Telemetry off everywhere we start things (Dagster's is off in the instance's dagster.yaml).
-QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "DAGSTER_DISABLE_TELEMETRY": "true"}
+QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
 class ServiceError(RuntimeError):

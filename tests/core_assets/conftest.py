@@ -12,7 +12,7 @@ from mlops_platform.settings import Settings
 def instance(tmp_path):
     """A persistent (temp-dir) instance, so runs share stored asset values like under `dagster dev`."""
     (tmp_path / "dagster").mkdir()
-    with DagsterInstance.local_temp(str(tmp_path / "dagster")) as inst:
+    with DagsterInstance.local_temp(str(tmp_path / "dagster"), overrides={"telemetry": {"enabled": False}}) as inst:
         yield inst
 
 

@@ -23,6 +23,7 @@ def _workspace_module() -> str:
 
 
 def test_workspace_code_location_validates(tmp_path):
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     dagster = Path(sys.executable).parent / "dagster"
     result = subprocess.run(
