@@ -45,7 +45,8 @@ def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: P
         frame = layer_frame if layer_frame is not None else load_dataset(source, pipeline.target_column)
         feature_set = build_features(frame, pipeline.target_column, pipeline.test_size, pipeline.split_seed)
     except DataValidationError as exc:
-        raise Failure(description=f"dataset {source or pipeline.dataset} rejected, left in place: {exc}") from exc
+        kept = ", left in place" if config.incoming_file else ""
+        raise Failure(description=f"dataset {source or pipeline.dataset} rejected{kept}: {exc}") from exc
     if config.incoming_file:
         # fully validated and split in memory: only now does the file leave the incoming folder
         archived = archive(Path(config.incoming_file), processed_dir(Path(pipeline.state_dir)))
