@@ -9,6 +9,7 @@ from dagster import (
     Config,
     Failure,
     MetadataValue,
+    OpExecutionContext,
     asset,
 )
 
@@ -21,7 +22,7 @@ from core_assets.lib.data import (
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.registry import RegistryError, register_version
+from core_assets.lib.registry import AliasMove, RegistryError, register_version
 from core_assets.lib.release import DeployError, move_metadata, release
 from core_assets.lib.training import train_and_log
 from core_assets.resources import MlflowRegistry, ModelServer, PipelineSettings
@@ -129,6 +130,32 @@ class ServedAliasConfig(Config):
     reason: str = ""
 
 
+def release_step(
+    context: OpExecutionContext, registry: MlflowRegistry, model_server: ModelServer,
+    alias: str, version: str | None, reason: str,
+) -> AliasMove:
+    """Move an alias and hot-swap the server, for served_alias and the manual levers alike.
+
+    A refused move fails the run with the alias unchanged; a move whose hot-swap fails fails the
+    run with the move as the failure's metadata (the alias did move; MLflow's history has it too).
+    """
+    try:
+        return release(
+            registry.client(), model_server.client(), context.log,
+            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
+        )
+    except RegistryError as exc:
+        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
+    except DeployError as exc:
+        raise Failure(
+            description=f"alias {alias} moved, but {exc}", metadata=alias_move_metadata(exc.move, registry)
+        ) from exc
+
+
+def alias_move_metadata(move: AliasMove, registry: MlflowRegistry) -> dict[str, Any]:
+    return move_metadata(move, registry.model_url(move.after_version))
+
+
 @asset(group_name="core")
 def served_alias(
     context: AssetExecutionContext,
@@ -142,18 +169,7 @@ def served_alias(
     alias = config.alias or pipeline.target_alias
     version = config.version or registered_model_version["version"]
     reason = config.reason or f"release of v{version} (run {context.run_id[:8]})"
-    try:
-        move = release(
-            registry.client(), model_server.client(), context.log,
-            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
-        )
-    except RegistryError as exc:
-        raise Failure(description=f"cannot serve {registry.model_name} v{version}: {exc}") from exc
-    except DeployError as exc:
-        emit_lifecycle_event("deploy_failed", {**exc.move.as_dict(), "error": str(exc)}, context.log)
-        raise Failure(
-            description=str(exc), metadata=move_metadata(exc.move, registry.model_url(version))
-        ) from exc
+    move = release_step(context, registry, model_server, alias, version, reason)
     emit_lifecycle_event("served", move.as_dict(), context.log)
-    context.add_output_metadata(move_metadata(move, registry.model_url(version)))
+    context.add_output_metadata(alias_move_metadata(move, registry))
     return move.as_dict()

@@ -13,14 +13,15 @@ from dagster import (
 from pydantic import Field
 
 from core_assets.assets import (
+    alias_move_metadata,
     features,
     registered_model_version,
+    release_step,
     served_alias,
     trained_model,
 )
 from core_assets.lib.events import emit_lifecycle_event
-from core_assets.lib.registry import AliasMove, RegistryError, alias_version
-from core_assets.lib.release import DeployError, move_metadata, release
+from core_assets.lib.registry import AliasMove, alias_version
 from core_assets.resources import MlflowRegistry, ModelServer
 
 train_job = define_asset_job(
@@ -41,17 +42,8 @@ def _move_and_record(
     alias: str, version: str | None, reason: str,
 ) -> AliasMove:
     """A manual alias move, recorded as a served_alias materialization like any release."""
-    try:
-        move = release(
-            registry.client(), model_server.client(), context.log,
-            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
-        )
-    except RegistryError as exc:
-        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
-    except DeployError as exc:
-        context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(exc.move, registry.model_url())))
-        raise Failure(description=f"alias {alias} moved, but {exc}") from exc
-    context.log_event(AssetMaterialization("served_alias", metadata=move_metadata(move, registry.model_url())))
+    move = release_step(context, registry, model_server, alias, version, reason)
+    context.log_event(AssetMaterialization("served_alias", metadata=alias_move_metadata(move, registry)))
     return move
 
 

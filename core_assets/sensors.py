@@ -33,15 +33,12 @@ INTERVAL_S = 5  # the daemon's loop floor
 def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry):
     """Deploy each newly registered version once MLflow reports it READY."""
     cursor = ReadinessCursor.parse(context.cursor)
-    records = context.instance.fetch_materializations(
-        AssetKey("registered_model_version"), limit=100, ascending=True,
-        cursor=None if cursor.after_storage_id is None else _storage_cursor(cursor.after_storage_id),
-    ).records
-    new_versions = []
-    for record in records:
-        metadata = record.asset_materialization.metadata
-        new_versions.append(str(metadata["version"].value))
-        cursor.after_storage_id = record.storage_id
+    fetched = context.instance.fetch_materializations(
+        AssetKey("registered_model_version"), limit=100, ascending=True, cursor=cursor.events_cursor
+    )
+    new_versions = [str(r.asset_materialization.metadata["version"].value) for r in fetched.records]
+    if fetched.records:
+        cursor.events_cursor = fetched.cursor
     if not new_versions and not cursor.pending:
         return SensorResult(skip_reason=SkipReason("no newly registered version"), cursor=cursor.dump())
 
@@ -63,12 +60,6 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry)
     gave_up = ", ".join(f"v{v} FAILED_REGISTRATION (alert raised)" for v in decision.failed)
     reason = "; ".join(filter(None, [waiting and f"waiting: {waiting}", gave_up])) or "nothing new to deploy"
     return SensorResult(skip_reason=SkipReason(reason), cursor=decision.cursor.dump())
-
-
-def _storage_cursor(storage_id: int) -> str:
-    from dagster._core.storage.event_log.base import EventLogCursor
-
-    return EventLogCursor.from_storage_id(storage_id).to_string()
 
 
 @run_failure_sensor(

@@ -98,8 +98,7 @@ def register_corrupt_version(settings: Settings) -> str:
     trained = train_and_log(features, "sklearn.tree.DecisionTreeClassifier", {}, "fault-injection", {})
     version = str(register_version(client, settings.model_name, trained.model_uri, trained.run_id).version)
     uri = client.get_model_version_download_uri(settings.model_name, version)
-    artifacts = settings.state_dir / "mlflow" / "artifacts" / uri.removeprefix("mlflow-artifacts:/")
-    for model_file in artifacts.glob("model.*"):
+    for model_file in processes.mlflow_artifact_path(settings.state_dir, uri).glob("model.*"):
         model_file.write_bytes(b"\x00 corrupt on purpose")
     return version
 

@@ -126,5 +126,10 @@ def mlflow_server_command(state_dir: Path, port: int) -> list[str]:
     ]
 
 
+def mlflow_artifact_path(state_dir: Path, artifact_uri: str) -> Path:
+    """Where a local server of `mlflow_server_command` keeps an `mlflow-artifacts:/` URI's files."""
+    return state_dir / "mlflow" / "artifacts" / artifact_uri.removeprefix("mlflow-artifacts:/")
+
+
 # ~0.5 GB instead of ~2.6 GB: no background job workers
 MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}

@@ -12,7 +12,7 @@ KEEP_DEPLOYED = 50
 class ReadinessCursor:
     """What the readiness sensor has seen: event-log position, versions waiting, versions deployed."""
 
-    after_storage_id: int | None = None
+    events_cursor: str | None = None  # Dagster's event-log cursor after the last seen registration
     pending: list[str] = field(default_factory=list)
     deployed: list[str] = field(default_factory=list)
 
@@ -53,7 +53,7 @@ def decide(cursor: ReadinessCursor, new_versions: list[str], status_of) -> Readi
     deploy = sorted(deploy, key=int)[-1:]
     superseded = [v for v in candidates if v not in waiting and v not in failed]
     next_cursor = ReadinessCursor(
-        after_storage_id=cursor.after_storage_id,
+        events_cursor=cursor.events_cursor,
         pending=sorted(waiting, key=int),
         deployed=(cursor.deployed + superseded)[-KEEP_DEPLOYED:],
     )

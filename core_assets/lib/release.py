@@ -7,6 +7,7 @@ from typing import Any
 
 from mlflow import MlflowClient
 
+from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.registry import AliasMove, move_alias
 from serving.client import ServingClient, ServingError
 
@@ -19,13 +20,12 @@ class DeployError(RuntimeError):
         self.move = move
 
 
-def hot_swap(server: ServingClient, alias: str, version: str) -> dict[str, Any]:
+def hot_swap(server: ServingClient, alias: str, version: str) -> None:
     """Reload `alias` on the server and check through /models that it serves `version`."""
     server.reload(alias, version)
     served = server.served_version(alias)
     if served != str(version):
         raise ServingError(f"after reload the server serves {alias}=v{served}, expected v{version}")
-    return {"served_version": served}
 
 
 def release(
@@ -60,7 +60,9 @@ def release(
     try:
         hot_swap(server, alias, str(version))
     except ServingError as exc:
-        raise DeployError(f"hot-swap of {alias} to v{version} failed: {exc}", move) from exc
+        error = DeployError(f"hot-swap of {alias} to v{version} failed: {exc}", move)
+        emit_lifecycle_event("deploy_failed", {**move.as_dict(), "error": str(error)}, log)
+        raise error from exc
     log.info("model server now serves %s=v%s", alias, version)
     return move
 

@@ -77,20 +77,15 @@ def mlops_layer_info() -> LayerInfo:
 @hookimpl
 def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(PredictMetrics)
-    pipeline = pipeline_metrics.PipelineCollector(settings.state_dir)
+    # release metrics read this env's state dir: a registry per app, not the process-wide one
+    pipeline = CollectorRegistry()
+    pipeline.register(pipeline_metrics.PipelineCollector(settings.state_dir))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         for variant in request.app.state.variants.variants():
             MODEL_LOADED.labels(variant.alias).set(1 if variant.runtime is not None else 0)
-        body = generate_latest(REGISTRY) + _render(pipeline)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
-
-
-def _render(collector) -> bytes:
-    registry = CollectorRegistry()
-    registry.register(collector)
-    return generate_latest(registry)
+        return Response(generate_latest(REGISTRY) + generate_latest(pipeline), media_type=CONTENT_TYPE_LATEST)
 
 
 @hookimpl

@@ -42,7 +42,7 @@ def _label(response: Response, answer: PredictResponse) -> PredictResponse:
     return answer
 
 
-async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], max_rows: int):
+async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], max_rows: int) -> PredictResponse:
     runtime = variants.get(alias).runtime
     if runtime is None:
         raise HTTPException(503, f"alias {alias} has no model loaded")
@@ -53,7 +53,7 @@ async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], m
         except ValueError as exc:
             raise HTTPException(422, f"the model rejected the input: {exc}") from exc
     info = runtime.info
-    return runtime, PredictResponse(variant=alias, version=info.ref.version, run_id=info.ref.run_id, predictions=predictions)
+    return PredictResponse(variant=alias, version=info.ref.version, run_id=info.ref.run_id, predictions=predictions)
 
 
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS)
@@ -71,7 +71,7 @@ async def predict(
         chosen = route(settings, bucket(x_client_id), variants.loaded())
     except NoModelLoaded as exc:
         raise HTTPException(503, str(exc)) from exc
-    _, answer = await _predict(variants, chosen.alias, body.data, settings.max_rows)
+    answer = await _predict(variants, chosen.alias, body.data, settings.max_rows)
     shadow = variants.get(chosen.shadow).runtime if chosen.shadow else None
     if shadow is not None and shadow.n_features == len(body.data[0]):
         background.add_task(_shadow_score, variants, shadow, shadow_stats, body.data, answer.predictions)
@@ -90,5 +90,5 @@ async def predict_variant(
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     if alias not in ALIASES:
         raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
-    _, answer = await _predict(variants, alias, body.data, settings.max_rows)
+    answer = await _predict(variants, alias, body.data, settings.max_rows)
     return _label(response, answer)

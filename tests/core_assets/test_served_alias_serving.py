@@ -43,4 +43,7 @@ def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
     [failure] = [e for e in deployed.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "hot-swap of B to v2 failed" in failure.event_specific_data.error.message
     assert "403" in failure.event_specific_data.error.message
+    # the alias did move before the swap failed: the failure event records the move
+    moved = failure.event_specific_data.user_failure_data.metadata
+    assert (moved["before_version"].value, moved["after_version"].value) == ("1", "2")
     assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "1"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest
@@ -70,16 +69,12 @@ def test_repeated_reloads_under_load_fail_no_request(server, fresh_model, mlflow
     assert b_versions == {v1, v2}
 
 
-def _artifact_dir(state: Path, client: MlflowClient, name: str, version: str) -> Path:
-    uri = client.get_model_version_download_uri(name, version)
-    return state / "mlflow" / "artifacts" / uri.removeprefix("mlflow-artifacts:/")
-
-
 def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflow_server, mlflow_state):
     client = MlflowClient(mlflow_server)
     trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
     corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
-    for file in _artifact_dir(mlflow_state, client, fresh_model.name, corrupt).glob("model.*"):
+    uri = client.get_model_version_download_uri(fresh_model.name, corrupt)
+    for file in processes.mlflow_artifact_path(mlflow_state, uri).glob("model.*"):
         file.write_bytes(b"\x00not a model")
     before = _served(server.url, "B")
     client.set_registered_model_alias(fresh_model.name, "B", corrupt)

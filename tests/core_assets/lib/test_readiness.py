@@ -35,5 +35,5 @@ def test_only_the_newest_ready_version_is_deployed():
 
 
 def test_cursor_round_trips():
-    cursor = ReadinessCursor(after_storage_id=12, pending=["7"], deployed=["5", "6"])
+    cursor = ReadinessCursor(events_cursor="eyJzdG9yYWdlX2lkIjogMTJ9", pending=["7"], deployed=["5", "6"])
     assert ReadinessCursor.parse(cursor.dump()) == cursor
