@@ -22,8 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.models import register_iris_model  # noqa: E402
 from mlops_platform import processes  # noqa: E402
-from tests.support import TOKEN, register_model, start_mlflow, start_server  # noqa: E402
+
+TOKEN = "bench-reload-token-0123456789"
 
 LUA = """wrk.method = "POST"
 wrk.body = '{"data": [[5.1, 3.5, 1.4, 0.2]]}'
@@ -56,14 +58,14 @@ def main() -> None:
                        env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)}, check=True, capture_output=True)
         script = tmp_path / "predict.lua"
         script.write_text(LUA)
-        mlflow = start_mlflow(tmp_path / "mlflow", processes.free_port())
+        mlflow = processes.start_mlflow(tmp_path / "mlflow", processes.free_port())
         servers = []
         try:
-            model = register_model(mlflow.url)
-            common = {"MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": model.name, "RELOAD_SECRET_TOKEN": TOKEN}
-            off = start_server(tmp_path, common)
+            common = {"MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": register_iris_model(mlflow.url),
+                      "RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev"}
+            off = processes.start_model_server(tmp_path, common)
             servers.append(off)
-            on = start_server(tmp_path, {**common, "MLOPS_ENVS_DIR": str(envs_on)})
+            on = processes.start_model_server(tmp_path, {**common, "MLOPS_ENVS_DIR": str(envs_on)})
             servers.append(on)
             for server in servers:  # server on core 0, load generator on core 1: less noise on 2 cores
                 os.sched_setaffinity(server.process.pid, {0})

@@ -4,16 +4,19 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AutomationCondition,
     Config,
     Failure,
+    MaterializeResult,
     MetadataValue,
-    OpExecutionContext,
     asset,
 )
+from pydantic import Field
 
-from core_assets.env import training_code_version
+from core_assets.history import trigger_of
 from core_assets.lib.data import (
     DataValidationError,
     FeatureSet,
@@ -22,11 +25,13 @@ from core_assets.lib.data import (
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.registry import AliasMove, RegistryError, register_version
-from core_assets.lib.release import DeployError, move_metadata, release
+from core_assets.lib.registry import RegistryError, register_version
+from core_assets.lib.release import move_metadata, release
 from core_assets.lib.training import train_and_log
-from core_assets.resources import MlflowRegistry, ModelServer, PipelineSettings
-from mlops_platform.settings import dataset_path, load_settings
+from core_assets.levers import LEVER_TAG, plan_move
+from core_assets.resources import MlflowRegistry, ModelServer, PlatformSettings
+from mlops_base.aliases import Alias
+from mlops_base.settings import dataset_path
 from optional_layers.manager import get_manager
 
 
@@ -37,29 +42,30 @@ class FeaturesConfig(Config):
 
 
 @asset(group_name="core")
-def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: PipelineSettings) -> FeatureSet:
+def features(context: AssetExecutionContext, config: FeaturesConfig, platform: PlatformSettings) -> FeatureSet:
     """Validated training data, split deterministically into train and test."""
-    source = Path(config.incoming_file) if config.incoming_file else dataset_path(pipeline.dataset)
+    settings = platform.settings()
+    source = Path(config.incoming_file) if config.incoming_file else dataset_path(settings.dataset)
     # an optional layer (e.g. a feature store) may provide the dataset instead of the env's DATASET
-    layer_frame = None if config.incoming_file else get_manager(pipeline.env).feature_source(load_settings(pipeline.env))
+    layer_frame = None if config.incoming_file else get_manager(settings).feature_source(settings)
     try:
-        frame = layer_frame if layer_frame is not None else load_dataset(source, pipeline.target_column)
-        feature_set = build_features(frame, pipeline.target_column, pipeline.test_size, pipeline.split_seed)
+        frame = layer_frame if layer_frame is not None else load_dataset(source, settings.target_column)
+        feature_set = build_features(frame, settings.target_column, settings.test_size, settings.split_seed)
     except DataValidationError as exc:
         kept = ", left in place" if config.incoming_file else ""
-        raise Failure(description=f"dataset {source or pipeline.dataset} rejected{kept}: {exc}") from exc
+        raise Failure(description=f"dataset {source or settings.dataset} rejected{kept}: {exc}") from exc
     if config.incoming_file:
         # fully validated and split in memory: only now does the file leave the incoming folder
-        archived = archive(Path(config.incoming_file), processed_dir(Path(pipeline.state_dir)))
+        archived = archive(Path(config.incoming_file), processed_dir(settings.state_dir))
         context.log.info("ingested %s, archived as %s", config.incoming_file, archived)
     context.add_output_metadata(
         {
-            "dataset": str(config.incoming_file or pipeline.dataset),
+            "dataset": str(config.incoming_file or settings.dataset),
             "train_rows": len(feature_set.x_train),
             "test_rows": len(feature_set.x_test),
             "feature_names": feature_set.feature_names,
             "data_hash": feature_set.data_hash,
-            "split_seed": pipeline.split_seed,
+            "split_seed": settings.split_seed,
         }
     )
     return feature_set
@@ -67,7 +73,7 @@ def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: P
 
 @asset(
     group_name="core",
-    code_version=training_code_version(),
+    # its code version (training code + parameters) is set where the Definitions are assembled;
     # retrain when features update, or when the training code or parameters change
     automation_condition=AutomationCondition.eager()
     | (
@@ -77,22 +83,23 @@ def features(context: AssetExecutionContext, config: FeaturesConfig, pipeline: P
     ),
 )
 def trained_model(
-    context: AssetExecutionContext, features: FeatureSet, pipeline: PipelineSettings, registry: MlflowRegistry
+    context: AssetExecutionContext, features: FeatureSet, platform: PlatformSettings, registry: MlflowRegistry
 ) -> dict[str, Any]:
     """The env's scikit-learn estimator fitted on `features`, logged as an MLflow run."""
+    settings = platform.settings()
     registry.client()
     result = train_and_log(
         features,
-        pipeline.estimator,
-        pipeline.estimator_params,
+        settings.estimator,
+        settings.estimator_params,
         registry.experiment,
-        tags={"mlops.env": pipeline.env, "mlops.data_hash": features.data_hash},
+        tags={"mlops.env": settings.mlops_env, "mlops.data_hash": features.data_hash},
     )
     context.add_output_metadata(
         {
             "accuracy": result.accuracy,
             "f1_macro": result.f1_macro,
-            "estimator": pipeline.estimator,
+            "estimator": settings.estimator,
             "run_id": result.run_id,
             "mlflow_run": MetadataValue.url(registry.run_url(result.experiment_id, result.run_id)),
         }
@@ -106,7 +113,7 @@ def trained_model(
     automation_condition=AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed(),
 )
 def registered_model_version(
-    context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry
+    context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry, platform: PlatformSettings
 ) -> dict[str, str]:
     """The gated model registered as a new version in the MLflow registry."""
     version = register_version(registry.client(), registry.model_name, trained_model["model_uri"], trained_model["run_id"])
@@ -117,59 +124,60 @@ def registered_model_version(
         "source": version.source,
         "status": version.status,
     }
-    emit_lifecycle_event("version_registered", record, context.log)
+    emit_lifecycle_event("version_registered", record, platform.settings(), context.log)
     context.add_output_metadata({**record, "registry": MetadataValue.url(registry.model_url(record["version"]))})
     return record
 
 
 class ServedAliasConfig(Config):
-    """Leave empty to serve the version `registered_model_version` produced on the env's target alias."""
+    """Which alias to move where. Empty: the env's TARGET_ALIAS to the newest registered version.
 
-    version: str | None = None
-    alias: str | None = None
+    The run's job decides the lever: deploy_job releases, rollback_job rolls back (a version or
+    `remove` required), promote_job gives the champion the challenger's version.
+    """
+
+    alias: Alias | None = Field(None, description="A or B; default: TARGET_ALIAS (promote: A)")
+    version: str | None = Field(None, description="a READY version; default: the newest the graph registered")
+    remove: bool = Field(False, description="remove the alias instead of moving it (rollback to no version)")
     reason: str = ""
 
 
-def release_step(
-    context: OpExecutionContext, registry: MlflowRegistry, model_server: ModelServer,
-    alias: str, version: str | None, reason: str,
-) -> AliasMove:
-    """Move an alias and hot-swap the server, for served_alias and the manual levers alike.
-
-    A refused move fails the run with the alias unchanged; a move whose hot-swap fails fails the
-    run with the move as the failure's metadata (the alias did move; MLflow's history has it too).
-    """
-    try:
-        return release(
-            registry.client(), model_server.client(), context.log,
-            model_name=registry.model_name, alias=alias, version=version, reason=reason, run_id=context.run_id,
-        )
-    except RegistryError as exc:
-        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
-    except DeployError as exc:
-        raise Failure(
-            description=f"alias {alias} moved, but {exc}", metadata=alias_move_metadata(exc.move, registry)
-        ) from exc
+SERVING_CHECK = AssetCheckSpec(
+    "serving_matches_alias", asset="served_alias", blocking=True,
+    description="the model server serves the version the alias was moved to",
+)
 
 
-def alias_move_metadata(move: AliasMove, registry: MlflowRegistry) -> dict[str, Any]:
-    return move_metadata(move, registry.model_url(move.after_version))
-
-
-@asset(group_name="core")
+@asset(group_name="core", deps=[registered_model_version], check_specs=[SERVING_CHECK])
 def served_alias(
     context: AssetExecutionContext,
     config: ServedAliasConfig,
-    registered_model_version: dict[str, str],
     registry: MlflowRegistry,
     model_server: ModelServer,
-    pipeline: PipelineSettings,
-) -> dict[str, Any]:
-    """The registry alias moved to the new version, and the model server hot-swapped to it."""
-    alias = config.alias or pipeline.target_alias
-    version = config.version or registered_model_version["version"]
-    reason = config.reason or f"release of v{version} (run {context.run_id[:8]})"
-    move = release_step(context, registry, model_server, alias, version, reason)
-    emit_lifecycle_event("served", move.as_dict(), context.log)
-    context.add_output_metadata(alias_move_metadata(move, registry))
-    return move.as_dict()
+    platform: PlatformSettings,
+) -> MaterializeResult:
+    """The registry alias moved (release, rollback or promote), and the model server hot-swapped to it.
+
+    Every move is recorded here, a failed hot-swap included; the blocking check then fails the run
+    so that the rollback sensor restores the version served before.
+    """
+    settings = platform.settings()
+    lever = context.run.tags.get(LEVER_TAG, "release")
+    client = registry.client()
+    try:
+        alias, version, reason = plan_move(lever, config, settings, client, registry.model_name, context.instance)
+        deployment = release(
+            client, model_server.client(), context.log, model_name=registry.model_name, alias=alias,
+            version=version, reason=reason, lever=lever, trigger=trigger_of(context.run.tags), run_id=context.run_id,
+        )
+    except RegistryError as exc:
+        raise Failure(description=f"refused, alias {config.alias or settings.target_alias} unchanged: {exc}") from exc
+    payload = {**deployment.move.as_dict(), "detail": deployment.detail}
+    event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
+    emit_lifecycle_event(event, payload, settings, context.log)
+    return MaterializeResult(
+        metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),
+        check_results=[AssetCheckResult(
+            check_name=SERVING_CHECK.name, passed=deployment.serving_ok, description=deployment.detail,
+        )],
+    )

@@ -11,23 +11,25 @@ from dagster import (
 
 from core_assets.assets import trained_model
 from core_assets.lib.events import emit_lifecycle_event
-from core_assets.resources import MlflowRegistry, PipelineSettings
+from core_assets.resources import MlflowRegistry, PlatformSettings
 
 
 @asset_check(asset=trained_model, blocking=True, description="accuracy on the test split >= MIN_ACCURACY")
 def accuracy_gate(
     context: AssetCheckExecutionContext,
     trained_model: dict[str, Any],
-    pipeline: PipelineSettings,
+    platform: PlatformSettings,
     registry: MlflowRegistry,
 ) -> AssetCheckResult:
-    accuracy, threshold = trained_model["accuracy"], pipeline.min_accuracy
+    settings = platform.settings()
+    accuracy, threshold = trained_model["accuracy"], settings.min_accuracy
     passed = accuracy >= threshold
     registry.client().set_tag(trained_model["run_id"], "mlops.quality_gate", "passed" if passed else "failed")
     if not passed:
         emit_lifecycle_event(
             "gate_failed",
             {"run_id": trained_model["run_id"], "accuracy": accuracy, "threshold": threshold},
+            settings,
             context.log,
         )
     return AssetCheckResult(

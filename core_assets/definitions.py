@@ -1,6 +1,6 @@
-"""The one place that assembles the code location's Definitions."""
+"""The one place that decides the env and assembles the code location's Definitions."""
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetKey, Definitions, in_process_executor, map_asset_specs
 
 from core_assets.assets import (
     features,
@@ -9,8 +9,8 @@ from core_assets.assets import (
     trained_model,
 )
 from core_assets.checks import accuracy_gate
-from core_assets.env import SETTINGS
 from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
+from core_assets.lib.training import training_code_version
 from core_assets.resources import build_resources
 from core_assets.sensors import (
     automation_sensor,
@@ -18,14 +18,22 @@ from core_assets.sensors import (
     readiness_sensor,
     rollback_sensor,
 )
-from mlops_platform.settings import Settings
+from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import get_manager
+
+
+def _with_training_code_version(settings: Settings):
+    """trained_model's code version follows the training code and the env's parameters."""
+    version = training_code_version(settings.estimator, settings.estimator_params)
+    return lambda spec: spec.replace_attributes(code_version=version) if spec.key == AssetKey("trained_model") else spec
 
 
 def build_definitions(settings: Settings) -> Definitions:
     """The core graph, merged with whatever the env's enabled optional layers contribute."""
     core = Definitions(
-        assets=[features, trained_model, registered_model_version, served_alias],
+        assets=map_asset_specs(
+            _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
+        ),
         asset_checks=[accuracy_gate],
         jobs=[train_job, deploy_job, rollback_job, promote_job],
         sensors=[readiness_sensor, rollback_sensor, new_data_sensor, automation_sensor],
@@ -33,7 +41,7 @@ def build_definitions(settings: Settings) -> Definitions:
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
     )
-    return Definitions.merge(core, *get_manager(settings.mlops_env).dagster_definitions(settings))
+    return Definitions.merge(core, *get_manager(settings).dagster_definitions(settings))
 
 
-defs = build_definitions(SETTINGS)
+defs = build_definitions(load_settings())

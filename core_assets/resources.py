@@ -1,15 +1,21 @@
-"""Small resources: the only way assets reach MLflow, the model server and the env's settings."""
+"""Small resources: the only way assets reach MLflow, the model server and the env's settings.
+
+Secrets are `EnvVar`s, so the UI's resource tab shows the variable's name, never its value.
+"""
+
+from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import mlflow
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from mlflow import MlflowClient
 from pydantic import Field
 
-from mlops_platform.mlflow_client import bounded_client
-from mlops_platform.settings import Settings
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import SECRET_SETTINGS, Settings
 from serving.client import ServingClient
 
 
@@ -47,43 +53,40 @@ class ModelServer(ConfigurableResource):
         return ServingClient(self.url, self.reload_token) if self.url else None
 
 
-class PipelineSettings(ConfigurableResource):
-    """The env's data, training and release settings, shown in the UI's resource tab."""
+class PlatformSettings(ConfigurableResource):
+    """The env's `Settings`, as the code location loaded them, for steps, sensors and layer hooks."""
 
-    dataset: str
-    target_column: str
-    test_size: float
-    split_seed: int
-    estimator: str
-    estimator_params_json: str = Field(description="JSON object of estimator parameters")
-    min_accuracy: float
-    target_alias: str
     env: str
-    state_dir: str
+    values_json: str = Field(description="every non-secret setting of the env, as JSON")
+    reload_secret_token: str = ""
+    slack_webhook_url: str = ""
 
-    @property
-    def estimator_params(self) -> dict[str, Any]:
-        return json.loads(self.estimator_params_json)
+    def settings(self) -> Settings:
+        secrets = {name: getattr(self, name) for name in SECRET_SETTINGS}
+        return Settings.model_validate({**json.loads(self.values_json), **secrets})
+
+
+def _secret(settings: Settings, name: str) -> Any:
+    """An `EnvVar` for a secret setting: exported once here so every run process inherits it."""
+    value = getattr(settings, name)
+    if not value:
+        return ""
+    os.environ[name.upper()] = value
+    return EnvVar(name.upper())
 
 
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
+    secrets = {name: _secret(settings, name) for name in SECRET_SETTINGS}
     return {
         "registry": MlflowRegistry(
             tracking_uri=settings.mlflow_tracking_uri,
             model_name=settings.model_name,
             experiment=settings.mlflow_experiment,
         ),
-        "model_server": ModelServer(url=settings.serving_url, reload_token=settings.reload_secret_token),
-        "pipeline": PipelineSettings(
-            dataset=settings.dataset,
-            target_column=settings.target_column,
-            test_size=settings.test_size,
-            split_seed=settings.split_seed,
-            estimator=settings.estimator,
-            estimator_params_json=json.dumps(settings.estimator_params, sort_keys=True),
-            min_accuracy=settings.min_accuracy,
-            target_alias=settings.target_alias,
+        "model_server": ModelServer(url=settings.serving_url, reload_token=secrets["reload_secret_token"]),
+        "platform": PlatformSettings(
             env=settings.mlops_env,
-            state_dir=str(settings.state_dir),
+            values_json=settings.model_dump_json(round_trip=True, exclude=set(SECRET_SETTINGS)),
+            **secrets,
         ),
     }

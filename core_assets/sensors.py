@@ -2,10 +2,7 @@
 retrain on new data; plus the automation sensor for declarative retraining. Thin: decisions
 live in `core_assets.lib`."""
 
-from pathlib import Path
-
 from dagster import (
-    AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
@@ -18,23 +15,24 @@ from dagster import (
     sensor,
 )
 
+from core_assets.history import REGISTERED_VERSION, alias_moves
 from core_assets.jobs import deploy_job, rollback_job, train_job
+from core_assets.levers import rollback_run_config
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import incoming_dir, settled_csv_files
 from core_assets.lib.readiness import ReadinessCursor, decide
-from core_assets.lib.registry import move_by_run
-from core_assets.resources import MlflowRegistry, PipelineSettings
+from core_assets.resources import MlflowRegistry, PlatformSettings
 
 RUNNING = DefaultSensorStatus.RUNNING
 INTERVAL_S = 5  # the daemon's loop floor
 
 
 @sensor(job=deploy_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
-def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry):
+def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry, platform: PlatformSettings):
     """Deploy each newly registered version once MLflow reports it READY."""
     cursor = ReadinessCursor.parse(context.cursor)
     fetched = context.instance.fetch_materializations(
-        AssetKey("registered_model_version"), limit=100, ascending=True, cursor=cursor.events_cursor
+        REGISTERED_VERSION, limit=100, ascending=True, cursor=cursor.events_cursor
     )
     new_versions = [str(r.asset_materialization.metadata["version"].value) for r in fetched.records]
     if fetched.records:
@@ -45,12 +43,14 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry)
     client = registry.client()
     decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)
     for version in decision.failed:
-        emit_lifecycle_event("readiness_failed", {"model_name": registry.model_name, "version": version}, context.log)
+        emit_lifecycle_event(
+            "readiness_failed", {"model_name": registry.model_name, "version": version}, platform.settings(), context.log
+        )
     requests = [
         RunRequest(
             run_key=f"deploy-{registry.model_name}-v{version}",
             run_config={"ops": {"served_alias": {"config": {"version": version, "reason": f"v{version} is READY"}}}},
-            tags={"mlops/version": version, "mlops/trigger": "readiness_sensor"},
+            tags={"mlops/version": version},
         )
         for version in decision.deploy
     ]
@@ -67,28 +67,28 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry)
     request_job=rollback_job,
     minimum_interval_seconds=INTERVAL_S,
     default_status=RUNNING,
-    description="When a run that moved an alias fails, restore the alias's before_version.",
+    description="When a run that moved an alias fails (its hot-swap or serving check), restore the "
+    "alias's before_version.",
 )
-def rollback_sensor(context: RunFailureSensorContext, registry: MlflowRegistry):
+def rollback_sensor(context: RunFailureSensorContext):
     run = context.dagster_run
-    if run.job_name == rollback_job.name:
-        return SkipReason(f"run {run.run_id[:8]} is itself a rollback; not rolling it back")
-    move = move_by_run(registry.client(), registry.model_name, run.run_id)
-    if move is None:
+    moves = alias_moves(context.instance, run_id=run.run_id)
+    if not moves:
         return SkipReason(f"run {run.run_id[:8]} failed before moving any alias; nothing to roll back")
+    move = moves[0]
+    if move.lever == "rollback":
+        return SkipReason(f"run {run.run_id[:8]} is itself a rollback; not rolling it back (alerted)")
     return RunRequest(
         run_key=f"rollback-{run.run_id}",
-        run_config={"ops": {"rollback_alias": {"config": {
-            "alias": move.alias, "version": move.before_version, "reason": f"deploy of v{move.after_version} failed",
-        }}}},
-        tags={"mlops/failed_run": run.run_id, "mlops/trigger": "rollback_sensor"},
+        run_config=rollback_run_config(move.alias, move.before_version, f"deploy of v{move.after_version} failed"),
+        tags={"mlops/failed_run": run.run_id},
     )
 
 
 @sensor(job=train_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
-def new_data_sensor(context: SensorEvaluationContext, pipeline: PipelineSettings):
+def new_data_sensor(context: SensorEvaluationContext, platform: PlatformSettings):
     """Retrain on each CSV dropped into the env's incoming folder."""
-    folder = incoming_dir(Path(pipeline.state_dir))
+    folder = incoming_dir(platform.settings().state_dir)
     files = settled_csv_files(folder)
     if not files:
         return SkipReason(f"no settled CSV in {folder}")
@@ -96,7 +96,7 @@ def new_data_sensor(context: SensorEvaluationContext, pipeline: PipelineSettings
         RunRequest(
             run_key=f"incoming-{file.key}",  # one run per exact drop, even while a failed file stays
             run_config={"ops": {"features": {"config": {"incoming_file": str(file.path)}}}},
-            tags={"mlops/incoming_file": file.path.name, "mlops/trigger": "new_data_sensor"},
+            tags={"mlops/incoming_file": file.path.name},
         )
         for file in files
     ]

@@ -1,4 +1,7 @@
-"""`mlops up`: the local platform on its embedded defaults, stopped cleanly by Ctrl-C."""
+"""`mlops`: start the local platform, materialize, toggle layers, check the traffic split.
+
+The env's settings are loaded once, here, and passed to each command.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +10,18 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 from dagster_graphql import DagsterGraphQLClientError
 
-from mlops_platform import demo, processes, traffic
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from mlops_platform import processes, releases, traffic
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.mlflow_client import bounded_client
-from mlops_platform.settings import REPO_ROOT, Settings, current_env, load_settings
-
-BIN = Path(sys.executable).parent
-
-DAGSTER_YAML = """\
-# Local Dagster instance of this env (SQLite storage under this directory).
-telemetry:
-  enabled: false
-# sensors' runs start at once instead of waiting for the queue daemon's next pass
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-"""
+from mlops_platform.stack import BIN, check_ports, dagster_env, start_platform, stop_platform
+from optional_layers import toggle
+from optional_layers.state import read_state
 
 
 class _Stop(Exception):
@@ -40,74 +32,10 @@ def _raise_stop(signum, frame):
     raise _Stop()
 
 
-def _dagster_home(settings: Settings) -> Path:
-    home = settings.state_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # generated: always the current defaults
-    return home
-
-
-def _check_ports(settings: Settings) -> None:
-    ports = {"MLFLOW_PORT": settings.mlflow_port, "SERVING_PORT": settings.serving_port,
-             "DAGSTER_PORT": settings.dagster_port}
-    for name, port in ports.items():
-        if processes.port_in_use(port):
-            raise SystemExit(f"error: port {port} is in use on 127.0.0.1; free it or set {name}=<port>")
-
-
-def start_platform(settings: Settings) -> list[processes.Service]:
-    """Start MLflow, the model server and Dagster, wired to each other; returns them in start order."""
-    state, logs = settings.state_dir, settings.state_dir / "logs"
-    tracking_uri = f"http://127.0.0.1:{settings.mlflow_port}"
-    serving_url = f"http://127.0.0.1:{settings.serving_port}"
-    shared_env = {"MLOPS_ENV": settings.mlops_env, "MLOPS_STATE_DIR": str(state), "MLFLOW_TRACKING_URI": tracking_uri}
-    plan = [  # name, command, port, health path, extra environment
-        ("mlflow", processes.mlflow_server_command(state, settings.mlflow_port), settings.mlflow_port,
-         "/health", processes.MLFLOW_SERVER_ENV),
-        ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
-                     "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
-         "/health", shared_env),
-        ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                     "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,
-         "/server_info", {**_dagster_env(settings), **shared_env, "SERVING_URL": serving_url}),
-    ]
-    services: list[processes.Service] = []
-    try:
-        for name, command, port, health, env in plan:
-            url = f"http://127.0.0.1:{port}"
-            service = processes.start(name, command, logs / f"{name}.log", url, env)
-            services.append(service)
-            print(f"  {name:<8} starting (log: {service.log_path})", flush=True)
-            waited = processes.wait_ready(service, health, timeout_s=180)
-            print(f"  {name:<8} ready in {waited:.1f}s   {url}", flush=True)
-    except BaseException:
-        stop_platform(services)
-        raise
-    return services
-
-
-def stop_platform(services: list[processes.Service]) -> None:
-    for service in reversed(services):
-        print(f"  stopping {service.name} (pid {service.process.pid})", flush=True)
-        processes.stop(service)
-
-
-def _dagster_env(settings: Settings) -> dict[str, str]:
-    """What Dagster processes of this env need: its instance, state and the local registry."""
-    return {
-        "DAGSTER_HOME": str(_dagster_home(settings)),
-        "MLOPS_ENV": settings.mlops_env,
-        "MLOPS_STATE_DIR": str(settings.state_dir),
-        "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"),
-        "SERVING_URL": os.environ.get("SERVING_URL", f"http://127.0.0.1:{settings.serving_port}"),
-    }
-
-
-def materialize(env: str | None, select: str) -> int:
+def materialize(settings: Settings, select: str) -> int:
     """Materialize assets into the running platform's instance, so runs show in its UI."""
-    settings = load_settings(env)
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "core_assets.definitions", "--select", select]
-    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **_dagster_env(settings)}).returncode
+    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **dagster_env(settings)}).returncode
 
 
 def first_start(settings: Settings, tracking_uri: str) -> None:
@@ -120,19 +48,18 @@ def first_start(settings: Settings, tracking_uri: str) -> None:
     dag = DagsterClient(settings.dagster_port)
     serving_url = f"http://127.0.0.1:{settings.serving_port}"
     try:
-        release = demo.release_and_wait(dag, local, serving_url)
+        release = releases.release_and_wait(dag, local, serving_url)
         print(f"  {release.line()}", flush=True)
         if dag.wait(dag.submit("promote_job")) == "SUCCESS":
-            demo.wait_for("A served", lambda: demo.served_version(serving_url, "A") == release.version)
+            releases.wait_for("A served", lambda: releases.served_version(serving_url, "A") == release.version)
             print(f"  promoted v{release.version} to champion A: /predict and /ready answer", flush=True)
     except (RuntimeError, TimeoutError, httpx.HTTPError, DagsterGraphQLClientError) as exc:
         print(f"  warning: the first release did not complete ({exc}); the platform stays up: "
               f"see the runs in the Dagster UI", flush=True)
 
 
-def up(env: str | None) -> int:
-    settings = load_settings(env)
-    _check_ports(settings)
+def up(settings: Settings) -> int:
+    check_ports(settings)
     print(f"mlops: starting env {settings.mlops_env!r} (state: {settings.state_dir})", flush=True)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -162,15 +89,12 @@ def up(env: str | None) -> int:
         print("mlops: stopped.", flush=True)
 
 
-def layers(env: str, action: str, layer: str | None) -> int:
-    from optional_layers import toggle
-
-    load_settings(env)  # refuses an unknown env
+def layers(settings: Settings, action: str, layer: str | None) -> int:
     if action == "list":
-        print("\n".join(toggle.describe(env, toggle.read_state(env))))
+        print("\n".join(toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
         return 0
     try:
-        print("\n".join(toggle.toggle(env, action, layer)))
+        print("\n".join(toggle.toggle(settings.env_dir, action, layer)))
     except toggle.UnknownLayer as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -186,27 +110,31 @@ def main(argv: list[str] | None = None) -> int:
     layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
     layers_parser.add_argument("action", choices=["list", "on", "off"])
     layers_parser.add_argument("layer", nargs="?", help="one layer; omitted: the whole optional set")
-    demo_parser = sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform")
-    demo_parser.add_argument("--releases", type=int, default=3, help="releases to time (default 3)")
+    sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform (--releases N)",
+                   add_help=False)
     traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
     for p in (up_parser, mat_parser, traffic_parser, layers_parser):
         p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "demo":  # the demo lives outside the product: its own package, its own process
+        os.execv(sys.executable, [sys.executable, "-m", "demo", *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        settings = load_settings(args.env)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "up":
-        return up(args.env)
+        return up(settings)
     if args.command == "layers":
-        return layers(args.env or current_env(), args.action, args.layer)
-    if args.command == "demo":
-        with tempfile.TemporaryDirectory(prefix="mlops-demo-") as state:
-            report = demo.run_demo(Path(state), args.releases)
-        return 0 if report.rolled_back else 1
+        return layers(settings, args.action, args.layer)
     if args.command == "traffic":
-        url = args.url or f"http://127.0.0.1:{load_settings(args.env).serving_port}"
-        print(traffic.report(url.rstrip("/"), args.n))
+        print(traffic.report((args.url or f"http://127.0.0.1:{settings.serving_port}").rstrip("/"), args.n))
         return 0
-    return materialize(args.env, args.select)
+    return materialize(settings, args.select)
 
 
 if __name__ == "__main__":

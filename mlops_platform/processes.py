@@ -133,3 +133,22 @@ def mlflow_artifact_path(state_dir: Path, artifact_uri: str) -> Path:
 
 # ~0.5 GB instead of ~2.6 GB: no background job workers
 MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def start_mlflow(state_dir: Path, port: int) -> Service:
+    """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port, ready."""
+    return start_ready(
+        "mlflow", mlflow_server_command(state_dir, port), state_dir / f"mlflow-{port}.log",
+        f"http://127.0.0.1:{port}", "/health", MLFLOW_SERVER_ENV,
+    )
+
+
+def start_model_server(log_dir: Path, env: dict[str, str], port: int | None = None) -> Service:
+    """A real uvicorn process serving `serving.main:create_app` on a loopback port, ready."""
+    port = port or free_port()
+    return start_ready(
+        "serving",
+        [str(Path(sys.executable).parent / "uvicorn"), "--factory", "serving.main:create_app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        log_dir / f"serving-{port}.log", f"http://127.0.0.1:{port}", "/health", env,
+    )

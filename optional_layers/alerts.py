@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from mlops_platform.settings import load_settings
+from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {
@@ -43,7 +43,6 @@ def mlops_layer_info() -> LayerInfo:
 
 
 @hookimpl
-def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
-    webhook = load_settings().slack_webhook_url
-    if webhook and event in ALERT_EVENTS:
-        post_alert(webhook, event, payload)
+def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
+    if settings.slack_webhook_url and event in ALERT_EVENTS:
+        post_alert(settings.slack_webhook_url, event, payload)

@@ -1,7 +1,9 @@
 """The hook specifications: the only contract between the core and the optional layers.
 
 The core (Dagster code location and model server) calls these hooks through
-`optional_layers.manager`; a layer implements the ones it needs with `@hookimpl`.
+`optional_layers.manager`; a layer implements the ones it needs with `@hookimpl` and may take
+any subset of a hook's arguments. Every hook that needs the env gets the caller's `Settings`:
+a layer never decides the env itself.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from dagster import Definitions
     from fastapi import FastAPI
 
-    from mlops_platform.settings import Settings
+    from mlops_base.settings import Settings
 
 PROJECT = "mlops"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -61,19 +63,21 @@ def mlops_feature_source(settings: Settings) -> pd.DataFrame | None:
 
 
 @hookspec
-def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
+def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
     """React to a release event: gate_failed, version_registered, served, deploy_failed,
     rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
 
-    Must not raise: a failing subscriber is logged and never fails the pipeline.
+    Each subscribing layer is called in a hook call of its own (wrappers wrap each one), so a
+    subscriber that raises is logged and neither fails the pipeline nor stops the others.
     """
 
 
 @hookspec
-def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
+def mlops_serving_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
     """React to a model-server event: reloaded, reload_failed, shadow_compared.
 
-    Called in the model server's process; must be fast and must not raise.
+    Called in the model server's process, isolated per subscriber like lifecycle events;
+    must be fast.
     """
 
 

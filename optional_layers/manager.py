@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from dagster import Definitions
     from fastapi import FastAPI
 
-    from mlops_platform.settings import Settings
+    from mlops_base.settings import Settings
 
 ENTRY_POINT_GROUP = "mlops.layers"
 BUILTIN = {"alerts"}  # always on; registered through the entry-point group like any layer
@@ -57,24 +58,44 @@ class LayerManager:
     def feature_source(self, settings: Settings) -> pd.DataFrame | None:
         return self.pm.hook.mlops_feature_source(settings=settings)
 
-    def lifecycle_event(self, event: str, payload: dict[str, Any]) -> None:
-        self._notify(self.pm.hook.mlops_lifecycle_event, event, payload)
+    def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
+        self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)
 
-    def serving_event(self, event: str, payload: dict[str, Any]) -> None:
-        self._notify(self.pm.hook.mlops_serving_event, event, payload)
+    def serving_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
+        self._notify("mlops_serving_event", event=event, payload=payload, settings=settings)
 
     def logging_handlers(self, settings: Settings) -> list[logging.Handler]:
         return [h for handlers in self.pm.hook.mlops_logging_handlers(settings=settings) for h in handlers]
 
-    def _notify(self, hook, event: str, payload: dict[str, Any]) -> None:
-        for impl in reversed(hook.get_hookimpls()):
+    def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call each subscriber through its own `pm.hook` call, so one that raises stops no other.
+
+        pluggy stops a hook call at the first exception; calling one subset of plugins per
+        subscriber keeps its argument subsetting, wrappers (which wrap every subscriber's call)
+        and tracing, while isolating failures.
+        """
+        for plugin_name, caller in self._subscribers(hook_name):
             try:
-                impl.function(event=event, payload=payload)
+                caller(**kwargs)
             except Exception:  # a subscriber never breaks the pipeline or the server
-                log.exception("layer %s failed on event %s", impl.plugin_name, event)
+                log.exception("layer %s failed on %s %s", plugin_name, hook_name, kwargs.get("event"))
+
+    def _subscribers(self, hook_name: str) -> list[tuple[str, Any]]:
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        wrappers = {impl.plugin for impl in impls if impl.wrapper or impl.hookwrapper}
+        everyone = {impl.plugin for impl in impls}
+        return [
+            (impl.plugin_name, self.pm.subset_hook_caller(hook_name, everyone - wrappers - {impl.plugin}))
+            for impl in reversed(impls)  # pluggy's own order: last registered first
+            if not (impl.wrapper or impl.hookwrapper)
+        ]
 
 
 @lru_cache(maxsize=None)
-def get_manager(env: str) -> LayerManager:
-    """The env's manager: layers on in `envs/<env>/layers.yaml` plus the built-ins."""
-    return LayerManager(read_state(env).active())
+def _manager_of(env_dir: Path) -> LayerManager:
+    return LayerManager(read_state(env_dir).active())
+
+
+def get_manager(settings: Settings) -> LayerManager:
+    """The env's manager: layers on in `envs/<env>/layers.yaml` plus the built-ins (one per env tree)."""
+    return _manager_of(settings.env_dir)

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import yaml
 
-from mlops_platform.settings import envs_dir
-
 HEADER = """\
 # Optional layers of this env. Written only by `./mlops layers`; read by the plugin manager
 # and by this env's root-optional Argo CD app. attached: the optional set as a whole.
@@ -28,20 +26,20 @@ class LayerState:
         return {name for name, on in self.layers.items() if on} if self.attached else set()
 
 
-def state_file(env: str) -> Path:
-    return envs_dir() / env / "layers.yaml"
+def state_file(env_dir: Path) -> Path:
+    return env_dir / "layers.yaml"
 
 
-def read_state(env: str) -> LayerState:
-    path = state_file(env)
+def read_state(env_dir: Path) -> LayerState:
+    path = state_file(env_dir)
     if not path.is_file():
         return LayerState()
     raw = yaml.safe_load(path.read_text()) or {}
     return LayerState(bool(raw.get("attached", False)), {str(k): bool(v) for k, v in (raw.get("layers") or {}).items()})
 
 
-def write_state(env: str, state: LayerState) -> None:
-    path = state_file(env)
+def write_state(env_dir: Path, state: LayerState) -> None:
+    path = state_file(env_dir)
     body = yaml.safe_dump({"attached": state.attached, "layers": dict(sorted(state.layers.items()))}, sort_keys=False)
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(HEADER + body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from optional_layers.manager import known_layers
 from optional_layers.state import LayerState, read_state, state_file, write_state
 
@@ -19,12 +21,13 @@ def describe(env: str, state: LayerState) -> list[str]:
     return lines
 
 
-def toggle(env: str, action: str, layer: str | None = None) -> list[str]:
-    """Apply `on`/`off` to one layer, or to the whole optional set; returns what changed."""
+def toggle(env_dir: Path, action: str, layer: str | None = None) -> list[str]:
+    """Apply `on`/`off` to one layer, or to the whole optional set of `envs/<env>/`; returns what changed."""
+    env = env_dir.name
     known = known_layers()
     if layer is not None and layer not in known:
         raise UnknownLayer(f"unknown layer {layer!r}; known layers: {', '.join(known) or 'none'}")
-    state = read_state(env)
+    state = read_state(env_dir)
     wanted = action == "on"
     if layer is None:
         before, state.attached = state.attached, wanted
@@ -39,8 +42,8 @@ def toggle(env: str, action: str, layer: str | None = None) -> list[str]:
         changed = before != wanted
     for name in known:
         state.layers.setdefault(name, False)
-    if not changed and state == read_state(env):
+    if not changed and state == read_state(env_dir):
         return [f"unchanged: {what.split(':')[0]} already {action} in {env}"]
-    write_state(env, state)
-    return [f"{what} in {env} ({state_file(env)})",
+    write_state(env_dir, state)
+    return [f"{what} in {env} ({state_file(env_dir)})",
             "restart the platform (./mlops up) for it to take effect"]

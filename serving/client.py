@@ -1,6 +1,7 @@
-"""HTTP client of the serving contract (DESIGN.md section 4), used by the release steps.
+"""HTTP client of the model server's reload and status routes, used by the release steps.
 
-Kept free of Dagster and of the server's own modules so the core can import it alone.
+Kept free of Dagster and of the server's own modules: it is the one module of `serving` the
+Dagster code location may import (an import-linter contract says so).
 """
 
 from __future__ import annotations

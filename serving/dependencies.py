@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from mlops_platform.settings import Settings
+from mlops_base.settings import Settings
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlops_base.aliases import ALIASES
 from serving.runtimes.base import ModelLoadError
 
 log = logging.getLogger("serving.errors")
@@ -23,6 +24,9 @@ def _describe(error: dict) -> str:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
+    if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
+        alias = request.path_params.get("alias")
+        return JSONResponse({"detail": f"unknown alias {alias!r}; known: {', '.join(ALIASES)}"}, status_code=404)
     shown = "; ".join(_describe(e) for e in errors[:5])
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return JSONResponse({"detail": shown + more}, status_code=422)

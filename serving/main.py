@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mlops_platform.settings import Settings, load_settings
+from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import get_manager
 from serving import errors
 from serving.routers import predict, reload, status
@@ -26,14 +26,18 @@ def check_reload_token(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The model server of `settings`; uvicorn calls it without, and the env is decided here, once."""
     settings = settings or load_settings()
     check_reload_token(settings)
 
-    layers = get_manager(settings.mlops_env)
+    layers = get_manager(settings)
+
+    def on_event(event: str, payload: dict) -> None:
+        layers.serving_event(event, payload, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.variants = VariantRegistry(settings, on_event=layers.serving_event)
+        app.state.variants = VariantRegistry(settings, on_event=on_event)
         await app.state.variants.load_all()  # models load here, never at import
         yield
 
@@ -44,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.shadow = ShadowStats(on_event=layers.serving_event)
+    app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
     for router in (predict.router, reload.router, status.router):
         app.include_router(router)

@@ -30,16 +30,11 @@ def check_artifact_location(uri: str, roots: list[str]) -> None:
     )
 
 
-def resolve(
-    client: MlflowClient, model_name: str, roots: list[str], alias: str | None = None, version: str | None = None
-) -> tuple[ModelRef, str]:
-    """The model version an alias (or explicit version) names, and where its artifacts are."""
-    label = f"{model_name}@{alias}" if version is None else f"{model_name} v{version}"
+def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str) -> tuple[ModelRef, str]:
+    """The model version an alias names, and where its artifacts are."""
+    label = f"{model_name}@{alias}"
     try:
-        if version is None:
-            model_version = client.get_model_version_by_alias(model_name, alias)
-        else:
-            model_version = client.get_model_version(model_name, str(version))
+        model_version = client.get_model_version_by_alias(model_name, alias)
         artifact_uri = client.get_model_version_download_uri(model_name, model_version.version)
     except RestException as exc:
         raise ModelLoadError(f"{label} not found in the registry: {exc.message}", status=404) from exc

@@ -6,10 +6,8 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from mlops_platform.settings import Settings
-
-CHAMPION, CHALLENGER = "A", "B"
-ALIASES = (CHAMPION, CHALLENGER)
+from mlops_base.aliases import ALIASES, CHALLENGER, CHAMPION, Alias, other
+from mlops_base.settings import Settings
 
 
 class NoModelLoaded(RuntimeError):
@@ -18,8 +16,8 @@ class NoModelLoaded(RuntimeError):
 
 @dataclass(frozen=True)
 class Route:
-    alias: str
-    shadow: str | None = None
+    alias: Alias
+    shadow: Alias | None = None
 
 
 def bucket(client_id: str | None) -> int:
@@ -29,11 +27,7 @@ def bucket(client_id: str | None) -> int:
     return int.from_bytes(hashlib.sha256(client_id.encode()).digest()[:8], "big") % 100
 
 
-def other(alias: str) -> str:
-    return CHALLENGER if alias == CHAMPION else CHAMPION
-
-
-def configured_split(settings: Settings) -> dict[str, int]:
+def configured_split(settings: Settings) -> dict[Alias, int]:
     """Percent of traffic each alias answers, as configured (both aliases loaded)."""
     mode = settings.alias_selection_mode
     if mode in ("ab_test", "canary"):
@@ -42,7 +36,7 @@ def configured_split(settings: Settings) -> dict[str, int]:
     return {settings.default_alias: 100, other(settings.default_alias): 0}
 
 
-def effective_split(settings: Settings, loaded: set[str]) -> dict[str, int]:
+def effective_split(settings: Settings, loaded: set[Alias]) -> dict[Alias, int]:
     """The split actually applied: with one alias loaded, it takes everything."""
     if len(loaded) == 1:
         [only] = loaded
@@ -52,7 +46,7 @@ def effective_split(settings: Settings, loaded: set[str]) -> dict[str, int]:
     return configured_split(settings)
 
 
-def route(settings: Settings, client_bucket: int, loaded: set[str]) -> Route:
+def route(settings: Settings, client_bucket: int, loaded: set[Alias]) -> Route:
     if not loaded:
         raise NoModelLoaded("no model is loaded yet")
     if len(loaded) == 1:

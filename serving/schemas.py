@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
+from mlops_base.aliases import Alias
+
 FiniteNumber = Annotated[float, Strict(), AllowInfNan(False)]
 
 EXAMPLE_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
@@ -24,7 +26,7 @@ class PredictResponse(BaseModel):
         }
     )
 
-    variant: str
+    variant: Alias
     version: str
     run_id: str
     predictions: list[Any]
@@ -39,14 +41,14 @@ class ReloadRequest(BaseModel):
 
 
 class ReloadResponse(BaseModel):
-    alias: str
+    alias: Alias
     version: str
     previous_version: str | None
     duration_ms: float
 
 
 class ModelStatus(BaseModel):
-    alias: str
+    alias: Alias
     status: str = Field(description="loaded | not_loaded | load_failed")
     version: str | None = None
     run_id: str | None = None
@@ -62,7 +64,7 @@ class ModelsResponse(BaseModel):
 
 class RoutingInfo(BaseModel):
     mode: str
-    default_alias: str
+    default_alias: Alias
     configured_split: dict[str, int]
     effective_split: dict[str, int]
 
@@ -87,11 +89,13 @@ class HealthResponse(BaseModel):
     )
 
     status: str
-    loaded_variants: list[str]
+    loaded_variants: list[Alias]
     note: str | None = None
     problems: dict[str, str] = Field(
         default_factory=dict, description="per alias, why its last load failed (what it serves is unchanged)"
     )
+    in_flight: int = Field(0, description="requests and shadow scorings using a model right now")
+    retired_models: int = Field(0, description="swapped-out models released when their last request ends")
     routing: RoutingInfo
     shadow: dict[str, Any] | None = None
 

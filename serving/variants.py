@@ -1,21 +1,21 @@
-"""The hot-swap registry: one runtime per alias, swapped atomically, old ones released safely."""
+"""The hot-swap registry: one runtime per alias, swapped atomically, old ones released when unused."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from anyio import to_thread
 
-from mlops_platform.mlflow_client import bounded_client
-from mlops_platform.settings import Settings
+from mlops_base.aliases import ALIASES, Alias
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import Settings
 from serving.model_source import resolve
-from serving.routing import ALIASES
 from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
 
@@ -26,7 +26,7 @@ RUNTIMES: dict[str, Callable[[], ModelRuntime]] = {"sklearn": SklearnRuntime}
 
 @dataclass
 class Variant:
-    alias: str
+    alias: Alias
     runtime: ModelRuntime | None = None
     last_error: str | None = None
 
@@ -46,39 +46,85 @@ class SwapResult:
 
 
 class VariantRegistry:
-    def __init__(
-        self, settings: Settings, drain_timeout_s: float = 30.0, on_event: Callable[[str, dict], None] | None = None
-    ):
+    """The runtime each alias serves, and leases that say which runtimes requests still use.
+
+    One lock guards the alias -> runtime pointers, the lease counts and the retired runtimes, so
+    the event loop and worker threads (prediction, shadow scoring) may all take and drop leases.
+    A swapped-out runtime is unloaded when its last lease ends; a request therefore never sees an
+    unloaded model, however long it runs.
+    """
+
+    def __init__(self, settings: Settings, on_event: Callable[[str, dict], None] | None = None):
         self._settings = settings
         self._on_event = on_event or (lambda event, payload: None)
         self._roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
         self._new_runtime = RUNTIMES[settings.serving_backend]
         self._variants = {alias: Variant(alias) for alias in ALIASES}
-        self._locks = {alias: asyncio.Lock() for alias in ALIASES}
-        self._in_flight: Counter[int] = Counter()
-        self._drain_timeout_s = drain_timeout_s
+        self._reload_locks = {alias: asyncio.Lock() for alias in ALIASES}
+        self._lock = threading.Lock()
+        self._leases: dict[ModelRuntime, int] = {}
+        self._retired: set[ModelRuntime] = set()
 
-    def get(self, alias: str) -> Variant:
+    def get(self, alias: Alias) -> Variant:
         return self._variants[alias]
 
     def variants(self) -> list[Variant]:
         return list(self._variants.values())
 
-    def loaded(self) -> set[str]:
+    def loaded(self) -> set[Alias]:
         return {v.alias for v in self._variants.values() if v.runtime is not None}
 
+    def in_flight(self) -> int:
+        """Leases held right now (requests and shadow scorings using a model)."""
+        with self._lock:
+            return sum(self._leases.values())
+
+    def retired(self) -> int:
+        """Swapped-out runtimes still waiting for their last request."""
+        with self._lock:
+            return len(self._retired)
+
     @contextmanager
-    def use(self, runtime: ModelRuntime) -> Iterator[ModelRuntime]:
-        """Mark a runtime busy so a swap does not release it under a request."""
-        self._in_flight[id(runtime)] += 1
+    def lease(self, alias: Alias) -> Iterator[ModelRuntime | None]:
+        """The runtime `alias` serves now (None if none), kept loaded until the block ends."""
+        with self._lock:
+            runtime = self._variants[alias].runtime
+            if runtime is not None:
+                self._leases[runtime] = self._leases.get(runtime, 0) + 1
         try:
             yield runtime
         finally:
-            self._in_flight[id(runtime)] -= 1
+            if runtime is not None:
+                self._drop_lease(runtime)
 
-    def _load(self, alias: str, version: str | None) -> ModelRuntime:
+    def _drop_lease(self, runtime: ModelRuntime) -> None:
+        with self._lock:
+            left = self._leases[runtime] - 1
+            if left:
+                self._leases[runtime] = left
+                return
+            del self._leases[runtime]
+            if runtime not in self._retired:
+                return
+            self._retired.discard(runtime)
+        runtime.unload()
+
+    def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
+        """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
+        with self._lock:
+            variant = self._variants[alias]
+            old, variant.runtime, variant.last_error = variant.runtime, new, None
+            previous = old.info.ref.version if old is not None and old.info else None
+            unload_now = old is not None and not self._leases.get(old)
+            if old is not None and not unload_now:
+                self._retired.add(old)
+        if unload_now:
+            old.unload()
+        return previous
+
+    def _load(self, alias: Alias, version: str | None) -> ModelRuntime:
         client = bounded_client(self._settings.mlflow_tracking_uri)
-        ref, artifact_uri = resolve(client, self._settings.model_name, self._roots, alias=alias)
+        ref, artifact_uri = resolve(client, self._settings.model_name, self._roots, alias)
         if version is not None and ref.version != str(version):
             raise ModelLoadError(
                 f"registry says {self._settings.model_name}@{alias} is v{ref.version}, not v{version}", status=409
@@ -88,12 +134,12 @@ class VariantRegistry:
         runtime.smoke_test()
         return runtime
 
-    async def reload(self, alias: str, version: str | None = None) -> SwapResult:
-        """Load what the registry's alias names, smoke-test it, swap it in, then release the old one.
+    async def reload(self, alias: Alias, version: str | None = None) -> SwapResult:
+        """Load what the registry's alias names, smoke-test it, swap it in; reloads of one alias queue.
 
         Any failure raises ModelLoadError and leaves the old runtime serving.
         """
-        async with self._locks[alias]:
+        async with self._reload_locks[alias]:
             variant = self._variants[alias]
             started = time.perf_counter()
             try:
@@ -101,24 +147,14 @@ class VariantRegistry:
             except ModelLoadError as exc:
                 variant.last_error = str(exc)
                 log.warning("reload of %s failed, keeping the current model: %s", alias, exc)
-                self._on_event("reload_failed", {"alias": alias, "status": exc.status, "error": str(exc)})
+                self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
                 raise
-            old, variant.runtime, variant.last_error = variant.runtime, new, None
-            previous = old.info.ref.version if old and old.info else None
-            if old is not None:
-                await self._release(old)
             assert new.info is not None
-            result = SwapResult(alias, new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
+            previous = self._swap(alias, new)
+            result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
             log.info("alias %s now serves v%s (was v%s)", alias, result.version, previous)
             self._on_event("reloaded", result.__dict__)
             return result
-
-    async def _release(self, runtime: ModelRuntime) -> None:
-        deadline = time.monotonic() + self._drain_timeout_s
-        while self._in_flight[id(runtime)] > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        self._in_flight.pop(id(runtime), None)
-        runtime.unload()
 
     async def load_all(self) -> None:
         """Start-up: load every alias the registry has; failures are recorded, not raised."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlops_platform import processes
-from mlops_platform.settings import Settings, load_settings
+from mlops_base.settings import Settings, load_settings
 from tests.support import RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)

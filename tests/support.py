@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,18 +13,13 @@ from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
 from mlops_platform import processes
-from mlops_platform.settings import Settings, load_settings
+from mlops_base.settings import Settings, load_settings
 
 TOKEN = "test-reload-token-0123456789"
 ROW = [5.1, 3.5, 1.4, 0.2]
 
 
-def start_mlflow(state: Path, port: int) -> processes.Service:
-    """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port."""
-    return processes.start_ready(
-        "mlflow", processes.mlflow_server_command(state, port), state / f"mlflow-{port}.log",
-        f"http://127.0.0.1:{port}", "/health", processes.MLFLOW_SERVER_ENV,
-    )
+start_mlflow = processes.start_mlflow
 
 
 @dataclass
@@ -67,14 +61,5 @@ def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> 
 
 
 def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
-    """A real uvicorn process serving `serving.main:create_app`; stop it with processes.stop."""
-    port = processes.free_port()
-    return processes.start_ready(
-        "serving",
-        [str(Path(sys.executable).parent / "uvicorn"), "--factory", "serving.main:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        tmp_path / f"serving-{port}.log",
-        f"http://127.0.0.1:{port}",
-        "/health",
-        env={"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env},
-    )
+    """A real uvicorn model server with the tests' token; stop it with processes.stop."""
+    return processes.start_model_server(tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env})

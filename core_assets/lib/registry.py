@@ -5,31 +5,44 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Literal
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
+from mlops_base.aliases import Alias
+
 
 class RegistryError(RuntimeError):
     """A registry operation was refused; the registry was left unchanged."""
 
 
+Lever = Literal["release", "rollback", "promote"]
+
+# the MLflow mirror of the alias history keeps this many moves (one tag each)
+MIRROR_KEEP = 100
+MIRROR_PREFIX = "alias_history."
+
+
 @dataclass(frozen=True)
 class AliasMove:
-    """One alias move: the unit of the alias history."""
+    """One alias move: the unit of the alias history (primary store: the Dagster event log)."""
 
     model_name: str
-    alias: str
+    alias: Alias
     before_version: str | None
     after_version: str | None  # None: the alias was removed
     reason: str
+    lever: Lever  # release, rollback or promote
+    trigger: str  # what launched the run: a sensor, the automation, the UI, the CLI/API
     run_id: str
     moved_at: str
+    registered_at: str | None = None  # when after_version was registered
 
     def as_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+        return {**asdict(self), "alias": str(self.alias)}  # plain strings: JSON, tags, metadata
 
 
 def _not_found(exc: MlflowException) -> bool:
@@ -74,27 +87,35 @@ def ready_version(client: MlflowClient, model_name: str, version: str):
 
 def history_tag_key(move: AliasMove) -> str:
     stamp = datetime.fromisoformat(move.moved_at).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"alias_history.{move.alias}.{stamp}"
+    return f"{MIRROR_PREFIX}{move.alias}.{stamp}"
+
+
+def _iso_millis(epoch_ms: int | None) -> str | None:
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()
 
 
 def move_alias(
-    client: MlflowClient, model_name: str, alias: str, version: str | None, reason: str, run_id: str
+    client: MlflowClient, model_name: str, alias: Alias, version: str | None, reason: str,
+    *, lever: Lever, trigger: str, run_id: str,
 ) -> AliasMove:
-    """Point `alias` at a READY `version` (None removes it), mirroring the move as registered-model tags.
+    """Point `alias` at a READY `version` (None removes it), mirrored as one registered-model tag.
 
-    Tags: one `alias_history.<alias>.<time>` entry per move (never overwritten, so the history
-    is never lost) and `alias.<alias>.*` keys with the latest move for quick reading.
+    RegistryError (nothing changed) for a missing or not-READY version. The mirror tag is written
+    first and deleted if the move fails, so MLflow never shows a move that did not happen; it
+    keeps the newest MIRROR_KEEP moves.
     """
-    if version is not None:
-        ready_version(client, model_name, version)
+    target = None if version is None else ready_version(client, model_name, version)
     move = AliasMove(
         model_name=model_name,
         alias=alias,
         before_version=alias_version(client, model_name, alias),
         after_version=None if version is None else str(version),
         reason=reason,
+        lever=lever,
+        trigger=trigger,
         run_id=run_id,
         moved_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        registered_at=None if target is None else _iso_millis(target.creation_timestamp),
     )
     history_key = history_tag_key(move)
     client.set_registered_model_tag(model_name, history_key, json.dumps(move.as_dict()))
@@ -107,24 +128,26 @@ def move_alias(
     except MlflowException:
         client.delete_registered_model_tag(model_name, history_key)  # no record of a move that did not happen
         raise
-    for field in ("before_version", "after_version", "reason", "run_id", "moved_at"):
-        client.set_registered_model_tag(model_name, f"alias.{alias}.{field}", str(getattr(move, field) or ""))
+    _trim_mirror(client, model_name)
     return move
 
 
-def move_by_run(client: MlflowClient, model_name: str, run_id: str) -> AliasMove | None:
-    """The alias move a Dagster run made, if any (the rollback sensor's source of before_version)."""
-    moves = [m for m in alias_history(client, model_name) if m.run_id == run_id]
-    return moves[-1] if moves else None
+def _trim_mirror(client: MlflowClient, model_name: str) -> None:
+    keys = sorted(
+        (key for key in client.get_registered_model(model_name).tags if key.startswith(MIRROR_PREFIX)),
+        key=lambda key: key.rsplit(".", 1)[1],
+    )
+    for key in keys[:-MIRROR_KEEP]:
+        client.delete_registered_model_tag(model_name, key)
 
 
-def alias_history(client: MlflowClient, model_name: str, alias: str | None = None) -> list[AliasMove]:
-    """All recorded moves, oldest first (optionally of one alias); none for an unknown model."""
+def mirrored_history(client: MlflowClient, model_name: str, alias: Alias | None = None) -> list[AliasMove]:
+    """The MLflow mirror of the history, oldest first (optionally of one alias); none for an unknown model."""
     try:
         tags = client.get_registered_model(model_name).tags
     except MlflowException as exc:
         if _not_found(exc):
             return []
         raise
-    moves = [AliasMove(**json.loads(value)) for key, value in tags.items() if key.startswith("alias_history.")]
+    moves = [AliasMove(**json.loads(value)) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
     return sorted((m for m in moves if alias in (None, m.alias)), key=lambda m: m.moved_at)

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from mlflow import MlflowClient
 
-from core_assets.lib.events import emit_lifecycle_event
-from core_assets.lib.registry import AliasMove, move_alias
+from core_assets.lib.registry import AliasMove, Lever, move_alias
+from mlops_base.aliases import Alias
 from serving.client import ServingClient, ServingError
 
 
-class DeployError(RuntimeError):
-    """The alias moved but the model server did not end up serving the new version."""
+@dataclass(frozen=True)
+class Deployment:
+    """An alias move and what the model server did about it."""
 
-    def __init__(self, message: str, move: AliasMove):
-        super().__init__(message)
-        self.move = move
+    move: AliasMove
+    serving_ok: bool  # the server serves the moved version (or has nothing to verify)
+    detail: str
 
 
-def hot_swap(server: ServingClient, alias: str, version: str) -> None:
+def hot_swap(server: ServingClient, alias: Alias, version: str) -> None:
     """Reload `alias` on the server and check through /models that it serves `version`."""
     server.reload(alias, version)
     served = server.served_version(alias)
@@ -34,48 +36,40 @@ def release(
     log: logging.Logger,
     *,
     model_name: str,
-    alias: str,
+    alias: Alias,
     version: str | None,
     reason: str,
+    lever: Lever,
+    trigger: str,
     run_id: str,
-) -> AliasMove:
-    """Move `alias` to `version` (history recorded), then hot-swap the server if one is configured.
+) -> Deployment:
+    """Move `alias` to `version`, then hot-swap the server if one is configured.
 
-    `version=None` removes the alias; the server then keeps the model it has loaded.
+    RegistryError when the registry refuses (nothing changed). Once the alias has moved, a failed
+    hot-swap is reported, not raised: the move happened and must be recorded. `version=None`
+    removes the alias; the server then keeps the model it has loaded.
     """
-    move = move_alias(client, model_name, alias, version, reason, run_id)
+    move = move_alias(client, model_name, alias, version, reason, lever=lever, trigger=trigger, run_id=run_id)
     log.info(
         "alias %s of %s moved v%s -> v%s (%s)",
         alias, model_name, move.before_version or "none", move.after_version or "none", reason,
     )
     if server is None:
-        log.info("SERVING_URL is not set: skipping the model-server hot-swap of alias %s", alias)
-        return move
+        return Deployment(move, True, "SERVING_URL is not set: no model server to hot-swap")
     if version is None:
         try:  # the server refuses (404) and records why in /health, keeping its loaded model
             server.reload(alias)
         except ServingError as exc:
             log.warning("alias %s removed: the model server keeps its loaded model (%s)", alias, exc)
-        return move
+        return Deployment(move, True, f"alias {alias} removed: the model server keeps its loaded model")
     try:
         hot_swap(server, alias, str(version))
     except ServingError as exc:
-        error = DeployError(f"hot-swap of {alias} to v{version} failed: {exc}", move)
-        emit_lifecycle_event("deploy_failed", {**move.as_dict(), "error": str(error)}, log)
-        raise error from exc
+        return Deployment(move, False, f"alias {alias} moved, but the hot-swap to v{version} failed: {exc}")
     log.info("model server now serves %s=v%s", alias, version)
-    return move
+    return Deployment(move, True, f"the model server serves {alias}=v{version}")
 
 
 def move_metadata(move: AliasMove, model_url: str) -> dict[str, Any]:
     """Materialization metadata for one alias move: the Dagster event log is the audit log."""
-    return {
-        "alias": move.alias,
-        "before_version": move.before_version,
-        "after_version": move.after_version,
-        "reason": move.reason,
-        "run_id": move.run_id,
-        "moved_at": move.moved_at,
-        "model_name": move.model_name,
-        "registry": model_url,
-    }
+    return {**move.as_dict(), "registry": model_url}

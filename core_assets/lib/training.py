@@ -6,9 +6,12 @@ Dagster run process imports this module, and most runs (deploy, rollback) never 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from core_assets.lib.data import FeatureSet
@@ -17,6 +20,13 @@ from core_assets.lib.data import FeatureSet
 PIP_REQUIREMENTS = [
     f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "numpy", "pandas", "skops")
 ]
+
+
+def training_code_version(class_path: str, params: dict[str, Any]) -> str:
+    """Changes when this training code or the env's training parameters change."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps([class_path, params], sort_keys=True).encode())
+    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from dagster import (
     sensor,
 )
 
-from core_assets.lib.registry import alias_history, alias_version
+from core_assets.history import alias_moves
+from core_assets.levers import rollback_run_config
+from core_assets.lib.registry import alias_version
 from core_assets.resources import MlflowRegistry
-from mlops_platform.settings import Settings
+from mlops_base.aliases import CHALLENGER
+from mlops_base.settings import Settings
 from optional_layers.monitoring.slo import read_slo
-
-CHALLENGER = "B"
 
 
 class SloSettings(ConfigurableResource):
@@ -40,16 +41,13 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
         return SkipReason(f"{CHALLENGER} within SLO: {reading}")
     client = registry.client()
     current = alias_version(client, registry.model_name, CHALLENGER)
-    moves = [m for m in alias_history(client, registry.model_name, CHALLENGER) if m.after_version == current]
+    moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == current]
     if current is None or not moves:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")
+    reason = f"challenger v{current} breached its SLO for {slo.window}: {'; '.join(breaches)}"
     return RunRequest(
         run_key=f"slo-rollback-{CHALLENGER}-v{current}",
-        run_config={"ops": {"rollback_alias": {"config": {
-            "alias": CHALLENGER, "version": moves[-1].before_version,
-            "reason": f"challenger v{current} breached its SLO for {slo.window}: {'; '.join(breaches)}",
-        }}}},
-        tags={"mlops/trigger": "slo_rollback_sensor"},
+        run_config=rollback_run_config(CHALLENGER, moves[0].before_version, reason),
     )
 
 

@@ -1,10 +1,13 @@
-"""Monitoring layer hooks: /metrics on the model server, serving and release metrics."""
+"""Monitoring layer hooks: /metrics on the model server, serving metrics, release metrics pushed
+to the Pushgateway from the runs."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,7 +19,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlops_platform.settings import Settings, load_settings
+from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.monitoring import pipeline_metrics
 
@@ -34,6 +37,8 @@ RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload d
 LOAD_FAILURES = Counter("mlops_model_load_failures", "Models that failed to load", ["alias"], registry=REGISTRY)
 SHADOW_ROWS = Counter("mlops_shadow_rows", "Rows scored by the shadow alias", registry=REGISTRY)
 SHADOW_DISAGREEMENTS = Counter("mlops_shadow_disagreements", "Shadow predictions that differ", registry=REGISTRY)
+_log = logging.getLogger("mlops.monitoring")
+
 MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=REGISTRY)
 
 
@@ -77,15 +82,12 @@ def mlops_layer_info() -> LayerInfo:
 @hookimpl
 def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(PredictMetrics)
-    # release metrics read this env's state dir: a registry per app, not the process-wide one
-    pipeline = CollectorRegistry()
-    pipeline.register(pipeline_metrics.PipelineCollector(settings.state_dir))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         for variant in request.app.state.variants.variants():
             MODEL_LOADED.labels(variant.alias).set(1 if variant.runtime is not None else 0)
-        return Response(generate_latest(REGISTRY) + generate_latest(pipeline), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 @hookimpl
@@ -103,8 +105,14 @@ def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
 
 
 @hookimpl
-def mlops_lifecycle_event(event: str, payload: dict[str, Any]) -> None:
-    pipeline_metrics.record(load_settings().state_dir, event, payload)
+def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
+    if not settings.pushgateway_url:
+        _log.debug("PUSHGATEWAY_URL is not set: release event %s not pushed", event)
+        return
+    try:
+        pipeline_metrics.push_event(settings.pushgateway_url, settings.mlops_env, event, payload)
+    except (OSError, httpx.HTTPError) as exc:  # the gateway is down or refuses: logged, never raised
+        _log.warning("release event %s not pushed to %s: %s", event, settings.pushgateway_url, exc)
 
 
 @hookimpl

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
+from mlops_base.aliases import Alias
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
-from serving.routing import ALIASES, NoModelLoaded, bucket, route
+from serving.routing import NoModelLoaded, bucket, route
 from serving.runtimes.base import ModelRuntime
 from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
 
@@ -42,18 +43,17 @@ def _label(response: Response, answer: PredictResponse) -> PredictResponse:
     return answer
 
 
-async def _predict(variants: VariantsDep, alias: str, rows: list[list[float]], max_rows: int) -> PredictResponse:
-    runtime = variants.get(alias).runtime
-    if runtime is None:
-        raise HTTPException(503, f"alias {alias} has no model loaded")
-    _check_shape(rows, runtime, max_rows)
-    with variants.use(runtime):
+async def _predict(variants: VariantsDep, alias: Alias, rows: list[list[float]], max_rows: int) -> PredictResponse:
+    with variants.lease(alias) as runtime:
+        if runtime is None:
+            raise HTTPException(503, f"alias {alias} has no model loaded")
+        _check_shape(rows, runtime, max_rows)
         try:
             predictions = await run_in_threadpool(runtime.predict, rows)
         except ValueError as exc:
             raise HTTPException(422, f"the model rejected the input: {exc}") from exc
-    info = runtime.info
-    return PredictResponse(variant=alias, version=info.ref.version, run_id=info.ref.run_id, predictions=predictions)
+        ref = runtime.info.ref
+    return PredictResponse(variant=alias, version=ref.version, run_id=ref.run_id, predictions=predictions)
 
 
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS)
@@ -72,23 +72,22 @@ async def predict(
     except NoModelLoaded as exc:
         raise HTTPException(503, str(exc)) from exc
     answer = await _predict(variants, chosen.alias, body.data, settings.max_rows)
-    shadow = variants.get(chosen.shadow).runtime if chosen.shadow else None
-    if shadow is not None and shadow.n_features == len(body.data[0]):
-        background.add_task(_shadow_score, variants, shadow, shadow_stats, body.data, answer.predictions)
+    if chosen.shadow is not None:
+        background.add_task(_shadow_score, variants, chosen.shadow, shadow_stats, body.data, answer.predictions)
     return _label(response, answer)
 
 
-def _shadow_score(variants: VariantsDep, runtime: ModelRuntime, stats: ShadowDep, rows, answered) -> None:
-    with variants.use(runtime):
-        stats.record(runtime, rows, answered)
+def _shadow_score(variants: VariantsDep, alias: Alias, stats: ShadowDep, rows, answered) -> None:
+    """After the response: the shadow alias scores a copy, under its own lease (in a worker thread)."""
+    with variants.lease(alias) as runtime:
+        if runtime is not None and runtime.n_features == len(rows[0]):
+            stats.record(runtime, rows, answered)
 
 
 @router.post("/variant/{alias}/predict", response_model=PredictResponse, responses=ERRORS)
 async def predict_variant(
-    alias: str, body: PredictRequest, settings: SettingsDep, variants: VariantsDep, response: Response
+    alias: Alias, body: PredictRequest, settings: SettingsDep, variants: VariantsDep, response: Response
 ) -> PredictResponse:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
-    if alias not in ALIASES:
-        raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
     answer = await _predict(variants, alias, body.data, settings.max_rows)
     return _label(response, answer)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
+from mlops_base.aliases import Alias
 from serving.dependencies import ReloadAuth, VariantsDep
-from serving.routing import ALIASES
 from serving.schemas import ErrorResponse, ReloadRequest, ReloadResponse
 
 router = APIRouter(tags=["reload"])
@@ -24,9 +24,7 @@ router = APIRouter(tags=["reload"])
         503: {"model": ErrorResponse, "description": "registry unreachable"},
     },
 )
-async def reload(alias: str, variants: VariantsDep, body: ReloadRequest | None = None) -> ReloadResponse:
+async def reload(alias: Alias, variants: VariantsDep, body: ReloadRequest | None = None) -> ReloadResponse:
     """Load what the registry's alias points to, smoke-test it, swap it in; on failure the old model keeps serving."""
-    if alias not in ALIASES:
-        raise HTTPException(404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
     result = await variants.reload(alias, body.version if body else None)
     return ReloadResponse(**result.__dict__)

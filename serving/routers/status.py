@@ -46,6 +46,8 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         loaded_variants=sorted(loaded),
         note=note,
         problems={v.alias: v.last_error for v in variants.variants() if v.last_error},
+        in_flight=variants.in_flight(),
+        retired_models=variants.retired(),
         routing=RoutingInfo(
             mode=settings.alias_selection_mode,
             default_alias=settings.default_alias,

@@ -1,4 +1,4 @@
-"""The runtime interface (after MLServer): load, predict, unload, ready."""
+"""The runtime interface (after MLServer): load, smoke-test, predict, unload."""
 
 from __future__ import annotations
 
@@ -40,10 +40,6 @@ class ModelRuntime(ABC):
 
     def __init__(self) -> None:
         self.info: RuntimeInfo | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.info is not None
 
     @property
     def n_features(self) -> int:

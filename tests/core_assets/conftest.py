@@ -5,7 +5,7 @@ from dagster import DagsterInstance, Definitions
 from mlflow import MlflowClient
 
 from core_assets.definitions import build_definitions
-from mlops_platform.settings import Settings
+from mlops_base.settings import Settings
 
 
 @pytest.fixture

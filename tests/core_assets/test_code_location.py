@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from dagster import AssetKey
 
-from mlops_platform.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT
 
 CORE_ASSETS = ["features", "trained_model", "registered_model_version", "served_alias"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mlops_platform.settings import REPO_ROOT, load_settings
+from mlops_base.settings import REPO_ROOT, load_settings
 
 
 def test_dev_is_the_default_env(monkeypatch):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlops_platform.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT
 
 LAYER_MODULES = ("optional_layers.monitoring", "prometheus_client", "feast", "logging_loki")
 
@@ -17,7 +17,7 @@ from optional_layers.state import LayerState
 manager.read_state = lambda env: LayerState(attached=False)   # every layer off, whatever envs/ says
 import core_assets.definitions
 from serving.main import create_app
-from mlops_platform.settings import load_settings
+from mlops_base.settings import load_settings
 create_app(load_settings("dev", mlflow_tracking_uri="http://127.0.0.1:9"))
 print(sorted(m for m in sys.modules if m.startswith({modules!r})))
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_platform.settings import load_settings
+from mlops_base.settings import load_settings
 from mlops_platform.traffic import interval
 from serving.routing import NoModelLoaded, Route, bucket, configured_split, route
 

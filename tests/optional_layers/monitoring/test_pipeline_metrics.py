@@ -1,24 +1,70 @@
-"""Release metrics survive across the short-lived processes that emit them."""
+"""Release metrics reach a real Pushgateway (Debian `prometheus-pushgateway`) from the run that
+caused them, and accumulate across runs: no shared disk between Dagster and the model server."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+import shutil
 
-from optional_layers.monitoring.pipeline_metrics import PipelineCollector, record
+import httpx
+import pytest
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from mlops_platform import processes
+from optional_layers.manager import LayerManager
+from optional_layers.monitoring.pipeline_metrics import JOB, push_event
+
+pytestmark = pytest.mark.skipif(not shutil.which("prometheus-pushgateway"), reason="needs Debian prometheus-pushgateway")
 
 
-def test_events_are_counted_and_registration_to_serving_is_measured(tmp_path):
-    record(tmp_path, "version_registered", {"version": "3"}, now=100.0)
-    record(tmp_path, "served", {"after_version": "3"}, now=109.5)
-    record(tmp_path, "gate_failed", {"run_id": "x"}, now=120.0)
-    record(tmp_path, "rolled_back", {"after_version": "2"}, now=130.0)
+@pytest.fixture
+def pushgateway(tmp_path) -> str:
+    port = processes.free_port()
+    service = processes.start_ready(
+        "pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"],
+        tmp_path / "pushgateway.log", f"http://127.0.0.1:{port}", "/-/ready",
+    )
+    try:
+        yield service.url
+    finally:
+        processes.stop(service)
 
-    registry = CollectorRegistry()
-    registry.register(PipelineCollector(tmp_path))
-    text = generate_latest(registry).decode()
 
-    assert 'mlops_pipeline_events_total{event="gate_failed"} 1.0' in text
-    assert 'mlops_pipeline_events_total{event="rolled_back"} 1.0' in text
-    assert "mlops_registration_to_serving_seconds_count 1.0" in text
-    assert "mlops_registration_to_serving_seconds_sum 9.5" in text
-    assert "mlops_last_release_event_timestamp_seconds 130.0" in text
+def _value(gateway: str, name: str, **labels: str) -> float | None:
+    """A sample the gateway exposes, by name and labels (env, event...); None when absent."""
+    text = httpx.get(f"{gateway}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels.get("job") == JOB and labels.items() <= sample.labels.items():
+                return sample.value
+    return None
+
+
+def test_events_accumulate_on_the_gateway_and_registration_to_serving_is_measured(pushgateway):
+    registered = "1970-01-01T00:01:40+00:00"  # t = 100 s
+    push_event(pushgateway, "dev", "version_registered", {"version": "3"}, now=100.0)
+    push_event(pushgateway, "dev", "served", {"lever": "release", "registered_at": registered}, now=109.5)
+    push_event(pushgateway, "dev", "served", {"lever": "promote", "registered_at": registered}, now=200.0)
+    push_event(pushgateway, "dev", "rolled_back", {}, now=210.0)
+    push_event(pushgateway, "dev", "rolled_back", {}, now=220.0)
+    push_event(pushgateway, "prod", "gate_failed", {}, now=230.0)
+
+    assert _value(pushgateway, "mlops_pipeline_events_total", env="dev", event="rolled_back") == 2
+    assert _value(pushgateway, "mlops_pipeline_events_total", env="dev", event="served") == 2
+    # only the release counts towards registration -> serving (a promote happens much later)
+    assert _value(pushgateway, "mlops_registration_to_serving_seconds_count", env="dev") == 1
+    assert _value(pushgateway, "mlops_registration_to_serving_seconds_sum", env="dev") == 9.5
+    assert _value(pushgateway, "mlops_last_release_event_timestamp_seconds", env="dev") == 220
+    assert _value(pushgateway, "mlops_pipeline_events_total", env="prod", event="gate_failed") == 1
+    assert _value(pushgateway, "mlops_pipeline_events_total", env="prod", event="rolled_back") is None
+
+
+def test_the_layer_pushes_with_the_callers_settings_and_a_dead_gateway_is_only_logged(pushgateway, settings, caplog):
+    manager = LayerManager({"monitoring"})
+    overridden = settings.model_copy(update={"pushgateway_url": pushgateway, "mlops_env": "staging"})
+    manager.lifecycle_event("gate_failed", {"run_id": "r1"}, overridden)
+    assert _value(pushgateway, "mlops_pipeline_events_total", env="staging", event="gate_failed") == 1
+
+    dead = f"http://127.0.0.1:{processes.free_port()}"
+    manager.lifecycle_event("gate_failed", {}, settings.model_copy(update={"pushgateway_url": dead}))
+    assert f"release event gate_failed not pushed to {dead}" in caplog.text

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from core_assets.lib.registry import move_alias
 from core_assets.resources import MlflowRegistry
 from mlops_platform import processes
-from mlops_platform.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT
 from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
 from optional_layers.monitoring.slo import read_slo
 from tests.support import ROW, start_server

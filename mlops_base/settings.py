@@ -1,7 +1,9 @@
-"""The one settings class, and the one place that decides the env.
+"""The one settings class, and the env decision.
 
 Values come from `envs/<env>/platform.env` (the same file feeds the Kubernetes ConfigMap);
-environment variables override it, so any part can be pointed at another registry.
+environment variables override it, so any part can be pointed at another registry. Each process
+calls `load_settings` once, in its one assembly point (the Dagster `Definitions`, the model
+server's app factory, the launcher's command), and passes the result on explicitly.
 """
 
 from __future__ import annotations
@@ -11,13 +13,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, Json, field_validator
+from pydantic import Field, Json, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mlops_base.aliases import Alias
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def envs_dir() -> Path:
+# settings that are secrets: never shown in a UI or logged; Dagster reads them with EnvVar
+SECRET_SETTINGS = ("reload_secret_token", "slack_webhook_url")
+
+
+class SettingsError(ValueError):
+    """The env does not exist, or one of its settings is invalid."""
+
+
+def _envs_dir() -> Path:
     """The env tree: `envs/` of the repo, or `MLOPS_ENVS_DIR` (e.g. a separate config checkout)."""
     return Path(os.environ.get("MLOPS_ENVS_DIR", REPO_ROOT / "envs"))
 
@@ -31,6 +43,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
 
     mlops_env: str = "dev"
+    mlops_envs_dir: Path = REPO_ROOT / "envs"
     mlops_state_dir: Path | None = None
 
     # registry
@@ -48,14 +61,14 @@ class Settings(BaseSettings):
     min_accuracy: float = 0.9
 
     # release
-    target_alias: str = "B"
+    target_alias: Alias = Alias.B
     serving_url: str = ""
     reload_secret_token: str = ""
     slack_webhook_url: str = ""
 
     # serving
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
-    default_alias: Literal["A", "B"] = "A"
+    default_alias: Alias = Alias.A
     ab_test_percent: int = Field(10, ge=0, le=100)
     canary_percent: int = Field(10, ge=0, le=100)
     serving_backend: Literal["sklearn"] = "sklearn"
@@ -64,7 +77,8 @@ class Settings(BaseSettings):
     # where model artifacts may be loaded from (comma-separated URI prefixes)
     model_artifact_roots: str = "mlflow-artifacts:/"
 
-    # monitoring layer: metric-driven rollback of the challenger
+    # monitoring layer: release metrics pushed by the runs, metric-driven rollback of the challenger
+    pushgateway_url: str = ""
     prometheus_url: str = ""
     rollback_max_error_ratio: float = 0.05
     rollback_max_p99_seconds: float = 0.5
@@ -89,6 +103,10 @@ class Settings(BaseSettings):
         path = self.mlops_state_dir or REPO_ROOT / ".mlops" / self.mlops_env
         return Path(path).resolve()
 
+    @property
+    def env_dir(self) -> Path:
+        """`envs/<env>/`: the env's settings file and its `layers.yaml`."""
+        return Path(self.mlops_envs_dir) / self.mlops_env
 
 
 def dataset_path(dataset: str) -> Path | None:
@@ -99,15 +117,26 @@ def dataset_path(dataset: str) -> Path | None:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def env_file(env: str) -> Path:
-    return envs_dir() / env / "platform.env"
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper()
+        problems.append(f"{name}={item['input']!r}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def load_settings(env: str | None = None, **overrides: Any) -> Settings:
-    """Settings of `env` (default: `MLOPS_ENV`): env file < environment variables < overrides."""
+    """Settings of `env` (default: `MLOPS_ENV`): env file < environment variables < overrides.
+
+    Call it once per process, where the process assembles itself; pass the result on.
+    """
     env = env or current_env()
-    path = env_file(env)
+    envs = _envs_dir()
+    path = envs / env / "platform.env"
     if not path.is_file():
-        known = sorted(p.name for p in envs_dir().iterdir() if (p / "platform.env").is_file())
-        raise ValueError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
-    return Settings(_env_file=path, mlops_env=env, **overrides)
+        known = sorted(p.name for p in envs.iterdir() if (p / "platform.env").is_file())
+        raise SettingsError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
+    try:
+        return Settings(_env_file=path, mlops_env=env, mlops_envs_dir=envs, **overrides)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings of env {env!r} ({path}): {_describe(exc)}") from None

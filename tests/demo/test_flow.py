@@ -8,7 +8,7 @@ for the rollback sensor to restore the alias and the served model.
 
 from __future__ import annotations
 
-from mlops_platform.demo import run_demo
+from demo.flow import run_demo
 
 
 def test_release_without_hands_and_automatic_rollback(tmp_path):

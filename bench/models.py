@@ -1,0 +1,25 @@
+"""The model the benchmarks serve: iris, trained and registered with the platform's own functions."""
+
+from __future__ import annotations
+
+import uuid
+
+import mlflow
+
+from core_assets.lib.data import build_features
+from core_assets.lib.registry import register_version
+from core_assets.lib.training import train_and_log
+from mlops_base.mlflow_client import bounded_client
+
+
+def register_iris_model(tracking_uri: str) -> str:
+    """A fresh registered model with a logistic regression on both aliases; returns its name."""
+    mlflow.set_tracking_uri(tracking_uri)
+    client = bounded_client(tracking_uri)
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    features = build_features(None, "target", 0.25, 42)
+    trained = train_and_log(features, "sklearn.linear_model.LogisticRegression", {"max_iter": 500}, "bench", tags={})
+    version = str(register_version(client, name, trained.model_uri, trained.run_id).version)
+    for alias in ("A", "B"):
+        client.set_registered_model_alias(name, alias, version)
+    return name

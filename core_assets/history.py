@@ -1,0 +1,67 @@
+"""The alias history and the registered versions, read from their primary store: Dagster's event log.
+
+Every alias move is a `served_alias` materialization whose metadata is the `AliasMove`, and every
+registration a `registered_model_version` materialization; sensors read them back from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+from typing import Mapping
+
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+from core_assets.lib.registry import AliasMove
+from mlops_base.aliases import Alias
+
+SERVED_ALIAS = AssetKey("served_alias")
+REGISTERED_VERSION = AssetKey("registered_model_version")
+# Dagster's run tags that say what launched a run (from_ui: the webserver's Launchpad and buttons)
+AUTOMATION_CONDITION_TAG = "dagster/from_automation_condition"
+SENSOR_NAME_TAG = "dagster/sensor_name"
+SCHEDULE_NAME_TAG = "dagster/schedule_name"
+BACKFILL_ID_TAG = "dagster/backfill"
+FROM_UI_TAG = "dagster/from_ui"
+
+_MOVE_FIELDS = {f.name for f in fields(AliasMove)}
+_REQUIRED = {f.name for f in fields(AliasMove) if f.default is MISSING}
+
+
+def trigger_of(tags: Mapping[str, str]) -> str:
+    """What launched a run, as Dagster's run tags tell."""
+    if tags.get(AUTOMATION_CONDITION_TAG):
+        return f"automation ({tags.get(SENSOR_NAME_TAG, 'automation condition')})"
+    if SENSOR_NAME_TAG in tags:
+        return f"sensor {tags[SENSOR_NAME_TAG]}"
+    if SCHEDULE_NAME_TAG in tags:
+        return f"schedule {tags[SCHEDULE_NAME_TAG]}"
+    if BACKFILL_ID_TAG in tags:
+        return f"backfill {tags[BACKFILL_ID_TAG]}"
+    if tags.get(FROM_UI_TAG) == "true":
+        return "ui"
+    return "cli or api"
+
+
+def _move(metadata: Mapping) -> AliasMove | None:
+    values = {name: entry.value for name, entry in metadata.items() if name in _MOVE_FIELDS}
+    return AliasMove(**values) if _REQUIRED <= set(values) else None
+
+
+def alias_moves(
+    instance: DagsterInstance, *, alias: Alias | None = None, run_id: str | None = None, limit: int = 100
+) -> list[AliasMove]:
+    """Recorded moves, newest first: of one alias, or made by one run."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=SERVED_ALIAS, run_ids=[run_id] if run_id else None), limit=limit
+    ).records
+    moves = [_move(r.asset_materialization.metadata) for r in records if r.asset_materialization]
+    return [m for m in moves if m is not None and alias in (None, m.alias)]
+
+
+def latest_registered_version(instance: DagsterInstance) -> str | None:
+    """The version the graph's last `registered_model_version` materialization registered."""
+    event = instance.get_latest_materialization_event(REGISTERED_VERSION)
+    if event is None or event.asset_materialization is None:
+        return None
+    version = event.asset_materialization.metadata.get("version")
+    return None if version is None else str(version.value)

@@ -1,0 +1,86 @@
+"""`mlops demo`: the one-commit flow, headless, on a throwaway platform, with timings.
+
+Train, gate, register, READY, served (by the readiness sensor), traffic split, then an injected
+deploy failure (a corrupt artifact) that the rollback sensor must undo.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from demo.faults import register_corrupt_version
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import load_settings
+from mlops_platform import processes, traffic
+from mlops_platform.dagster_client import DagsterClient
+from mlops_platform.releases import release_and_wait, served_version, wait_for
+from mlops_platform.stack import start_platform, stop_platform
+
+
+@dataclass
+class DemoReport:
+    lines: list[str] = field(default_factory=list)
+    serve_times: list[float] = field(default_factory=list)
+    rolled_back: bool = False
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        print(f"  {line}", flush=True)
+
+    def summary(self) -> str:
+        median = statistics.median(self.serve_times)
+        samples = ", ".join(f"{t:.1f}s" for t in self.serve_times)
+        return f"registration -> serving: median {median:.1f}s over {len(self.serve_times)} releases ({samples})"
+
+
+def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
+    settings = load_settings(
+        "dev",
+        mlops_state_dir=state_dir,
+        mlflow_port=processes.free_port(),
+        serving_port=processes.free_port(),
+        dagster_port=processes.free_port(),
+    )
+    settings = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{settings.mlflow_port}"})
+    server_url = f"http://127.0.0.1:{settings.serving_port}"
+    report = DemoReport()
+    print(f"mlops demo: a throwaway platform in {state_dir}", flush=True)
+    services = start_platform(settings)
+    try:
+        dag = DagsterClient(settings.dagster_port)
+        client = bounded_client(settings.mlflow_tracking_uri)
+        for i in range(releases):
+            release = release_and_wait(dag, settings, server_url)
+            report.serve_times.append(release.served_after_s)
+            report.add(release.line())
+            if i == 0:
+                started = time.monotonic()
+                dag.wait(dag.submit("promote_job"))
+                wait_for("A served", lambda: served_version(server_url, "A") == release.version)
+                report.add(f"promote: champion A = v{release.version} ({time.monotonic() - started:.1f}s)")
+        for line in traffic.report(server_url, 1000).splitlines():
+            report.add(f"traffic | {line}")
+
+        before = served_version(server_url, "B")
+        corrupt = register_corrupt_version(settings)
+        started = time.monotonic()
+        failed_run = dag.submit("deploy_job", {"ops": {"served_alias": {"config": {"version": corrupt}}}})
+        status = dag.wait(failed_run)
+        report.add(f"injected failure: deploy of v{corrupt} (corrupt artifact) ended {status} "
+                   f"after {time.monotonic() - started:.1f}s; server still serves B=v{served_version(server_url, 'B')}")
+        wait_for("the rollback run", lambda: any(
+            {"key": "mlops/failed_run", "value": failed_run} in r["tags"] and r["status"] == "SUCCESS"
+            for r in dag.runs("rollback_job")
+        ))
+        alias_b = client.get_registered_model(settings.model_name).aliases.get("B")
+        serving_b = served_version(server_url, "B")
+        report.rolled_back = alias_b == before and serving_b == before
+        report.add(f"rolled back after {time.monotonic() - started:.1f}s: registry B=v{alias_b}, "
+                   f"server B=v{serving_b} (before the failed deploy: v{before})")
+        report.add(report.summary())
+    finally:
+        stop_platform(services)
+    return report

@@ -1,0 +1,78 @@
+"""Follow a release from the outside, as a user would: launch train_job, then watch the
+registry and the model server until the new version is served."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import httpx
+
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import Settings
+from mlops_platform.dagster_client import DagsterClient
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 180, poll_s: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def served_version(server_url: str, alias: str) -> str | None:
+    return httpx.get(f"{server_url}/models", timeout=5).json()["models"][alias]["version"]
+
+
+@dataclass
+class Release:
+    version: str
+    train_s: float
+    gate_s: float
+    register_s: float
+    ready_after_s: float
+    served_after_s: float  # registration end -> the model server answers with the version
+
+    def line(self) -> str:
+        return (
+            f"release v{self.version}: train {self.train_s:.1f}s, gate {self.gate_s:.1f}s, "
+            f"register {self.register_s:.1f}s | READY +{self.ready_after_s:.1f}s | "
+            f"served +{self.served_after_s:.1f}s after registration"
+        )
+
+
+def release_and_wait(dag: DagsterClient, settings: Settings, server_url: str) -> Release:
+    """Launch train_job; the readiness sensor must then get the new version served with no other step."""
+    client = bounded_client(settings.mlflow_tracking_uri)
+    run_id = dag.submit("train_job")
+    if dag.wait(run_id) != "SUCCESS":
+        raise RuntimeError(f"train_job run {run_id} failed; see the Dagster UI")
+    steps = dag.step_times(run_id)
+    version = max(
+        (v.version for v in client.search_model_versions(f"name='{settings.model_name}'")), key=int
+    )
+    registered_at = steps["registered_model_version"][1]
+    wait_for(f"v{version} READY", lambda: client.get_model_version(settings.model_name, version).status == "READY")
+    ready_at = datetime.now(timezone.utc)
+    wait_for(f"v{version} served", lambda: served_version(server_url, settings.target_alias) == version)
+    served_at = datetime.now(timezone.utc)
+
+    def took(step: str) -> float:
+        start, end = steps[step]
+        return (end - start).total_seconds()
+
+    return Release(
+        version=version,
+        train_s=took("trained_model"),
+        gate_s=took("trained_model_accuracy_gate"),
+        register_s=took("registered_model_version"),
+        ready_after_s=max(0.0, (ready_at - registered_at).total_seconds()),
+        served_after_s=(served_at - registered_at).total_seconds(),
+    )
