@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import MISSING, fields
 from typing import Mapping
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from core_assets.lib.registry import AliasMove
 from mlops_base.aliases import Alias
@@ -51,10 +51,15 @@ def alias_moves(
     instance: DagsterInstance, *, alias: Alias | None = None, run_id: str | None = None, limit: int = 100
 ) -> list[AliasMove]:
     """Recorded moves, newest first: of one alias, or made by one run."""
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=SERVED_ALIAS, run_ids=[run_id] if run_id else None), limit=limit
-    ).records
-    moves = [_move(r.asset_materialization.metadata) for r in records if r.asset_materialization]
+    if run_id is None:
+        records = instance.fetch_materializations(SERVED_ALIAS, limit=limit).records
+        materializations = [r.asset_materialization for r in records]
+    else:
+        records = instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=limit, ascending=False
+        ).records
+        materializations = [r.event_log_entry.asset_materialization for r in records]
+    moves = [_move(m.metadata) for m in materializations if m is not None and m.asset_key == SERVED_ALIAS]
     return [m for m in moves if m is not None and alias in (None, m.alias)]
 
 

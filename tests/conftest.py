@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,53 @@ def shared_model(mlflow_server) -> RegisteredModel:
 def fresh_model(mlflow_server) -> RegisteredModel:
     """A model of this test's own, free to move aliases on."""
     return register_model(mlflow_server)
+
+
+@pytest.fixture
+def pushgateway(tmp_path) -> str:
+    """A real Pushgateway (Debian `prometheus-pushgateway`, installed by `./mlops test`)."""
+    port = processes.free_port()
+    service = processes.start_ready(
+        # Debian's build persists to /var/lib by default: this one keeps its own file
+        "pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
+                        f"--persistence.file={tmp_path / 'pushgateway.data'}"],
+        tmp_path / "pushgateway.log", f"http://127.0.0.1:{port}", "/-/ready",
+    )
+    try:
+        yield service.url
+    finally:
+        processes.stop(service)
+
+
+@pytest.fixture
+def webhook():
+    """A Slack-compatible webhook (a real local HTTP server): its URL and the messages it received."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """Building Definitions exports secret settings for EnvVar; no test leaks them into the next."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

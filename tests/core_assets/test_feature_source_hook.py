@@ -22,7 +22,7 @@ class TinyFeatureStore:
 def test_features_come_from_the_layer_when_one_provides_them(settings, instance, monkeypatch):
     manager = LayerManager(set())
     manager.pm.register(TinyFeatureStore(), name="tiny-feature-store")
-    monkeypatch.setattr(core_assets.assets, "get_manager", lambda env: manager)
+    monkeypatch.setattr(core_assets.assets, "get_manager", lambda settings: manager)
     try:
         result = materialize([features], resources=build_resources(settings), instance=instance)
     finally:

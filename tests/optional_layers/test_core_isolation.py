@@ -38,4 +38,4 @@ def test_import_contracts_hold():
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout

@@ -8,6 +8,7 @@ import sys
 import pluggy
 import pytest
 
+from mlops_base.settings import load_settings
 from optional_layers.hookspecs import hookimpl
 from optional_layers.manager import LayerManager, known_layers
 
@@ -27,29 +28,51 @@ def test_disabled_layers_are_never_imported():
     assert out.strip() == "[]"
 
 
-def test_a_registered_plugin_receives_events_and_a_failing_one_is_contained(caplog):
-    received = []
+def test_events_go_through_pm_hook_with_subsetting_wrappers_and_isolation(caplog):
+    """As pluggy documents: an implementation may take a subset of the arguments, a wrapper wraps
+    the call (here: each subscriber's), and one subscriber raising stops no other."""
+    received, wrapped = [], []
+    settings = load_settings("dev", model_name="from-the-caller")
 
-    class Recorder:
+    class OnlyEvent:
         @hookimpl
-        def mlops_lifecycle_event(self, event, payload):
-            received.append((event, payload))
+        def mlops_lifecycle_event(self, event):
+            received.append(("only_event", event))
+
+    class AllArguments:
+        @hookimpl
+        def mlops_lifecycle_event(self, event, payload, settings):
+            received.append(("all", event, payload, settings.model_name))
 
     class Broken:
         @hookimpl
         def mlops_lifecycle_event(self, event, payload):
             raise RuntimeError("subscriber bug")
 
+    class Tracer:
+        @hookimpl(wrapper=True)
+        def mlops_lifecycle_event(self, event):
+            wrapped.append(f"before {event}")
+            try:
+                return (yield)
+            finally:
+                wrapped.append(f"after {event}")
+
     manager = LayerManager(set())
-    manager.pm.register(Recorder(), name="recorder")
-    manager.pm.register(Broken(), name="broken")
+    plugins = {"only_event": OnlyEvent(), "all": AllArguments(), "broken": Broken(), "tracer": Tracer()}
+    for name, plugin in plugins.items():
+        manager.pm.register(plugin, name=name)
     try:
-        manager.lifecycle_event("served", {"version": "2"})
+        manager.lifecycle_event("served", {"version": "2"}, settings)
     finally:
-        manager.pm.unregister(name="recorder")
-        manager.pm.unregister(name="broken")
-    assert received == [("served", {"version": "2"})]
-    assert "layer broken failed on event served" in caplog.text
+        for name in plugins:
+            manager.pm.unregister(name=name)
+    assert ("only_event", "served") in received
+    assert ("all", "served", {"version": "2"}, "from-the-caller") in received
+    assert "layer broken failed on mlops_lifecycle_event served" in caplog.text
+    assert "RuntimeError: subscriber bug" in caplog.text
+    # the wrapper saw every subscriber's call, the failing one included (4 subscribers: alerts too)
+    assert wrapped.count("before served") == wrapped.count("after served") == 4
 
 
 def test_check_pending_rejects_a_misspelled_hook():

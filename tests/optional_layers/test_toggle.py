@@ -2,49 +2,54 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from mlops_base.settings import REPO_ROOT
 from optional_layers.state import read_state, state_file
 from optional_layers.toggle import UnknownLayer, describe, toggle
 
 
 @pytest.fixture
-def dev_state():
-    """Restore the committed dev state file whatever the test does."""
-    path = state_file("dev")
-    saved = path.read_text()
-    try:
-        yield path
-    finally:
-        path.write_text(saved)
+def dev(tmp_path):
+    """A copy of the committed `envs/dev/`, toggled freely."""
+    env_dir = tmp_path / "envs" / "dev"
+    shutil.copytree(REPO_ROOT / "envs" / "dev", env_dir)
+    return env_dir
 
 
-def test_on_off_one_layer_is_idempotent_and_reported(dev_state):
-    toggle("dev", "off")
-    toggle("dev", "off", "monitoring")
+@pytest.fixture
+def dev_state(dev):
+    return state_file(dev)
 
-    assert toggle("dev", "on", "monitoring")[0].startswith("monitoring: off -> on in dev")
-    assert read_state("dev").active() == {"monitoring"}
+
+def test_on_off_one_layer_is_idempotent_and_reported(dev, dev_state):
+    toggle(dev, "off")
+    toggle(dev, "off", "monitoring")
+
+    assert toggle(dev, "on", "monitoring")[0].startswith("monitoring: off -> on in dev")
+    assert read_state(dev).active() == {"monitoring"}
     before = dev_state.read_text()
-    assert toggle("dev", "on", "monitoring") == ["unchanged: monitoring already on in dev"]
+    assert toggle(dev, "on", "monitoring") == ["unchanged: monitoring already on in dev"]
     assert dev_state.read_text() == before
 
-    assert toggle("dev", "off", "monitoring")[0].startswith("monitoring: on -> off")
-    assert read_state("dev").active() == set()
+    assert toggle(dev, "off", "monitoring")[0].startswith("monitoring: on -> off")
+    assert read_state(dev).active() == set()
 
 
-def test_without_a_layer_the_whole_optional_set_is_detached_and_reattached(dev_state):
-    toggle("dev", "on", "monitoring")
-    toggle("dev", "off")
-    state = read_state("dev")
+def test_without_a_layer_the_whole_optional_set_is_detached_and_reattached(dev, dev_state):
+    toggle(dev, "on", "monitoring")
+    toggle(dev, "off")
+    state = read_state(dev)
     assert not state.attached and state.layers["monitoring"] and state.active() == set()
     assert "optional set detached" in describe("dev", state)[0]
-    toggle("dev", "on")
-    assert read_state("dev").active() == {"monitoring"}
+    toggle(dev, "on")
+    assert read_state(dev).active() == {"monitoring"}
 
 
-def test_unknown_layer_is_refused_listing_the_known_ones(dev_state):
+def test_unknown_layer_is_refused_listing_the_known_ones(dev, dev_state):
     before = dev_state.read_text()
     with pytest.raises(UnknownLayer, match="unknown layer 'graphana'; known layers: monitoring"):
-        toggle("dev", "on", "graphana")
+        toggle(dev, "on", "graphana")
     assert dev_state.read_text() == before

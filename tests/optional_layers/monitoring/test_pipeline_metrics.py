@@ -3,32 +3,12 @@ caused them, and accumulate across runs: no shared disk between Dagster and the 
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
-import pytest
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlops_platform import processes
 from optional_layers.manager import LayerManager
 from optional_layers.monitoring.pipeline_metrics import JOB, push_event
-
-pytestmark = pytest.mark.skipif(not shutil.which("prometheus-pushgateway"), reason="needs Debian prometheus-pushgateway")
-
-
-@pytest.fixture
-def pushgateway(tmp_path) -> str:
-    port = processes.free_port()
-    service = processes.start_ready(
-        "pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"],
-        tmp_path / "pushgateway.log", f"http://127.0.0.1:{port}", "/-/ready",
-    )
-    try:
-        yield service.url
-    finally:
-        processes.stop(service)
-
 
 def _value(gateway: str, name: str, **labels: str) -> float | None:
     """A sample the gateway exposes, by name and labels (env, event...); None when absent."""

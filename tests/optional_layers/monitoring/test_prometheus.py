@@ -1,5 +1,6 @@
-"""A real Prometheus (Debian `prometheus`) scrapes a real model server with the monitoring layer on:
-the metrics appear, the rules evaluate, and the SLO rollback sensor acts on real data only."""
+"""A real Prometheus (Debian `prometheus`) scrapes a real model server with the monitoring layer on,
+and the Pushgateway the runs push release metrics to: the metrics appear, the rules evaluate, and
+the SLO rollback sensor acts on real data only."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from dagster import RunRequest, SkipReason, build_sensor_context
-from mlflow import MlflowClient
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
-from core_assets.lib.registry import move_alias
+from core_assets.definitions import build_definitions
 from core_assets.resources import MlflowRegistry
-from mlops_platform import processes
 from mlops_base.settings import REPO_ROOT
+from mlops_platform import processes
+from optional_layers.manager import LayerManager
 from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
 from optional_layers.monitoring.slo import read_slo
+from tests.core_assets.runs import run_job
 from tests.support import ROW, start_server
 
 RULES = REPO_ROOT / "optional_layers" / "monitoring" / "rules" / "mlops-alerts.yaml"
@@ -39,12 +41,16 @@ def envs_with_monitoring(tmp_path, monkeypatch):
     return env
 
 
-def _start_prometheus(tmp_path: Path, target: str) -> processes.Service:
+def _start_prometheus(tmp_path: Path, target: str, pushgateway: str) -> processes.Service:
     port = processes.free_port()
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(RULES)],
-        "scrape_configs": [{"job_name": "serving", "static_configs": [{"targets": [target]}]}],
+        "scrape_configs": [
+            {"job_name": "serving", "static_configs": [{"targets": [target]}]},
+            # the runs' own labels (job, env) win over the scrape's
+            {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [pushgateway]}]},
+        ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     return processes.start_ready(
@@ -60,19 +66,22 @@ def _query(prometheus: str, expr: str) -> list:
 
 
 def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
-    envs_with_monitoring, mlflow_server, fresh_model, tmp_path
+    envs_with_monitoring, mlflow_server, fresh_model, settings, pushgateway, tmp_path
 ):
     server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
                                      **envs_with_monitoring})
     prometheus = None
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 200
-        prometheus = _start_prometheus(tmp_path, server.url.removeprefix("http://"))
+        prometheus = _start_prometheus(
+            tmp_path, server.url.removeprefix("http://"), pushgateway.removeprefix("http://")
+        )
         registry = MlflowRegistry(tracking_uri=mlflow_server, model_name=fresh_model.name, experiment="tests")
+        instance = DagsterInstance.ephemeral()
 
         def evaluate(max_p99: float):
             slo = SloSettings(prometheus_url=prometheus.url, max_error_ratio=0.05, max_p99_seconds=max_p99, window="5s")
-            with build_sensor_context(resources={"slo": slo, "registry": registry}) as context:
+            with build_sensor_context(instance=instance, resources={"slo": slo, "registry": registry}) as context:
                 return slo_rollback_sensor(context)
 
         # no traffic yet: nothing to judge, never a rollback
@@ -97,13 +106,27 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
 
         within = evaluate(max_p99=10.0)
         assert isinstance(within, SkipReason) and "within SLO" in within.skip_message
-        # a real breach (the SLO set below the measured p99): roll B back to what it served before
-        move_alias(MlflowClient(mlflow_server), fresh_model.name, "B", fresh_model.versions[0], "test release", "run-x")
+        # a real breach (the SLO set below the measured p99) of a release recorded in Dagster's
+        # event log: roll B back to what it served before
+        defs = build_definitions(settings.model_copy(update={"model_name": fresh_model.name}))
+        config = {"ops": {"served_alias": {"config": {"version": fresh_model.versions[0]}}}}
+        assert run_job(defs, instance, "deploy_job", config).success
         breach = evaluate(max_p99=0.0)
         assert isinstance(breach, RunRequest)
-        config = breach.run_config["ops"]["rollback_alias"]["config"]
+        config = breach.run_config["ops"]["served_alias"]["config"]
         assert config["alias"] == "B" and config["version"] == fresh_model.versions[1]
         assert "breached its SLO" in config["reason"] and "p99" in config["reason"]
+
+        # release metrics pushed by a run reach Prometheus through the Pushgateway
+        pushed = settings.model_copy(update={"pushgateway_url": pushgateway})
+        LayerManager({"monitoring"}).lifecycle_event("rolled_back", {"alias": "B"}, pushed)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _query(
+            prometheus.url, 'mlops_pipeline_events_total{event="rolled_back",env="dev",job="mlops_pipeline"}'
+        ):
+            time.sleep(0.5)
+        [sample] = _query(prometheus.url, 'mlops_pipeline_events_total{event="rolled_back"}')
+        assert sample["value"][1] == "1"
     finally:
         if prometheus is not None:
             processes.stop(prometheus)

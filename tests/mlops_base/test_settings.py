@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
-from mlops_base.settings import REPO_ROOT, load_settings
+from mlops_base.aliases import ALIASES, Alias
+from mlops_base.settings import REPO_ROOT, SettingsError, load_settings
 
 
 def test_dev_is_the_default_env(monkeypatch):
@@ -41,5 +40,18 @@ def test_unknown_env_lists_the_known_ones():
 
 def test_estimator_must_be_scikit_learn(monkeypatch):
     monkeypatch.setenv("ESTIMATOR", "os.system")
-    with pytest.raises(ValidationError, match="scikit-learn class path"):
+    with pytest.raises(SettingsError, match="ESTIMATOR='os.system'.*scikit-learn class path"):
         load_settings("dev")
+
+
+@pytest.mark.parametrize("name", ["TARGET_ALIAS", "DEFAULT_ALIAS"])
+def test_an_alias_outside_a_and_b_is_refused_naming_the_allowed_values(monkeypatch, name):
+    monkeypatch.setenv(name, "C")
+    with pytest.raises(SettingsError, match=f"{name}='C': Input should be 'A' or 'B'"):
+        load_settings("dev")
+
+
+def test_aliases_are_one_closed_type_that_reads_as_plain_strings():
+    assert ALIASES == (Alias.A, Alias.B)
+    settings = load_settings("dev", target_alias="A")
+    assert settings.target_alias is Alias.A and f"{settings.target_alias}" == "A"
