@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -92,10 +91,10 @@ class LayerManager:
 
 
 @lru_cache(maxsize=None)
-def _manager_of(env_dir: Path) -> LayerManager:
-    return LayerManager(read_state(env_dir).active())
+def _manager_of(active: frozenset[str]) -> LayerManager:
+    return LayerManager(set(active))
 
 
 def get_manager(settings: Settings) -> LayerManager:
-    """The env's manager: layers on in `envs/<env>/layers.yaml` plus the built-ins (one per env tree)."""
-    return _manager_of(settings.env_dir)
+    """The manager of the layers active in the env's `layers.yaml`, plus the built-ins (one per set)."""
+    return _manager_of(frozenset(read_state(settings.env_dir).active()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import yaml
 from dagster import AssetKey
 
+from core_assets.definitions import build_definitions
 from mlops_base.settings import REPO_ROOT
+from optional_layers.toggle import toggle
 
 CORE_ASSETS = ["features", "trained_model", "registered_model_version", "served_alias"]
 
@@ -42,10 +45,27 @@ def test_workspace_code_location_has_the_core_graph():
         node = graph.get(AssetKey(name))
         assert node.group_name == "core"
         assert node.description, f"{name} has no docstring"
-    [check_key] = graph.asset_check_keys
-    assert (check_key.asset_key, check_key.name) == (AssetKey("trained_model"), "accuracy_gate")
-    assert graph.get_check_spec(check_key).blocking
+    checks = {(key.asset_key, key.name): graph.get_check_spec(key) for key in graph.asset_check_keys}
+    assert set(checks) == {(AssetKey("trained_model"), "accuracy_gate"), (AssetKey("served_alias"), "serving_matches_alias")}
+    assert all(spec.blocking for spec in checks.values())
 
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"train_job", "deploy_job", "rollback_job"} <= jobs
-    assert defs.resolve_job_def("deploy_job").asset_layer.executable_asset_keys == {AssetKey("served_alias")}
+    assert {"train_job", "deploy_job", "rollback_job", "promote_job"} <= jobs
+    for lever in ("deploy_job", "rollback_job", "promote_job"):  # every alias move is served_alias
+        assert defs.resolve_job_def(lever).asset_layer.executable_asset_keys == {AssetKey("served_alias")}
+
+
+def test_the_monitoring_layer_is_merged_into_the_code_location_only_when_on(settings, tmp_path):
+    envs = tmp_path / "envs"
+    shutil.copytree(REPO_ROOT / "envs", envs)
+    toggle(envs / "dev", "off", "monitoring")
+    assert "slo_rollback_sensor" not in _sensors(build_definitions(settings.model_copy(update={"mlops_envs_dir": envs})))
+
+    toggle(envs / "dev", "on", "monitoring")
+    defs = build_definitions(settings.model_copy(update={"mlops_envs_dir": envs}))
+    assert "slo_rollback_sensor" in _sensors(defs)
+    assert "slo" in defs.resources
+
+
+def _sensors(defs) -> set[str]:
+    return {sensor.name for sensor in defs.sensors}

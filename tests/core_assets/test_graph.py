@@ -11,7 +11,8 @@ from core_assets.assets import (
     trained_model,
 )
 from core_assets.checks import accuracy_gate
-from core_assets.lib.registry import alias_history
+from core_assets.history import alias_moves
+from core_assets.lib.registry import mirrored_history
 from core_assets.resources import build_resources
 from tests.core_assets.runs import release, run_job
 
@@ -31,13 +32,17 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     assert version.status == "READY"
     model = client.get_registered_model(settings.model_name)
     assert model.aliases == {"B": version.version}
-    assert model.tags["alias.B.after_version"] == version.version
-    assert model.tags["alias.B.before_version"] == ""
+    [mirrored] = mirrored_history(client, settings.model_name, "B")  # one tag per move
+    assert (mirrored.before_version, mirrored.after_version) == (None, version.version)
 
     served = _metadata(result, "served_alias")
     assert served["before_version"] is None
     assert served["after_version"] == version.version
     assert served["run_id"] == result.run_id
+    assert (served["lever"], served["trigger"]) == ("release", "cli or api")
+    assert served["registered_at"] is not None
+    [serving_check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "serving_matches_alias"]
+    assert serving_check.passed
 
     trained = _metadata(result, "trained_model")
     assert trained["accuracy"] >= 0.9 and 0 < trained["f1_macro"] <= 1
@@ -58,8 +63,10 @@ def test_second_release_records_before_version(defs, instance, client, settings)
     assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}
     served = _metadata(deployed, "served_alias")
     assert (served["before_version"], served["after_version"]) == ("1", "2")
-    history = alias_history(client, settings.model_name, "B")
-    assert [(m.before_version, m.after_version) for m in history] == [(None, "1"), ("1", "2")]
+    history = alias_moves(instance, alias="B")  # the primary store: Dagster's event log, newest first
+    assert [(m.before_version, m.after_version) for m in history] == [("1", "2"), (None, "1")]
+    mirrored = mirrored_history(client, settings.model_name, "B")
+    assert [(m.before_version, m.after_version) for m in mirrored] == [(None, "1"), ("1", "2")]
 
 
 def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, instance, defs):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core_assets.lib.registry import alias_history
+from core_assets.history import alias_moves
 from tests.core_assets.runs import release, run_job
 
 
@@ -14,8 +14,8 @@ def test_promote_moves_a_to_bs_version_and_records_it(defs, instance, client, se
 
     assert result.success
     assert client.get_registered_model(settings.model_name).aliases == {"A": "2", "B": "2"}
-    [move] = alias_history(client, settings.model_name, "A")
-    assert (move.before_version, move.after_version) == (None, "2")
+    [move] = alias_moves(instance, alias="A")
+    assert (move.before_version, move.after_version, move.lever) == (None, "2", "promote")
     assert move.reason == "promote challenger v2 to champion"
     [materialization] = result.get_asset_materialization_events()
     assert materialization.asset_key.path == ["served_alias"]

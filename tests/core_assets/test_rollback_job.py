@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from core_assets.lib.registry import alias_history
+from core_assets.history import alias_moves
 from tests.core_assets.runs import release, run_job
 
 
 def _rollback_config(version: str, reason: str = "bad release") -> dict:
-    return {"ops": {"rollback_alias": {"config": {"alias": "B", "version": version, "reason": reason}}}}
+    return {"ops": {"served_alias": {"config": {"alias": "B", "version": version, "reason": reason}}}}
 
 
 def test_rollback_moves_the_alias_back_and_records_history(defs, instance, client, settings):
@@ -22,7 +22,8 @@ def test_rollback_moves_the_alias_back_and_records_history(defs, instance, clien
     assert materialization.asset_key.path == ["served_alias"]
     meta = {k: v.value for k, v in materialization.metadata.items()}
     assert (meta["before_version"], meta["after_version"], meta["reason"]) == ("2", "1", "v2 misbehaves")
-    assert [m.after_version for m in alias_history(client, settings.model_name, "B")] == ["1", "2", "1"]
+    assert meta["lever"] == "rollback"
+    assert [m.after_version for m in alias_moves(instance, alias="B")] == ["1", "2", "1"]
     assert instance.get_latest_materialization_event(materialization.asset_key).run_id == result.run_id
 
 
@@ -40,3 +41,14 @@ def test_rollback_to_a_missing_version_fails_clearly_and_changes_nothing(defs, i
     assert model.aliases == {"B": "1"}
     assert model.tags == tags_before
     assert not result.get_asset_materialization_events()
+
+
+def test_rollback_without_a_version_is_refused(defs, instance, client, settings):
+    release(defs, instance)
+
+    result = run_job(defs, instance, "rollback_job", {"ops": {"served_alias": {"config": {"alias": "B"}}}})
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "a rollback needs the version to restore (or remove: true)" in failure.event_specific_data.error.message
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 
 from dagster import (
@@ -15,7 +16,7 @@ from dagster import (
 )
 
 from core_assets.definitions import build_definitions
-from core_assets.lib.registry import alias_history
+from core_assets.history import alias_moves
 from core_assets.resources import build_resources
 from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.processes import free_port
@@ -78,11 +79,13 @@ def test_failed_deploy_requests_rollback_to_before_version(defs, instance, setti
     request = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
 
     assert isinstance(request, RunRequest)
-    config = request.run_config["ops"]["rollback_alias"]["config"]
+    config = request.run_config["ops"]["served_alias"]["config"]
     assert config == {"alias": "B", "version": "1", "reason": "deploy of v2 failed"}
     assert run_job(defs, instance, "rollback_job", request.run_config).success
     assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}
-    assert [m.after_version for m in alias_history(client, settings.model_name, "B")] == ["1", "2", "1"]
+    [rollback, failed_move, first] = alias_moves(instance, alias="B")
+    assert [m.after_version for m in (first, failed_move, rollback)] == ["1", "2", "1"]
+    assert (rollback.lever, failed_move.lever) == ("rollback", "release")
 
 
 def test_failed_first_deploy_rolls_back_by_removing_the_alias(instance, settings, client):
@@ -92,7 +95,7 @@ def test_failed_first_deploy_rolls_back_by_removing_the_alias(instance, settings
 
     request = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
 
-    assert request.run_config["ops"]["rollback_alias"]["config"]["version"] is None
+    assert request.run_config["ops"]["served_alias"]["config"]["remove"] is True
     assert run_job(broken, instance, "rollback_job", request.run_config).success
     assert client.get_registered_model(settings.model_name).aliases == {}
 
@@ -138,3 +141,35 @@ def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance,
     assert "rejected, left in place: feature 'a' is not numeric" in failure.event_specific_data.error.message
     assert bad.exists()
     assert not list((settings.state_dir / "processed").glob("*-bad.csv"))
+
+
+def test_a_failed_rollback_is_not_rolled_back_again(instance, settings):
+    broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
+    assert run_job(broken, instance, "train_job").success
+    assert run_job(broken, instance, "train_job").success
+    assert not run_job(broken, instance, "deploy_job", {"ops": {"served_alias": {"config": {"version": "1"}}}}).success
+    failed_deploy = run_job(broken, instance, "deploy_job")
+    request = rollback_sensor(_failure_context(instance, failed_deploy, settings).for_run_failure())
+
+    failed_rollback = run_job(broken, instance, "rollback_job", request.run_config)  # the server is still down
+    assert not failed_rollback.success
+
+    again = rollback_sensor(_failure_context(instance, failed_rollback, settings).for_run_failure())
+    assert isinstance(again, SkipReason)
+    assert "is itself a rollback; not rolling it back" in again.skip_message
+
+
+def test_readiness_gives_up_on_a_failed_registration_and_alerts(defs, instance, settings, mlflow_state, webhook):
+    """MLflow's OSS store registers synchronously, so the test marks the real registry's row
+    FAILED_REGISTRATION, as an asynchronous registry (or a plugin store) would."""
+    url, received = webhook
+    assert run_job(defs, instance, "train_job").success
+    with sqlite3.connect(mlflow_state / "mlflow" / "mlflow.db") as db:
+        db.execute("UPDATE model_versions SET status = 'FAILED_REGISTRATION' WHERE name = ?", (settings.model_name,))
+
+    result, _ = _evaluate(readiness_sensor, instance, settings.model_copy(update={"slack_webhook_url": url}))
+
+    assert not result.run_requests
+    assert result.skip_reason.skip_message == "v1 FAILED_REGISTRATION (alert raised)"
+    [alert] = received
+    assert "registration failed, not deployed" in alert["text"] and "version=1" in alert["text"]

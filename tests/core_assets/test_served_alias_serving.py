@@ -40,10 +40,11 @@ def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
     deployed = run_job(wired, instance, "deploy_job")
 
     assert not deployed.success
-    [failure] = [e for e in deployed.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "hot-swap of B to v2 failed" in failure.event_specific_data.error.message
-    assert "403" in failure.event_specific_data.error.message
-    # the alias did move before the swap failed: the failure event records the move
-    moved = failure.event_specific_data.user_failure_data.metadata
+    # the alias did move before the swap failed: the move is recorded, and the blocking check fails the run
+    [move] = deployed.get_asset_materialization_events()
+    moved = move.event_specific_data.materialization.metadata
     assert (moved["before_version"].value, moved["after_version"].value) == ("1", "2")
+    [check] = [c for c in deployed.get_asset_check_evaluations() if c.check_name == "serving_matches_alias"]
+    assert not check.passed
+    assert "the hot-swap to v2 failed" in check.description and "403" in check.description
     assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "1"
