@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import httpx
@@ -147,3 +148,66 @@ def test_chunked_body_over_the_limit_is_413(mlflow_server, shared_model, tmp_pat
         assert ok.status_code == 200
     finally:
         processes.stop(service)
+
+
+def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -> str:
+    """A model fitted on 4 features but logged with a 3-feature signature and input example."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from core_assets.lib.training import PIP_REQUIREMENTS, build_estimator, skops_trusted_types
+
+    features = build_features(None, "target", 0.25, 42)
+    model = build_estimator("sklearn.linear_model.LogisticRegression", {"max_iter": 500})
+    model.fit(features.x_train, features.y_train)
+    example = features.x_train.iloc[:3, :3]
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("serving-tests").experiment_id) as run:
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=infer_signature(example, [0, 0, 0]), input_example=example,
+            pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=skops_trusted_types(model),
+        )
+    return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
+
+
+def test_a_failing_smoke_prediction_keeps_the_old_model_serving(server, fresh_model, mlflow_server):
+    client = MlflowClient(mlflow_server)
+    broken = _register_with_a_mismatched_example(client, fresh_model.name)
+    before = _served(server.url, "B")
+    client.set_registered_model_alias(fresh_model.name, "B", broken)
+
+    response = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=60)
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("smoke prediction failed: ValueError")
+    assert _served(server.url, "B") == before
+    assert httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=10).json()["version"] == before
+
+
+def test_shadow_traffic_during_reloads_leaves_no_request_in_flight(mlflow_server, fresh_model, tmp_path):
+    service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
+                                      "ALIAS_SELECTION_MODE": "shadow"})
+    stop = threading.Event()
+    statuses: Counter = Counter()
+
+    def hammer(worker: int) -> None:
+        with httpx.Client(base_url=service.url, timeout=30) as http:
+            while not stop.is_set():
+                statuses[http.post("/predict", json={"data": [ROW] * 5}, headers={"x-client-id": f"s{worker}"}).status_code] += 1
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for alias in ["A", "B"] * 4:  # the answering alias and the shadow one, swapped under traffic
+            assert httpx.post(f"{service.url}/variant/{alias}/reload", headers=AUTH, timeout=60).status_code == 200
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        deadline = time.monotonic() + 5  # the last shadow scorings run just after their responses
+        while (health := httpx.get(f"{service.url}/health", timeout=10).json())["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes.stop(service)
+    assert set(statuses) == {200} and sum(statuses.values()) > 50, statuses
+    assert health["shadow"]["requests"] > 0 and health["shadow"]["errors"] == 0
+    assert (health["in_flight"], health["retired_models"]) == (0, 0)
