@@ -96,5 +96,5 @@ def _manager_of(active: frozenset[str]) -> LayerManager:
 
 
 def get_manager(settings: Settings) -> LayerManager:
-    """The manager of the layers active in the env's `layers.yaml`, plus the built-ins (one per set)."""
-    return _manager_of(frozenset(read_state(settings.env_dir).active()))
+    """The manager of the installed layers active in the env's `layers.yaml`, plus the built-ins."""
+    return _manager_of(frozenset(read_state(settings.env_dir).active() & set(known_layers())))

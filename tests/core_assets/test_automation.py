@@ -6,7 +6,9 @@ from dagster import AssetKey, evaluate_automation_conditions, materialize
 
 from core_assets.assets import features, trained_model
 from core_assets.checks import accuracy_gate
+from core_assets.definitions import build_definitions
 from core_assets.resources import build_resources
+from tests.core_assets.runs import run_job
 
 
 def _tick(defs, instance, previous=None):
@@ -42,3 +44,16 @@ def test_failed_gate_is_never_registered_by_automation(defs, instance, settings)
 
     tick, requested = _tick(defs, instance, tick)
     assert AssetKey("registered_model_version") not in requested
+
+
+def test_changed_training_parameters_retrain_through_the_code_version(defs, instance, settings):
+    assert run_job(defs, instance, "train_job").success
+    tick, _ = _tick(defs, instance)
+    tick, requested = _tick(defs, instance, tick)
+    assert requested == set()  # nothing changed: nothing to do
+
+    committed = build_definitions(settings.model_copy(update={"estimator_params": {"C": 0.5, "max_iter": 500}}))
+    tick, requested = _tick(committed, instance, tick)
+
+    assert AssetKey("trained_model") in requested
+    assert AssetKey("features") not in requested
