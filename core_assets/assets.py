@@ -17,6 +17,7 @@ from dagster import (
 from pydantic import Field
 
 from core_assets.history import trigger_of
+from core_assets.levers import LEVER_TAG, plan_move
 from core_assets.lib.data import (
     DataValidationError,
     FeatureSet,
@@ -28,7 +29,6 @@ from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.registry import RegistryError, register_version
 from core_assets.lib.release import move_metadata, release
 from core_assets.lib.training import train_and_log
-from core_assets.levers import LEVER_TAG, plan_move
 from core_assets.resources import MlflowRegistry, ModelServer, PlatformSettings
 from mlops_base.aliases import Alias
 from mlops_base.settings import dataset_path

@@ -19,7 +19,13 @@ from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from mlops_platform import processes, releases, traffic
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.stack import BIN, check_ports, dagster_env, start_platform, stop_platform
+from mlops_platform.stack import (
+    BIN,
+    check_ports,
+    dagster_env,
+    start_platform,
+    stop_platform,
+)
 from optional_layers import toggle
 from optional_layers.state import read_state
 

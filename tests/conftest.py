@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_platform import processes
 from mlops_base.settings import Settings, load_settings
+from mlops_platform import processes
 from tests.support import RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)

@@ -12,8 +12,8 @@ from mlflow import MlflowClient
 from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
-from mlops_platform import processes
 from mlops_base.settings import Settings, load_settings
+from mlops_platform import processes
 
 TOKEN = "test-reload-token-0123456789"
 ROW = [5.1, 3.5, 1.4, 0.2]

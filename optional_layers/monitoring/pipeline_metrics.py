@@ -15,7 +15,11 @@ from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, push_to_gateway
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    SummaryMetricFamily,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 JOB = "mlops_pipeline"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import REPO_ROOT, SettingsError, load_settings
 

@@ -155,7 +155,11 @@ def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    from core_assets.lib.training import PIP_REQUIREMENTS, build_estimator, skops_trusted_types
+    from core_assets.lib.training import (
+        PIP_REQUIREMENTS,
+        build_estimator,
+        skops_trusted_types,
+    )
 
     features = build_features(None, "target", 0.25, 42)
     model = build_estimator("sklearn.linear_model.LogisticRegression", {"max_iter": 500})

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mlops_platform import processes
 from mlops_base.settings import load_settings
+from mlops_platform import processes
 from serving.main import create_app
 from tests.support import TOKEN, serving_settings, start_server
 

@@ -10,6 +10,7 @@ from mlops_platform import processes
 from optional_layers.manager import LayerManager
 from optional_layers.monitoring.pipeline_metrics import JOB, push_event
 
+
 def _value(gateway: str, name: str, **labels: str) -> float | None:
     """A sample the gateway exposes, by name and labels (env, event...); None when absent."""
     text = httpx.get(f"{gateway}/metrics", timeout=5).text
