@@ -10,25 +10,21 @@ train_job = define_asset_job(
     description="Build features, train, gate and register a new model version.",
 )
 
-deploy_job = define_asset_job(
-    "deploy_job",
-    selection=AssetSelection.assets("served_alias"),
-    tags={LEVER_TAG: "release"},
-    description="Move the target alias to a registered version and hot-swap the server "
+
+def _lever_job(name: str, lever: str, description: str):
+    """A job over `served_alias` whose runs carry the lever in their tags, whatever the config."""
+    return define_asset_job(
+        name, selection=AssetSelection.assets("served_alias"), tags={LEVER_TAG: lever}, description=description
+    )
+
+
+deploy_job = _lever_job(
+    "deploy_job", "release",
+    "Move the target alias to a registered version and hot-swap the server "
     "(config: version, alias, reason; default: the newest registered version).",
 )
-
-rollback_job = define_asset_job(
-    "rollback_job",
-    selection=AssetSelection.assets("served_alias"),
-    tags={LEVER_TAG: "rollback"},
-    description="Manual lever: point an alias back at an existing READY version "
-    "(config: alias, version or remove: true, reason).",
+rollback_job = _lever_job(
+    "rollback_job", "rollback",
+    "Manual lever: point an alias back at an existing READY version (config: alias, version or remove: true, reason).",
 )
-
-promote_job = define_asset_job(
-    "promote_job",
-    selection=AssetSelection.assets("served_alias"),
-    tags={LEVER_TAG: "promote"},
-    description="Manual lever: the champion (A) takes the challenger's (B) version.",
-)
+promote_job = _lever_job("promote_job", "promote", "Manual lever: the champion (A) takes the challenger's (B) version.")

@@ -41,6 +41,8 @@ class LayerManager:
                 self.pm.set_blocked(name)  # never imported
         self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         self.pm.check_pending()
+        # per hook: the implementations seen and their per-subscriber callers (events run per request)
+        self._callers: dict[str, tuple[list, list[tuple[str, Any]]]] = {}
 
     def loaded(self) -> list[str]:
         return sorted(name for name, plugin in self.pm.list_name_plugin() if plugin is not None)
@@ -80,14 +82,20 @@ class LayerManager:
                 log.exception("layer %s failed on %s %s", plugin_name, hook_name, kwargs.get("event"))
 
     def _subscribers(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(plugin name, caller) per subscriber; rebuilt only when the hook's implementations change."""
         impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        cached = self._callers.get(hook_name)
+        if cached is not None and cached[0] == impls:
+            return cached[1]
         wrappers = {impl.plugin for impl in impls if impl.wrapper or impl.hookwrapper}
         everyone = {impl.plugin for impl in impls}
-        return [
+        callers = [
             (impl.plugin_name, self.pm.subset_hook_caller(hook_name, everyone - wrappers - {impl.plugin}))
             for impl in reversed(impls)  # pluggy's own order: last registered first
             if not (impl.wrapper or impl.hookwrapper)
         ]
+        self._callers[hook_name] = (impls, callers)
+        return callers
 
 
 @lru_cache(maxsize=None)

@@ -74,6 +74,9 @@ def test_events_go_through_pm_hook_with_subsetting_wrappers_and_isolation(caplog
     # the wrapper saw every subscriber's call, the failing one included (4 subscribers: alerts too)
     assert wrapped.count("before served") == wrapped.count("after served") == 4
 
+    manager.lifecycle_event("rolled_back", {}, settings)  # unregistered: its cached callers are gone too
+    assert [r for r in received if r[1] == "rolled_back"] == [] and "before rolled_back" not in wrapped
+
 
 def test_check_pending_rejects_a_misspelled_hook():
     class Misspelled:
