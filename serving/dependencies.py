@@ -1,4 +1,4 @@
-"""`Annotated` dependency aliases shared by the routers."""
+"""`Annotated` dependency aliases shared by the routers (async: sync ones would each take a thread hop)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _variants(request: Request) -> VariantRegistry:
+async def _variants(request: Request) -> VariantRegistry:
     return request.app.state.variants
 
 
-def _shadow(request: Request) -> ShadowStats:
+async def _shadow(request: Request) -> ShadowStats:
     return request.app.state.shadow
 
 
@@ -29,7 +29,7 @@ VariantsDep = Annotated[VariantRegistry, Depends(_variants)]
 ShadowDep = Annotated[ShadowStats, Depends(_shadow)]
 
 
-def _reload_token(
+async def _reload_token(
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
     x_token: Annotated[str | None, Header()] = None,

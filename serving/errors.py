@@ -10,16 +10,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.aliases import ALIASES
+from serving.payload import PayloadError, describe_errors
 from serving.runtimes.base import ModelLoadError
 
 log = logging.getLogger("serving.errors")
 
-
-def _describe(error: dict) -> str:
-    if error.get("type") == "json_invalid":
-        return f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
-    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-    return f"{where or 'body'}: {error.get('msg', 'invalid')}"
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -27,9 +22,12 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
         alias = request.path_params.get("alias")
         return JSONResponse({"detail": f"unknown alias {alias!r}; known: {', '.join(ALIASES)}"}, status_code=404)
-    shown = "; ".join(_describe(e) for e in errors[:5])
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return JSONResponse({"detail": shown + more}, status_code=422)
+    located = [{**e, "loc": tuple(part for part in e.get("loc", ()) if part != "body")} for e in errors]
+    return JSONResponse({"detail": describe_errors(located)}, status_code=422)
+
+
+async def _payload_error(request: Request, exc: PayloadError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 
 async def _model_load_error(request: Request, exc: ModelLoadError) -> JSONResponse:
@@ -98,5 +96,6 @@ async def _no_body() -> Message:
 def install(app: FastAPI, max_body_bytes: int) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ModelLoadError, _model_load_error)
+    app.add_exception_handler(PayloadError, _payload_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

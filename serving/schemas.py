@@ -69,6 +69,13 @@ class RoutingInfo(BaseModel):
     effective_split: dict[str, int]
 
 
+class BatchingInfo(BaseModel):
+    max_rows: int = Field(description="rows per shared predict call (0: batching off)")
+    max_wait_us: int
+    requests: int = Field(description="requests scored since start")
+    predict_calls: int = Field(description="predict calls they took: fewer than requests when batching pays")
+
+
 class HealthResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -98,6 +105,7 @@ class HealthResponse(BaseModel):
     retired_models: int = Field(0, description="swapped-out models released when their last request ends")
     routing: RoutingInfo
     shadow: dict[str, Any] | None = None
+    batching: BatchingInfo | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -22,7 +22,7 @@ class ShadowStats:
         self.disagreements = 0
         self.errors = 0
 
-    def record(self, runtime: ModelRuntime, rows: list[list[float]], answered: list[Any]) -> None:
+    def record(self, runtime: ModelRuntime, rows: np.ndarray, answered: Any) -> None:
         """Score `rows` on the shadow runtime; never raises (it runs after the response is sent)."""
         started = time.perf_counter()
         try:
@@ -32,7 +32,7 @@ class ShadowStats:
                 self.errors += 1
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
-        differing = sum(1 for a, b in zip(predictions, answered) if a != b)
+        differing = int(np.count_nonzero(np.asarray(predictions) != np.asarray(answered)))
         with self._lock:
             self.requests += 1
             self.rows += len(rows)

@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+import numpy as np
 from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
+from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import resolve
 from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
@@ -64,6 +66,8 @@ class VariantRegistry:
         self._lock = threading.Lock()
         self._leases: dict[ModelRuntime, int] = {}
         self._retired: set[ModelRuntime] = set()
+        self._batchers: dict[ModelRuntime, MicroBatcher] = {}
+        self.batch_stats = BatchStats()
 
     def get(self, alias: Alias) -> Variant:
         return self._variants[alias]
@@ -107,11 +111,23 @@ class VariantRegistry:
             if runtime not in self._retired:
                 return
             self._retired.discard(runtime)
+        self._unload(runtime)
+
+    def _unload(self, runtime: ModelRuntime) -> None:
+        self._batchers.pop(runtime, None)
         runtime.unload()
+
+    async def score(self, runtime: ModelRuntime, rows: np.ndarray):
+        """Predictions of a leased runtime for validated rows, batched with concurrent requests."""
+        return await self._batchers[runtime].predict(rows)
 
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
+        batcher = MicroBatcher(
+            new.predict, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats
+        )
         with self._lock:
+            self._batchers[new] = batcher
             variant = self._variants[alias]
             old, variant.runtime, variant.last_error = variant.runtime, new, None
             previous = old.info.ref.version if old is not None and old.info else None
@@ -119,7 +135,7 @@ class VariantRegistry:
             if old is not None and not unload_now:
                 self._retired.add(old)
         if unload_now:
-            old.unload()
+            self._unload(old)
         return previous
 
     def _load(self, alias: Alias, version: str | None) -> ModelRuntime:

@@ -7,7 +7,13 @@ from fastapi.responses import JSONResponse
 
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
 from serving.routing import configured_split, effective_split
-from serving.schemas import HealthResponse, ModelsResponse, ModelStatus, RoutingInfo
+from serving.schemas import (
+    BatchingInfo,
+    HealthResponse,
+    ModelsResponse,
+    ModelStatus,
+    RoutingInfo,
+)
 
 router = APIRouter(tags=["status"])
 
@@ -55,6 +61,12 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
             effective_split=effective_split(settings, loaded),
         ),
         shadow=shadow.summary() if settings.alias_selection_mode == "shadow" else None,
+        batching=BatchingInfo(
+            max_rows=settings.batch_max_rows,
+            max_wait_us=settings.batch_max_wait_us,
+            requests=variants.batch_stats.requests,
+            predict_calls=variants.batch_stats.predict_calls,
+        ),
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
 
 class ModelLoadError(RuntimeError):
     """A model could not be loaded; `status` is the HTTP status the reload answers with."""
@@ -31,7 +33,7 @@ class ModelRef:
 class RuntimeInfo:
     ref: ModelRef
     feature_names: list[str]
-    input_example: list[list[float]]
+    input_example: np.ndarray
     loaded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
@@ -51,8 +53,8 @@ class ModelRuntime(ABC):
         """Fetch and load the model; raise ModelLoadError on any failure, leaving nothing half-set."""
 
     @abstractmethod
-    def predict(self, rows: list[list[float]]) -> list[Any]:
-        """Predictions for already-validated rows."""
+    def predict(self, rows: np.ndarray) -> np.ndarray | list[Any]:
+        """Predictions for a validated, finite (n, n_features) float64 array: one per row, in order."""
 
     def smoke_test(self) -> None:
         """Predict on the model's own input example before it may take traffic."""

@@ -49,10 +49,12 @@ def test_integers_are_numbers(client):
         ('{"data": [[5.1, 1e999, 1.4, 0.2]]}', 422, "finite number"),
         ({"data": []}, 422, "at least one row"),
         ({"data": [ROW] * 6}, 422, "6 rows; at most 5"),
-        ({"data": ROW}, 422, "data.0: Input should be a valid list"),
+        ({"data": ROW}, 422, "data.0: Input should be a valid array"),
         ({"rows": [ROW]}, 422, "data: Field required"),
         ("{not json", 422, "body is not valid JSON"),
         ("", 422, "body"),
+        (b'{"data": [[5.1, 3.5, 1.4, 0.2]], "x": "\xff"}', 400, "body is not UTF-8 JSON"),
+        ({"data": [[[5.1, 3.5, 1.4, 0.2]]]}, 422, "data.0.0: Input should be a valid number"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_problem(client, body, status, message):
@@ -61,6 +63,14 @@ def test_bad_input_is_a_422_naming_the_problem(client, body, status, message):
         assert response.status_code == status, response.text
         assert message in response.json()["detail"]
         assert "Traceback" not in response.text
+
+
+def test_rows_are_scored_alike_whichever_parser_reads_them(client):
+    """Plain numbers take the fast parser; a huge integer sends the body to the strict one."""
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [7, 3, 6, 2]]
+    fast = _post(client, {"data": rows}, "/variant/A/predict").json()["predictions"]
+    strict = _post(client, {"data": rows + [[1, 1, 1, 10**30]]}, "/variant/A/predict").json()["predictions"]
+    assert strict[:3] == fast and len(strict) == 4
 
 
 def test_body_over_the_limit_is_413(client):

@@ -1,0 +1,212 @@
+"""Serving, side by side in one run: bare endpoints, peers and this server on the same model and core.
+
+Every target is started (timed to ready), checked to give the same predictions, warmed up, and
+then measured in interleaved rounds (round r of every target before round r + 1 of any), so slow
+drift of the machine hits all targets alike. Figures are medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import joblib
+import mlflow.artifacts
+import mlflow.sklearn
+import orjson
+
+from bench import load, peers
+from bench.models import register_iris_model
+from mlops_platform import processes
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TOKEN = "bench-reload-token-0123456789"
+IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
+BATCHES = (1, 100, 1_000, 10_000)
+CONNECTIONS = (1, 32)
+UVICORN_FLAGS = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
+
+
+@dataclass
+class Target:
+    key: str
+    label: str
+    path: str
+    ready_path: str
+    body: Callable[[list[list[float]]], bytes]
+    command: Callable[[int], list[str]]
+    env: dict[str, str] = field(default_factory=dict)
+    service: processes.Service | None = None
+    start_s: float = 0.0
+    memory_mb: float = 0.0
+
+
+def _rows(n: int) -> list[list[float]]:
+    """n distinct iris-like rows (so no cache could answer them)."""
+    return [[round(IRIS_ROW[j] + (i % 97) * 0.01 * (j + 1), 3) for j in range(4)] for i in range(n)]
+
+
+def _data_body(rows: list[list[float]]) -> bytes:
+    return orjson.dumps({"data": rows})
+
+
+def _predictions(target: Target, answer: dict) -> list:
+    if target.key.startswith("mlserver"):
+        return answer["outputs"][0]["data"]
+    return answer["predictions"]
+
+
+def _export_model(tracking_uri: str, model_name: str, workdir: Path) -> tuple[Path, Path, list[str]]:
+    """The registered version as an MLflow model directory and as a joblib file of the same estimator."""
+    model_dir = Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{model_name}@A", dst_path=str(workdir / "mlflow-model"), tracking_uri=tracking_uri,
+    ))
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.sklearn.load_model(str(model_dir))
+    model_file = workdir / "model.joblib"
+    joblib.dump(model, model_file)
+    return model_dir, model_file, list(model.feature_names_in_)
+
+
+def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str]) -> list[Target]:
+    model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
+    envs_on = workdir / "envs-monitoring-on"
+    shutil.copytree(ROOT / "envs", envs_on, dirs_exist_ok=True)
+    subprocess.run([str(BIN / "mlops"), "layers", "on", "monitoring"], check=True, capture_output=True,
+                   env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)})
+    ours = {"MLFLOW_TRACKING_URI": tracking_uri, "MODEL_NAME": model_name, "RELOAD_SECRET_TOKEN": TOKEN,
+            "MLOPS_ENV": "dev", "ALIAS_SELECTION_MODE": "ab_test"}
+
+    def uvicorn(factory: str) -> Callable[[int], list[str]]:
+        return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, "--port", str(port)]
+
+    def mlserver(workers: int | None, name: str) -> Callable[[int], list[str]]:
+        def command(port: int) -> list[str]:
+            ports = (port, processes.free_port(), processes.free_port())
+            return peers.mlserver_command(peers.ensure_venv(venvs, "mlserver"), workdir / name, model_file, ports, workers)
+        return command
+
+    targets = [
+        Target("b0", "B0: bare FastAPI, constant answer", "/predict", "/health", _data_body,
+               uvicorn("bench.baselines:create_b0")),
+        Target("b1", "B1: bare FastAPI + `model.predict`", "/predict", "/health", _data_body,
+               uvicorn("bench.baselines:create_b1"), {"BENCH_MODEL_PATH": str(model_file)}),
+        Target("mlflow", "`mlflow models serve` 3.17.2", "/invocations", "/ping",
+               lambda rows: peers.mlflow_serve_body(rows, columns),
+               lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port)),
+        Target("mlserver", "MLServer 1.7.1 (default parallel_workers)", "/v2/models/iris/infer",
+               "/v2/models/iris/ready", peers.mlserver_body, mlserver(None, "mlserver-default")),
+        Target("mlserver_pw0", "MLServer 1.7.1, parallel_workers=0", "/v2/models/iris/infer",
+               "/v2/models/iris/ready", peers.mlserver_body, mlserver(0, "mlserver-pw0")),
+        Target("ours_nobatch", "this server, batching off", "/predict", "/ready", _data_body,
+               uvicorn("serving.main:create_app"), {**ours, "BATCH_MAX_ROWS": "0"}),
+        Target("ours", "**this server** (batching on)", "/predict", "/ready", _data_body,
+               uvicorn("serving.main:create_app"), ours),
+        Target("ours_monitoring", "this server, batching + monitoring on", "/predict", "/ready", _data_body,
+               uvicorn("serving.main:create_app"), {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
+    ]
+    return [t for t in targets if not wanted or t.key in wanted]
+
+
+def start(target: Target, workdir: Path) -> None:
+    """Start pinned to the server core; the time to ready includes imports and model loading."""
+    port = processes.free_port()
+    command = target.command(port)  # may create a peer's venv: not part of its start-up time
+    started = time.monotonic()
+    target.service = processes.start_ready(
+        target.key, ["taskset", "-c", load.SERVER_CORE, *command], workdir / f"{target.key}.log",
+        f"http://127.0.0.1:{port}", target.ready_path, target.env, timeout_s=180,
+    )
+    target.start_s = time.monotonic() - started
+
+
+def check_answers(targets: list[Target]) -> None:
+    """All model-serving targets give the same predictions for the same 100 rows."""
+    rows = _rows(100)
+    seen = {}
+    for target in targets:
+        response = httpx.post(target.service.url + target.path, content=target.body(rows),
+                              headers={"content-type": "application/json"}, timeout=30)
+        response.raise_for_status()
+        if target.key != "b0":
+            seen[target.key] = [int(p) for p in _predictions(target, response.json())]
+    if len({tuple(p) for p in seen.values()}) > 1:
+        raise RuntimeError(f"targets disagree on the same rows: {seen}")
+
+
+@dataclass
+class Scenario:
+    rows: int
+    connections: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.rows}x{self.connections}"
+
+
+def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, seconds: float) -> dict:
+    bodies = {(t.key, s.rows): t.body(_rows(s.rows)) for t in targets for s in scenarios}
+    for target in targets:  # warm-up
+        load.run_wrk(target.service.url + target.path, bodies[target.key, 1] if (target.key, 1) in bodies
+                     else target.body(_rows(1)), 32, 2, target.service.process.pid)
+        target.memory_mb = load.memory_mb(target.service.process.pid)
+    results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
+    for r in range(rounds):
+        for scenario in scenarios:
+            for target in targets:
+                measured = load.run_wrk(target.service.url + target.path, bodies[target.key, scenario.rows],
+                                        scenario.connections, seconds, target.service.process.pid)
+                results[target.key][scenario.key].append(measured)
+            print(f"  round {r + 1}/{rounds}, {scenario.rows} rows x {scenario.connections} conns: " + ", ".join(
+                f"{t.key} {results[t.key][scenario.key][-1].rps:.0f}/s" for t in targets), flush=True)
+    return results
+
+
+def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -> dict:
+    """Medians per target and scenario, and the failures (which must be none)."""
+    summary = {}
+    for target in targets:
+        per = {}
+        for scenario in scenarios:
+            rounds = results[target.key][scenario.key]
+            per[scenario.key] = {
+                "rps": statistics.median(r.rps for r in rounds),
+                "p50_ms": statistics.median(r.p50_ms for r in rounds),
+                "p99_ms": statistics.median(r.p99_ms for r in rounds),
+                "cpu_ms_per_request": statistics.median(r.cpu_ms_per_request for r in rounds),
+                "failed": sum(r.failed for r in rounds),
+            }
+        summary[target.key] = {"label": target.label, "start_to_ready_s": target.start_s,
+                               "memory_mb": target.memory_mb, "scenarios": per}
+    return summary
+
+
+def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[int, ...], wanted: set[str]) -> dict:
+    load.require_wrk()
+    scenarios = [Scenario(rows, conns) for rows in batches for conns in CONNECTIONS]
+    mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
+    targets: list[Target] = []
+    try:
+        model_name = register_iris_model(mlflow_server.url)
+        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted)
+        for target in targets:
+            print(f"starting {target.key}...", flush=True)
+            start(target, workdir)
+        check_answers(targets)
+        results = measure(targets, scenarios, rounds, seconds)
+    finally:
+        for target in targets:
+            if target.service is not None:
+                processes.stop(target.service)
+        processes.stop(mlflow_server)
+    return {"rounds": rounds, "seconds": seconds, "scenarios": [s.key for s in scenarios],
+            "targets": summarize(targets, scenarios, results)}

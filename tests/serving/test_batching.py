@@ -1,0 +1,112 @@
+"""Micro-batching: concurrent requests share one predict call and each gets exactly its own rows."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import numpy as np
+import pytest
+
+from mlops_platform import processes
+from serving.batching import BatchStats, MicroBatcher
+from tests.support import start_server
+
+
+class Recorder:
+    """A model whose prediction is the row's first value; rows with a 666 in them are refused."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        self.calls.append(len(rows))
+        if (rows == 666).any():
+            raise ValueError("666 is not a feature value")
+        return rows[:, 0].copy()
+
+
+def _requests(n: int, width: int = 1) -> list[np.ndarray]:
+    return [np.full((width, 2), float(i)) for i in range(n)]
+
+
+async def _score_together(batcher: MicroBatcher, requests: list[np.ndarray]) -> list:
+    return await asyncio.gather(*(batcher.predict(rows) for rows in requests), return_exceptions=True)
+
+
+def test_concurrent_requests_share_one_call_and_get_their_own_rows():
+    model, stats = Recorder(), BatchStats()
+    requests = _requests(10, width=3)
+    answers = asyncio.run(_score_together(MicroBatcher(model, 64, 0, stats), requests))
+    assert model.calls == [30]
+    assert [a.tolist() for a in answers] == [[float(i)] * 3 for i in range(10)]
+    assert (stats.requests, stats.predict_calls) == (10, 1)
+
+
+def test_a_failing_shared_call_fails_only_the_bad_request():
+    model = Recorder()
+    requests = _requests(4)
+    requests[2] = np.array([[666.0, 0.0]])
+    answers = asyncio.run(_score_together(MicroBatcher(model, 64, 0, BatchStats()), requests))
+    assert isinstance(answers[2], ValueError)
+    assert [answers[i].tolist() for i in (0, 1, 3)] == [[0.0], [1.0], [3.0]]
+    assert model.calls == [4, 1, 1, 1, 1]  # the shared call, then each request alone
+
+
+def test_batches_close_at_max_rows_and_large_requests_go_alone():
+    model = Recorder()
+    answers = asyncio.run(_score_together(MicroBatcher(model, 4, 0, BatchStats()), _requests(6) + [np.zeros((5, 2))]))
+    assert sorted(model.calls) == [2, 4, 5]
+    assert answers[-1].tolist() == [0.0] * 5
+
+
+def test_batching_off_scores_each_request_alone():
+    model = Recorder()
+    asyncio.run(_score_together(MicroBatcher(model, 0, 0, BatchStats()), _requests(5)))
+    assert model.calls == [1] * 5
+
+
+def test_a_request_waits_up_to_max_wait_for_others():
+    model = Recorder()
+    batcher = MicroBatcher(model, 64, 50_000, BatchStats())
+
+    async def staggered():
+        first = asyncio.ensure_future(batcher.predict(np.zeros((1, 2))))
+        await asyncio.sleep(0.01)  # well inside the 50 ms window
+        second = await batcher.predict(np.ones((1, 2)))
+        return (await first).tolist(), second.tolist()
+
+    assert asyncio.run(staggered()) == ([0.0], [1.0])
+    assert model.calls == [2]
+
+
+@pytest.mark.timeout(300)
+def test_a_real_server_under_concurrency_batches_and_answers_each_client_its_own_rows(
+    mlflow_server, shared_model, tmp_path
+):
+    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name,
+                                     "BATCH_MAX_ROWS": "64", "BATCH_MAX_WAIT_US": "20000"})
+    rng = np.random.default_rng(0)
+    rows = np.round(rng.uniform([4, 2, 1, 0], [8, 4.5, 7, 2.5], size=(200, 4)), 2).tolist()
+    try:
+        expected = httpx.post(f"{server.url}/variant/A/predict", json={"data": rows}, timeout=30).json()["predictions"]
+        answers: dict[int, int] = {}
+
+        def client(worker: int) -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                for i in range(worker, len(rows), 16):
+                    answer = http.post("/variant/A/predict", json={"data": [rows[i]]})
+                    answers[i] = answer.json()["predictions"][0]
+
+        threads = [threading.Thread(target=client, args=(w,)) for w in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [answers[i] for i in range(len(rows))] == expected
+        batching = httpx.get(f"{server.url}/health", timeout=10).json()["batching"]
+        assert batching["requests"] >= len(rows) + 1
+        assert batching["predict_calls"] < batching["requests"]  # some requests shared a call
+    finally:
+        processes.stop(server)
