@@ -107,10 +107,17 @@ def trained_model(
     return result.as_dict()
 
 
+RETRAINED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()).with_label(
+    "retrained in this run"
+)
+
+
 @asset(
     group_name="core",
-    # register what was retrained, but only past the blocking quality gate
-    automation_condition=AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed(),
+    # register what was retrained, but only past the blocking quality gate: checked already, or
+    # checked in the same run (retrained in this tick: the run skips this step if the gate fails)
+    automation_condition=AutomationCondition.eager()
+    & (AutomationCondition.all_deps_blocking_checks_passed() | RETRAINED_THIS_TICK),
 )
 def registered_model_version(
     context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry, platform: PlatformSettings
@@ -148,7 +155,16 @@ SERVING_CHECK = AssetCheckSpec(
 )
 
 
-@asset(group_name="core", deps=[registered_model_version], check_specs=[SERVING_CHECK])
+@asset(
+    group_name="core",
+    deps=[registered_model_version],
+    check_specs=[SERVING_CHECK],
+    # released by the run that registers the version (no sensor tick, no second run); versions
+    # registered by other runs are released by the readiness sensor
+    automation_condition=AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()).with_label(
+        "registered in this run"
+    ),
+)
 def served_alias(
     context: AssetExecutionContext,
     config: ServedAliasConfig,
@@ -165,7 +181,9 @@ def served_alias(
     lever = context.run.tags.get(LEVER_TAG, "release")
     client = registry.client()
     try:
-        alias, version, reason = plan_move(lever, config, settings, client, registry.model_name, context.instance)
+        alias, version, reason = plan_move(
+            lever, config, settings, client, registry.model_name, context.instance, context.run_id
+        )
         deployment = release(
             client, model_server.client(), context.log, model_name=registry.model_name, alias=alias,
             version=version, reason=reason, lever=lever, trigger=trigger_of(context.run.tags), run_id=context.run_id,

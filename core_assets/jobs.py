@@ -1,4 +1,4 @@
-"""Jobs: train (features -> registered version), and the three levers over `served_alias`."""
+"""Jobs: train (features -> released version, in one run), and the three levers over `served_alias`."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -6,8 +6,8 @@ from core_assets.levers import LEVER_TAG
 
 train_job = define_asset_job(
     "train_job",
-    selection=AssetSelection.assets("features", "trained_model", "registered_model_version"),
-    description="Build features, train, gate and register a new model version.",
+    selection=AssetSelection.assets("features", "trained_model", "registered_model_version", "served_alias"),
+    description="Build features, train, gate, register a new model version and release it (one run).",
 )
 
 

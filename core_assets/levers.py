@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, get_args
 from dagster import DagsterInstance
 from mlflow import MlflowClient
 
-from core_assets.history import latest_registered_version
+from core_assets.history import latest_registered_version, registered_in_run
 from core_assets.lib.registry import Lever, RegistryError, alias_version
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
@@ -24,7 +24,7 @@ LEVER_TAG = "mlops/lever"
 
 def plan_move(
     lever: str, config: ServedAliasConfig, settings: Settings, client: MlflowClient, model_name: str,
-    instance: DagsterInstance,
+    instance: DagsterInstance, run_id: str,
 ) -> tuple[Alias, str | None, str]:
     """(alias, version or None to remove it, reason); RegistryError when there is nothing valid to do."""
     if lever not in get_args(Lever):
@@ -41,7 +41,8 @@ def plan_move(
         return alias, None, config.reason or f"{lever}: remove alias {alias}"
     if lever == "rollback" and not config.version:
         raise RegistryError("a rollback needs the version to restore (or remove: true)")
-    version = config.version or latest_registered_version(instance)
+    # a run that registered a version releases that one (even if another run registered since)
+    version = config.version or registered_in_run(instance, run_id) or latest_registered_version(instance)
     if version is None:
         raise RegistryError("the graph has registered no version yet; give one in the config")
     return alias, version, config.reason or f"{lever} of v{version}"

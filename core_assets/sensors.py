@@ -15,7 +15,7 @@ from dagster import (
     sensor,
 )
 
-from core_assets.history import REGISTERED_VERSION, alias_moves
+from core_assets.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
 from core_assets.jobs import deploy_job, rollback_job, train_job
 from core_assets.levers import rollback_run_config
 from core_assets.lib.events import emit_lifecycle_event
@@ -29,16 +29,23 @@ INTERVAL_S = 5  # the daemon's loop floor
 
 @sensor(job=deploy_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
 def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry, platform: PlatformSettings):
-    """Deploy each newly registered version once MLflow reports it READY."""
+    """Deploy each version registered by a run that does not release it, once MLflow reports it READY."""
     cursor = ReadinessCursor.parse(context.cursor)
     fetched = context.instance.fetch_materializations(
         REGISTERED_VERSION, limit=100, ascending=True, cursor=cursor.events_cursor
     )
-    new_versions = [str(r.asset_materialization.metadata["version"].value) for r in fetched.records]
+    new_versions, released_by_own_run = [], []
+    for record in fetched.records:
+        version = str(record.asset_materialization.metadata["version"].value)
+        own = served_by_its_own_run(context.instance, record.run_id)
+        (released_by_own_run if own else new_versions).append(version)
     if fetched.records:
         cursor.events_cursor = fetched.cursor
     if not new_versions and not cursor.pending:
-        return SensorResult(skip_reason=SkipReason("no newly registered version"), cursor=cursor.dump())
+        reason = "no newly registered version"
+        if released_by_own_run:
+            reason = f"{', '.join('v' + v for v in released_by_own_run)} released by the run that registered it"
+        return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
 
     client = registry.client()
     decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)

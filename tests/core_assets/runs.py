@@ -1,6 +1,8 @@
 """Run the code location's jobs in-process, as the UI or a sensor would launch them."""
 
-from dagster import Definitions
+from dagster import AssetKey, Definitions
+
+REGISTER_ONLY = {AssetKey("features"), AssetKey("trained_model"), AssetKey("registered_model_version")}
 
 
 def run_job(defs: Definitions, instance, name: str, run_config: dict | None = None):
@@ -9,9 +11,16 @@ def run_job(defs: Definitions, instance, name: str, run_config: dict | None = No
     )
 
 
+def register(defs: Definitions, instance, run_config: dict | None = None):
+    """Train, gate and register without releasing (as a UI materialization of just those assets):
+    the readiness sensor's case."""
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=REGISTER_ONLY)
+    return job.execute_in_process(instance=instance, run_config=run_config or {}, raise_on_error=False)
+
+
 def release(defs: Definitions, instance):
-    """train_job then deploy_job, as the sensors will chain them."""
-    trained = run_job(defs, instance, "train_job")
+    """A registration, then deploy_job, as the readiness sensor chains them."""
+    trained = register(defs, instance)
     assert trained.success, trained.all_events
     deployed = run_job(defs, instance, "deploy_job")
     assert deployed.success

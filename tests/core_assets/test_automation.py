@@ -23,13 +23,16 @@ def test_updated_features_retrain_then_register_past_the_gate(defs, instance, se
 
     assert materialize([features], resources=resources, instance=instance).success
     tick, requested = _tick(defs, instance, tick)
-    assert AssetKey("trained_model") in requested
-    assert AssetKey("served_alias") not in requested  # deploying is the readiness sensor's job
+    # one run retrains, gates, registers and releases: no second tick, no second run
+    assert requested == {AssetKey("trained_model"), AssetKey("registered_model_version"), AssetKey("served_alias")}
+
+    tick, requested = _tick(defs, instance, tick)  # that run is under way: nothing more to request
+    assert requested == set()
 
     assert materialize([features, trained_model, accuracy_gate], resources=resources, instance=instance,
-                       selection=[trained_model]).success
+                       selection=[trained_model]).success  # retrained by hand: the gate has passed
     tick, requested = _tick(defs, instance, tick)
-    assert requested == {AssetKey("registered_model_version")}
+    assert requested == {AssetKey("registered_model_version"), AssetKey("served_alias")}
 
 
 def test_failed_gate_is_never_registered_by_automation(defs, instance, settings):
@@ -44,6 +47,7 @@ def test_failed_gate_is_never_registered_by_automation(defs, instance, settings)
 
     tick, requested = _tick(defs, instance, tick)
     assert AssetKey("registered_model_version") not in requested
+    assert AssetKey("served_alias") not in requested
 
 
 def test_changed_training_parameters_retrain_through_the_code_version(defs, instance, settings):

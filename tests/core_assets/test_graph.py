@@ -91,4 +91,4 @@ def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, ins
 def test_train_job_runs_the_gate(defs, instance):
     result = run_job(defs, instance, "train_job")
     assert result.success
-    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["accuracy_gate"]
+    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["accuracy_gate", "serving_matches_alias"]

@@ -20,7 +20,7 @@ from core_assets.history import alias_moves
 from core_assets.resources import build_resources
 from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.processes import free_port
-from tests.core_assets.runs import release, run_job
+from tests.core_assets.runs import register, release, run_job
 
 
 def _evaluate(sensor, instance, settings, cursor=None):
@@ -31,7 +31,7 @@ def _evaluate(sensor, instance, settings, cursor=None):
 
 
 def test_readiness_requests_one_deploy_per_version_then_skips(defs, instance, settings):
-    assert run_job(defs, instance, "train_job").success
+    assert register(defs, instance).success
 
     result, _ = _evaluate(readiness_sensor, instance, settings)
     assert isinstance(result, SensorResult)
@@ -43,15 +43,24 @@ def test_readiness_requests_one_deploy_per_version_then_skips(defs, instance, se
     assert not again.run_requests
     assert again.skip_reason.skip_message == "no newly registered version"
 
-    assert run_job(defs, instance, "train_job").success
+    assert register(defs, instance).success
     third, _ = _evaluate(readiness_sensor, instance, settings, cursor=again.cursor)
     assert [r.run_config["ops"]["served_alias"]["config"]["version"] for r in third.run_requests] == ["2"]
 
 
-def test_readiness_request_deploys_that_exact_version(defs, instance, settings, client):
-    assert run_job(defs, instance, "train_job").success
+def test_readiness_leaves_a_version_to_the_run_that_registered_and_released_it(defs, instance, settings):
+    assert run_job(defs, instance, "train_job").success  # train_job releases in the same run
+
     result, _ = _evaluate(readiness_sensor, instance, settings)
-    assert run_job(defs, instance, "train_job").success  # v2 registered meanwhile
+
+    assert not result.run_requests
+    assert result.skip_reason.skip_message == "v1 released by the run that registered it"
+
+
+def test_readiness_request_deploys_that_exact_version(defs, instance, settings, client):
+    assert register(defs, instance).success
+    result, _ = _evaluate(readiness_sensor, instance, settings)
+    assert register(defs, instance).success  # v2 registered meanwhile
 
     deployed = run_job(defs, instance, "deploy_job", result.run_requests[0].run_config)
 
@@ -71,7 +80,7 @@ def _failure_context(instance, failed_run_result, settings):
 def test_failed_deploy_requests_rollback_to_before_version(defs, instance, settings, client):
     release(defs, instance)  # B -> v1
     broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
-    assert run_job(broken, instance, "train_job").success
+    assert register(broken, instance).success
     failed = run_job(broken, instance, "deploy_job")
     assert not failed.success
     assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}  # moved, then the swap failed
@@ -90,7 +99,7 @@ def test_failed_deploy_requests_rollback_to_before_version(defs, instance, setti
 
 def test_failed_first_deploy_rolls_back_by_removing_the_alias(instance, settings, client):
     broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
-    assert run_job(broken, instance, "train_job").success
+    assert register(broken, instance).success
     failed = run_job(broken, instance, "deploy_job")
 
     request = rollback_sensor(_failure_context(instance, failed, settings).for_run_failure())
@@ -145,8 +154,8 @@ def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance,
 
 def test_a_failed_rollback_is_not_rolled_back_again(instance, settings):
     broken = build_definitions(settings.model_copy(update={"serving_url": f"http://127.0.0.1:{free_port()}"}))
-    assert run_job(broken, instance, "train_job").success
-    assert run_job(broken, instance, "train_job").success
+    assert register(broken, instance).success
+    assert register(broken, instance).success
     assert not run_job(broken, instance, "deploy_job", {"ops": {"served_alias": {"config": {"version": "1"}}}}).success
     failed_deploy = run_job(broken, instance, "deploy_job")
     request = rollback_sensor(_failure_context(instance, failed_deploy, settings).for_run_failure())
@@ -163,7 +172,7 @@ def test_readiness_gives_up_on_a_failed_registration_and_alerts(defs, instance, 
     """MLflow's OSS store registers synchronously, so the test marks the real registry's row
     FAILED_REGISTRATION, as an asynchronous registry (or a plugin store) would."""
     url, received = webhook
-    assert run_job(defs, instance, "train_job").success
+    assert register(defs, instance).success
     with sqlite3.connect(mlflow_state / "mlflow" / "mlflow.db") as db:
         db.execute("UPDATE model_versions SET status = 'FAILED_REGISTRATION' WHERE name = ?", (settings.model_name,))
 

@@ -7,7 +7,7 @@ import pytest
 
 from core_assets.definitions import build_definitions
 from mlops_platform import processes
-from tests.core_assets.runs import release, run_job
+from tests.core_assets.runs import register, release, run_job
 from tests.support import TOKEN, start_server
 
 
@@ -33,9 +33,22 @@ def test_deploy_hot_swaps_the_server_to_the_new_version(settings, serving, insta
     assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "2"
 
 
+def test_train_job_releases_what_it_registers_in_the_same_run(settings, serving, instance):
+    wired = build_definitions(settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": TOKEN}))
+
+    trained = run_job(wired, instance, "train_job")
+
+    assert trained.success
+    served = [e.asset_key.path[-1] for e in trained.get_asset_materialization_events()]
+    assert served == ["features", "trained_model", "registered_model_version", "served_alias"]
+    assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "2"
+    [check] = [c for c in trained.get_asset_check_evaluations() if c.check_name == "serving_matches_alias"]
+    assert check.passed
+
+
 def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
     wired = build_definitions(settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": "wrong"}))
-    assert run_job(wired, instance, "train_job").success
+    assert register(wired, instance).success
 
     deployed = run_job(wired, instance, "deploy_job")
 
