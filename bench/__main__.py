@@ -10,7 +10,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import report, serving
+from bench import hotswap, releases, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,10 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mlops bench", description=__doc__)
-    parser.add_argument("--suites", default="serving", help="comma-separated: serving")
+    parser.add_argument("--suites", default="serving,hotswap,releases", help="comma-separated: serving,hotswap,releases")
+    parser.add_argument("--releases", type=int, default=10, help="train_job releases timed")
+    parser.add_argument("--commits", type=int, default=3, help="commits timed to served")
+    parser.add_argument("--faults", type=int, default=3, help="failed deploys timed to rolled back")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--batches", default="1,100,1000,10000", help="rows per request")
@@ -40,6 +43,12 @@ def main(argv: list[str] | None = None) -> None:
                 Path(tmp) / "serving", venvs, args.rounds, args.seconds,
                 tuple(int(b) for b in args.batches.split(",")), set(filter(None, args.targets.split(","))),
             )
+        if "hotswap" in suites:
+            print("hot-swap under load...", flush=True)
+            results["hotswap"] = hotswap.run(Path(tmp) / "hotswap")
+        if "releases" in suites:
+            print("releases: a throwaway platform...", flush=True)
+            results["releases"] = releases.run(Path(tmp) / "releases", args.releases, args.commits, args.faults)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2))
     markdown = report.render(results)

@@ -19,6 +19,12 @@ SERVER_CORE = "0"
 CLIENT_CORE = "1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
+PACING = """
+function delay()
+  return %(delay_ms).3f
+end
+"""
+
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[%(body)s]==]
@@ -98,10 +104,15 @@ def memory_mb(leader: int) -> float:
     return kb / 1024
 
 
-def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int) -> Round:
-    """One fixed-duration round of POSTs of `body`; the server group's CPU time is measured around it."""
+def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int, rate: float | None = None) -> Round:
+    """One fixed-duration round of POSTs of `body`; the server group's CPU time is measured around it.
+
+    With `rate`, each connection waits between requests so that all together send about `rate`/s.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"body": body.decode()})
+        if rate:
+            script.write(PACING % {"delay_ms": 1000 * connections / rate})
     try:
         cpu_before = cpu_seconds(leader)
         out = subprocess.run(

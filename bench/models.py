@@ -12,14 +12,20 @@ from core_assets.lib.training import train_and_log
 from mlops_base.mlflow_client import bounded_client
 
 
-def register_iris_model(tracking_uri: str) -> str:
-    """A fresh registered model with a logistic regression on both aliases; returns its name."""
+def register_iris_model(tracking_uri: str, name: str | None = None) -> str:
+    """A fresh registered model with a logistic regression on both aliases; returns its name.
+
+    With `name`: a new version of that model, aliases untouched; returns the version.
+    """
     mlflow.set_tracking_uri(tracking_uri)
     client = bounded_client(tracking_uri)
-    name = f"bench-{uuid.uuid4().hex[:8]}"
+    existing = name is not None
+    name = name or f"bench-{uuid.uuid4().hex[:8]}"
     features = build_features(None, "target", 0.25, 42)
     trained = train_and_log(features, "sklearn.linear_model.LogisticRegression", {"max_iter": 500}, "bench", tags={})
     version = str(register_version(client, name, trained.model_uri, trained.run_id).version)
+    if existing:
+        return version
     for alias in ("A", "B"):
         client.set_registered_model_alias(name, alias, version)
     return name

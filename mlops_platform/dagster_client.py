@@ -21,7 +21,9 @@ query RunSteps($runId: ID!) {
 
 RUNS_QUERY = """
 query Runs($filter: RunsFilter) {
-  runsOrError(filter: $filter, limit: 20) { ... on Runs { results { runId jobName status tags { key value } } } }
+  runsOrError(filter: $filter, limit: 20) {
+    ... on Runs { results { runId jobName status creationTime startTime endTime tags { key value } } }
+  }
 }
 """
 
@@ -40,6 +42,12 @@ class DagsterClient:
         return self._client.submit_job_execution(
             job, repository_location_name=LOCATION, repository_name=REPOSITORY, run_config=run_config or {}
         )
+
+    def reload_location(self) -> None:
+        """Reload the code location, as the UI's Reload button does (a commit is picked up here)."""
+        info = self._client.reload_repository_location(LOCATION)
+        if info.status.value != "SUCCESS":
+            raise RuntimeError(f"reloading the code location failed: {info.message}")
 
     def wait(self, run_id: str, timeout_s: float = 300) -> str:
         deadline = time.monotonic() + timeout_s
@@ -63,5 +71,7 @@ class DagsterClient:
                 )
         return steps
 
-    def runs(self, job: str) -> list[dict]:
-        return self._query(RUNS_QUERY, {"filter": {"pipelineName": job}})["runsOrError"]["results"]
+    def runs(self, job: str | None = None) -> list[dict]:
+        """The newest runs (of one job), newest first, with their creation, start and end times."""
+        run_filter = {"pipelineName": job} if job else {}
+        return self._query(RUNS_QUERY, {"filter": run_filter})["runsOrError"]["results"]
