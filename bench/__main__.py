@@ -6,7 +6,7 @@ import argparse
 import json
 import platform
 import sys
-import tempfile
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> None:
     suites = set(args.suites.split(","))
     results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
     venvs = ROOT / ".mlops" / "bench" / "venvs"
-    with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
+    workdir = ROOT / ".mlops" / "bench" / "run"  # kept after the run: the servers' logs are there
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    tmp = str(workdir)
+    if True:
         if "serving" in suites:
             results["serving"] = serving.run(
                 Path(tmp) / "serving", venvs, args.rounds, args.seconds,

@@ -102,7 +102,8 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
                uvicorn("bench.baselines:create_b1"), {"BENCH_MODEL_PATH": str(model_file)}),
         Target("mlflow", "`mlflow models serve` 3.17.2", "/invocations", "/ping",
                lambda rows: peers.mlflow_serve_body(rows, columns),
-               lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port)),
+               lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port),
+               {"PATH": f"{venvs / 'mlflow' / 'bin'}:{os.environ['PATH']}"}),  # it execs its venv's uvicorn
         Target("mlserver", "MLServer 1.7.1 (default parallel_workers)", "/v2/models/iris/infer",
                "/v2/models/iris/ready", peers.mlserver_body, mlserver(None, "mlserver-default")),
         Target("mlserver_pw0", "MLServer 1.7.1, parallel_workers=0", "/v2/models/iris/infer",
