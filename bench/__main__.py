@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import shutil
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,19 +40,17 @@ def main(argv: list[str] | None = None) -> None:
     workdir = ROOT / ".mlops" / "bench" / "run"  # kept after the run: the servers' logs are there
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    tmp = str(workdir)
-    if True:
-        if "serving" in suites:
-            results["serving"] = serving.run(
-                Path(tmp) / "serving", venvs, args.rounds, args.seconds,
-                tuple(int(b) for b in args.batches.split(",")), set(filter(None, args.targets.split(","))),
-            )
-        if "hotswap" in suites:
-            print("hot-swap under load...", flush=True)
-            results["hotswap"] = hotswap.run(Path(tmp) / "hotswap")
-        if "releases" in suites:
-            print("releases: a throwaway platform...", flush=True)
-            results["releases"] = releases.run(Path(tmp) / "releases", args.releases, args.commits, args.faults)
+    if "serving" in suites:
+        results["serving"] = serving.run(
+            workdir / "serving", venvs, args.rounds, args.seconds,
+            tuple(int(b) for b in args.batches.split(",")), set(filter(None, args.targets.split(","))),
+        )
+    if "hotswap" in suites:
+        print("hot-swap under load...", flush=True)
+        results["hotswap"] = hotswap.run(workdir / "hotswap")
+    if "releases" in suites:
+        print("releases: a throwaway platform...", flush=True)
+        results["releases"] = releases.run(workdir / "releases", args.releases, args.commits, args.faults)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2))
     markdown = report.render(results)

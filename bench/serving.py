@@ -157,8 +157,8 @@ class Scenario:
 def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, seconds: float) -> dict:
     bodies = {(t.key, s.rows): t.body(_rows(s.rows)) for t in targets for s in scenarios}
     for target in targets:  # warm-up
-        load.run_wrk(target.service.url + target.path, bodies[target.key, 1] if (target.key, 1) in bodies
-                     else target.body(_rows(1)), 32, 2, target.service.process.pid)
+        one_row = bodies.get((target.key, 1)) or target.body(_rows(1))
+        load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.service.process.pid)
         target.memory_mb = load.memory_mb(target.service.process.pid)
     results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
     for r in range(rounds):
