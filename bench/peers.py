@@ -55,7 +55,8 @@ def mlserver_command(
     """Write MLServer's settings (loopback; HTTP, gRPC and metrics ports) and model settings into `workdir`."""
     model_dir = workdir / "iris"
     model_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"host": "127.0.0.1", "http_port": ports[0], "grpc_port": ports[1], "metrics_port": ports[2]}
+    settings = {"host": "127.0.0.1", "http_port": ports[0], "grpc_port": ports[1], "metrics_port": ports[2],
+                "metrics_dir": str(workdir / ".metrics")}  # not its working directory (the repository)
     if parallel_workers is not None:
         settings["parallel_workers"] = parallel_workers
     (workdir / "settings.json").write_text(json.dumps(settings))
