@@ -4,7 +4,7 @@ wrk (core 1) paces its connections with a per-request delay to about half the ra
 a probe client times one request after another, so its latencies can be split into those inside a
 swap window (a reload in progress, or the 0.5 s after it) and steady state. Reloads alternate the
 challenger alias between two versions. Afterwards, 200 more reloads back to back, and the server's
-memory before and after them.
+memory (PSS) before and after them.
 """
 
 from __future__ import annotations
@@ -17,22 +17,15 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench import load
+from bench import load, serving
 from bench.models import register_iris_model
+from bench.serving import TOKEN
 from mlops_base.mlflow_client import bounded_client
 from mlops_platform import processes
 
-TOKEN = "bench-reload-token-0123456789"
 BODY = b'{"data": [[5.1, 3.5, 1.4, 0.2]]}'
 CONNECTIONS = 8
 AFTER_SWAP_S = 0.5
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _swap(http: httpx.Client, client, model: str, version: str) -> float:
@@ -62,29 +55,25 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         client = bounded_client(mlflow.url)
         second = register_iris_model(mlflow.url, name=model)  # a second version of the same model
         versions = ["1", second]
-        port = processes.free_port()
-        server = processes.start_ready(
-            "serving", ["taskset", "-c", load.SERVER_CORE, str(Path(processes.sys.executable).parent / "uvicorn"),
-                        "--factory", "serving.main:create_app", "--host", "127.0.0.1", "--port", str(port),
-                        "--no-access-log"],
-            workdir / "serving.log", f"http://127.0.0.1:{port}", "/ready",
-            {"MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": model, "RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev"},
-        )
-        pid = server.process.pid
-        url = f"{server.url}/predict"
+        server = serving.this_server("ours", "this server", {
+            "MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": model, "RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev",
+        })
+        serving.start(server, workdir)
+        pid = server.service.process.pid
+        url = f"{server.service.url}/predict"
         max_rps = load.run_wrk(url, BODY, 32, 3, pid).rps
         target_rps = max_rps / 2
         samples: list[tuple[float, float, int]] = []
         windows: list[tuple[float, float]] = []
         durations: list[float] = []
         stop = threading.Event()
-        probe = threading.Thread(target=_probe, args=(server.url, stop, samples))
+        probe = threading.Thread(target=_probe, args=(server.service.url, stop, samples))
         result: dict = {}
         loader = threading.Thread(target=lambda: result.update(
             paced=load.run_wrk(url, BODY, CONNECTIONS, seconds, pid, rate=target_rps)))
         loader.start()
         probe.start()
-        with httpx.Client(base_url=server.url, timeout=60) as http:
+        with httpx.Client(base_url=server.service.url, timeout=60) as http:
             interval = seconds / (swaps + 1)
             for i in range(swaps):
                 time.sleep(interval)
@@ -103,13 +92,13 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         steady_ms = [d * 1000 for t, d, _ in samples if not in_window(t)]
         probe_failed = sum(1 for *_, status in samples if status != 200)
 
-        with httpx.Client(base_url=server.url, timeout=60) as http:
-            rss_before = _rss_mb(pid)
+        with httpx.Client(base_url=server.service.url, timeout=60) as http:
+            memory_before = load.memory_mb(pid)
             reload_s = [_swap(http, client, model, versions[i % 2]) for i in range(reloads)]
-            rss_after = _rss_mb(pid)
+            memory_after = load.memory_mb(pid)
     finally:
-        if server is not None:
-            processes.stop(server)
+        if server is not None and server.service is not None:
+            processes.stop(server.service)
         processes.stop(mlflow)
     return {
         "max_rps": max_rps, "target_rps": target_rps, "achieved_rps": (paced.requests + len(samples)) / seconds, "seconds": seconds,
@@ -119,5 +108,6 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         "probe_samples": {"swap_windows": len(swap_ms), "steady": len(steady_ms)},
         "reload_ms_p50": statistics.median(durations) * 1000, "reload_ms_max": max(durations) * 1000,
         "reloads_back_to_back": reloads, "reload_ms_p50_back_to_back": statistics.median(reload_s) * 1000,
-        "rss_mb_before": rss_before, "rss_mb_after": rss_after, "rss_growth": rss_after / rss_before - 1,
+        "memory_mb_before": memory_before, "memory_mb_after": memory_after,
+        "memory_growth": memory_after / memory_before - 1,
     }

@@ -99,11 +99,11 @@ def _hotswap(h: dict) -> list[str]:
         f"{h['swaps']} swaps in {h['seconds']} s at {h['achieved_rps']:,.0f} req/s (half the maximum "
         f"{h['max_rps']:,.0f} req/s targeted: {h['target_rps']:,.0f}):", "",
         "| failed requests | p99 in swap windows | p99 steady | reload p50 / max | "
-        f"RSS before / after {h['reloads_back_to_back']} more reloads |",
+        f"memory (PSS) before / after {h['reloads_back_to_back']} more reloads |",
         "|---|---|---|---|---|",
         f"| {h['failed_requests']} of {h['requests']:,} | {h['p99_ms_swap_windows']:.1f} ms | {h['p99_ms_steady']:.1f} ms "
-        f"| {h['reload_ms_p50']:.0f} / {h['reload_ms_max']:.0f} ms | {h['rss_mb_before']:.0f} / {h['rss_mb_after']:.0f} MB "
-        f"({h['rss_growth'] * 100:+.1f}%) |", "",
+        f"| {h['reload_ms_p50']:.0f} / {h['reload_ms_max']:.0f} ms | {h['memory_mb_before']:.0f} / {h['memory_mb_after']:.0f} MB "
+        f"({h['memory_growth'] * 100:+.1f}%) |", "",
     ]
 
 

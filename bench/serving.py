@@ -55,7 +55,7 @@ def _rows(n: int) -> list[list[float]]:
     return [[round(IRIS_ROW[j] + (i % 97) * 0.01 * (j + 1), 3) for j in range(4)] for i in range(n)]
 
 
-def _data_body(rows: list[list[float]]) -> bytes:
+def data_body(rows: list[list[float]]) -> bytes:
     return orjson.dumps({"data": rows})
 
 
@@ -77,6 +77,15 @@ def _export_model(tracking_uri: str, model_name: str, workdir: Path) -> tuple[Pa
     return model_dir, model_file, list(model.feature_names_in_)
 
 
+def uvicorn(factory: str) -> Callable[[int], list[str]]:
+    """The command of an app factory under the same uvicorn settings for every FastAPI target."""
+    return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, "--port", str(port)]
+
+
+def this_server(key: str, label: str, env: dict[str, str]) -> Target:
+    return Target(key, label, "/predict", "/ready", data_body, uvicorn("serving.main:create_app"), env)
+
+
 def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str]) -> list[Target]:
     model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
     envs_on = workdir / "envs-monitoring-on"
@@ -86,9 +95,6 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
     ours = {"MLFLOW_TRACKING_URI": tracking_uri, "MODEL_NAME": model_name, "RELOAD_SECRET_TOKEN": TOKEN,
             "MLOPS_ENV": "dev", "ALIAS_SELECTION_MODE": "ab_test"}
 
-    def uvicorn(factory: str) -> Callable[[int], list[str]]:
-        return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, "--port", str(port)]
-
     def mlserver(workers: int | None, name: str) -> Callable[[int], list[str]]:
         def command(port: int) -> list[str]:
             ports = (port, processes.free_port(), processes.free_port())
@@ -96,9 +102,9 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
         return command
 
     targets = [
-        Target("b0", "B0: bare FastAPI, constant answer", "/predict", "/health", _data_body,
+        Target("b0", "B0: bare FastAPI, constant answer", "/predict", "/health", data_body,
                uvicorn("bench.baselines:create_b0")),
-        Target("b1", "B1: bare FastAPI + `model.predict`", "/predict", "/health", _data_body,
+        Target("b1", "B1: bare FastAPI + `model.predict`", "/predict", "/health", data_body,
                uvicorn("bench.baselines:create_b1"), {"BENCH_MODEL_PATH": str(model_file)}),
         Target("mlflow", "`mlflow models serve` 3.17.2", "/invocations", "/ping",
                lambda rows: peers.mlflow_serve_body(rows, columns),
@@ -108,12 +114,9 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
                "/v2/models/iris/ready", peers.mlserver_body, mlserver(None, "mlserver-default")),
         Target("mlserver_pw0", "MLServer 1.7.1, parallel_workers=0", "/v2/models/iris/infer",
                "/v2/models/iris/ready", peers.mlserver_body, mlserver(0, "mlserver-pw0")),
-        Target("ours_nobatch", "this server, batching off", "/predict", "/ready", _data_body,
-               uvicorn("serving.main:create_app"), {**ours, "BATCH_MAX_ROWS": "0"}),
-        Target("ours", "**this server** (batching on)", "/predict", "/ready", _data_body,
-               uvicorn("serving.main:create_app"), ours),
-        Target("ours_monitoring", "this server, batching + monitoring on", "/predict", "/ready", _data_body,
-               uvicorn("serving.main:create_app"), {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
+        this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
+        this_server("ours", "**this server** (batching on)", ours),
+        this_server("ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
     ]
     return [t for t in targets if not wanted or t.key in wanted]
 

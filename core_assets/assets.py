@@ -107,9 +107,8 @@ def trained_model(
     return result.as_dict()
 
 
-RETRAINED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()).with_label(
-    "retrained in this run"
-)
+# an upstream asset is requested in this tick, so this one joins the same run
+DEP_REQUESTED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition.will_be_requested())
 
 
 @asset(
@@ -117,7 +116,10 @@ RETRAINED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition.wil
     # register what was retrained, but only past the blocking quality gate: checked already, or
     # checked in the same run (retrained in this tick: the run skips this step if the gate fails)
     automation_condition=AutomationCondition.eager()
-    & (AutomationCondition.all_deps_blocking_checks_passed() | RETRAINED_THIS_TICK),
+    & (
+        AutomationCondition.all_deps_blocking_checks_passed()
+        | DEP_REQUESTED_THIS_TICK.with_label("retrained in this run")
+    ),
 )
 def registered_model_version(
     context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry, platform: PlatformSettings
@@ -161,9 +163,7 @@ SERVING_CHECK = AssetCheckSpec(
     check_specs=[SERVING_CHECK],
     # released by the run that registers the version (no sensor tick, no second run); versions
     # registered by other runs are released by the readiness sensor
-    automation_condition=AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()).with_label(
-        "registered in this run"
-    ),
+    automation_condition=DEP_REQUESTED_THIS_TICK.with_label("registered in this run"),
 )
 def served_alias(
     context: AssetExecutionContext,

@@ -149,6 +149,6 @@ def start_model_server(log_dir: Path, env: dict[str, str], port: int | None = No
     return start_ready(
         "serving",
         [str(Path(sys.executable).parent / "uvicorn"), "--factory", "serving.main:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+         "--host", "127.0.0.1", "--port", str(port)],
         log_dir / f"serving-{port}.log", f"http://127.0.0.1:{port}", "/health", env,
     )

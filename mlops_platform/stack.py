@@ -52,7 +52,7 @@ def start_platform(settings: Settings) -> list[processes.Service]:
         ("mlflow", processes.mlflow_server_command(state, settings.mlflow_port), settings.mlflow_port,
          "/health", processes.MLFLOW_SERVER_ENV),
         ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
-                     "--host", "127.0.0.1", "--port", str(settings.serving_port), "--no-access-log"], settings.serving_port,
+                     "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
          "/health", shared_env),
         ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                      "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,

@@ -80,18 +80,21 @@ def parse_rows(body: bytes) -> Rows:
     return array if array is not None else _strict(body)
 
 
-def check_shape(rows: Rows, n_features: int, feature_names: list[str], max_rows: int) -> np.ndarray:
+def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarray:
     """The rows as an (n, n_features) array, or a 422 naming the first row of the wrong width."""
     if len(rows) == 0:
         raise PayloadError(422, "data: at least one row is required")
     if len(rows) > max_rows:
         raise PayloadError(422, f"data: {len(rows)} rows; at most {max_rows} per request")
-    if isinstance(rows, np.ndarray) and rows.shape[1] == n_features:
-        return rows
-    widths = [rows.shape[1]] * len(rows) if isinstance(rows, np.ndarray) else [len(row) for row in rows]
-    first = next(i for i, width in enumerate(widths) if width != n_features)
+    expected = len(feature_names)
+    if isinstance(rows, np.ndarray):
+        if rows.shape[1] == expected:
+            return rows
+        first, width = 0, rows.shape[1]
+    else:  # ragged: some rows differ from the others
+        first, width = next((i, len(row)) for i, row in enumerate(rows) if len(row) != expected)
     raise PayloadError(
-        422, f"data.{first}: {widths[first]} features; the model expects {n_features} ({', '.join(feature_names)})"
+        422, f"data.{first}: {width} features; the model expects {expected} ({', '.join(feature_names)})"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -31,7 +32,9 @@ LATENCY = Histogram(
     "mlops_predict_latency_seconds", "Prediction latency", ["variant"], registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-IN_FLIGHT = Gauge("mlops_predict_in_flight", "Prediction requests being served", registry=REGISTRY)
+IN_FLIGHT = Gauge(
+    "mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=REGISTRY
+)
 RELOADS = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=REGISTRY)
 RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=REGISTRY)
 LOAD_FAILURES = Counter("mlops_model_load_failures", "Models that failed to load", ["alias"], registry=REGISTRY)
@@ -42,8 +45,22 @@ _log = logging.getLogger("mlops.monitoring")
 MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=REGISTRY)
 
 
+@lru_cache(maxsize=1024)
+def _requests(variant: str, version: str, status: str):
+    """The labelled counter child, looked up once per label set (`.labels()` costs ~3 us a call)."""
+    return REQUESTS.labels(variant, version, status)
+
+
+@lru_cache(maxsize=64)
+def _latency(variant: str):
+    return LATENCY.labels(variant)
+
+
 class PredictMetrics:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests."""
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests.
+
+    Requests in flight are not counted here: /metrics reads them from the server's own leases.
+    """
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -52,24 +69,25 @@ class PredictMetrics:
         if scope["type"] != "http" or not scope["path"].endswith("/predict"):
             await self.app(scope, receive, send)
             return
-        seen = {"status": "500", "variant": "none", "version": "none"}
+        seen = ["500", "none", "none"]  # status, variant, version
 
         async def observe(message: Message) -> None:
             if message["type"] == "http.response.start":
-                seen["status"] = str(message["status"])
-                headers = dict(message.get("headers", []))
-                seen["variant"] = headers.get(b"x-model-variant", b"none").decode()
-                seen["version"] = headers.get(b"x-model-version", b"none").decode()
+                seen[0] = str(message["status"])
+                for name, value in message.get("headers", ()):
+                    if name == b"x-model-variant":
+                        seen[1] = value.decode()
+                    elif name == b"x-model-version":
+                        seen[2] = value.decode()
             await send(message)
 
         started = time.perf_counter()
-        IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, observe)
         finally:
-            IN_FLIGHT.dec()
-            REQUESTS.labels(seen["variant"], seen["version"], seen["status"]).inc()
-            LATENCY.labels(seen["variant"]).observe(time.perf_counter() - started)
+            status, variant, version = seen
+            _requests(variant, version, status).inc()
+            _latency(variant).observe(time.perf_counter() - started)
 
 
 @hookimpl
@@ -85,8 +103,10 @@ def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        for variant in request.app.state.variants.variants():
+        variants = request.app.state.variants
+        for variant in variants.variants():
             MODEL_LOADED.labels(variant.alias).set(1 if variant.runtime is not None else 0)
+        IN_FLIGHT.set(variants.in_flight())
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

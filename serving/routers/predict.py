@@ -50,7 +50,7 @@ async def _answer(variants: VariantRegistry, alias: Alias, rows: Rows, max_rows:
         if runtime is None:
             raise HTTPException(503, f"alias {alias} has no model loaded")
         info = runtime.info
-        array = check_shape(rows, len(info.feature_names), info.feature_names, max_rows)
+        array = check_shape(rows, info.feature_names, max_rows)
         try:
             predictions = await variants.score(runtime, array)
         except ValueError as exc:
