@@ -12,6 +12,7 @@ from core_assets.checks import accuracy_gate
 from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.lib.training import training_code_version
 from core_assets.resources import build_resources
+from core_assets.storage import io_managers, retargeted, with_executors
 from core_assets.sensors import (
     automation_sensor,
     new_data_sensor,
@@ -30,14 +31,16 @@ def _with_training_code_version(settings: Settings):
 
 def build_definitions(settings: Settings) -> Definitions:
     """The core graph, merged with whatever the env's enabled optional layers contribute."""
+    settings.require_secrets("dagster")
+    jobs = with_executors([train_job, deploy_job, rollback_job, promote_job], settings)
     core = Definitions(
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         ),
         asset_checks=[accuracy_gate],
-        jobs=[train_job, deploy_job, rollback_job, promote_job],
-        sensors=[readiness_sensor, rollback_sensor, new_data_sensor, automation_sensor],
-        resources=build_resources(settings),
+        jobs=jobs,
+        sensors=retargeted([readiness_sensor, rollback_sensor, new_data_sensor, automation_sensor], jobs),
+        resources={**build_resources(settings), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
     )

@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from pydantic import Field
 
 from mlops_base.mlflow_client import bounded_client
-from mlops_base.settings import SECRET_SETTINGS, Settings
+from mlops_base.settings import RUN_SECRETS, SECRET_SETTINGS, Settings
 from serving.client import ServingClient
 
 
@@ -62,21 +62,22 @@ class PlatformSettings(ConfigurableResource):
     slack_webhook_url: str = ""
 
     def settings(self) -> Settings:
-        secrets = {name: getattr(self, name) for name in SECRET_SETTINGS}
+        secrets = {name: getattr(self, name) for name in RUN_SECRETS}
         return Settings.model_validate({**json.loads(self.values_json), **secrets})
 
 
-def _secret(settings: Settings, name: str) -> Any:
-    """An `EnvVar` for a secret setting: exported once here so every run process inherits it."""
+def secret(settings: Settings, name: str) -> Any:
+    """An `EnvVar` for a secret setting (which may come from a mounted file): exported once here so
+    every run process inherits it; None when unset."""
     value = getattr(settings, name)
     if not value:
-        return ""
+        return None
     os.environ[name.upper()] = value
     return EnvVar(name.upper())
 
 
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
-    secrets = {name: _secret(settings, name) for name in SECRET_SETTINGS}
+    secrets = {name: secret(settings, name) or "" for name in RUN_SECRETS}
     return {
         "registry": MlflowRegistry(
             tracking_uri=settings.mlflow_tracking_uri,

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, Json, ValidationError, field_validator
+from pydantic import Field, Json, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlops_base.aliases import Alias
@@ -21,12 +21,28 @@ from mlops_base.aliases import Alias
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-# settings that are secrets: never shown in a UI or logged; Dagster reads them with EnvVar
-SECRET_SETTINGS = ("reload_secret_token", "slack_webhook_url")
+# settings that are secrets: never shown in a UI or logged, never in a committed file but dev's.
+# Dagster runs read those they need with EnvVar; the storage ones only reach the instance and MLflow.
+RUN_SECRETS = ("reload_secret_token", "slack_webhook_url")
+STORAGE_SECRETS = ("dagster_pg_url", "mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key")
+SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS
+
+# which process needs which secret, per storage choice
+Component = Literal["dagster", "mlflow", "serving"]
+_NEEDS: dict[tuple[str, Component], tuple[str, ...]] = {
+    ("local", "serving"): ("reload_secret_token",),
+    ("postgres-s3", "serving"): ("reload_secret_token",),
+    ("postgres-s3", "dagster"): ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key"),
+    ("postgres-s3", "mlflow"): ("mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key"),
+}
 
 
 class SettingsError(ValueError):
     """The env does not exist, or one of its settings is invalid."""
+
+
+# a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
+SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
 
 
 def _envs_dir() -> Path:
@@ -89,7 +105,24 @@ class Settings(BaseSettings):
     rollback_max_p99_seconds: float = 0.5
     rollback_window: str = Field("5m", pattern=r"^[0-9]+[smh]$")
 
+    # storage: "local" = SQLite and files under the state dir; "postgres-s3" = Dagster's instance and
+    # MLflow's registry on Postgres, asset values, compute logs and model artifacts in S3
+    storage: Literal["local", "postgres-s3"] = "local"
+    s3_bucket: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_prefix: str = "dagster"
+    s3_endpoint_url: str = Field("", description="empty: AWS S3; else an S3-compatible endpoint")
+    mlflow_artifacts_prefix: str = "mlflow"
+    mlflow_allowed_hosts: str = Field("", description="MLflow server's --allowed-hosts; empty: its default")
+    # jobs whose steps each run in their own Kubernetes pod (k8s_job_executor); comma-separated
+    k8s_executor_jobs: str = ""
+    # storage secrets (environment or mounted files, see `load_settings`)
+    dagster_pg_url: str = ""
+    mlflow_backend_store_uri: str = ""
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = ""
+
     # local launcher
+    postgres_port: int = 5432
     mlflow_port: int = 5000
     dagster_port: int = 3000
     serving_port: int = 8000
@@ -101,6 +134,33 @@ class Settings(BaseSettings):
         if not value.startswith("sklearn.") or value.count(".") < 2:
             raise ValueError(f"estimator must be a scikit-learn class path, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage == "postgres-s3" and not self.s3_bucket:
+            raise ValueError("STORAGE=postgres-s3 needs S3_BUCKET")
+        return self
+
+    @property
+    def mlflow_artifacts_destination(self) -> str:
+        """Where the MLflow server keeps artifacts it proxies (S3 in prod; clients never see it)."""
+        if self.storage == "postgres-s3":
+            return f"s3://{self.s3_bucket}/{self.mlflow_artifacts_prefix}"
+        return str(self.state_dir / "mlflow" / "artifacts")
+
+    def missing_secrets(self, component: Component) -> list[str]:
+        """The secrets `component` needs in this env that are not set, as environment variable names."""
+        return [name.upper() for name in _NEEDS.get((self.storage, component), ()) if not getattr(self, name)]
+
+    def require_secrets(self, component: Component) -> None:
+        """Refuse to start `component` with a missing secret, naming each one and where it may come from."""
+        missing = self.missing_secrets(component)
+        if missing:
+            where = f"or a file of that name in {SECRETS_DIR_VARIABLE} ({os.environ.get(SECRETS_DIR_VARIABLE, 'unset')})"
+            raise SettingsError(
+                f"env {self.mlops_env!r} refuses to start {component}: missing secret(s) {', '.join(missing)} "
+                f"(set the environment variable, {where})"
+            )
 
     @cached_property
     def state_dir(self) -> Path:
@@ -131,7 +191,9 @@ def _describe(error: ValidationError) -> str:
 
 
 def load_settings(env: str | None = None, **overrides: Any) -> Settings:
-    """Settings of `env` (default: `MLOPS_ENV`): env file < environment variables < overrides.
+    """Settings of `env` (default: `MLOPS_ENV`): mounted secret files < env file < environment
+    variables < overrides. Secret files live in `MLOPS_SECRETS_DIR`, one per setting
+    (`DAGSTER_PG_URL`, ...), as a Kubernetes Secret volume mounts them.
 
     Call it once per process, where the process assembles itself; pass the result on.
     """
@@ -142,6 +204,7 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
         known = sorted(p.name for p in envs.iterdir() if (p / "platform.env").is_file())
         raise SettingsError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
     try:
-        return Settings(_env_file=path, mlops_env=env, mlops_envs_dir=envs, **overrides)
+        secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE) or None
+        return Settings(_env_file=path, _secrets_dir=secrets_dir, mlops_env=env, mlops_envs_dir=envs, **overrides)
     except ValidationError as exc:
         raise SettingsError(f"invalid settings of env {env!r} ({path}): {_describe(exc)}") from None

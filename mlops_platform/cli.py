@@ -72,7 +72,7 @@ def up(settings: Settings) -> int:
     services: list[processes.Service] = []
     try:
         services = start_platform(settings)
-        first_start(settings, services[0].url)
+        first_start(settings, next(s.url for s in services if s.name == "mlflow"))
         print("\nPlatform up:")
         for service in services:
             print(f"  {service.name:<8} {service.url}")

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,19 +64,28 @@ def start(name: str, cmd: list[str], log_path: Path, url: str, env: dict[str, st
     return Service(name, process, url, log_path)
 
 
-def wait_ready(service: Service, health_path: str, timeout_s: float) -> float:
-    """Poll until the service answers 200 on `health_path`; returns seconds waited."""
+def wait_until(service: Service, ready: Callable[[], bool], timeout_s: float) -> float:
+    """Poll `ready` until it holds, failing early if the service exits; returns seconds waited."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         if service.process.poll() is not None:
             raise ServiceError(f"{service.name} exited with {service.process.returncode}; see {service.log_path}")
-        try:
-            if httpx.get(service.url + health_path, timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
+        if ready():
+            return time.monotonic() - started
         time.sleep(0.3)
     raise ServiceError(f"{service.name} not ready after {timeout_s:.0f}s; see {service.log_path}")
+
+
+def wait_ready(service: Service, health_path: str, timeout_s: float) -> float:
+    """Wait until the service answers 200 on `health_path`; returns seconds waited."""
+
+    def answers() -> bool:
+        try:
+            return httpx.get(service.url + health_path, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return wait_until(service, answers, timeout_s)
 
 
 def start_ready(
@@ -114,15 +124,25 @@ def stop(service: Service, timeout_s: float = 20) -> None:
         pass
 
 
-def mlflow_server_command(state_dir: Path, port: int) -> list[str]:
-    """A real MLflow server: SQLite backend, local artifacts proxied through the server."""
+def mlflow_server_command(
+    state_dir: Path, port: int, artifacts_destination: str = "", allowed_hosts: str = ""
+) -> list[str]:
+    """A real MLflow server whose artifacts are proxied through it (clients need no store credentials).
+
+    Locally: SQLite and artifacts under `state_dir`. With an `artifacts_destination` (e.g.
+    `s3://bucket/mlflow`), the backend store is `MLFLOW_BACKEND_STORE_URI` from the server's
+    environment: a secret, never on the command line. Only `allowed_hosts` (default: this loopback
+    port) are answered, against DNS rebinding.
+    """
     store = state_dir / "mlflow"
     (store / "artifacts").mkdir(parents=True, exist_ok=True)
+    stores = ["--artifacts-destination", artifacts_destination] if artifacts_destination else [
+        "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}", "--artifacts-destination", str(store / "artifacts"),
+    ]
     return [
         sys.executable, "-m", "mlflow", "server",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-        "--artifacts-destination", str(store / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *stores,
+        "--allowed-hosts", allowed_hosts or f"127.0.0.1:{port},localhost:{port}",
     ]
 
 

@@ -1,0 +1,212 @@
+"""The prod storage stack on one machine: a real PostgreSQL and an S3 endpoint, started and stopped by PID.
+
+PostgreSQL is Debian's `postgresql` (its own data dir, run as the `postgres` user when we are root:
+`initdb` refuses root). No S3 server can be installed on these machines, so the S3 endpoint is
+`moto` in server mode; everything that talks to it uses the real S3 API through boto3.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import psycopg2
+from botocore.exceptions import ClientError
+
+from mlops_base.settings import Component, Settings
+from mlops_platform import processes
+
+PG_USER = "mlops"
+DATABASES = ("dagster", "mlflow")
+# moto accepts any key pair; these only look like credentials so that clients sign requests
+MOTO_ACCESS_KEY = "moto-local"
+MOTO_SECRET_KEY = "moto-local-secret"
+
+
+class StorageError(RuntimeError):
+    pass
+
+
+def postgres_bin(name: str) -> str:
+    """A PostgreSQL server program: Debian keeps them off PATH, under /usr/lib/postgresql/<v>/bin."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([shutil.which(name)] if shutil.which(name) else [])
+    if not found:
+        raise StorageError(f"PostgreSQL's {name} not found: install the Debian package postgresql")
+    return found[-1]
+
+
+def _as_postgres() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _give_to_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+@dataclass
+class Postgres:
+    """A local cluster: its data dir, port and the password of its one role."""
+
+    root: Path
+    port: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def password(self) -> str:
+        """Generated at `initdb`, kept beside the cluster (0600), never in a committed file."""
+        return (self.root / "password").read_text().strip()
+
+    def url(self, database: str) -> str:
+        # the driver named: SQLAlchemy 2.1 defaults `postgresql://` to psycopg 3, dagster-postgres ships psycopg2
+        return f"postgresql+psycopg2://{PG_USER}:{self.password()}@127.0.0.1:{self.port}/{database}"
+
+    def dsn(self, database: str) -> str:
+        return self.url(database).replace("+psycopg2", "")
+
+    def init(self) -> None:
+        """Create the cluster once (password auth on loopback only)."""
+        if (self.data_dir / "PG_VERSION").is_file():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        password_file = self.root / "password"
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+        handoff = self.root / "initdb.pw"  # initdb runs as postgres: it gets its own copy, removed after
+        shutil.copy(password_file, handoff)
+        _give_to_postgres(self.root)
+        _give_to_postgres(handoff)
+        if os.geteuid() == 0 and subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(self.root)], capture_output=True
+        ).returncode:
+            raise StorageError(f"the postgres user cannot reach {self.root}: set MLOPS_STATE_DIR to a directory it can")
+        try:
+            result = subprocess.run(
+                [*_as_postgres(), postgres_bin("initdb"), "-D", str(self.data_dir), "-U", PG_USER,
+                 f"--pwfile={handoff}", "-A", "scram-sha-256", "-E", "UTF8", "--no-instructions"],
+                capture_output=True, text=True,
+            )
+        finally:
+            handoff.unlink(missing_ok=True)
+        if result.returncode:
+            raise StorageError(f"initdb failed: {result.stderr.strip()}")
+
+    def command(self) -> list[str]:
+        # TCP on loopback only, no Unix socket (its default directory belongs to the Debian service)
+        return [*_as_postgres(), postgres_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                "-c", "listen_addresses=127.0.0.1", "-k", ""]
+
+    def start(self, log_path: Path, timeout_s: float = 60) -> processes.Service:
+        self.init()
+        service = processes.start("postgres", self.command(), log_path, f"postgresql://127.0.0.1:{self.port}")
+        try:
+            processes.wait_until(service, self.accepts_connections, timeout_s)
+            self.create_databases()
+        except BaseException:
+            processes.stop(service)
+            raise
+        return service
+
+    def accepts_connections(self) -> bool:
+        try:
+            psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
+    def create_databases(self) -> None:
+        connection = psycopg2.connect(self.dsn("postgres"))
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                for name in DATABASES:
+                    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                    if not cursor.fetchone():
+                        cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            connection.close()
+
+
+def start_s3(port: int, log_path: Path) -> processes.Service:
+    """moto's S3-compatible server on loopback (a stand-in: no S3 server can be installed here)."""
+    return processes.start_ready(
+        "s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        log_path, f"http://127.0.0.1:{port}", "/moto-api/", timeout_s=60,
+    )
+
+
+def s3_client(endpoint_url: str, access_key: str, secret_key: str):
+    return boto3.client(
+        "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+    )
+
+
+def ensure_bucket(client, bucket: str) -> None:
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        client.create_bucket(Bucket=bucket)
+
+
+def loopback_port(url: str) -> int | None:
+    parsed = urlparse(url)
+    return parsed.port if parsed.hostname in ("127.0.0.1", "localhost") and parsed.port else None
+
+
+def runs_locally(settings: Settings) -> bool:
+    """A postgres-s3 env whose S3 endpoint is on loopback is run on this machine (prod-local)."""
+    return settings.storage == "postgres-s3" and loopback_port(settings.s3_endpoint_url) is not None
+
+
+def postgres(settings: Settings) -> Postgres:
+    return Postgres(settings.state_dir / "postgres", settings.postgres_port)
+
+
+def _reload_token(settings: Settings) -> str:
+    """Generated once per local env and kept in its state dir (0600), never in a committed file."""
+    path = settings.state_dir / "secrets" / "RELOAD_SECRET_TOKEN"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def local_secrets(settings: Settings, component: Component) -> dict[str, str]:
+    """The secrets `component` needs, as environment variables, for a stack this machine runs."""
+    if not runs_locally(settings):
+        return {}
+    cluster = postgres(settings)
+    if not (cluster.root / "password").is_file():
+        raise StorageError(f"env {settings.mlops_env!r} has no local PostgreSQL yet: run ./mlops up --env "
+                           f"{settings.mlops_env} first")
+    s3 = {"AWS_ACCESS_KEY_ID": MOTO_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": MOTO_SECRET_KEY}
+    if component == "mlflow":
+        return {"MLFLOW_BACKEND_STORE_URI": cluster.url("mlflow"), "MLFLOW_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+                **s3}
+    token = {"RELOAD_SECRET_TOKEN": _reload_token(settings)}
+    return token if component == "serving" else {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **token}
+
+
+def start_local_storage(settings: Settings, log_dir: Path) -> list[processes.Service]:
+    """PostgreSQL (with the dagster and mlflow databases) and the S3 endpoint (with the env's bucket)."""
+    services = [postgres(settings).start(log_dir / "postgres.log")]
+    try:
+        services.append(start_s3(loopback_port(settings.s3_endpoint_url), log_dir / "s3.log"))
+        ensure_bucket(s3_client(settings.s3_endpoint_url, MOTO_ACCESS_KEY, MOTO_SECRET_KEY), settings.s3_bucket)
+    except BaseException:
+        for service in reversed(services):
+            processes.stop(service)
+        raise
+    return services
