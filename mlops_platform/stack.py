@@ -1,8 +1,8 @@
 """The local platform as processes we own: MLflow, the model server and Dagster, wired together.
 
 What the launcher sets for the processes it starts (over the env's files): `MLOPS_ENV`,
-`MLOPS_STATE_DIR` and `MLFLOW_TRACKING_URI` for all of them; `DAGSTER_HOME` and `SERVING_URL`
-for Dagster.
+`MLOPS_STATE_DIR` and `MLFLOW_TRACKING_URI` for all of them; `DAGSTER_HOME`, `SERVING_URL`
+(and `S3_ENDPOINT_URL`) for Dagster; on prod-local, each process's secrets of the local storage stack.
 """
 
 from __future__ import annotations
@@ -103,4 +103,5 @@ def dagster_env(settings: Settings) -> dict[str, str]:
         "MLOPS_STATE_DIR": str(settings.state_dir),
         "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"),
         "SERVING_URL": os.environ.get("SERVING_URL", f"http://127.0.0.1:{settings.serving_port}"),
+        **({"S3_ENDPOINT_URL": settings.s3_endpoint_url} if settings.s3_endpoint_url else {}),
     }
