@@ -9,11 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import AssetKey
 
 from core_assets.definitions import build_definitions
-from mlops_base.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT, SettingsError, load_settings
 from optional_layers.toggle import toggle
 
 CORE_ASSETS = ["features", "trained_model", "registered_model_version", "served_alias"]
@@ -69,3 +70,28 @@ def test_the_monitoring_layer_is_merged_into_the_code_location_only_when_on(sett
 
 def _sensors(defs) -> set[str]:
     return {sensor.name for sensor in defs.sensors}
+
+
+def test_a_prod_code_location_without_its_storage_secrets_refuses_to_load(monkeypatch):
+    for name in ("DAGSTER_PG_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLOPS_SECRETS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError, match="refuses to start dagster: missing secret\\(s\\) DAGSTER_PG_URL"):
+        build_definitions(load_settings("prod", reload_secret_token="t" * 32))
+
+
+def test_prod_stores_asset_values_in_s3_and_runs_train_job_steps_in_their_own_pods(monkeypatch):
+    monkeypatch.setenv("DAGSTER_PG_URL", "postgresql+psycopg2://dagster:pw@db/dagster")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    defs = build_definitions(load_settings("prod", reload_secret_token="t" * 32))
+
+    io_manager = defs.resources["io_manager"]
+    assert (type(io_manager).__name__, io_manager.s3_bucket, io_manager.s3_prefix) == ("S3AssetIOManager", "mlops-prod", "dagster")
+    assert defs.resolve_job_def("train_job").executor_def.name == "k8s"
+    assert defs.resolve_job_def("deploy_job").executor_def.name == "in_process"
+    assert defs.resolve_sensor_def("new_data_sensor").job.executor_def.name == "k8s"  # one train_job, not two
+
+
+def test_k8s_executor_jobs_must_name_existing_jobs():
+    with pytest.raises(SettingsError, match="K8S_EXECUTOR_JOBS names unknown job\\(s\\) trian_job"):
+        build_definitions(load_settings("dev", k8s_executor_jobs="trian_job"))

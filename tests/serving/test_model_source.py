@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlops_base.settings import load_settings
 from serving.model_source import check_artifact_location
 from serving.runtimes.base import ModelLoadError
 
@@ -36,3 +37,17 @@ def test_other_locations_are_refused(uri, reason):
     with pytest.raises(ModelLoadError, match=reason) as refused:
         check_artifact_location(uri, ["mlflow-artifacts:/", "s3://bucket/mlflow/", "file:///srv/mlflow/artifacts"])
     assert refused.value.status == 403
+
+
+@pytest.mark.parametrize("env", ["prod", "prod-local"])
+def test_prod_envs_load_only_what_the_tracking_server_proxies(env):
+    """In prod the artifacts sit in S3 behind the MLflow server: the model server has no S3
+    credentials and takes nothing from the bucket, the disk or anywhere else directly."""
+    settings = load_settings(env)
+    roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
+
+    check_artifact_location("mlflow-artifacts:/1/models/m-abc/artifacts", roots)
+    for uri in (f"{settings.mlflow_artifacts_destination}/1/models/m-abc/artifacts", "s3://elsewhere/m",
+                "file:///etc/passwd", "/srv/mlflow/artifacts/1/model", "https://example.com/model.pkl"):
+        with pytest.raises(ModelLoadError, match="outside the allowed roots"):
+            check_artifact_location(uri, roots)
