@@ -14,7 +14,7 @@ from typing import Any
 
 from dagster import BetaWarning, SensorDefinition
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster_shared.record import copy
+from dagster_shared.record import copy  # a job is an immutable record: copied with another executor
 
 from core_assets.resources import secret
 from mlops_base.settings import Settings, SettingsError
@@ -52,7 +52,6 @@ def io_managers(settings: Settings) -> dict[str, Any]:
     s3 = S3Resource(
         endpoint_url=settings.s3_endpoint_url or None,
         max_attempts=S3_MAX_ATTEMPTS,
-        # None: boto3's own chain (e.g. a pod's IAM role)
         aws_access_key_id=secret(settings, "aws_access_key_id"),
         aws_secret_access_key=secret(settings, "aws_secret_access_key"),
     )
