@@ -106,12 +106,13 @@ class Postgres:
         return [*_as_postgres(), postgres_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1", "-k", ""]
 
-    def start(self, log_path: Path, timeout_s: float = 60) -> processes.Service:
+    def start(self, log_path: Path, timeout_s: float = 60, empty: bool = False) -> processes.Service:
+        """Start the cluster (created on first use); `empty` drops and recreates its databases."""
         self.init()
         service = processes.start("postgres", self.command(), log_path, f"postgresql://127.0.0.1:{self.port}")
         try:
             processes.wait_until(service, self.accepts_connections, timeout_s)
-            self.create_databases()
+            self.create_databases(empty)
         except BaseException:
             processes.stop(service)
             raise
@@ -124,12 +125,14 @@ class Postgres:
         except psycopg2.OperationalError:
             return False
 
-    def create_databases(self) -> None:
+    def create_databases(self, empty: bool = False) -> None:
         connection = psycopg2.connect(self.dsn("postgres"))
         connection.autocommit = True
         try:
             with connection.cursor() as cursor:
                 for name in DATABASES:
+                    if empty:
+                        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
                     cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                     if not cursor.fetchone():
                         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -200,8 +203,12 @@ def local_secrets(settings: Settings, component: Component) -> dict[str, str]:
 
 
 def start_local_storage(settings: Settings, log_dir: Path) -> list[processes.Service]:
-    """PostgreSQL (with the dagster and mlflow databases) and the S3 endpoint (with the env's bucket)."""
-    services = [postgres(settings).start(log_dir / "postgres.log")]
+    """PostgreSQL (with the dagster and mlflow databases) and the S3 endpoint (with the env's bucket).
+
+    Both start empty: moto keeps objects in memory only, and a registry whose artifacts are gone
+    would serve nothing.
+    """
+    services = [postgres(settings).start(log_dir / "postgres.log", empty=True)]
     try:
         services.append(start_s3(loopback_port(settings.s3_endpoint_url), log_dir / "s3.log"))
         ensure_bucket(s3_client(settings.s3_endpoint_url, MOTO_ACCESS_KEY, MOTO_SECRET_KEY), settings.s3_bucket)
