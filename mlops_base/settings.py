@@ -27,14 +27,9 @@ RUN_SECRETS = ("reload_secret_token", "slack_webhook_url")
 STORAGE_SECRETS = ("dagster_pg_url", "mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key")
 SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS
 
-# which process needs which secret, per storage choice
-Component = Literal["dagster", "mlflow", "serving"]
-_NEEDS: dict[tuple[str, Component], tuple[str, ...]] = {
-    ("local", "serving"): ("reload_secret_token",),
-    ("postgres-s3", "serving"): ("reload_secret_token",),
-    ("postgres-s3", "dagster"): ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key"),
-    ("postgres-s3", "mlflow"): ("mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key"),
-}
+# the processes of ours that check their secrets at start-up (the MLflow server is mlflow's own)
+Component = Literal["dagster", "serving"]
+_DAGSTER_STORAGE_SECRETS = ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key")
 
 
 class SettingsError(ValueError):
@@ -143,14 +138,19 @@ class Settings(BaseSettings):
 
     @property
     def mlflow_artifacts_destination(self) -> str:
-        """Where the MLflow server keeps artifacts it proxies (S3 in prod; clients never see it)."""
+        """Where the MLflow server keeps the artifacts it proxies: S3 with `STORAGE=postgres-s3`,
+        else empty (its own dir under the state dir). Clients never see it."""
         if self.storage == "postgres-s3":
             return f"s3://{self.s3_bucket}/{self.mlflow_artifacts_prefix}"
-        return str(self.state_dir / "mlflow" / "artifacts")
+        return ""
 
     def missing_secrets(self, component: Component) -> list[str]:
         """The secrets `component` needs in this env that are not set, as environment variable names."""
-        return [name.upper() for name in _NEEDS.get((self.storage, component), ()) if not getattr(self, name)]
+        if component == "serving":
+            needs: tuple[str, ...] = ("reload_secret_token",)
+        else:
+            needs = _DAGSTER_STORAGE_SECRETS if self.storage == "postgres-s3" else ()
+        return [name.upper() for name in needs if not getattr(self, name)]
 
     def require_secrets(self, component: Component) -> None:
         """Refuse to start `component` with a missing secret, naming each one and where it may come from."""

@@ -7,17 +7,17 @@ What the launcher sets for the processes it starts (over the env's files): `MLOP
 
 from __future__ import annotations
 
-import os
 import sys
-
-import yaml
 from pathlib import Path
 
-from mlops_base.settings import REPO_ROOT, Settings
+import yaml
+
 from core_assets.storage import instance_config
+from mlops_base.settings import REPO_ROOT, Settings
 from mlops_platform import processes, storage_services
 
 BIN = Path(sys.executable).parent
+
 
 def dagster_home(settings: Settings) -> Path:
     """The env's Dagster instance dir; its `dagster.yaml` is generated from the env's settings."""
@@ -47,16 +47,14 @@ def start_platform(settings: Settings) -> list[processes.Service]:
             f"env {settings.mlops_env!r} keeps its storage off this machine (S3_ENDPOINT_URL is not on loopback): it "
             "runs on Kubernetes (README: Production); ./mlops up --env prod-local runs the prod stack here"
         )
-    state, logs = settings.state_dir, settings.state_dir / "logs"
-    tracking_uri = f"http://127.0.0.1:{settings.mlflow_port}"
-    shared_env = {"MLOPS_ENV": settings.mlops_env, "MLOPS_STATE_DIR": str(state), "MLFLOW_TRACKING_URI": tracking_uri}
+    logs = settings.state_dir / "logs"
     services: list[processes.Service] = []
     if storage_services.runs_locally(settings):
         services = storage_services.start_local_storage(settings, logs)
         for service in services:
             print(f"  {service.name:<8} ready              {service.url}", flush=True)
     try:
-        for name, command, port, health, env in _plan(settings, shared_env):
+        for name, command, port, health, env in _plan(settings):
             url = f"http://127.0.0.1:{port}"
             service = processes.start(name, command, logs / f"{name}.log", url, env)
             services.append(service)
@@ -69,21 +67,30 @@ def start_platform(settings: Settings) -> list[processes.Service]:
     return services
 
 
-def _plan(settings: Settings, shared_env: dict[str, str]) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
+def _shared_env(settings: Settings) -> dict[str, str]:
+    """The env, its state and the platform's own MLflow server, for every process we start.
+
+    The launcher's settings already hold any environment override; a stray `MLFLOW_TRACKING_URI`
+    in our own environment must not point Dagster at another registry than the model server's.
+    """
+    return {"MLOPS_ENV": settings.mlops_env, "MLOPS_STATE_DIR": str(settings.state_dir),
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{settings.mlflow_port}"}
+
+
+def _plan(settings: Settings) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
     """name, command, port, health path and extra environment of MLflow, the model server and Dagster."""
-    artifacts = settings.mlflow_artifacts_destination if settings.storage != "local" else ""
-    serving_url = f"http://127.0.0.1:{settings.serving_port}"
     return [
         ("mlflow", processes.mlflow_server_command(
-            settings.state_dir, settings.mlflow_port, artifacts, settings.mlflow_allowed_hosts),
+            settings.state_dir, settings.mlflow_port, settings.mlflow_artifacts_destination,
+            settings.mlflow_allowed_hosts),
          settings.mlflow_port, "/health",
          {**processes.MLFLOW_SERVER_ENV, **storage_services.local_secrets(settings, "mlflow")}),
         ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
                      "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
-         "/health", {**shared_env, **storage_services.local_secrets(settings, "serving")}),
+         "/health", {**_shared_env(settings), **storage_services.local_secrets(settings, "serving")}),
         ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                      "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,
-         "/server_info", {**dagster_env(settings), **shared_env, "SERVING_URL": serving_url}),
+         "/server_info", dagster_env(settings)),
     ]
 
 
@@ -94,14 +101,12 @@ def stop_platform(services: list[processes.Service]) -> None:
 
 
 def dagster_env(settings: Settings) -> dict[str, str]:
-    """What Dagster processes of this env need: its instance, state, the local registry (and on a
-    prod-like env, the secrets of the local storage stack)."""
+    """What Dagster processes of this env need (`dagster dev`, `./mlops materialize`): its instance,
+    the platform's MLflow and model server (and on a prod-like env, the local storage's secrets)."""
     return {
+        **_shared_env(settings),
         **storage_services.local_secrets(settings, "dagster"),
         "DAGSTER_HOME": str(dagster_home(settings)),
-        "MLOPS_ENV": settings.mlops_env,
-        "MLOPS_STATE_DIR": str(settings.state_dir),
-        "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{settings.mlflow_port}"),
-        "SERVING_URL": os.environ.get("SERVING_URL", f"http://127.0.0.1:{settings.serving_port}"),
+        "SERVING_URL": f"http://127.0.0.1:{settings.serving_port}",
         **({"S3_ENDPOINT_URL": settings.s3_endpoint_url} if settings.s3_endpoint_url else {}),
     }

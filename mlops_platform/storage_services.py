@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,7 +22,7 @@ import boto3
 import psycopg2
 from botocore.exceptions import ClientError
 
-from mlops_base.settings import Component, Settings
+from mlops_base.settings import Settings
 from mlops_platform import processes
 
 PG_USER = "mlops"
@@ -31,16 +32,20 @@ MOTO_ACCESS_KEY = "moto-local"
 MOTO_SECRET_KEY = "moto-local-secret"
 
 
+Process = Literal["dagster", "mlflow", "serving"]
+
+
 class StorageError(RuntimeError):
     pass
 
 
 def postgres_bin(name: str) -> str:
     """A PostgreSQL server program: Debian keeps them off PATH, under /usr/lib/postgresql/<v>/bin."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([shutil.which(name)] if shutil.which(name) else [])
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda path: int(Path(path).parts[4]))
+    found = versions[-1] if versions else shutil.which(name)  # the newest Debian one, else PATH's
     if not found:
         raise StorageError(f"PostgreSQL's {name} not found: install the Debian package postgresql")
-    return found[-1]
+    return found
 
 
 def _as_postgres() -> list[str]:
@@ -148,10 +153,11 @@ def start_s3(port: int, log_path: Path) -> processes.Service:
     )
 
 
-def s3_client(endpoint_url: str, access_key: str, secret_key: str):
+def s3_client(settings: Settings):
+    """A boto3 S3 client of the env's local S3 endpoint."""
     return boto3.client(
-        "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        region_name="us-east-1",
+        "s3", endpoint_url=settings.s3_endpoint_url, aws_access_key_id=MOTO_ACCESS_KEY,
+        aws_secret_access_key=MOTO_SECRET_KEY, region_name="us-east-1",
     )
 
 
@@ -186,7 +192,7 @@ def _reload_token(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def local_secrets(settings: Settings, component: Component) -> dict[str, str]:
+def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
     """The secrets `component` needs, as environment variables, for a stack this machine runs."""
     if not runs_locally(settings):
         return {}
@@ -211,7 +217,7 @@ def start_local_storage(settings: Settings, log_dir: Path) -> list[processes.Ser
     services = [postgres(settings).start(log_dir / "postgres.log", empty=True)]
     try:
         services.append(start_s3(loopback_port(settings.s3_endpoint_url), log_dir / "s3.log"))
-        ensure_bucket(s3_client(settings.s3_endpoint_url, MOTO_ACCESS_KEY, MOTO_SECRET_KEY), settings.s3_bucket)
+        ensure_bucket(s3_client(settings), settings.s3_bucket)
     except BaseException:
         for service in reversed(services):
             processes.stop(service)

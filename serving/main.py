@@ -9,22 +9,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from mlops_base.settings import Settings, load_settings
+from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import get_manager
 from serving import errors
 from serving.routers import predict, reload, status
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
 
-# tokens that must never protect a production reload endpoint
-WEAK_TOKENS = {"", "changeme", "change-me", "dev-reload-token", "token", "secret"}
+# tokens that must never protect a reload endpoint outside dev
+WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
 
 
 def check_reload_token(settings: Settings) -> None:
-    if not settings.reload_secret_token:
-        raise RuntimeError("RELOAD_SECRET_TOKEN is required (set it in the env file or environment)")
-    if settings.mlops_env == "prod" and settings.reload_secret_token in WEAK_TOKENS:
-        raise RuntimeError("prod refuses to start with a default RELOAD_SECRET_TOKEN; set a secret one")
+    settings.require_secrets("serving")
+    if settings.mlops_env != "dev" and settings.reload_secret_token in WEAK_TOKENS:
+        raise SettingsError(f"env {settings.mlops_env!r} refuses a default RELOAD_SECRET_TOKEN; set a secret one")
 
 
 def _document(app: FastAPI, models: list[type[BaseModel]]) -> None:

@@ -57,17 +57,14 @@ class Stack:
         return DagsterInstance.from_config(str(stack.dagster_home(self.settings)))
 
     def bucket(self) -> dict[str, int]:
-        client = storage_services.s3_client(
-            self.settings.s3_endpoint_url, storage_services.MOTO_ACCESS_KEY, storage_services.MOTO_SECRET_KEY
+        pages = storage_services.s3_client(self.settings).get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.s3_bucket
         )
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.settings.s3_bucket)
         return {item["Key"]: item["Size"] for page in pages for item in page.get("Contents", [])}
 
     def read_object(self, key: str) -> bytes:
-        client = storage_services.s3_client(
-            self.settings.s3_endpoint_url, storage_services.MOTO_ACCESS_KEY, storage_services.MOTO_SECRET_KEY
-        )
-        return client.get_object(Bucket=self.settings.s3_bucket, Key=key)["Body"].read()
+        answer = storage_services.s3_client(self.settings).get_object(Bucket=self.settings.s3_bucket, Key=key)
+        return answer["Body"].read()
 
     def registry_rows(self) -> list[tuple[str, str]]:
         """(version, source) rows of the model in MLflow's Postgres database."""

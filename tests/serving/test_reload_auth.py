@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mlops_base.settings import load_settings
+from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes
 from serving.main import create_app
 from tests.support import TOKEN, serving_settings, start_server
@@ -42,15 +42,17 @@ def test_unknown_alias_reload_is_404_after_auth(client):
     assert client.post("/variant/Z/reload").status_code == 401
 
 
-@pytest.mark.parametrize("token", ["", "dev-reload-token", "changeme"])
-def test_prod_refuses_to_start_with_an_empty_or_default_token(token):
-    with pytest.raises(RuntimeError, match="RELOAD_SECRET_TOKEN"):
-        create_app(load_settings("prod", reload_secret_token=token))
+@pytest.mark.parametrize("env", ["prod", "prod-local"])
+@pytest.mark.parametrize("token", ["dev-reload-token", "changeme"])
+def test_envs_but_dev_refuse_to_start_with_a_default_token(env, token):
+    with pytest.raises(SettingsError, match=f"env '{env}' refuses a default RELOAD_SECRET_TOKEN"):
+        create_app(load_settings(env, reload_secret_token=token))
 
 
-def test_any_env_refuses_an_empty_token():
-    with pytest.raises(RuntimeError, match="RELOAD_SECRET_TOKEN is required"):
-        create_app(load_settings("dev", reload_secret_token=""))
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_any_env_refuses_an_empty_token_naming_it(env):
+    with pytest.raises(SettingsError, match=r"refuses to start serving: missing secret\(s\) RELOAD_SECRET_TOKEN "):
+        create_app(load_settings(env, reload_secret_token=""))
 
 
 def test_token_never_reaches_the_server_log(mlflow_server, shared_model, tmp_path):
