@@ -45,6 +45,13 @@ def _envs_dir() -> Path:
     return Path(os.environ.get("MLOPS_ENVS_DIR", REPO_ROOT / "envs"))
 
 
+def _env_dir(env: str) -> Path:
+    """The env's own folder (`platform.env`, `layers.yaml`): `MLOPS_ENV_DIR` when set (a Kubernetes
+    pod mounts the env's ConfigMaps there), else `<env tree>/<env>`."""
+    explicit = os.environ.get("MLOPS_ENV_DIR")
+    return Path(explicit) if explicit else _envs_dir() / env
+
+
 def current_env() -> str:
     """`MLOPS_ENV`, `dev` when unset."""
     return os.environ.get("MLOPS_ENV", "dev")
@@ -55,6 +62,7 @@ class Settings(BaseSettings):
 
     mlops_env: str = "dev"
     mlops_envs_dir: Path = REPO_ROOT / "envs"
+    mlops_env_dir: Path | None = None  # MLOPS_ENV_DIR: the env's own folder, when not under the env tree
     mlops_state_dir: Path | None = None
 
     # registry
@@ -170,8 +178,8 @@ class Settings(BaseSettings):
 
     @property
     def env_dir(self) -> Path:
-        """`envs/<env>/`: the env's settings file and its `layers.yaml`."""
-        return Path(self.mlops_envs_dir) / self.mlops_env
+        """`envs/<env>/` (or `MLOPS_ENV_DIR`): the env's settings file and its `layers.yaml`."""
+        return Path(self.mlops_env_dir or Path(self.mlops_envs_dir) / self.mlops_env)
 
 
 def dataset_path(dataset: str) -> Path | None:
@@ -199,8 +207,10 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
     """
     env = env or current_env()
     envs = _envs_dir()
-    path = envs / env / "platform.env"
+    path = _env_dir(env) / "platform.env"
     if not path.is_file():
+        if os.environ.get("MLOPS_ENV_DIR"):
+            raise SettingsError(f"env {env!r}: MLOPS_ENV_DIR has no {path}")
         known = sorted(p.name for p in envs.iterdir() if (p / "platform.env").is_file())
         raise SettingsError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
     try:

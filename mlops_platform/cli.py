@@ -6,18 +6,20 @@ The env's settings are loaded once, here, and passed to each command.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 from dagster_graphql import DagsterGraphQLClientError
 
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
-from mlops_platform import processes, releases, traffic
+from mlops_platform import cluster, processes, releases, traffic
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.stack import (
     BIN,
@@ -95,16 +97,58 @@ def up(settings: Settings) -> int:
         print("mlops: stopped.", flush=True)
 
 
-def layers(settings: Settings, action: str, layer: str | None) -> int:
+def layers(settings: Settings, action: str, layer: str | None, apply: bool = False, dry_run: bool = False) -> int:
+    """Toggle a layer or the optional set in the env's files (layers.yaml and its root-optional),
+    and show, run (--apply) or only preview (--dry-run, nothing written) what changes in the cluster."""
     if action == "list":
         print("\n".join(toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
         return 0
     try:
-        print("\n".join(toggle.toggle(settings.env_dir, action, layer)))
+        change = toggle.plan(settings.env_dir, action, layer)
     except toggle.UnknownLayer as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    if dry_run:
+        print(f"dry run: nothing written, nothing applied ({change.lines[0]})")
+        for path, text in change.files.items():
+            print(gitops_diff(path, text), end="")
+    else:
+        toggle.apply(change)
+        print("\n".join(change.lines))
+    steps = cluster.commands(change)
+    if not steps:
+        return 0
+    if dry_run or not apply:
+        print(f"in the cluster, once pushed to git ({'would run' if dry_run else 'run, or use --apply'}):")
+        print("\n".join(cluster.shown(steps)))
+        return 0
+    ok, why = cluster.reachable()
+    if not ok:
+        print(f"no Kubernetes cluster reachable ({why}): changed the files only; once one is, run:")
+        print("\n".join(cluster.shown(steps)))
+        return 0
+    return cluster.run(steps)
+
+
+def gitops_diff(path: Path, text: str) -> str:
+    """A unified diff of what writing `text` to `path` changes, with repo-relative names."""
+    name = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+    before = path.read_text().splitlines(keepends=True) if path.is_file() else []
+    return "".join(difflib.unified_diff(before, text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))
+
+
+def mlflow_server(settings: Settings, host: str) -> int:
+    """The env's MLflow server in the foreground (a container's command): the same server `up` starts."""
+    if settings.storage == "postgres-s3" and not settings.mlflow_backend_store_uri:
+        print("error: the MLflow server of a postgres-s3 env needs MLFLOW_BACKEND_STORE_URI (a secret)",
+              file=sys.stderr)
+        return 2
+    command = processes.mlflow_server_command(
+        settings.state_dir, settings.mlflow_port, settings.mlflow_artifacts_destination,
+        settings.mlflow_allowed_hosts, host=host,
+    )
+    os.execve(command[0], command, {**os.environ, **processes.MLFLOW_SERVER_ENV})
+    return 0  # not reached
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,14 +158,22 @@ def main(argv: list[str] | None = None) -> int:
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
     layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
-    layers_parser.add_argument("action", choices=["list", "on", "off"])
+    layers_parser.add_argument("action", choices=["list", "on", "off", "render"],
+                               help="render: regenerate the env's root-optional and the layers' GitOps files")
     layers_parser.add_argument("layer", nargs="?", help="one layer; omitted: the whole optional set")
+    cluster_mode = layers_parser.add_mutually_exclusive_group()
+    cluster_mode.add_argument("--apply", action="store_true",
+                              help="also run the kubectl commands against the current context")
+    cluster_mode.add_argument("--dry-run", action="store_true",
+                              help="write nothing: print the file changes and the kubectl commands")
+    mlflow_parser = sub.add_parser("mlflow-server", help="run the env's MLflow server in the foreground")
+    mlflow_parser.add_argument("--host", default="127.0.0.1", help="address to bind (a pod: 0.0.0.0)")
     sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform (--releases N)",
                    add_help=False)
     traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
-    for p in (up_parser, mat_parser, traffic_parser, layers_parser):
+    for p in (up_parser, mat_parser, traffic_parser, layers_parser, mlflow_parser):
         p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":  # the demo lives outside the product: its own package, its own process
@@ -136,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         return up(settings)
     if args.command == "layers":
-        return layers(settings, args.action, args.layer)
+        return layers(settings, args.action, args.layer, args.apply, args.dry_run)
+    if args.command == "mlflow-server":
+        return mlflow_server(settings, args.host)
     if args.command == "traffic":
         print(traffic.report((args.url or f"http://127.0.0.1:{settings.serving_port}").rstrip("/"), args.n))
         return 0

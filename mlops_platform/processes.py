@@ -125,7 +125,7 @@ def stop(service: Service, timeout_s: float = 20) -> None:
 
 
 def mlflow_server_command(
-    state_dir: Path, port: int, artifacts_destination: str = "", allowed_hosts: str = ""
+    state_dir: Path, port: int, artifacts_destination: str = "", allowed_hosts: str = "", host: str = "127.0.0.1"
 ) -> list[str]:
     """A real MLflow server whose artifacts are proxied through it (clients need no store credentials).
 
@@ -141,7 +141,7 @@ def mlflow_server_command(
     ]
     return [
         sys.executable, "-m", "mlflow", "server",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *stores,
+        "--host", host, "--port", str(port), "--workers", "1", *stores,
         "--allowed-hosts", allowed_hosts or f"127.0.0.1:{port},localhost:{port}",
     ]
 

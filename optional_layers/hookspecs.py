@@ -39,6 +39,16 @@ def mlops_layer_info() -> LayerInfo:
 
 
 @hookspec
+def mlops_gitops_files() -> dict[str, str]:
+    """Files of the layer's GitOps app generated from the layer's own sources (its alert rules,
+    its dashboards), by path relative to the repo root.
+
+    `./mlops layers` writes them with the env's root-optional; a test checks the committed ones
+    are current, so the cluster runs exactly what the layer's tests check.
+    """
+
+
+@hookspec
 def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
     """Dagster definitions (assets, sensors, jobs, resources) the layer adds to the core code location.
 

@@ -50,6 +50,9 @@ class LayerManager:
     def layer_infos(self) -> list[LayerInfo]:
         return list(self.pm.hook.mlops_layer_info())
 
+    def gitops_files(self) -> dict[str, str]:
+        return {path: text for files in self.pm.hook.mlops_gitops_files() for path, text in files.items()}
+
     def dagster_definitions(self, settings: Settings) -> list[Definitions]:
         return [d for d in self.pm.hook.mlops_dagster_definitions(settings=settings) if d is not None]
 

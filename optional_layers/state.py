@@ -38,9 +38,14 @@ def read_state(env_dir: Path) -> LayerState:
     return LayerState(bool(raw.get("attached", False)), {str(k): bool(v) for k, v in (raw.get("layers") or {}).items()})
 
 
+def dumps(state: LayerState) -> str:
+    """`layers.yaml`'s text for `state` (also the data of the env's `mlops-layers` ConfigMap)."""
+    return HEADER + yaml.safe_dump({"attached": state.attached, "layers": dict(sorted(state.layers.items()))},
+                                   sort_keys=False)
+
+
 def write_state(env_dir: Path, state: LayerState) -> None:
     path = state_file(env_dir)
-    body = yaml.safe_dump({"attached": state.attached, "layers": dict(sorted(state.layers.items()))}, sort_keys=False)
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(HEADER + body)
+    tmp.write_text(dumps(state))
     tmp.replace(path)

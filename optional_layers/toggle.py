@@ -1,15 +1,39 @@
-"""`mlops layers list|on|off [layer] --env <env>`: the only writer of `envs/<env>/layers.yaml`."""
+"""`mlops layers list|on|off|render [layer] --env <env>`: the only writer of `envs/<env>/layers.yaml`
+and of what the env's `root-optional` Argo CD app deploys (generated from it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from optional_layers import gitops
 from optional_layers.manager import known_layers
-from optional_layers.state import LayerState, read_state, state_file, write_state
+from optional_layers.state import LayerState, dumps, read_state, state_file
+
+Action = Literal["on", "off", "render"]
 
 
 class UnknownLayer(ValueError):
     pass
+
+
+@dataclass
+class Change:
+    env: str
+    before: LayerState
+    after: LayerState
+    files: dict[Path, str] = field(default_factory=dict)  # only those whose text changes
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def attachment_changed(self) -> bool:
+        return self.before.attached != self.after.attached
+
+    @property
+    def cluster_changed(self) -> bool:
+        """What root-optional deploys changes (or the set is attached/detached)."""
+        return self.attachment_changed or self.before.active() != self.after.active()
 
 
 def describe(env: str, state: LayerState) -> list[str]:
@@ -21,29 +45,51 @@ def describe(env: str, state: LayerState) -> list[str]:
     return lines
 
 
-def toggle(env_dir: Path, action: str, layer: str | None = None) -> list[str]:
-    """Apply `on`/`off` to one layer, or to the whole optional set of `envs/<env>/`; returns what changed."""
-    env = env_dir.name
+def _changed(state: LayerState, action: Action, layer: str | None) -> tuple[LayerState, str]:
+    after = LayerState(state.attached, dict(state.layers))
+    if action == "render":
+        what = "generated GitOps files"
+    elif layer is None:
+        after.attached = action == "on"
+        what = f"optional set (root-optional): {'attached' if state.attached else 'detached'} -> " \
+               f"{'attached' if after.attached else 'detached'}"
+    else:
+        after.layers[layer] = action == "on"
+        if action == "on":
+            after.attached = True  # turning a layer on attaches the optional set it belongs to
+        what = f"{layer}: {'on' if state.layers.get(layer, False) else 'off'} -> {action}"
+    for name in known_layers():
+        after.layers.setdefault(name, False)
+    return after, what
+
+
+def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
+    """What `action` changes in `envs/<env>/` and the GitOps files generated from it; writes nothing."""
     known = known_layers()
     if layer is not None and layer not in known:
         raise UnknownLayer(f"unknown layer {layer!r}; known layers: {', '.join(known) or 'none'}")
-    state = read_state(env_dir)
-    wanted = action == "on"
-    if layer is None:
-        before, state.attached = state.attached, wanted
-        what = f"optional set (root-optional): {'attached' if before else 'detached'} -> {'attached' if wanted else 'detached'}"
-        changed = before != wanted
+    before = read_state(env_dir)
+    after, what = _changed(before, action, layer)
+    wanted = {state_file(env_dir): dumps(after), **gitops.generated_files(env_dir, after, gitops.all_layers())}
+    files = {path: text for path, text in wanted.items() if not (path.is_file() and path.read_text() == text)}
+    change = Change(env_dir.name, before, after, files)
+    if not files:
+        change.lines = [f"unchanged: {what.split(':')[0]} already {action} in {change.env}" if action != "render"
+                        else f"unchanged: the generated GitOps files of {change.env} are current"]
     else:
-        before = state.layers.get(layer, False)
-        state.layers[layer] = wanted
-        if wanted:
-            state.attached = True  # turning a layer on attaches the optional set it belongs to
-        what = f"{layer}: {'on' if before else 'off'} -> {action}"
-        changed = before != wanted
-    for name in known:
-        state.layers.setdefault(name, False)
-    if not changed and state == read_state(env_dir):
-        return [f"unchanged: {what.split(':')[0]} already {action} in {env}"]
-    write_state(env_dir, state)
-    return [f"{what} in {env} ({state_file(env_dir)})",
-            "restart the platform (./mlops up) for it to take effect"]
+        root = gitops.repo_root(env_dir)
+        change.lines = [f"{what} in {change.env}", *(f"  wrote {path.resolve().relative_to(root)}" for path in files)]
+    return change
+
+
+def apply(change: Change) -> None:
+    gitops.write(change.files)
+
+
+def toggle(env_dir: Path, action: Action, layer: str | None = None) -> list[str]:
+    """Apply `on`/`off` to one layer, or to the whole optional set of `envs/<env>/`; returns what changed."""
+    change = plan(env_dir, action, layer)
+    apply(change)
+    if change.files and action != "render":
+        change.lines.append("restart the platform (./mlops up) for it to take effect")
+    return change.lines

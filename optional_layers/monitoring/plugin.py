@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
-from optional_layers.monitoring import pipeline_metrics
+from optional_layers.monitoring import gitops, pipeline_metrics
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -95,6 +95,11 @@ def mlops_layer_info() -> LayerInfo:
     return LayerInfo(
         "monitoring", "Prometheus metrics, Grafana dashboards and alert rules", "gitops/optional/monitoring"
     )
+
+
+@hookimpl
+def mlops_gitops_files() -> dict[str, str]:
+    return gitops.files()
 
 
 @hookimpl

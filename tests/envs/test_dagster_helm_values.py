@@ -1,8 +1,10 @@
-"""The prod env's Dagster Helm values, checked offline with the dagster-k8s library itself.
+"""Each env's Dagster Helm values (envs/<env>/dagster/values.yaml), checked offline with the
+dagster-k8s library itself.
 
 No Kubernetes API server can run on these machines: the run launcher, container context and
 executor config are built and validated as the chart's instance ConfigMap would pass them, and
-nothing is launched.
+nothing is launched. The chart itself is not available offline, so its values.schema.json is not
+checked (see tests/gitops/test_validation.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dagster_k8s.job import DagsterK8sJobConfig, UserDefinedDagsterK8sConfig, co
 from core_assets.storage import compute_logs_prefix, instance_config
 from mlops_base.settings import REPO_ROOT, load_settings
 
-VALUES = REPO_ROOT / "envs" / "prod" / "dagster-values.yaml"
+ENVS = ["dev", "prod"]
 
 
 def _snake(name: str) -> str:
@@ -42,9 +44,14 @@ def chart_run_launcher_config(values: dict) -> dict:
             "dagster_home": "/opt/dagster/dagster_home", "service_account_name": values["global"]["serviceAccountName"]}
 
 
+@pytest.fixture(scope="module", params=ENVS)
+def env(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def values() -> dict:
-    return yaml.safe_load(VALUES.read_text())
+def values(env) -> dict:
+    return yaml.safe_load((REPO_ROOT / "envs" / env / "dagster" / "values.yaml").read_text())
 
 
 def test_the_run_launcher_config_validates_with_dagster_k8s(values):
@@ -55,7 +62,7 @@ def test_the_run_launcher_config_validates_with_dagster_k8s(values):
     assert result.success, [error.message for error in result.errors]
 
 
-def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_context(values):
+def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_context(env, values):
     """The Job the launcher would create for a run, built by dagster-k8s (not submitted anywhere)."""
     launcher = process_config(K8sRunLauncher.config_type(), chart_run_launcher_config(values)).value
     [deployment] = values["dagster-user-deployments"]["deployments"]
@@ -65,7 +72,8 @@ def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_conte
         instance_config_map=launcher["instance_config_map"],
         postgres_password_secret=launcher["postgres_password_secret"],
         env_config_maps=launcher["env_config_maps"], env_secrets=launcher["env_secrets"],
-        env_vars=launcher["env_vars"], labels=launcher["labels"], service_account_name=launcher["service_account_name"],
+        labels=launcher["labels"], service_account_name=launcher["service_account_name"],
+        volumes=launcher["volumes"], volume_mounts=launcher["volume_mounts"],
     )
 
     job = construct_dagster_k8s_job(
@@ -76,12 +84,26 @@ def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_conte
     pod = job.spec.template.spec
     [container] = pod.containers
     assert container.image == image
-    assert container.resources.requests == {"cpu": "500m", "memory": "1Gi"}
-    assert container.resources.limits == {"cpu": "2", "memory": "2Gi"}
+    resources = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["containerConfig"]["resources"]
+    assert container.resources.requests == resources["requests"] and container.resources.limits == resources["limits"]
     assert container.security_context.run_as_non_root and not container.security_context.allow_privilege_escalation
     assert pod.security_context.run_as_user == 10001
     assert job.spec.backoff_limit == 0
-    assert [source.secret_ref.name for source in container.env_from if source.secret_ref] == ["mlops-prod-secrets"]
+    assert [source.secret_ref.name for source in container.env_from if source.secret_ref] == [
+        "mlops-dagster", "mlops-reload-token"]
+    assert [source.config_map_ref.name for source in container.env_from if source.config_map_ref] == [
+        "mlops-cluster"]
+    # the env's platform.env and layers.yaml, where MLOPS_ENV_DIR (cluster.env) says
+    [mount] = [m for m in container.volume_mounts if m.name == "env"]
+    assert mount.mount_path == "/etc/mlops/env" and mount.read_only
+    [volume] = [v for v in pod.volumes if v.name == "env"]
+    sources = {s.config_map.name: s.config_map.optional for s in volume.projected.sources}
+    assert sources == {"mlops-settings": None, "mlops-layers": True}
+    cluster_env = (REPO_ROOT / "envs" / env / "cluster.env").read_text()
+    assert "MLOPS_ENV_DIR=/etc/mlops/env" in cluster_env and f"MLOPS_ENV={env}" in cluster_env
+    # the labels the env's NetworkPolicies let through to Postgres, MLflow and the model server
+    labels = job.spec.template.metadata.labels
+    assert {"mlops.dev/postgres-client", "mlops.dev/registry-client", "mlops.dev/reload-caller"} <= set(labels)
 
 
 def test_a_misspelt_kubernetes_field_is_refused_when_the_job_is_built(values):
@@ -101,16 +123,21 @@ def test_a_broken_run_launcher_config_is_refused(values):
     assert not process_config(K8sRunLauncher.config_type(), broken).success
 
 
-def test_the_user_code_deployment_serves_the_code_location_from_the_platform_image(values):
+def test_the_user_code_deployment_serves_the_code_location_from_the_platform_image(env, values):
     [deployment] = values["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "core_assets.definitions"]
-    assert {"name": "MLOPS_ENV", "value": "prod"} in deployment["env"]
-    assert "mlops-prod-secrets" in [s["name"] for s in deployment["envSecrets"]]
+    assert [c["name"] for c in deployment["envConfigMaps"]] == ["mlops-cluster"]
+    assert [s["name"] for s in deployment["envSecrets"]] == ["mlops-dagster", "mlops-reload-token"]
     assert deployment["image"]["tag"] not in ("", "latest")
+    assert values["runLauncher"]["config"]["k8sRunLauncher"]["jobNamespace"] == f"mlops-{env}"
 
 
-def test_storage_and_compute_logs_match_the_prod_env(values):
-    settings = load_settings("prod")
+def test_storage_and_compute_logs_match_the_env(env, values, monkeypatch):
+    """The cluster's settings: platform.env with cluster.env over it, as the pods get them."""
+    for line in (REPO_ROOT / "envs" / env / "cluster.env").read_text().splitlines():
+        if line and not line.startswith("#") and not line.startswith("MLOPS_ENV_DIR"):
+            monkeypatch.setenv(*line.split("=", 1))
+    settings = load_settings(env)
     instance = instance_config(settings)
     chart_logs = values["computeLogManager"]["config"]["s3ComputeLogManager"]
 
