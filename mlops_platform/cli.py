@@ -28,7 +28,7 @@ from mlops_platform.stack import (
     start_platform,
     stop_platform,
 )
-from optional_layers import toggle
+from optional_layers import gitops, toggle
 from optional_layers.state import read_state
 
 
@@ -110,8 +110,9 @@ def layers(settings: Settings, action: str, layer: str | None, apply: bool = Fal
         return 2
     if dry_run:
         print(f"dry run: nothing written, nothing applied ({change.lines[0]})")
+        root = gitops.repo_root(settings.env_dir)
         for path, text in change.files.items():
-            print(gitops_diff(path, text), end="")
+            print(gitops_diff(root, path, text), end="")
     else:
         toggle.apply(change)
         print("\n".join(change.lines))
@@ -130,9 +131,9 @@ def layers(settings: Settings, action: str, layer: str | None, apply: bool = Fal
     return cluster.run(steps)
 
 
-def gitops_diff(path: Path, text: str) -> str:
-    """A unified diff of what writing `text` to `path` changes, with repo-relative names."""
-    name = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+def gitops_diff(root: Path, path: Path, text: str) -> str:
+    """A unified diff of what writing `text` to `path` changes, named relative to `root`."""
+    name = path.resolve().relative_to(root.resolve())
     before = path.read_text().splitlines(keepends=True) if path.is_file() else []
     return "".join(difflib.unified_diff(before, text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))
 

@@ -100,3 +100,23 @@ def test_s3_storage_needs_a_bucket(monkeypatch):
     monkeypatch.setenv("S3_BUCKET", "")
     with pytest.raises(SettingsError, match="STORAGE=postgres-s3 needs S3_BUCKET"):
         load_settings("prod")
+
+
+def test_an_env_dir_mounted_elsewhere_is_read_as_a_pod_mounts_it(tmp_path, monkeypatch):
+    """In the cluster the env's ConfigMaps are mounted at MLOPS_ENV_DIR: platform.env and, while the
+    optional set is attached, layers.yaml."""
+    mounted = tmp_path / "env"
+    mounted.mkdir()
+    (mounted / "platform.env").write_text("MODEL_NAME=mounted-model\n")
+    monkeypatch.setenv("MLOPS_ENV_DIR", str(mounted))
+
+    settings = load_settings("prod")
+
+    assert settings.model_name == "mounted-model" and settings.mlops_env == "prod"
+    assert settings.env_dir == mounted
+
+
+def test_a_missing_mounted_env_dir_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_ENV_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(SettingsError, match="MLOPS_ENV_DIR has no .*nothing/platform.env"):
+        load_settings("prod")
