@@ -1,6 +1,7 @@
 # The platform image: the Dagster code location (core_assets), the model server (serving) and the
 # launcher, with the locked dependencies. Kubernetes runs it as the user-code deployment and as
-# every run's pod (envs/prod/dagster-values.yaml), and as the model server Deployment.
+# every run's pod (envs/<env>/dagster/values.yaml), and as the model server and MLflow server
+# Deployments (gitops/base/).
 # Built from a pinned base; no Docker engine exists on the machines this repository is developed
 # on, so the suite lints this file with hadolint but never builds it.
 

@@ -79,6 +79,8 @@ def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
     else:
         root = gitops.repo_root(env_dir)
         change.lines = [f"{what} in {change.env}", *(f"  wrote {path.resolve().relative_to(root)}" for path in files)]
+        if action != "render":
+            change.lines.append("restart the local platform (./mlops up) for it to take effect there")
     return change
 
 
@@ -90,6 +92,4 @@ def toggle(env_dir: Path, action: Action, layer: str | None = None) -> list[str]
     """Apply `on`/`off` to one layer, or to the whole optional set of `envs/<env>/`; returns what changed."""
     change = plan(env_dir, action, layer)
     apply(change)
-    if change.files and action != "render":
-        change.lines.append("restart the platform (./mlops up) for it to take effect")
     return change.lines
