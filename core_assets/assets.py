@@ -46,12 +46,14 @@ def features(context: AssetExecutionContext, config: FeaturesConfig, platform: P
     """Validated training data, split deterministically into train and test."""
     settings = platform.settings()
     source = Path(config.incoming_file) if config.incoming_file else dataset_path(settings.dataset)
-    # an optional layer (e.g. a feature store) may provide the dataset instead of the env's DATASET
-    layer_frame = None if config.incoming_file else get_manager(settings).feature_source(settings)
     try:
-        frame = layer_frame if layer_frame is not None else load_dataset(source, settings.target_column)
-        feature_set = build_features(frame, settings.target_column, settings.test_size, settings.split_seed)
-    except DataValidationError as exc:
+        frame = load_dataset(source, settings.target_column)
+        # an optional layer (e.g. a feature store) may store it and provide the training frame
+        provided = get_manager(settings).feature_source(frame, settings)
+        feature_set = build_features(
+            frame if provided is None else provided, settings.target_column, settings.test_size, settings.split_seed
+        )
+    except (DataValidationError, ValueError) as exc:
         kept = ", left in place" if config.incoming_file else ""
         raise Failure(description=f"dataset {source or settings.dataset} rejected{kept}: {exc}") from exc
     if config.incoming_file:
@@ -184,6 +186,12 @@ def served_alias(
         alias, version, reason = plan_move(
             lever, config, settings, client, registry.model_name, context.instance, context.run_id
         )
+        refusals = [] if version is None else get_manager(settings).release_refusals(
+            registry.model_name, version, settings)
+        if refusals:
+            refused = {"model_name": registry.model_name, "alias": str(alias), "version": version, "reasons": refusals}
+            emit_lifecycle_event("deploy_refused", refused, settings, context.log)
+            raise RegistryError("; ".join(refusals))
         deployment = release(
             client, model_server.client(), context.log, model_name=registry.model_name, alias=alias,
             version=version, reason=reason, lever=lever, trigger=trigger_of(context.run.tags), run_id=context.run_id,

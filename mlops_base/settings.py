@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     rollback_max_p99_seconds: float = 0.5
     rollback_window: str = Field("5m", pattern=r"^[0-9]+[smh]$")
 
+    # feast layer: the online store (empty: SQLite under the state dir; or redis://host:port),
+    # the dataset column that identifies an entity (absent: row numbers), the feature view's TTL
+    feast_online_store: str = Field("", pattern=r"^$|^redis://[^/\s]+(/[0-9]+)?$")
+    feast_entity_key: str = Field("entity_id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    feast_ttl_days: int = Field(365, ge=1)
+
     # storage: "local" = SQLite and files under the state dir; "postgres-s3" = Dagster's instance and
     # MLflow's registry on Postgres, asset values, compute logs and model artifacts in S3
     storage: Literal["local", "postgres-s3"] = "local"

@@ -14,6 +14,7 @@ ALERT_EVENTS = {
     "gate_failed": ":no_entry: quality gate failed",
     "served": ":rocket: deployed",
     "deploy_failed": ":x: deploy failed",
+    "deploy_refused": ":no_entry_sign: deploy refused, alias unchanged",
     "rolled_back": ":leftwards_arrow_with_hook: rolled back",
     "readiness_failed": ":warning: registration failed, not deployed",
 }

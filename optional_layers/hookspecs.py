@@ -65,17 +65,44 @@ def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
 
 
 @hookspec(firstresult=True)
-def mlops_feature_source(settings: Settings) -> pd.DataFrame | None:
-    """Provide the training dataset (features and target column) instead of the env's `DATASET`.
+def mlops_feature_source(dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
+    """Take the env's dataset as loaded (before the core validates it) and provide the training
+    frame (feature columns and the target column) instead, e.g. stored in and read back from a
+    feature store. Raise ValueError to reject the dataset: the run fails with its message.
 
     The first layer that returns a frame wins; return None to leave the choice to others.
     """
 
 
 @hookspec
+def mlops_release_check(model_name: str, version: str, settings: Settings) -> str | None:
+    """Veto moving an alias to `version`: return why (the alias stays where it is), or None.
+
+    Called by `served_alias` before every move to a version (release, rollback, promote); the
+    run fails with every layer's reason.
+    """
+
+
+class RowsRejected(ValueError):
+    """Raised by `mlops_request_rows` with a message for the client: the request is answered 422."""
+
+
+@hookspec(firstresult=True)
+def mlops_request_rows(
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+) -> list[list[float]] | None:
+    """Rows for a prediction request whose body is not `{"data": ...}` (e.g. `{"entity_ids": [...]}`),
+    for the model version that answers it, in `feature_names` order.
+
+    Return None when the body is not of your form; raise RowsRejected for a 422. Any other error
+    answers 503. Called in a worker thread of the model server, per request.
+    """
+
+
+@hookspec
 def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
     """React to a release event: gate_failed, version_registered, served, deploy_failed,
-    rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
+    deploy_refused, rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
 
     Each subscribing layer is called in a hook call of its own (wrappers wrap each one), so a
     subscriber that raises is logged and neither fails the pipeline nor stops the others.

@@ -59,8 +59,22 @@ class LayerManager:
     def serving_startup(self, app: FastAPI, settings: Settings) -> None:
         self.pm.hook.mlops_serving_startup(app=app, settings=settings)
 
-    def feature_source(self, settings: Settings) -> pd.DataFrame | None:
-        return self.pm.hook.mlops_feature_source(settings=settings)
+    def feature_source(self, dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
+        return self.pm.hook.mlops_feature_source(dataset=dataset, settings=settings)
+
+    def release_refusals(self, model_name: str, version: str, settings: Settings) -> list[str]:
+        reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version, settings=settings)
+        return [reason for reason in reasons if reason]
+
+    def provides_request_rows(self) -> bool:
+        return bool(self.pm.hook.mlops_request_rows.get_hookimpls())
+
+    def request_rows(
+        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+    ) -> list[list[float]] | None:
+        return self.pm.hook.mlops_request_rows(
+            document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
+        )
 
     def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)

@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.layers = layers
+    app.state.other_forms = layers.provides_request_rows()  # e.g. {"entity_ids": [...]}, feast layer on
     app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
     for router in (predict.router, reload.router, status.router):

@@ -74,10 +74,28 @@ def _strict(body: bytes) -> Rows:
     return rows
 
 
-def parse_rows(body: bytes) -> Rows:
-    """The body's `data` as a float64 array; PayloadError (400/422) naming what is wrong otherwise."""
+class OtherForm(dict):
+    """A JSON object body without `data`, left for a layer to turn into rows (e.g. `entity_ids`)."""
+
+
+def _other_form(body: bytes) -> OtherForm | None:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return OtherForm(document) if type(document) is dict and "data" not in document else None
+
+
+def parse_rows(body: bytes, other_forms: bool = False) -> Rows | OtherForm:
+    """The body's `data` as a float64 array; PayloadError (400/422) naming what is wrong otherwise.
+
+    With `other_forms` (a layer provides rows for them), an object without `data` is returned as is.
+    """
     array = _fast(body)
-    return array if array is not None else _strict(body)
+    if array is not None:
+        return array
+    other = _other_form(body) if other_forms else None
+    return other if other is not None else _strict(body)
 
 
 def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarray:

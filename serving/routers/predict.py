@@ -12,9 +12,11 @@ from typing import Annotated, Any, NamedTuple
 import numpy as np
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from mlops_base.aliases import Alias
-from serving.payload import PayloadError, Rows, answer_bytes, check_shape, parse_rows
+from optional_layers.hookspecs import RowsRejected
+from serving.payload import OtherForm, PayloadError, Rows, answer_bytes, check_shape, parse_rows
 from serving.routing import NoModelLoaded, bucket, route
 from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
 from serving.shadow import ShadowStats
@@ -45,12 +47,32 @@ class Answer(NamedTuple):
     predictions: Any
 
 
-async def _answer(variants: VariantRegistry, alias: Alias, rows: Rows, max_rows: int) -> Answer:
+async def _layer_rows(state, document: OtherForm, info) -> Rows:
+    """The rows a layer provides for another body form, for the model version that answers."""
+    settings = state.settings
+    try:
+        rows = await run_in_threadpool(
+            state.layers.request_rows, dict(document), info.ref.model_name, info.ref.version, info.feature_names,
+            settings,
+        )
+    except RowsRejected as exc:
+        raise PayloadError(422, str(exc)) from exc
+    except Exception as exc:  # the layer's store is down or broken: this request fails, the server serves on
+        raise HTTPException(503, f"rows for {sorted(document)} could not be fetched: {exc}") from exc
+    if rows is None:
+        raise PayloadError(422, f"body has no `data` and no layer reads its form (keys: {sorted(document)})")
+    return np.asarray(rows, dtype=np.float64)
+
+
+async def _answer(state, alias: Alias, rows: Rows | OtherForm) -> Answer:
+    variants: VariantRegistry = state.variants
     with variants.lease(alias) as runtime:
         if runtime is None:
             raise HTTPException(503, f"alias {alias} has no model loaded")
         info = runtime.info
-        array = check_shape(rows, info.feature_names, max_rows)
+        if isinstance(rows, OtherForm):
+            rows = await _layer_rows(state, rows, info)
+        array = check_shape(rows, info.feature_names, state.settings.max_rows)
         try:
             predictions = await variants.score(runtime, array)
         except ValueError as exc:
@@ -68,12 +90,12 @@ async def predict(
 ) -> Response:
     """Score rows on the alias the routing mode picks for this client."""
     state = request.app.state  # not through dependencies: each costs ~2% of a one-row request
-    rows = parse_rows(await request.body())
+    rows = parse_rows(await request.body(), state.other_forms)
     try:
         chosen = route(state.settings, bucket(x_client_id), state.variants.loaded())
     except NoModelLoaded as exc:
         raise HTTPException(503, str(exc)) from exc
-    answer = await _answer(state.variants, chosen.alias, rows, state.settings.max_rows)
+    answer = await _answer(state, chosen.alias, rows)
     if chosen.shadow is not None:
         answer.response.background = BackgroundTask(
             _shadow_score, state.variants, chosen.shadow, state.shadow, answer.rows, answer.predictions
@@ -92,5 +114,5 @@ def _shadow_score(variants: VariantRegistry, alias: Alias, stats: ShadowStats, r
 async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     state = request.app.state
-    rows = parse_rows(await request.body())
-    return (await _answer(state.variants, alias, rows, state.settings.max_rows)).response
+    rows = parse_rows(await request.body(), state.other_forms)
+    return (await _answer(state, alias, rows)).response

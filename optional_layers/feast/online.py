@@ -1,0 +1,102 @@
+"""`/predict {"entity_ids": [...]}`: the rows of the answering model version, fetched from the online
+store through that version's own FeatureService; a missing entity is a 422 naming it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import FastAPI
+from feast import FeatureService, FeatureStore
+from feast.errors import FeatureServiceNotFoundException
+
+from mlops_base.settings import Settings
+from optional_layers.feast.repository import service_name
+from optional_layers.hookspecs import RowsRejected
+
+FORM = "entity_ids"
+
+
+class Services:
+    """FeatureServices by registry and name, read once (a version's service never changes)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], FeatureService] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store: FeatureStore, name: str) -> FeatureService:
+        key = (str(store.config.registry.path), name)
+        service = self._known.get(key)
+        if service is None:
+            service = store.get_feature_service(name, allow_cache=False)
+            with self._lock:
+                self._known[key] = service
+        return service
+
+
+SERVICES = Services()
+
+
+def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
+    """The ids of an `{"entity_ids": [...]}` body; None for another form; RowsRejected if malformed."""
+    if FORM not in document:
+        return None
+    extra = sorted(set(document) - {FORM})
+    if extra:
+        raise RowsRejected(f"body: unexpected keys {extra} beside {FORM}")
+    ids = document[FORM]
+    if not isinstance(ids, list) or not ids:
+        raise RowsRejected(f"{FORM}: a non-empty list of integers is required")
+    if len(ids) > max_rows:
+        raise RowsRejected(f"{FORM}: {len(ids)} ids; at most {max_rows} per request")
+    bad = [i for i, value in enumerate(ids) if type(value) is not int]
+    if bad:
+        raise RowsRejected(f"{FORM}.{bad[0]}: {ids[bad[0]]!r} is not an integer id")
+    return ids
+
+
+def online_rows(store: FeatureStore, settings: Settings, model_name: str, version: str, feature_names: list[str],
+                ids: list[int]) -> list[list[float]]:
+    name = service_name(model_name, version)
+    try:
+        service = SERVICES.get(store, name)
+    except FeatureServiceNotFoundException as exc:
+        raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
+    key = settings.feast_entity_key
+    values = store.get_online_features(features=service, entity_rows=[{key: i} for i in ids]).to_dict()
+    absent = [f for f in feature_names if f not in values]
+    if absent:
+        raise RowsRejected(f"FeatureService {name} does not provide the model's features {absent}")
+    missing = [ids[row] for row in range(len(ids)) if any(values[f][row] is None for f in feature_names)]
+    if missing:
+        raise RowsRejected(f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
+                           f"(FeatureService {name})")
+    return [[values[f][row] for f in feature_names] for row in range(len(ids))]
+
+
+ENTITY_REQUEST = {
+    "title": "EntityPredictRequest",
+    "type": "object",
+    "required": [FORM],
+    "additionalProperties": False,
+    "properties": {FORM: {"type": "array", "minItems": 1, "items": {"type": "integer"},
+                          "description": "entities whose features the answering version's FeatureService "
+                                         "reads from the online store (feast layer)"}},
+    "examples": [{FORM: [0, 42]}],
+}
+
+
+def document_entity_form(app: FastAPI) -> None:
+    """Show both request forms of the predict routes in the OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["components"]["schemas"]["EntityPredictRequest"] = ENTITY_REQUEST
+            for path in ("/predict", "/variant/{alias}/predict"):
+                body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+                body["schema"] = {"oneOf": [body["schema"], {"$ref": "#/components/schemas/EntityPredictRequest"}]}
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -1,0 +1,55 @@
+"""The env's Feast feature store, configured from its settings: the local provider, the file
+offline store and a file registry under the env's state dir, the online store in SQLite there or
+in Redis (`FEAST_ONLINE_STORE=redis://host:port[/db]`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from feast import FeatureStore
+from feast.repo_config import RepoConfig
+
+from mlops_base.settings import Settings
+
+
+def feast_dir(settings: Settings) -> Path:
+    return settings.state_dir / "feast"
+
+
+def offline_path(settings: Settings) -> Path:
+    """The file offline store: every ingested dataset row, with its event timestamp."""
+    return feast_dir(settings) / "offline" / "features.parquet"
+
+
+def project(settings: Settings) -> str:
+    """The Feast project of the env (Redis keys are prefixed with it, so envs may share a Redis)."""
+    return "mlops_" + re.sub(r"[^A-Za-z0-9_]", "_", settings.mlops_env)
+
+
+def online_store(settings: Settings) -> dict:
+    if not settings.feast_online_store:
+        return {"type": "sqlite", "path": str(feast_dir(settings) / "online.db")}
+    address, _, db = settings.feast_online_store.removeprefix("redis://").partition("/")
+    return {"type": "redis", "connection_string": f"{address},db={db or 0}"}
+
+
+def repo_config(settings: Settings) -> RepoConfig:
+    folder = feast_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    return RepoConfig(
+        project=project(settings), provider="local", registry=str(folder / "registry.db"),
+        online_store=online_store(settings), offline_store={"type": "file"},
+        entity_key_serialization_version=3, repo_path=str(folder),
+    )
+
+
+_stores: dict[tuple[str, ...], FeatureStore] = {}
+
+
+def feature_store(settings: Settings) -> FeatureStore:
+    """One store per env, state dir and online store in a process (building one reads the registry)."""
+    key = (settings.mlops_env, str(settings.state_dir), settings.feast_online_store)
+    if key not in _stores:
+        _stores[key] = FeatureStore(config=repo_config(settings))
+    return _stores[key]
