@@ -37,7 +37,8 @@ def envs_with_monitoring(tmp_path, monkeypatch):
     env = {"MLOPS_ENVS_DIR": str(envs)}
     subprocess.run([str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
                    env={**os.environ, **env}, check=True, capture_output=True)
-    assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {"attached": True, "layers": {"monitoring": True}}
+    assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
+        "attached": True, "layers": {"feast": False, "monitoring": True}}
     return env
 
 
