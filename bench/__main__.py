@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import hotswap, releases, report, serving
+from bench import feast, hotswap, releases, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,9 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mlops bench", description=__doc__)
-    parser.add_argument("--suites", default="serving,hotswap,releases", help="comma-separated: serving,hotswap,releases")
+    parser.add_argument("--suites", default="serving,hotswap,releases,feast",
+                        help="comma-separated: serving,hotswap,releases,feast (a subset updates only those "
+                             "sections of the results)")
     parser.add_argument("--releases", type=int, default=10, help="train_job releases timed")
     parser.add_argument("--commits", type=int, default=3, help="commits timed to served")
     parser.add_argument("--faults", type=int, default=3, help="failed deploys timed to rolled back")
@@ -51,8 +53,18 @@ def main(argv: list[str] | None = None) -> None:
     if "releases" in suites:
         print("releases: a throwaway platform...", flush=True)
         results["releases"] = releases.run(workdir / "releases", args.releases, args.commits, args.faults)
+    if "feast" in suites:
+        print("feast online lookups...", flush=True)
+        results["feast"] = feast.run(workdir / "feast", args.rounds, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latest.json").write_text(json.dumps(results, indent=2))
+    latest = args.out / "latest.json"
+    if latest.is_file() and suites != {"serving", "hotswap", "releases", "feast"}:
+        # a partial run replaces its own sections; each keeps the time of the run that measured it
+        previous = json.loads(latest.read_text())
+        for suite in ("serving", "hotswap", "releases", "feast"):
+            if suite not in suites and suite in previous:
+                results[suite] = {"when": previous["when"], **previous[suite]}
+    latest.write_text(json.dumps(results, indent=2))
     markdown = report.render(results)
     (args.out / "latest.md").write_text(markdown)
     print(markdown)

@@ -125,13 +125,33 @@ def _releases(r: dict) -> list[str]:
     return out + [""]
 
 
+def _feast(f: dict) -> list[str]:
+    t = f["targets"]
+    out = [f"Run {f['when']}: median of {f['rounds']} rounds x {f['seconds']} s, one row (one id) per request, "
+           "same server and model; ratios against `data` rows in the same run.", "",
+           "| request | 1 conn: req/s | p50 / p99 ms | 32 conns: req/s | p50 / p99 ms | failed |",
+           "|---|---|---|---|---|---|"]
+    for key in ("data", "sqlite", "redis"):
+        sc, base = t[key]["scenarios"], t["data"]["scenarios"]
+        cells = []
+        for scenario in ("1x1", "1x32"):
+            ratio = sc[scenario]["rps"] / base[scenario]["rps"]
+            cells += [f"{sc[scenario]['rps']:,.0f} ({ratio:.2f})",
+                      f"{sc[scenario]['p50_ms']:.2f} / {sc[scenario]['p99_ms']:.2f}"]
+        failed = sum(s["failed"] for s in sc.values())
+        out.append(f"| {t[key]['label']} | " + " | ".join(cells) + f" | {failed} |")
+    return out + [""]
+
+
 def render(results: dict) -> str:
     m = results["machine"]
     out = [f"Run {results['when']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, Linux {m['kernel']}.", ""]
-    if "serving" in results:
-        out += ["### Serving", ""] + _serving(results["serving"])
-    if "hotswap" in results:
-        out += ["### Hot-swap under load", ""] + _hotswap(results["hotswap"])
-    if "releases" in results:
-        out += ["### Releases", ""] + _releases(results["releases"])
+    for key, title, section in (("serving", "Serving", _serving), ("hotswap", "Hot-swap under load", _hotswap),
+                                ("releases", "Releases", _releases)):
+        if key in results:
+            # a section kept from an earlier run (a partial `./mlops bench --suites`) says when it ran
+            when = [f"Run {results[key]['when']}.", ""] if "when" in results[key] else []
+            out += [f"### {title}", "", *when] + section(results[key])
+    if "feast" in results:
+        out += ["### Feast online lookups", ""] + _feast(results["feast"])
     return "\n".join(out)
