@@ -1,6 +1,8 @@
 """The one place that decides the env and assembles the code location's Definitions."""
 
-from dagster import AssetKey, Definitions, in_process_executor, map_asset_specs
+import logging
+
+from dagster import AssetKey, Definitions, colored_console_logger, in_process_executor, logger, map_asset_specs
 
 from core_assets.assets import (
     features,
@@ -19,6 +21,7 @@ from core_assets.sensors import (
     readiness_sensor,
     rollback_sensor,
 )
+from mlops_base import log_context
 from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import get_manager
 
@@ -32,6 +35,9 @@ def _with_training_code_version(settings: Settings):
 def build_definitions(settings: Settings) -> Definitions:
     """The core graph, merged with whatever the env's enabled optional layers contribute."""
     settings.require_secrets("dagster")
+    layers = get_manager(settings)
+    handlers = layers.logging_handlers(settings, "dagster")
+    log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
     jobs = with_executors([train_job, deploy_job, rollback_job, promote_job], settings)
     core = Definitions(
         assets=map_asset_specs(
@@ -43,8 +49,25 @@ def build_definitions(settings: Settings) -> Definitions:
         resources={**build_resources(settings), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
+        loggers={"console": colored_console_logger, "layers": runs_logger(handlers)} if handlers else None,
     )
-    return Definitions.merge(core, *get_manager(settings).dagster_definitions(settings))
+    return Definitions.merge(core, *layers.dagster_definitions(settings))
+
+
+def runs_logger(handlers: list[logging.Handler]):
+    """A Dagster logger giving the runs' own log (with their run id) to the layers' handlers."""
+
+    @logger(description="the optional layers' log handlers (e.g. shipping to Loki)")
+    def layers_logger(init_context) -> logging.Logger:
+        log = logging.getLogger("dagster_runs.layers")
+        log.setLevel(logging.INFO)
+        log.propagate = False  # only to these handlers, not again through the root logger
+        for handler in handlers:
+            if handler not in log.handlers:
+                log.addHandler(handler)
+        return log
+
+    return layers_logger
 
 
 defs = build_definitions(load_settings())

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     rollback_max_p99_seconds: float = 0.5
     rollback_window: str = Field("5m", pattern=r"^[0-9]+[smh]$")
 
+    # logging layer: Loki's base URL (empty: JSON lines in the model server's rotating file only)
+    loki_url: str = ""
+
     # feast layer: the online store (empty: SQLite under the state dir; or redis://host:port),
     # the dataset column that identifies an entity (absent: row numbers), the feature view's TTL
     feast_online_store: str = Field("", pattern=r"^$|^redis://[^/\s]+(/[0-9]+)?$")

@@ -39,6 +39,12 @@ def mlops_layer_info() -> LayerInfo:
 
 
 @hookspec
+def mlops_metric_values() -> dict[str, float]:
+    """Counters the layer keeps (name -> value, e.g. log records dropped), exported by the
+    monitoring layer at scrape time when it is on."""
+
+
+@hookspec
 def mlops_gitops_files() -> dict[str, str]:
     """Files of the layer's GitOps app generated from the layer's own sources (its alert rules,
     its dashboards), by path relative to the repo root.
@@ -119,5 +125,8 @@ def mlops_serving_event(event: str, payload: dict[str, Any], settings: Settings)
 
 
 @hookspec
-def mlops_logging_handlers(settings: Settings) -> list[logging.Handler]:
-    """Logging handlers to attach to the platform's loggers (for example, shipping JSON logs)."""
+def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.Handler]:
+    """Logging handlers for the platform's loggers in a `component` process ("serving": the model
+    server; "dagster": the code location, its sensors and runs, where they also get the runs' own
+    log). Return the same handler objects when called again in a process: they are attached once.
+    """

@@ -82,8 +82,12 @@ class LayerManager:
     def serving_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_serving_event", event=event, payload=payload, settings=settings)
 
-    def logging_handlers(self, settings: Settings) -> list[logging.Handler]:
-        return [h for handlers in self.pm.hook.mlops_logging_handlers(settings=settings) for h in handlers]
+    def logging_handlers(self, settings: Settings, component: str) -> list[logging.Handler]:
+        return [h for handlers in self.pm.hook.mlops_logging_handlers(settings=settings, component=component)
+                for h in handlers]
+
+    def metric_values(self) -> dict[str, float]:
+        return {name: value for values in self.pm.hook.mlops_metric_values() for name, value in values.items()}
 
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call each subscriber through its own `pm.hook` call, so one that raises stops no other.

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import gc
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import get_manager
 from serving import errors
+from serving.request_id import RequestId
 from serving.routers import predict, reload, status
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (predict.router, reload.router, status.router):
         app.include_router(router)
     _document(app, predict.SCHEMAS)
-    for handler in layers.logging_handlers(settings):
-        logging.getLogger().addHandler(handler)
+    log_context.attach(layers.logging_handlers(settings, "serving"))
     layers.serving_startup(app, settings)  # optional layers add middleware and routes here
+    app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     return app

@@ -162,13 +162,15 @@ class VariantRegistry:
                 new = await to_thread.run_sync(self._load, alias, version)
             except ModelLoadError as exc:
                 variant.last_error = str(exc)
-                log.warning("reload of %s failed, keeping the current model: %s", alias, exc)
+                log.warning("reload of %s failed, keeping the current model: %s", alias, exc,
+                            extra={"alias": str(alias), "version": version})
                 self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
                 raise
             assert new.info is not None
             previous = self._swap(alias, new)
             result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
-            log.info("alias %s now serves v%s (was v%s)", alias, result.version, previous)
+            log.info("alias %s now serves v%s (was v%s)", alias, result.version, previous,
+                     extra={"alias": str(alias), "version": result.version})
             self._on_event("reloaded", result.__dict__)
             return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -18,10 +19,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
+from optional_layers.manager import get_manager
 from optional_layers.monitoring import gitops, pipeline_metrics
 
 REGISTRY = CollectorRegistry()
@@ -43,6 +46,21 @@ SHADOW_DISAGREEMENTS = Counter("mlops_shadow_disagreements", "Shadow predictions
 _log = logging.getLogger("mlops.monitoring")
 
 MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=REGISTRY)
+
+
+class LayerCounters:
+    """Counters other layers keep (`mlops_metric_values`, e.g. log records dropped), read at scrape time."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[str, float]] = dict
+
+    def collect(self):
+        for name, value in sorted(self.source().items()):
+            yield CounterMetricFamily(name.removesuffix("_total"), f"{name}, kept by an optional layer", value=value)
+
+
+LAYER_COUNTERS = LayerCounters()
+REGISTRY.register(LAYER_COUNTERS)
 
 
 @lru_cache(maxsize=1024)
@@ -105,6 +123,8 @@ def mlops_gitops_files() -> dict[str, str]:
 @hookimpl
 def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(PredictMetrics)
+    layers = get_manager(settings)
+    LAYER_COUNTERS.source = layers.metric_values
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

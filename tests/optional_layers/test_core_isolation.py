@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlops_base.settings import REPO_ROOT
 
-LAYER_MODULES = ("optional_layers.monitoring", "optional_layers.feast", "prometheus_client", "feast", "logging_loki")
+LAYER_MODULES = ("optional_layers.monitoring", "optional_layers.feast", "optional_layers.loki", "prometheus_client", "feast", "logging_loki")
 
 FRESH_INTERPRETER = """
 import sys

@@ -38,7 +38,7 @@ def envs_with_monitoring(tmp_path, monkeypatch):
     subprocess.run([str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
                    env={**os.environ, **env}, check=True, capture_output=True)
     assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
-        "attached": True, "layers": {"feast": False, "monitoring": True}}
+        "attached": True, "layers": {"feast": False, "logging": False, "monitoring": True}}
     return env
 
 

@@ -1,0 +1,53 @@
+"""Logging layer hooks: JSON log handlers for the model server and the Dagster processes, and the
+counts of what reached Loki (exported by the monitoring layer when it is on)."""
+
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+
+from mlops_base.settings import SECRET_SETTINGS, Settings
+from optional_layers.hookspecs import LayerInfo, hookimpl
+from optional_layers.loki.formatter import JsonFormatter
+from optional_layers.loki.handler import LokiHandler
+
+FILE_MAX_BYTES = 10 * 1024 * 1024
+FILE_BACKUPS = 5  # at most ~60 MB of JSON lines per env
+
+_handlers: dict[tuple[str, ...], list[logging.Handler]] = {}
+
+
+def log_file(settings: Settings, component: str):
+    return settings.state_dir / "logs" / f"{component}.jsonl"
+
+
+@hookimpl
+def mlops_layer_info() -> LayerInfo:
+    return LayerInfo("logging", "structured JSON logs, pushed to Loki (LOKI_URL) and kept in a rotating file",
+                     "gitops/optional/logging")
+
+
+@hookimpl
+def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.Handler]:
+    key = (settings.mlops_env, component, settings.loki_url, str(settings.state_dir))
+    if key not in _handlers:
+        secrets = tuple(str(getattr(settings, name)) for name in SECRET_SETTINGS)
+        formatter = JsonFormatter(settings.mlops_env, component, secrets)
+        handlers: list[logging.Handler] = []
+        if settings.loki_url:
+            handlers.append(LokiHandler(settings.loki_url, formatter))
+        if component == "serving":  # the local default: a rotating JSON file under the state dir
+            path = log_file(settings, component)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            rotating = RotatingFileHandler(path, maxBytes=FILE_MAX_BYTES, backupCount=FILE_BACKUPS, encoding="utf-8")
+            rotating.setFormatter(formatter)
+            handlers.append(rotating)
+        _handlers[key] = handlers
+    return _handlers[key]
+
+
+@hookimpl
+def mlops_metric_values() -> dict[str, float]:
+    pushers = [h for handlers in _handlers.values() for h in handlers if isinstance(h, LokiHandler)]
+    return {"mlops_log_records_sent_total": sum(h.sent for h in pushers),
+            "mlops_log_records_dropped_total": sum(h.dropped for h in pushers)}
