@@ -1,8 +1,6 @@
 """The one place that decides the env and assembles the code location's Definitions."""
 
-import logging
-
-from dagster import AssetKey, Definitions, colored_console_logger, in_process_executor, logger, map_asset_specs
+from dagster import AssetKey, Definitions, in_process_executor, map_asset_specs
 
 from core_assets.assets import (
     features,
@@ -10,6 +8,7 @@ from core_assets.assets import (
     served_alias,
     trained_model,
 )
+from core_assets import logs
 from core_assets.checks import accuracy_gate
 from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.lib.training import training_code_version
@@ -38,6 +37,7 @@ def build_definitions(settings: Settings) -> Definitions:
     layers = get_manager(settings)
     handlers = layers.logging_handlers(settings, "dagster")
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
+    logs.route_to(handlers)  # the runs' own log, through the instance's python_logs handler
     jobs = with_executors([train_job, deploy_job, rollback_job, promote_job], settings)
     core = Definitions(
         assets=map_asset_specs(
@@ -49,25 +49,10 @@ def build_definitions(settings: Settings) -> Definitions:
         resources={**build_resources(settings), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
-        loggers={"console": colored_console_logger, "layers": runs_logger(handlers)} if handlers else None,
     )
     return Definitions.merge(core, *layers.dagster_definitions(settings))
 
 
-def runs_logger(handlers: list[logging.Handler]):
-    """A Dagster logger giving the runs' own log (with their run id) to the layers' handlers."""
-
-    @logger(description="the optional layers' log handlers (e.g. shipping to Loki)")
-    def layers_logger(init_context) -> logging.Logger:
-        log = logging.getLogger("dagster_runs.layers")
-        log.setLevel(logging.INFO)
-        log.propagate = False  # only to these handlers, not again through the root logger
-        for handler in handlers:
-            if handler not in log.handlers:
-                log.addHandler(handler)
-        return log
-
-    return layers_logger
 
 
 defs = build_definitions(load_settings())

@@ -17,6 +17,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster_shared.record import copy  # a job is an immutable record: copied with another executor
 
 from core_assets.resources import secret
+from core_assets.logs import PYTHON_LOGS
 from mlops_base.settings import Settings, SettingsError
 
 # sensors' runs start at once instead of waiting for the queue daemon's next pass
@@ -27,14 +28,15 @@ S3_MAX_ATTEMPTS = 2
 
 def instance_config(settings: Settings) -> dict[str, Any]:
     """The Dagster instance of this env, as `dagster.yaml` (secrets by environment variable name)."""
-    config: dict[str, Any] = {"telemetry": {"enabled": False}, "run_coordinator": _RUN_COORDINATOR}
+    config: dict[str, Any] = {"telemetry": {"enabled": False}, "run_coordinator": _RUN_COORDINATOR,
+                              "python_logs": PYTHON_LOGS}  # the runs' log to the optional layers' handlers
     if settings.storage == "postgres-s3":
         config["storage"] = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
-        logs: dict[str, Any] = {"bucket": settings.s3_bucket, "prefix": compute_logs_prefix(settings)}
+        bucket: dict[str, Any] = {"bucket": settings.s3_bucket, "prefix": compute_logs_prefix(settings)}
         if settings.s3_endpoint_url:
-            logs["endpoint_url"] = settings.s3_endpoint_url
+            bucket["endpoint_url"] = settings.s3_endpoint_url
         config["compute_logs"] = {
-            "module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager", "config": logs,
+            "module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager", "config": bucket,
         }
     return config
 

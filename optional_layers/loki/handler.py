@@ -4,6 +4,7 @@ what it has to drop, and flushing what is left on close."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -34,6 +35,7 @@ class LokiHandler(logging.Handler):
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="loki-push", daemon=True)
         self._thread.start()
+        atexit.register(self.stop)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -107,11 +109,17 @@ class LokiHandler(logging.Handler):
         return self._idle.wait(timeout_s)
 
     def close(self) -> None:
-        """Send what is queued (bounded by one push attempt per batch), then stop."""
+        """Flush, and keep sending: `logging.config.dictConfig` closes every handler of the process
+        (Dagster calls it when it sets up a run's log), so closing is not the end; `stop` is, at exit."""
+        self.flush(5.0)
+        super().close()
+
+    def stop(self) -> None:
+        """At interpreter exit (before logging's own shutdown): send what is queued, then stop."""
         if not self._closing.is_set():
             self.flush(5.0)
             self._closing.set()
-            self.queue.put(None) if not self.queue.full() else None
+            if not self.queue.full():
+                self.queue.put(None)
             self._thread.join(timeout=10)
             self._client.close()
-        super().close()

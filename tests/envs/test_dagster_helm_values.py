@@ -18,6 +18,7 @@ from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
 from dagster_k8s.job import DagsterK8sJobConfig, UserDefinedDagsterK8sConfig, construct_dagster_k8s_job
 
+from core_assets.logs import PYTHON_LOGS
 from core_assets.storage import compute_logs_prefix, instance_config
 from mlops_base.settings import REPO_ROOT, load_settings
 
@@ -153,3 +154,8 @@ def test_the_k8s_job_executor_config_validates(values):
 
     assert process_config(k8s_job_executor.config_schema.config_type, step_config).success
     assert not process_config(k8s_job_executor.config_schema.config_type, {"no_such_key": 1}).success
+
+
+def test_the_runs_log_reaches_the_optional_layers_as_locally(values):
+    """The chart's instance gets the same python_logs handler as the dagster.yaml `./mlops up` writes."""
+    assert values["pythonLogs"]["dagsterHandlerConfig"] == PYTHON_LOGS["dagster_handler_config"]
