@@ -2,24 +2,24 @@
 
 from dagster import AssetKey, Definitions, in_process_executor, map_asset_specs
 
+from core_assets import logs
 from core_assets.assets import (
     features,
     registered_model_version,
     served_alias,
     trained_model,
 )
-from core_assets import logs
 from core_assets.checks import accuracy_gate
 from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
 from core_assets.lib.training import training_code_version
 from core_assets.resources import build_resources
-from core_assets.storage import io_managers, retargeted, with_executors
 from core_assets.sensors import (
     automation_sensor,
     new_data_sensor,
     readiness_sensor,
     rollback_sensor,
 )
+from core_assets.storage import io_managers, retargeted, with_executors
 from mlops_base import log_context
 from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import get_manager

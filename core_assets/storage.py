@@ -16,8 +16,8 @@ from dagster import BetaWarning, SensorDefinition
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster_shared.record import copy  # a job is an immutable record: copied with another executor
 
-from core_assets.resources import secret
 from core_assets.logs import PYTHON_LOGS
+from core_assets.resources import secret
 from mlops_base.settings import Settings, SettingsError
 
 # sensors' runs start at once instead of waiting for the queue daemon's next pass

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import DagsterInstance
 from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 
