@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from typing import Literal
-
-Component = Literal["serving", "dagster"]
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -17,6 +14,8 @@ PLATFORM_LOGGERS = ("mlops", "serving", "core_assets")
 
 def attach(handlers: list[logging.Handler]) -> None:
     """Attach handlers to the platform's loggers, once each (assembly may run more than once)."""
+    if not handlers:
+        return
     for name in PLATFORM_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:

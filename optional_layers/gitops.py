@@ -105,6 +105,8 @@ def generated_files(env_dir: Path, state: LayerState, manager: LayerManager) -> 
     """Everything `./mlops layers` writes for an env besides `layers.yaml`."""
     infos = {info.name: info for info in manager.layer_infos() if info.gitops_app}
     root = repo_root(env_dir)
+    if not (root / "gitops").is_dir():  # an env tree without the GitOps tree beside it
+        return {}
     layer_files = {root / path: text for path, text in manager.gitops_files().items()}
     return {**layer_files, **render(env_dir, state, infos)}
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dagster import Definitions
     from fastapi import FastAPI
 
-    from mlops_base.settings import Settings
+    from mlops_base.settings import Component, Settings
 
 PROJECT = "mlops"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -125,7 +125,7 @@ def mlops_serving_event(event: str, payload: dict[str, Any], settings: Settings)
 
 
 @hookspec
-def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.Handler]:
+def mlops_logging_handlers(settings: Settings, component: Component) -> list[logging.Handler]:
     """Logging handlers for the platform's loggers in a `component` process ("serving": the model
     server; "dagster": the code location, its sensors and runs, where they also get the runs' own
     log). Return the same handler objects when called again in a process: they are attached once.

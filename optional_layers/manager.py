@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dagster import Definitions
     from fastapi import FastAPI
 
-    from mlops_base.settings import Settings
+    from mlops_base.settings import Component, Settings
 
 ENTRY_POINT_GROUP = "mlops.layers"
 BUILTIN = {"alerts"}  # always on; registered through the entry-point group like any layer
@@ -82,7 +82,7 @@ class LayerManager:
     def serving_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_serving_event", event=event, payload=payload, settings=settings)
 
-    def logging_handlers(self, settings: Settings, component: str) -> list[logging.Handler]:
+    def logging_handlers(self, settings: Settings, component: Component) -> list[logging.Handler]:
         return [h for handlers in self.pm.hook.mlops_logging_handlers(settings=settings, component=component)
                 for h in handlers]
 
