@@ -1,0 +1,74 @@
+"""Registered versions exported to Triton models and served by the real Triton of the
+nvidia-pytriton wheel (skips, saying why, where it cannot run): the same predictions as the
+in-process runtime for the same version; a version it cannot type is refused before Triton sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import mlflow.artifacts
+import mlflow.sklearn
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from mlflow.models import Model
+from sklearn.datasets import load_iris
+
+from mlops_platform import processes, triton
+from serving.runtimes.triton_export import ExportError, config_pbtxt, export
+
+KEY = "test-admin-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    install = triton.TritonInstall(triton.VENV)
+    why = triton.unavailable(install)
+    if why:
+        pytest.skip(why)
+    repository = tmp_path_factory.mktemp("triton-repository")
+    service = triton.start(repository, tmp_path_factory.mktemp("triton-logs"), KEY, install)
+    try:
+        yield service, repository
+    finally:
+        processes.stop(service)
+
+
+def _download(mlflow_server, model, version, tmp_path):
+    source = MlflowClient(mlflow_server).get_model_version(model.name, version).source
+    local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(tmp_path / version),
+                                                tracking_uri=mlflow_server)
+    return local, Model.load(local)
+
+
+def test_each_version_predicts_on_triton_what_it_predicts_in_process(server, shared_model, mlflow_server, tmp_path):
+    service, repository = server
+    rows = load_iris(as_frame=True).frame.iloc[:, :4].to_numpy(dtype=np.float64)
+    for version in shared_model.versions:  # a logistic regression and a depth-1 tree
+        local, meta = _download(mlflow_server, shared_model, version, tmp_path)
+        name = export(Path(local), meta, repository, shared_model.name, version, max_rows=10_000)
+        loaded = httpx.post(f"{service.url}/v2/repository/models/{name}/load", headers={triton.ADMIN_HEADER: KEY},
+                            timeout=120)
+        assert loaded.status_code == 200, loaded.text
+        answer = httpx.post(f"{service.url}/v2/models/{name}/infer", json={"inputs": [
+            {"name": "INPUT", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}]},
+            timeout=60)
+        assert answer.status_code == 200, answer.text
+        in_process = mlflow.sklearn.load_model(local).predict(rows)
+        assert answer.json()["outputs"][0]["data"] == in_process.tolist()
+
+
+def test_the_config_comes_from_the_signature(shared_model, mlflow_server, tmp_path):
+    _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
+    config = config_pbtxt("m-v1", meta, max_rows=64)
+    assert 'input [ { name: "INPUT", data_type: TYPE_FP64, dims: [ 4 ] } ]' in config
+    assert 'output [ { name: "OUTPUT", data_type: TYPE_INT64, dims: [ 1 ] } ]' in config
+    assert "max_batch_size: 64" in config and "dynamic_batching" in config
+
+
+def test_a_version_without_a_numeric_signature_is_refused(shared_model, mlflow_server, tmp_path):
+    _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
+    meta.signature = None
+    with pytest.raises(ExportError, match="no signature"):
+        config_pbtxt("m-v1", meta, max_rows=64)
