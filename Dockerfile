@@ -41,5 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 EXPOSE 3030 8000
-# the model server by default; the Helm chart runs `dagster api grpc --module-name core_assets.definitions`
+# the model server by default; the Helm chart runs `dagster api grpc --module-name core_assets.definitions`.
+# In a container it listens on every interface (the pod's address); who may reach it is the
+# Service's and NetworkPolicy's decision. Run locally, everything binds 127.0.0.1.
 CMD ["uvicorn", "--factory", "serving.main:create_app", "--host", "0.0.0.0", "--port", "8000"]

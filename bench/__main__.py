@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import feast, hotswap, releases, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
+SUITES = ("serving", "hotswap", "releases", "feast")
 
 
 def machine() -> dict:
@@ -24,9 +25,8 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mlops bench", description=__doc__)
-    parser.add_argument("--suites", default="serving,hotswap,releases,feast",
-                        help="comma-separated: serving,hotswap,releases,feast (a subset updates only those "
-                             "sections of the results)")
+    parser.add_argument("--suites", default=",".join(SUITES),
+                        help=f"comma-separated: {','.join(SUITES)} (a subset updates only those sections of the results)")
     parser.add_argument("--releases", type=int, default=10, help="train_job releases timed")
     parser.add_argument("--commits", type=int, default=3, help="commits timed to served")
     parser.add_argument("--faults", type=int, default=3, help="failed deploys timed to rolled back")
@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         results["feast"] = feast.run(workdir / "feast", args.rounds, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"
-    if latest.is_file() and suites != {"serving", "hotswap", "releases", "feast"}:
+    if latest.is_file() and suites != set(SUITES):
         # a partial run replaces its own sections; each keeps the time of the run that measured it
         previous = json.loads(latest.read_text())
-        for suite in ("serving", "hotswap", "releases", "feast"):
+        for suite in SUITES:
             if suite not in suites and suite in previous:
                 results[suite] = {"when": previous["when"], **previous[suite]}
     latest.write_text(json.dumps(results, indent=2))

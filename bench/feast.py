@@ -7,12 +7,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
-import redis as redis_client
 from sklearn.datasets import load_iris
 
 from bench import load
@@ -30,24 +28,7 @@ def entity_body(rows: list[list[float]]) -> bytes:
     return orjson.dumps({"entity_ids": list(range(len(rows)))})
 
 
-def _start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = processes.free_port()
-    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis_client.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return proc, f"redis://127.0.0.1:{port}"
-        except redis_client.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
-
-
-def _fill_store(state_dir: Path, online: str, tracking_uri: str, model_name: str) -> None:
+def _fill_store(state_dir: Path, online: str, model_name: str) -> None:
     """Iris ingested, materialized and the served version's FeatureService registered."""
     settings = load_settings("dev", mlops_state_dir=state_dir, feast_online_store=online)
     ingest = repository.split_dataset(load_iris(as_frame=True).frame, settings)
@@ -66,21 +47,22 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
     subprocess.run([str(BIN / "mlops"), "layers", "on", "feast"], check=True, capture_output=True,
                    env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)})
     mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
-    redis_proc, redis_url = _start_redis(workdir)
+    redis: processes.Service | None = None
     targets: list[Target] = []
     try:
+        redis = processes.start_redis(workdir)
         model_name = register_iris_model(mlflow_server.url)
         env = {"MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": model_name, "RELOAD_SECRET_TOKEN": TOKEN,
                "MLOPS_ENV": "dev", "MLOPS_ENVS_DIR": str(envs_on)}
-        for name, online in (("sqlite", ""), ("redis", redis_url)):
-            _fill_store(workdir / f"state-{name}", online, mlflow_server.url, model_name)
+        for name, online in (("sqlite", ""), ("redis", redis.url)):
+            _fill_store(workdir / f"state-{name}", online, model_name)
         server = uvicorn("serving.main:create_app")
         sqlite_env = {**env, "MLOPS_STATE_DIR": str(workdir / "state-sqlite")}
         targets = [
             Target("data", "`data` rows (feast layer on)", "/predict", "/ready", data_body, server, sqlite_env),
             Target("sqlite", "`entity_ids`, SQLite online store", "/predict", "/ready", entity_body, server, sqlite_env),
             Target("redis", "`entity_ids`, Redis online store", "/predict", "/ready", entity_body, server,
-                   {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis_url}),
+                   {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis.url}),
         ]
         for target in targets:
             print(f"starting {target.key}...", flush=True)
@@ -91,8 +73,8 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
         for target in targets:
             if target.service is not None:
                 processes.stop(target.service)
-        redis_proc.terminate()
-        redis_proc.wait(timeout=10)
+        if redis is not None:
+            processes.stop(redis)
         processes.stop(mlflow_server)
     return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rounds": rounds, "seconds": seconds,
             "scenarios": [s.key for s in scenarios], "targets": summarize(targets, scenarios, results)}

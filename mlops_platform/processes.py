@@ -102,6 +102,30 @@ def start_ready(
     return service
 
 
+def start_redis(data_dir: Path) -> Service:
+    """Debian's `redis-server` on a loopback port, nothing persisted, ready (its `url` is redis://)."""
+    import redis  # the feast layer's client: only where a Redis is started
+
+    port = free_port()
+    service = start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                              "--appendonly", "no", "--dir", str(data_dir)],
+                    data_dir / f"redis-{port}.log", f"redis://127.0.0.1:{port}")
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+
+    def pings() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    try:
+        wait_until(service, pings, 10)
+    except BaseException:
+        stop(service)
+        raise
+    return service
+
+
 def stop(service: Service, timeout_s: float = 20) -> None:
     """Interrupt the service's process group, escalate to SIGTERM then SIGKILL, and reap it."""
     process = service.process

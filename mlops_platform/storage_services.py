@@ -14,8 +14,8 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 import boto3

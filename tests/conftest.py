@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlops_base.settings import Settings, load_settings
-from mlops_platform import processes
-from tests.support import RegisteredModel, register_model, start_mlflow
+from mlops_platform import processes, triton
+from tests.support import TRITON_KEY, RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)
 
@@ -56,6 +56,23 @@ def shared_model(mlflow_server) -> RegisteredModel:
 def fresh_model(mlflow_server) -> RegisteredModel:
     """A model of this test's own, free to move aliases on."""
     return register_model(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def triton_server(tmp_path_factory) -> tuple[processes.Service, Path]:
+    """The real Triton of the nvidia-pytriton wheel (its venv installed by `./mlops test`) and its
+    model repository, empty at start (explicit model control). Skips, saying why, where the binary
+    cannot run; never a fake server."""
+    install = triton.TritonInstall(triton.VENV)
+    why = triton.unavailable(install)
+    if why:
+        pytest.skip(why)
+    repository = tmp_path_factory.mktemp("triton-repository")
+    service = triton.start(repository, tmp_path_factory.mktemp("triton-logs"), TRITON_KEY, install)
+    try:
+        yield service, repository
+    finally:
+        processes.stop(service)
 
 
 @pytest.fixture

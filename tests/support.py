@@ -16,6 +16,7 @@ from mlops_base.settings import Settings, load_settings
 from mlops_platform import processes
 
 TOKEN = "test-reload-token-0123456789"
+TRITON_KEY = "test-admin-key-0123456789"  # the Triton repository API's admin key in tests
 ROW = [5.1, 3.5, 1.4, 0.2]
 
 

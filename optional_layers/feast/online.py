@@ -3,7 +3,6 @@ store through that version's own FeatureService; a missing entity is a 422 namin
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,24 +16,15 @@ from optional_layers.hookspecs import RowsRejected
 FORM = "entity_ids"
 
 
-class Services:
-    """FeatureServices by registry and name, read once (a version's service never changes)."""
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[str, str], FeatureService] = {}
-        self._lock = threading.Lock()
-
-    def get(self, store: FeatureStore, name: str) -> FeatureService:
-        key = (str(store.config.registry.path), name)
-        service = self._known.get(key)
-        if service is None:
-            service = store.get_feature_service(name, allow_cache=False)
-            with self._lock:
-                self._known[key] = service
-        return service
+# FeatureServices by registry and name, read once: a version's service never changes
+_services: dict[tuple[str, str], FeatureService] = {}
 
 
-SERVICES = Services()
+def _service(store: FeatureStore, name: str) -> FeatureService:
+    key = (str(store.config.registry.path), name)
+    if key not in _services:
+        _services[key] = store.get_feature_service(name, allow_cache=False)
+    return _services[key]
 
 
 def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
@@ -59,7 +49,7 @@ def online_rows(store: FeatureStore, settings: Settings, model_name: str, versio
                 ids: list[int]) -> list[list[float]]:
     name = service_name(model_name, version)
     try:
-        service = SERVICES.get(store, name)
+        service = _service(store, name)
     except FeatureServiceNotFoundException as exc:
         raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
     key = settings.feast_entity_key

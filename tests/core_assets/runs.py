@@ -25,3 +25,9 @@ def release(defs: Definitions, instance):
     deployed = run_job(defs, instance, "deploy_job")
     assert deployed.success
     return trained, deployed
+
+
+def step_failure(result) -> str:
+    """The message of the run's one failed step."""
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return failure.event_specific_data.error.message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core_assets.history import alias_moves
-from tests.core_assets.runs import release, run_job
+from tests.core_assets.runs import release, run_job, step_failure
 
 
 def test_promote_moves_a_to_bs_version_and_records_it(defs, instance, client, settings):
@@ -24,5 +24,4 @@ def test_promote_moves_a_to_bs_version_and_records_it(defs, instance, client, se
 def test_promote_without_a_challenger_fails_clearly(defs, instance):
     result = run_job(defs, instance, "promote_job")
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "no challenger: alias B is not set" in failure.event_specific_data.error.message
+    assert "no challenger: alias B is not set" in step_failure(result)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core_assets.history import alias_moves
-from tests.core_assets.runs import release, run_job
+from tests.core_assets.runs import release, run_job, step_failure
 
 
 def _rollback_config(version: str, reason: str = "bad release") -> dict:
@@ -34,8 +34,7 @@ def test_rollback_to_a_missing_version_fails_clearly_and_changes_nothing(defs, i
     result = run_job(defs, instance, "rollback_job", _rollback_config("99"))
 
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.event_specific_data.error.message
+    message = step_failure(result)
     assert "refused, alias B unchanged" in message and "version 99 does not exist" in message
     model = client.get_registered_model(settings.model_name)
     assert model.aliases == {"B": "1"}
@@ -49,6 +48,5 @@ def test_rollback_without_a_version_is_refused(defs, instance, client, settings)
     result = run_job(defs, instance, "rollback_job", {"ops": {"served_alias": {"config": {"alias": "B"}}}})
 
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "a rollback needs the version to restore (or remove: true)" in failure.event_specific_data.error.message
+    assert "a rollback needs the version to restore (or remove: true)" in step_failure(result)
     assert client.get_registered_model(settings.model_name).aliases == {"B": "1"}

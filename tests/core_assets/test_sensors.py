@@ -20,7 +20,7 @@ from core_assets.history import alias_moves
 from core_assets.resources import build_resources
 from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.processes import free_port
-from tests.core_assets.runs import register, release, run_job
+from tests.core_assets.runs import register, release, run_job, step_failure
 
 
 def _evaluate(sensor, instance, settings, cursor=None):
@@ -146,8 +146,7 @@ def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance,
 
     failed = run_job(defs, instance, "train_job", by_file["bad.csv"].run_config)
     assert not failed.success
-    [failure] = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "rejected, left in place: feature 'a' is not numeric" in failure.event_specific_data.error.message
+    assert "rejected, left in place: feature 'a' is not numeric" in step_failure(failed)
     assert bad.exists()
     assert not list((settings.state_dir / "processed").glob("*-bad.csv"))
 

@@ -9,9 +9,9 @@ import textwrap
 import httpx
 import pytest
 
-from mlops_platform import processes, triton
+from mlops_platform import triton
+from tests.support import TRITON_KEY as KEY
 
-KEY = "test-admin-key-0123456789"
 MODEL = textwrap.dedent('''
     import numpy as np
     import triton_python_backend_utils as pb_utils
@@ -37,20 +37,12 @@ CONFIG = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    install = triton.TritonInstall(triton.VENV)
-    why = triton.unavailable(install)
-    if why:
-        pytest.skip(why)
-    repository = tmp_path_factory.mktemp("triton-models")
+def server(triton_server):
+    service, repository = triton_server
     (repository / "argmax" / "1").mkdir(parents=True)
     (repository / "argmax" / "config.pbtxt").write_text(CONFIG)
     (repository / "argmax" / "1" / "model.py").write_text(MODEL)
-    service = triton.start(repository, tmp_path_factory.mktemp("triton-logs"), KEY, install)
-    try:
-        yield service
-    finally:
-        processes.stop(service)
+    return service
 
 
 def _load(server, headers: dict[str, str]) -> httpx.Response:

@@ -4,37 +4,21 @@ loopback and stopped by PID; settings with the layer's store under the test's ow
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 
 from mlops_platform import processes
 
 
 @pytest.fixture
 def redis_url(tmp_path) -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (./mlops test installs Debian's redis-server)")
-    port = processes.free_port()
-    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    service = processes.start_redis(tmp_path)
     try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
+        yield service.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        processes.stop(service)
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -20,7 +20,7 @@ from mlops_platform import processes
 from optional_layers.feast import repository
 from optional_layers.feast.store import feature_store
 from optional_layers.toggle import toggle
-from tests.core_assets.runs import run_job
+from tests.core_assets.runs import run_job, step_failure
 from tests.support import start_server
 
 FEATURES = list(load_iris(as_frame=True).frame.columns[:4])
@@ -95,7 +95,7 @@ def test_the_contract_refuses_a_version_without_its_feature_service(flow):
                   {"ops": {"served_alias": {"config": {"version": stray.version, "reason": "by hand"}}}})
 
     assert not run.success
-    assert f"refused, alias B unchanged: {settings.model_name} v{stray.version} has no FeatureService" in _failure(run)
+    assert f"refused, alias B unchanged: {settings.model_name} v{stray.version} has no FeatureService" in step_failure(run)
     assert client.get_model_version_by_alias(settings.model_name, "B").version == "1"
 
 
@@ -110,15 +110,10 @@ def test_the_contract_refuses_a_version_whose_features_changed(flow, tmp_path):
     try:
         run = run_job(defs, instance, "deploy_job",
                       {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}})
-        failure = _failure(run)
+        failure = step_failure(run)
         assert not run.success
         assert "refused, alias A unchanged: the features of" in failure
         assert "missing ['sepal length (cm)']" in failure
         assert MlflowClient(settings.mlflow_tracking_uri).get_registered_model(settings.model_name).aliases == {"B": "1"}
     finally:
         repository.apply(store, settings, FEATURES)
-
-
-def _failure(run) -> str:
-    [failure] = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
-    return failure.event_specific_data.error.message

@@ -15,24 +15,9 @@ from mlflow import MlflowClient
 from mlflow.models import Model
 from sklearn.datasets import load_iris
 
-from mlops_platform import processes, triton
+from mlops_platform import triton
 from serving.runtimes.triton_export import ExportError, config_pbtxt, export
-
-KEY = "test-admin-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    install = triton.TritonInstall(triton.VENV)
-    why = triton.unavailable(install)
-    if why:
-        pytest.skip(why)
-    repository = tmp_path_factory.mktemp("triton-repository")
-    service = triton.start(repository, tmp_path_factory.mktemp("triton-logs"), KEY, install)
-    try:
-        yield service, repository
-    finally:
-        processes.stop(service)
+from tests.support import TRITON_KEY as KEY
 
 
 def _download(mlflow_server, model, version, tmp_path):
@@ -42,8 +27,9 @@ def _download(mlflow_server, model, version, tmp_path):
     return local, Model.load(local)
 
 
-def test_each_version_predicts_on_triton_what_it_predicts_in_process(server, shared_model, mlflow_server, tmp_path):
-    service, repository = server
+def test_each_version_predicts_on_triton_what_it_predicts_in_process(triton_server, shared_model, mlflow_server,
+                                                                        tmp_path):
+    service, repository = triton_server
     rows = load_iris(as_frame=True).frame.iloc[:, :4].to_numpy(dtype=np.float64)
     for version in shared_model.versions:  # a logistic regression and a depth-1 tree
         local, meta = _download(mlflow_server, shared_model, version, tmp_path)
