@@ -3,8 +3,9 @@ returned in the response and set for the log records written while serving it.""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,6 +13,13 @@ from mlops_base.log_context import request_id
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+# 32 hex characters: a random prefix per process and a counter (uuid4 costs ~3 us a request, this ~0.3)
+_PREFIX = os.urandom(8).hex()
+_COUNTER = itertools.count()
+
+
+def new_id() -> bytes:
+    return f"{_PREFIX}{next(_COUNTER):016x}".encode()
 
 
 class RequestId:
@@ -25,7 +33,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = next((value for name, value in scope["headers"] if name == HEADER), None)
-        rid = given if given is not None and _SANE.match(given) else uuid.uuid4().hex.encode()
+        rid = given if given is not None and _SANE.match(given) else new_id()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
