@@ -25,10 +25,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Dagster runs read those they need with EnvVar; the storage ones only reach the instance and MLflow.
 RUN_SECRETS = ("reload_secret_token", "slack_webhook_url")
 STORAGE_SECRETS = ("dagster_pg_url", "mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key")
-SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS
+SERVING_SECRETS = ("triton_admin_key",)  # only the model server loads models into Triton
+SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS + SERVING_SECRETS
 
 # the processes of ours that check their secrets at start-up (the MLflow server is mlflow's own)
 Component = Literal["dagster", "serving"]
+# where a variant's model runs: in the model server's process, or in a Triton Inference Server
+Backend = Literal["sklearn", "triton"]
 _DAGSTER_STORAGE_SECRETS = ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key")
 
 
@@ -90,7 +93,15 @@ class Settings(BaseSettings):
     default_alias: Alias = Alias.A
     ab_test_percent: int = Field(10, ge=0, le=100)
     canary_percent: int = Field(10, ge=0, le=100)
-    serving_backend: Literal["sklearn"] = "sklearn"
+    serving_backend: Backend = "sklearn"
+    # per-alias exceptions, e.g. {"B": "triton"}: a challenger on Triton next to an in-process champion
+    serving_backend_by_alias: Json[dict[Alias, Backend]] = Field(default="{}", validate_default=True)
+    # Triton backend: the server's HTTP URL (`./mlops up` starts one and sets it), the model
+    # repository it reads (the model server exports into it), the key of its repository API
+    triton_url: str = Field("", pattern=r"^$|^https?://[^/\s]+$")
+    triton_model_repository: Path | None = None
+    triton_admin_key: str = ""
+    triton_timeout_s: float = Field(10.0, gt=0, le=300)
     max_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     # Micro-batching: concurrent small requests to one variant share one predict call.
@@ -153,6 +164,18 @@ class Settings(BaseSettings):
             raise ValueError("STORAGE=postgres-s3 needs S3_BUCKET")
         return self
 
+    def backend_of(self, alias: Alias) -> Backend:
+        return self.serving_backend_by_alias.get(alias, self.serving_backend)
+
+    @property
+    def uses_triton(self) -> bool:
+        return "triton" in {self.backend_of(alias) for alias in Alias}
+
+    @property
+    def triton_repository(self) -> Path:
+        """Where the model server exports Triton models and Triton reads them."""
+        return Path(self.triton_model_repository or self.state_dir / "triton" / "models")
+
     @property
     def mlflow_artifacts_destination(self) -> str:
         """Where the MLflow server keeps the artifacts it proxies: S3 with `STORAGE=postgres-s3`,
@@ -164,7 +187,7 @@ class Settings(BaseSettings):
     def missing_secrets(self, component: Component) -> list[str]:
         """The secrets `component` needs in this env that are not set, as environment variable names."""
         if component == "serving":
-            needs: tuple[str, ...] = ("reload_secret_token",)
+            needs: tuple[str, ...] = ("reload_secret_token",) + (SERVING_SECRETS if self.uses_triton else ())
         else:
             needs = _DAGSTER_STORAGE_SECRETS if self.storage == "postgres-s3" else ()
         return [name.upper() for name in needs if not getattr(self, name)]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
+from serving.runtimes.triton import ADMIN_HEADER
 
 VENV = REPO_ROOT / ".mlops" / "triton" / "venv"
-ADMIN_HEADER = "x-mlops-admin-key"
 RESTRICTED = "model-repository,model-config"  # loading, unloading and reading configs
 
 
@@ -83,7 +83,7 @@ def command(install: TritonInstall, repository: Path, ports: tuple[int, int, int
     http, grpc, metrics = ports
     return [
         str(install.binary), f"--model-repository={repository}", "--model-control-mode=explicit",
-        f"--backend-directory={backends(install)}", "--strict-readiness=true",
+        f"--backend-directory={backends(install)}", "--strict-readiness=true", "--exit-timeout-secs=5",
         "--http-address=127.0.0.1", f"--http-port={http}", "--grpc-address=127.0.0.1", f"--grpc-port={grpc}",
         "--metrics-address=127.0.0.1", f"--metrics-port={metrics}",
         f"--http-restricted-api={RESTRICTED}:{ADMIN_HEADER}={admin_key}",
@@ -94,6 +94,7 @@ def command(install: TritonInstall, repository: Path, ports: tuple[int, int, int
 def start(repository: Path, log_dir: Path, admin_key: str, install: TritonInstall | None = None) -> processes.Service:
     """A Triton server on loopback ports, ready (no model loaded: explicit model control)."""
     install = install or TritonInstall(VENV)
+    repository.mkdir(parents=True, exist_ok=True)
     ports = (processes.free_port(), processes.free_port(), processes.free_port())
     return processes.start_ready(
         "triton", command(install, repository, ports, admin_key), log_dir / f"triton-{ports[0]}.log",

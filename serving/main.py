@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -21,10 +22,12 @@ from serving.variants import VariantRegistry
 WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
 
 
-def check_reload_token(settings: Settings) -> None:
+def check_serving_settings(settings: Settings) -> None:
     settings.require_secrets("serving")
     if settings.mlops_env != "dev" and settings.reload_secret_token in WEAK_TOKENS:
         raise SettingsError(f"env {settings.mlops_env!r} refuses a default RELOAD_SECRET_TOKEN; set a secret one")
+    if settings.uses_triton and not settings.triton_url:
+        raise SettingsError("a variant is served by Triton but TRITON_URL is not set (`./mlops up` starts Triton and sets it)")
 
 
 def _document(app: FastAPI, models: list[type[BaseModel]]) -> None:
@@ -44,7 +47,7 @@ def _document(app: FastAPI, models: list[type[BaseModel]]) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The model server of `settings`; uvicorn calls it without, and the env is decided here, once."""
     settings = settings or load_settings()
-    check_reload_token(settings)
+    check_serving_settings(settings)
 
     layers = get_manager(settings)
 
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collector from walking it again and again (full collections stalled requests ~100 ms).
         gc.freeze()
         yield
+        await to_thread.run_sync(app.state.variants.close)
 
     app = FastAPI(
         title="Model server",

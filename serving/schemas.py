@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
 from mlops_base.aliases import Alias
+from mlops_base.settings import Backend
 
 FiniteNumber = Annotated[float, Strict(), AllowInfNan(False)]
 
@@ -53,7 +54,7 @@ class ModelStatus(BaseModel):
     version: str | None = None
     run_id: str | None = None
     loaded_at: str | None = None
-    backend: str
+    backend: Backend
     n_features: int | None = None
     last_error: str | None = Field(None, description="why the last load failed (the old model keeps serving)")
 

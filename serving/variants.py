@@ -15,15 +15,16 @@ from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.mlflow_client import bounded_client
-from mlops_base.settings import Settings
+from mlops_base.settings import Backend, Settings
 from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import resolve
 from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
+from serving.runtimes.triton import TritonRuntime
 
 log = logging.getLogger("serving.variants")
 
-RUNTIMES: dict[str, Callable[[], ModelRuntime]] = {"sklearn": SklearnRuntime}
+RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": SklearnRuntime, "triton": TritonRuntime}
 
 
 @dataclass
@@ -60,7 +61,6 @@ class VariantRegistry:
         self._settings = settings
         self._on_event = on_event or (lambda event, payload: None)
         self._roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
-        self._new_runtime = RUNTIMES[settings.serving_backend]
         self._variants = {alias: Variant(alias) for alias in ALIASES}
         self._reload_locks = {alias: asyncio.Lock() for alias in ALIASES}
         self._lock = threading.Lock()
@@ -119,6 +119,8 @@ class VariantRegistry:
 
     async def score(self, runtime: ModelRuntime, rows: np.ndarray):
         """Predictions of a leased runtime for validated rows, batched with concurrent requests."""
+        if runtime.batches_itself:
+            return await runtime.predict_async(rows)
         return await self._batchers[runtime].predict(rows)
 
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
@@ -145,7 +147,7 @@ class VariantRegistry:
             raise ModelLoadError(
                 f"registry says {self._settings.model_name}@{alias} is v{ref.version}, not v{version}", status=409
             )
-        runtime = self._new_runtime()
+        runtime = RUNTIMES[self._settings.backend_of(alias)](self._settings)
         runtime.load(ref, artifact_uri)
         runtime.smoke_test()
         return runtime
@@ -173,6 +175,16 @@ class VariantRegistry:
                      extra={"alias": str(alias), "version": result.version})
             self._on_event("reloaded", result.__dict__)
             return result
+
+    def close(self) -> None:
+        """Shutdown: release every runtime (a Triton-backed one unloads its model from Triton)."""
+        with self._lock:
+            runtimes = [v.runtime for v in self._variants.values() if v.runtime is not None] + list(self._retired)
+            for variant in self._variants.values():
+                variant.runtime = None
+            self._retired.clear()
+        for runtime in runtimes:
+            self._unload(runtime)
 
     async def load_all(self) -> None:
         """Start-up: load every alias the registry has; failures are recorded, not raised."""

@@ -18,6 +18,7 @@ from mlops_base.aliases import Alias
 from optional_layers.hookspecs import RowsRejected
 from serving.payload import OtherForm, PayloadError, Rows, answer_bytes, check_shape, parse_rows
 from serving.routing import NoModelLoaded, bucket, route
+from serving.runtimes.base import RuntimeUnavailable
 from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
@@ -30,7 +31,7 @@ RESPONSES = {
     404: {"model": ErrorResponse, "description": "unknown alias"},
     413: {"model": ErrorResponse, "description": "body too large"},
     422: {"model": ErrorResponse, "description": "invalid input, named in `detail` (row and column)"},
-    503: {"model": ErrorResponse, "description": "no model loaded for that alias"},
+    503: {"model": ErrorResponse, "description": "no model loaded for that alias, or its backend (Triton) unreachable"},
 }
 REQUEST_BODY = {
     "requestBody": {
@@ -77,6 +78,8 @@ async def _answer(state, alias: Alias, rows: Rows | OtherForm) -> Answer:
             predictions = await variants.score(runtime, array)
         except ValueError as exc:
             raise PayloadError(422, f"the model rejected the input: {exc}") from exc
+        except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
+            raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
     ref = info.ref
     body = answer_bytes(alias.value, ref.version, ref.run_id, predictions)
     # the variant in headers too, so middleware (e.g. metrics) can see who answered

@@ -31,7 +31,7 @@ async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse
             version=info.ref.version if info else None,
             run_id=info.ref.run_id if info else None,
             loaded_at=info.loaded_at if info else None,
-            backend=runtime.backend if runtime else settings.serving_backend,
+            backend=runtime.backend if runtime else settings.backend_of(variant.alias),
             n_features=len(info.feature_names) if info else None,
             last_error=variant.last_error,
         )

@@ -18,6 +18,10 @@ class ModelLoadError(RuntimeError):
         self.status = status
 
 
+class RuntimeUnavailable(RuntimeError):
+    """The runtime's server (Triton) cannot answer now: that variant answers 503, the others serve on."""
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """Which registry entry a runtime serves."""
@@ -39,6 +43,9 @@ class RuntimeInfo:
 
 class ModelRuntime(ABC):
     backend: str = "base"
+    # True when a server behind the runtime batches concurrent requests itself: the model server
+    # then awaits `predict_async` per request instead of joining them in its own micro-batches
+    batches_itself: bool = False
 
     def __init__(self) -> None:
         self.info: RuntimeInfo | None = None
@@ -55,6 +62,9 @@ class ModelRuntime(ABC):
     @abstractmethod
     def predict(self, rows: np.ndarray) -> np.ndarray | list[Any]:
         """Predictions for a validated, finite (n, n_features) float64 array: one per row, in order."""
+
+    async def predict_async(self, rows: np.ndarray) -> np.ndarray | list[Any]:
+        raise NotImplementedError(f"the {self.backend} runtime predicts in micro-batches")
 
     def smoke_test(self) -> None:
         """Predict on the model's own input example before it may take traffic."""

@@ -12,6 +12,7 @@ import pandas as pd
 import sklearn
 from mlflow.models import Model
 
+from mlops_base.settings import Settings
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
 
 # Rows arrive as arrays in signature order (checked against the signature's width): the names
@@ -22,7 +23,7 @@ warnings.filterwarnings("ignore", message="X does not have valid feature names",
 class SklearnRuntime(ModelRuntime):
     backend = "sklearn"
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
         super().__init__()
         self._model = None
 

@@ -1,0 +1,177 @@
+"""The Triton backend behind the model server's API, on the real Triton of the nvidia-pytriton
+wheel and a real uvicorn (skips, saying why, where Triton cannot run): the same predictions as
+in-process, hot-swap under load without a lost request, a failed load keeping the old version,
+and a Triton that goes down answering 503 for its variant only."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from sklearn.datasets import load_iris
+
+from core_assets.lib.data import build_features
+from core_assets.lib.registry import register_version
+from core_assets.lib.training import train_and_log
+from mlops_base.settings import SettingsError, load_settings
+from mlops_platform import processes, triton
+from serving.main import create_app
+from tests.support import ROW, TOKEN, TRITON_KEY, start_server
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ADMIN = {triton.ADMIN_HEADER: TRITON_KEY}
+
+
+def _triton_env(service: processes.Service, repository: Path, **extra: str) -> dict[str, str]:
+    return {"TRITON_URL": service.url, "TRITON_ADMIN_KEY": TRITON_KEY, "TRITON_MODEL_REPOSITORY": str(repository),
+            **extra}
+
+
+def _loaded_in_triton(service: processes.Service) -> set[str]:
+    index = httpx.post(f"{service.url}/v2/repository/index", headers=ADMIN, json={"ready": True}, timeout=30)
+    index.raise_for_status()
+    return {model["name"] for model in index.json()}
+
+
+def _start(tmp_path, mlflow_server, model, env: dict[str, str]) -> processes.Service:
+    return start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": model.name, **env})
+
+
+def test_triton_predicts_exactly_what_the_in_process_backend_predicts(triton_server, fresh_model, mlflow_server,
+                                                                         tmp_path):
+    """A on scikit-learn in process, B on Triton, both on the same version: the same answers."""
+    service, repository = triton_server
+    for version in fresh_model.versions:
+        for alias in ("A", "B"):
+            MlflowClient(mlflow_server).set_registered_model_alias(fresh_model.name, alias, version)
+        server = _start(tmp_path, mlflow_server, fresh_model,
+                        _triton_env(service, repository, SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'))
+        try:
+            models = httpx.get(f"{server.url}/models", timeout=10).json()["models"]
+            assert {a: (m["backend"], m["version"]) for a, m in models.items()} == {
+                "A": ("sklearn", version), "B": ("triton", version)}
+            rows = load_iris().data.tolist()
+            answers = {alias: httpx.post(f"{server.url}/variant/{alias}/predict", json={"data": rows}, timeout=60)
+                       for alias in ("A", "B")}
+            assert all(a.status_code == 200 for a in answers.values()), {a: r.text for a, r in answers.items()}
+            assert answers["B"].json()["predictions"] == answers["A"].json()["predictions"]
+            assert len(set(answers["B"].json()["predictions"])) > 1 or version == fresh_model.versions[1]
+            bad = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW[:3]]}, timeout=10)
+            assert bad.status_code == 422 and "3 features; the model expects 4" in bad.text
+        finally:
+            processes.stop(server)
+
+
+def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(triton_server, fresh_model,
+                                                                                mlflow_server, tmp_path):
+    service, repository = triton_server
+    v1, v2 = fresh_model.versions
+    client = MlflowClient(mlflow_server)
+    before = _loaded_in_triton(service)
+    server = _start(tmp_path, mlflow_server, fresh_model, _triton_env(service, repository, SERVING_BACKEND="triton"))
+    stop = threading.Event()
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def hammer(worker: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            i = 0
+            while not stop.is_set():
+                path = "/variant/B/predict" if i % 2 else "/predict"
+                response = http.post(path, json={"data": [ROW] * (1 + i % 7)}, headers={"x-client-id": f"w{worker}-{i}"})
+                with lock:
+                    outcomes[(response.status_code, response.json().get("variant"), response.json().get("version"))] += 1
+                i += 1
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for target in [v1, v2] * 3:
+            client.set_registered_model_alias(fresh_model.name, "B", target)
+            reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH, timeout=120)
+            assert reload.status_code == 200, reload.text
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert sum(outcomes.values()) > 100
+        assert {status for status, _, _ in outcomes} == {200}, outcomes
+        assert {version for _, variant, version in outcomes if variant == "B"} == {v1, v2}
+        # each swapped-out model was unloaded from Triton once its last request ended: A's and B's remain
+        processes.wait_until(service, lambda: len(_loaded_in_triton(service) - before) == 2, timeout_s=30)
+    finally:
+        stop.set()
+        processes.stop(server)
+    assert _loaded_in_triton(service) == before, "the model server unloads its models when it stops"
+
+
+def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh_model, mlflow_server, mlflow_state,
+                                                            tmp_path):
+    """The new version's skops file is corrupted after registration: Triton refuses to load it."""
+    service, repository = triton_server
+    client = MlflowClient(mlflow_server)
+    trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
+    corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
+    for file in processes.mlflow_artifact_path(
+            mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)).glob("model.*"):
+        file.write_bytes(b"\x00not a model")
+    server = _start(tmp_path, mlflow_server, fresh_model, _triton_env(service, repository, SERVING_BACKEND="triton"))
+    try:
+        before = _loaded_in_triton(service)
+        client.set_registered_model_alias(fresh_model.name, "B", corrupt)
+        refused = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=120)
+        assert refused.status_code == 502, refused.text
+        assert "Triton refused to load" in refused.json()["detail"]
+        answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["version"] == fresh_model.versions[1]
+        assert _loaded_in_triton(service) == before
+        assert not [p for p in repository.iterdir() if f"-v{corrupt}-" in p.name]
+    finally:
+        processes.stop(server)
+
+
+def test_triton_down_answers_503_for_its_variant_while_the_other_serves(fresh_model, mlflow_server, tmp_path):
+    """A Triton of this test's own, stopped while the server runs."""
+    install = triton.TritonInstall(triton.VENV)
+    why = triton.unavailable(install)
+    if why:
+        pytest.skip(why)
+    own = triton.start(tmp_path / "models", tmp_path, TRITON_KEY, install)
+    server = None
+    try:
+        server = _start(tmp_path, mlflow_server, fresh_model,
+                        _triton_env(own, tmp_path / "models", SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'))
+        assert httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=30).status_code == 200
+        processes.stop(own)
+        down = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=60)
+        assert down.status_code == 503, down.text
+        assert down.json()["detail"].startswith("alias B cannot answer now: Triton at")
+        routed = [httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": f"c{i}"},
+                             timeout=60) for i in range(40)]
+        assert {r.json()["variant"] for r in routed if r.status_code == 200} == {"A"}
+        assert {r.status_code for r in routed if r.status_code != 200} <= {503}
+        assert httpx.post(f"{server.url}/variant/A/predict", json={"data": [ROW]}, timeout=30).status_code == 200
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+    finally:
+        if server is not None:
+            processes.stop(server)
+        processes.stop(own)
+
+
+def test_a_triton_backend_needs_its_url_and_admin_key(settings):
+    with pytest.raises(SettingsError, match="TRITON_ADMIN_KEY"):
+        create_app(settings.model_copy(update={"serving_backend": "triton", "reload_secret_token": TOKEN,
+                                               "triton_url": "http://127.0.0.1:1"}))
+    with pytest.raises(SettingsError, match="TRITON_URL"):
+        create_app(settings.model_copy(update={"serving_backend": "triton", "reload_secret_token": TOKEN,
+                                               "triton_admin_key": "k"}))
+    by_alias = load_settings("dev", serving_backend_by_alias=json.dumps({"B": "triton"}))
+    assert (by_alias.backend_of("A"), by_alias.backend_of("B"), by_alias.uses_triton) == ("sklearn", "triton", True)
+    with pytest.raises(SettingsError):
+        load_settings("dev", serving_backend_by_alias='{"C": "triton"}')
