@@ -7,6 +7,9 @@ What the launcher sets for the processes it starts (over the env's files): `MLOP
 
 from __future__ import annotations
 
+import secrets
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import yaml
 
 from core_assets.storage import instance_config
 from mlops_base.settings import REPO_ROOT, Settings
-from mlops_platform import processes, storage_services
+from mlops_platform import processes, storage_services, triton
 
 BIN = Path(sys.executable).parent
 
@@ -54,7 +57,12 @@ def start_platform(settings: Settings) -> list[processes.Service]:
         for service in services:
             print(f"  {service.name:<8} ready              {service.url}", flush=True)
     try:
-        for name, command, port, health, env in _plan(settings):
+        serving_env: dict[str, str] = {}
+        if settings.uses_triton and not settings.triton_url:  # else the env names a Triton of its own
+            service, serving_env = start_local_triton(settings, logs)
+            services.append(service)
+            print(f"  {service.name:<8} ready              {service.url}", flush=True)
+        for name, command, port, health, env in _plan(settings, serving_env):
             url = f"http://127.0.0.1:{port}"
             service = processes.start(name, command, logs / f"{name}.log", url, env)
             services.append(service)
@@ -77,7 +85,23 @@ def _shared_env(settings: Settings) -> dict[str, str]:
             "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{settings.mlflow_port}"}
 
 
-def _plan(settings: Settings) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
+def start_local_triton(settings: Settings, log_dir: Path) -> tuple[processes.Service, dict[str, str]]:
+    """Triton on loopback with an empty model repository (the model server exports into it) and an
+    admin key made for this start; returns it and what the model server needs to reach it."""
+    install = triton.TritonInstall(triton.VENV)
+    if not install.binary.is_file():  # the venv is installed on first need (~460 MB)
+        subprocess.run([str(REPO_ROOT / "mlops"), "triton-venv"], check=False)
+    why = triton.unavailable(install)
+    if why:
+        raise processes.ServiceError(f"env {settings.mlops_env!r} serves through Triton, which cannot run here: {why}")
+    shutil.rmtree(settings.triton_repository, ignore_errors=True)  # exports of an earlier start
+    admin_key = secrets.token_urlsafe(32)
+    service = triton.start(settings.triton_repository, log_dir, admin_key, install)
+    return service, {"TRITON_URL": service.url, "TRITON_ADMIN_KEY": admin_key,
+                     "TRITON_MODEL_REPOSITORY": str(settings.triton_repository)}
+
+
+def _plan(settings: Settings, serving_env: dict[str, str]) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
     """name, command, port, health path and extra environment of MLflow, the model server and Dagster."""
     return [
         ("mlflow", processes.mlflow_server_command(
@@ -87,7 +111,7 @@ def _plan(settings: Settings) -> list[tuple[str, list[str], int, str, dict[str, 
          {**processes.MLFLOW_SERVER_ENV, **storage_services.local_secrets(settings, "mlflow")}),
         ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
                      "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
-         "/health", {**_shared_env(settings), **storage_services.local_secrets(settings, "serving")}),
+         "/health", {**_shared_env(settings), **storage_services.local_secrets(settings, "serving"), **serving_env}),
         ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                      "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,
          "/server_info", dagster_env(settings)),
