@@ -80,9 +80,10 @@ def group_pids(leader: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(leader: int) -> float:
+def cpu_seconds(*leaders: int) -> float:
+    """CPU time of the process groups `leaders` lead (a server and the Triton behind it count together)."""
     total = 0
-    for pid in group_pids(leader):
+    for pid in (pid for leader in leaders for pid in group_pids(leader)):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -91,10 +92,10 @@ def cpu_seconds(leader: int) -> float:
     return total / CLOCK_TICKS
 
 
-def memory_mb(leader: int) -> float:
-    """Proportional set size of the whole group, in MB."""
+def memory_mb(*leaders: int) -> float:
+    """Proportional set size of the whole groups, in MB."""
     kb = 0
-    for pid in group_pids(leader):
+    for pid in (pid for leader in leaders for pid in group_pids(leader)):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -104,8 +105,9 @@ def memory_mb(leader: int) -> float:
     return kb / 1024
 
 
-def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int, rate: float | None = None) -> Round:
-    """One fixed-duration round of POSTs of `body`; the server group's CPU time is measured around it.
+def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int | tuple[int, ...],
+            rate: float | None = None) -> Round:
+    """One fixed-duration round of POSTs of `body`; the server groups' CPU time is measured around it.
 
     With `rate`, each connection waits between requests so that all together send about `rate`/s.
     """
@@ -114,13 +116,14 @@ def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int
         if rate:
             script.write(PACING % {"delay_ms": 1000 * connections / rate})
     try:
-        cpu_before = cpu_seconds(leader)
+        leaders = leader if isinstance(leader, tuple) else (leader,)
+        cpu_before = cpu_seconds(*leaders)
         out = subprocess.run(
             ["taskset", "-c", CLIENT_CORE, require_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
              "--timeout", "10s", "-s", script.name, url],
             capture_output=True, text=True, check=True,
         ).stdout
-        cpu = cpu_seconds(leader) - cpu_before
+        cpu = cpu_seconds(*leaders) - cpu_before
     finally:
         os.unlink(script.name)
     line = next(line for line in out.splitlines() if line.startswith("BENCH "))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-SERVING_ORDER = ["b0", "b1", "mlserver", "mlserver_pw0", "mlflow", "ours_nobatch", "ours", "ours_monitoring"]
+SERVING_ORDER = ["b0", "b1", "mlserver", "mlserver_pw0", "mlflow", "triton", "ours_nobatch", "ours", "ours_monitoring",
+                 "ours_triton"]
 
 
 def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
@@ -86,12 +87,30 @@ def _serving(serving: dict) -> list[str]:
                    f"| {t[key]['memory_mb']:.0f} | {t[key]['start_to_ready_s']:.1f} |")
     failed = {k: sum(s["failed"] for s in t[k]["scenarios"].values()) for k in keys}
     out += ["", "Failed requests: " + ", ".join(f"{k} {n}" for k, n in failed.items()), ""]
+    out += _triton_tradeoff(t)
     rows = _targets(serving)
     if rows:
         out += ["**Targets**", "", "| target | figure | met |", "|---|---|---|"]
         out += [f"| {name} | {figure} | {'-' if met is None else 'yes' if met else '**no**'} |" for name, figure, met in rows]
         out.append("")
     return out
+
+
+def _triton_tradeoff(t: dict) -> list[str]:
+    """The Triton backend against the in-process one, per batch size, from the same run."""
+    if not {"ours", "ours_triton"} <= set(t):
+        return []
+    out = ["**Triton backend vs in-process (this server, same run)**: requests/s at 32 connections and p50 at 1, "
+           "Triton / in-process", "", "| rows per request | req/s in-process | req/s Triton | ratio "
+           "| p50 in-process (ms) | p50 Triton (ms) | ratio |", "|---|---|---|---|---|---|---|"]
+    for scenario in sorted({k.split("x")[0] for k in t["ours"]["scenarios"]}, key=int):
+        many, one = t["ours"]["scenarios"].get(f"{scenario}x32"), t["ours"]["scenarios"].get(f"{scenario}x1")
+        many_t, one_t = t["ours_triton"]["scenarios"].get(f"{scenario}x32"), t["ours_triton"]["scenarios"].get(f"{scenario}x1")
+        if not (many and one and many_t and one_t):
+            continue
+        out.append(f"| {int(scenario):,} | {many['rps']:,.0f} | {many_t['rps']:,.0f} | {many_t['rps'] / many['rps']:.2f} "
+                   f"| {one['p50_ms']:.2f} | {one_t['p50_ms']:.2f} | {one_t['p50_ms'] / one['p50_ms']:.2f} |")
+    return out + [""]
 
 
 def _hotswap(h: dict) -> list[str]:

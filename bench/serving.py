@@ -24,6 +24,7 @@ import mlflow.sklearn
 import orjson
 
 from bench import load, peers
+from bench import triton as bench_triton
 from bench.models import register_iris_model
 from mlops_platform import processes
 
@@ -43,11 +44,18 @@ class Target:
     path: str
     ready_path: str
     body: Callable[[list[list[float]]], bytes]
-    command: Callable[[int], list[str]]
+    command: Callable[[int], list[str]] | None  # None: started by the suite (Triton alone)
     env: dict[str, str] = field(default_factory=dict)
     service: processes.Service | None = None
+    backend: processes.Service | None = None  # a server it calls (Triton): measured with it
     start_s: float = 0.0
     memory_mb: float = 0.0
+
+    @property
+    def leaders(self) -> tuple[int, ...]:
+        """The process groups whose CPU and memory are the target's."""
+        assert self.service is not None
+        return tuple(s.process.pid for s in (self.service, self.backend) if s is not None)
 
 
 def _rows(n: int) -> list[list[float]]:
@@ -60,7 +68,7 @@ def data_body(rows: list[list[float]]) -> bytes:
 
 
 def _predictions(target: Target, answer: dict) -> list:
-    if target.key.startswith("mlserver"):
+    if target.path.startswith("/v2/"):  # KServe v2: MLServer, Triton
         return answer["outputs"][0]["data"]
     return answer["predictions"]
 
@@ -117,6 +125,9 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
         this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
         this_server("ours", "**this server** (batching on)", ours),
         this_server("ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
+        Target("triton", "Triton 2.51 alone (KServe v2 HTTP, Python backend)", f"/v2/models/{bench_triton.DIRECT_MODEL}/infer",
+               f"/v2/models/{bench_triton.DIRECT_MODEL}/ready", bench_triton.body, None),
+        this_server("ours_triton", "this server, Triton backend", dict(ours)),  # + Triton's URL once it runs
     ]
     return [t for t in targets if not wanted or t.key in wanted]
 
@@ -161,14 +172,14 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
     bodies = {(t.key, s.rows): t.body(_rows(s.rows)) for t in targets for s in scenarios}
     for target in targets:  # warm-up
         one_row = bodies.get((target.key, 1)) or target.body(_rows(1))
-        load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.service.process.pid)
-        target.memory_mb = load.memory_mb(target.service.process.pid)
+        load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders)
+        target.memory_mb = load.memory_mb(*target.leaders)
     results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
     for r in range(rounds):
         for scenario in scenarios:
             for target in targets:
                 measured = load.run_wrk(target.service.url + target.path, bodies[target.key, scenario.rows],
-                                        scenario.connections, seconds, target.service.process.pid)
+                                        scenario.connections, seconds, target.leaders)
                 results[target.key][scenario.key].append(measured)
             print(f"  round {r + 1}/{rounds}, {scenario.rows} rows x {scenario.connections} conns: " + ", ".join(
                 f"{t.key} {results[t.key][scenario.key][-1].rps:.0f}/s" for t in targets), flush=True)
@@ -199,18 +210,32 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[
     scenarios = [Scenario(rows, conns) for rows in batches for conns in CONNECTIONS]
     mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
     targets: list[Target] = []
+    triton_server = None
     try:
         model_name = register_iris_model(mlflow_server.url)
         targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted)
+        triton_targets = {t.key: t for t in targets if "triton" in t.key}
+        if triton_targets:
+            print("starting triton...", flush=True)
+            triton_server, ready_s = bench_triton.start(
+                workdir, next((workdir / "mlflow-model").rglob("MLmodel")).parent, max_rows=max(batches))
+            if "triton" in triton_targets:
+                triton_targets["triton"].service, triton_targets["triton"].start_s = triton_server, ready_s
+            if "ours_triton" in triton_targets:
+                triton_targets["ours_triton"].env.update(bench_triton.server_env(triton_server, workdir))
+                triton_targets["ours_triton"].backend = triton_server
         for target in targets:
-            print(f"starting {target.key}...", flush=True)
-            start(target, workdir)
+            if target.service is None:
+                print(f"starting {target.key}...", flush=True)
+                start(target, workdir)
         check_answers(targets)
         results = measure(targets, scenarios, rounds, seconds)
     finally:
         for target in targets:
-            if target.service is not None:
+            if target.service is not None and target.service is not triton_server:
                 processes.stop(target.service)
+        if triton_server is not None:
+            processes.stop(triton_server)
         processes.stop(mlflow_server)
     return {"rounds": rounds, "seconds": seconds, "scenarios": [s.key for s in scenarios],
             "targets": summarize(targets, scenarios, results)}

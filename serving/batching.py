@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import numpy as np
 from anyio import to_thread
+
+from serving.runtimes.base import RuntimeUnavailable
 
 # Requests this large go to a worker thread, so they never hold up the event loop.
 THREAD_MIN_ROWS = 2_000
 
 Predict = Callable[[np.ndarray], Any]
+PredictAsync = Callable[[np.ndarray], Awaitable[Any]]
 
 
 @dataclass
@@ -33,21 +36,31 @@ class BatchStats:
 
 
 class MicroBatcher:
-    """Runs on the event loop only; one per loaded runtime."""
+    """Runs on the event loop only; one per loaded runtime.
 
-    def __init__(self, predict: Predict, max_rows: int, max_wait_us: int, stats: BatchStats):
+    With `predict_async` (a runtime that calls a server, Triton), batches are awaited instead of
+    called: a shared call then also shares the client's cost per call (HTTP, encoding), which is
+    larger than scoring a few rows.
+    """
+
+    def __init__(self, predict: Predict, max_rows: int, max_wait_us: int, stats: BatchStats,
+                 predict_async: PredictAsync | None = None):
         self._predict = predict
+        self._predict_async = predict_async
         self._max_rows = max_rows
         self._max_wait_s = max_wait_us / 1_000_000
         self._stats = stats
         self._pending: list[tuple[np.ndarray, asyncio.Future]] = []
         self._pending_rows = 0
         self._flush_handle: asyncio.Handle | None = None
+        self._tasks: set[asyncio.Future] = set()
 
     async def predict(self, rows: np.ndarray) -> Any:
         if len(rows) >= self._max_rows:  # also: batching off (max_rows 0)
             self._stats.requests += 1
             self._stats.predict_calls += 1
+            if self._predict_async is not None:
+                return await self._predict_async(rows)
             if len(rows) >= THREAD_MIN_ROWS:
                 return await to_thread.run_sync(self._predict, rows)
             return self._predict(rows)
@@ -69,18 +82,22 @@ class MicroBatcher:
             self._flush_handle = None
         batch, self._pending, self._pending_rows = self._pending, [], 0
         self._stats.requests += len(batch)
+        if self._predict_async is not None:
+            task = asyncio.ensure_future(self._score_async(batch))
+            self._tasks.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._tasks.discard)
+            return
         if len(batch) > 1:
             self._stats.predict_calls += 1
             try:
                 predictions = self._predict(np.concatenate([rows for rows, _ in batch]))
+            except RuntimeUnavailable as exc:  # the same for every request: no point retrying each
+                _fail(batch, exc)
+                return
             except Exception:  # noqa: BLE001 - each request is retried alone and gets its own error
                 pass
             else:
-                start = 0
-                for rows, future in batch:
-                    if not future.done():  # the client may have gone
-                        future.set_result(predictions[start : start + len(rows)])
-                    start += len(rows)
+                _share(batch, predictions)
                 return
         for rows, future in batch:
             self._stats.predict_calls += 1
@@ -92,3 +109,42 @@ class MicroBatcher:
             else:
                 if not future.done():
                     future.set_result(result)
+
+    async def _score_async(self, batch: list[tuple[np.ndarray, asyncio.Future]]) -> None:
+        assert self._predict_async is not None
+        if len(batch) > 1:
+            self._stats.predict_calls += 1
+            try:
+                predictions = await self._predict_async(np.concatenate([rows for rows, _ in batch]))
+            except RuntimeUnavailable as exc:
+                _fail(batch, exc)
+                return
+            except Exception:  # noqa: BLE001 - each request is retried alone and gets its own error
+                pass
+            else:
+                _share(batch, predictions)
+                return
+        self._stats.predict_calls += len(batch)
+        results = await asyncio.gather(*(self._predict_async(rows) for rows, _ in batch), return_exceptions=True)
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+def _share(batch: list[tuple[np.ndarray, asyncio.Future]], predictions: Any) -> None:
+    """Each request of a shared call gets exactly its own rows' predictions."""
+    start = 0
+    for rows, future in batch:
+        if not future.done():  # the client may have gone
+            future.set_result(predictions[start : start + len(rows)])
+        start += len(rows)
+
+
+def _fail(batch: list[tuple[np.ndarray, asyncio.Future]], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

@@ -119,14 +119,13 @@ class VariantRegistry:
 
     async def score(self, runtime: ModelRuntime, rows: np.ndarray):
         """Predictions of a leased runtime for validated rows, batched with concurrent requests."""
-        if runtime.batches_itself:
-            return await runtime.predict_async(rows)
         return await self._batchers[runtime].predict(rows)
 
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
         batcher = MicroBatcher(
-            new.predict, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats
+            new.predict, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats,
+            new.predict_async if new.predicts_async else None,
         )
         with self._lock:
             self._batchers[new] = batcher

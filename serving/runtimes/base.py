@@ -43,9 +43,9 @@ class RuntimeInfo:
 
 class ModelRuntime(ABC):
     backend: str = "base"
-    # True when a server behind the runtime batches concurrent requests itself: the model server
-    # then awaits `predict_async` per request instead of joining them in its own micro-batches
-    batches_itself: bool = False
+    # True when predictions come from another server (Triton): the model server awaits
+    # `predict_async` on the event loop instead of calling `predict`
+    predicts_async: bool = False
 
     def __init__(self) -> None:
         self.info: RuntimeInfo | None = None
@@ -64,7 +64,7 @@ class ModelRuntime(ABC):
         """Predictions for a validated, finite (n, n_features) float64 array: one per row, in order."""
 
     async def predict_async(self, rows: np.ndarray) -> np.ndarray | list[Any]:
-        raise NotImplementedError(f"the {self.backend} runtime predicts in micro-batches")
+        raise NotImplementedError(f"the {self.backend} runtime predicts in process")
 
     def smoke_test(self) -> None:
         """Predict on the model's own input example before it may take traffic."""

@@ -3,7 +3,8 @@ key-restricted repository API, and scored over HTTP with `tritonclient`.
 
 Each runtime owns one Triton model (named after the version plus a unique suffix), so the old one
 keeps serving while the new one loads, and unloading one alias's model never touches another's.
-Triton batches concurrent requests itself (dynamic batching), so requests go straight to it.
+The model server's micro-batches reach Triton as one request each (sharing the client's cost per
+call); Triton's dynamic batching joins those of both aliases' callers further.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ log = logging.getLogger("serving.runtimes.triton")
 
 class TritonRuntime(ModelRuntime):
     backend = "triton"
-    batches_itself = True
+    predicts_async = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -132,7 +133,7 @@ class TritonRuntime(ModelRuntime):
         return result.as_numpy(OUTPUT).reshape(-1)
 
     async def predict_async(self, rows: np.ndarray) -> np.ndarray:
-        """For the event loop: Triton's dynamic batching joins concurrent requests."""
+        """For the event loop."""
         assert self._name is not None
         if self._aio is None:  # bound to the loop that first scores (the server's)
             self._aio_loop = asyncio.get_running_loop()

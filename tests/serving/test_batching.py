@@ -11,6 +11,7 @@ import pytest
 
 from mlops_platform import processes
 from serving.batching import BatchStats, MicroBatcher
+from serving.runtimes.base import RuntimeUnavailable
 from tests.support import start_server
 
 
@@ -52,6 +53,42 @@ def test_a_failing_shared_call_fails_only_the_bad_request():
     assert isinstance(answers[2], ValueError)
     assert [answers[i].tolist() for i in (0, 1, 3)] == [[0.0], [1.0], [3.0]]
     assert model.calls == [4, 1, 1, 1, 1]  # the shared call, then each request alone
+
+
+class AsyncRecorder(Recorder):
+    """The same model behind a server (as Triton's runtime): awaited, and down when `down` is set."""
+
+    down = False
+
+    async def __call__(self, rows: np.ndarray) -> np.ndarray:
+        await asyncio.sleep(0)
+        if self.down:
+            self.calls.append(len(rows))
+            raise RuntimeUnavailable("the server is down")
+        return super().__call__(rows)
+
+
+def _async_batcher(model: AsyncRecorder) -> MicroBatcher:
+    return MicroBatcher(lambda rows: pytest.fail("an async runtime is never called blocking"), 64, 0, BatchStats(),
+                        predict_async=model)
+
+
+def test_an_async_runtime_gets_one_awaited_call_and_bad_rows_fail_alone():
+    model = AsyncRecorder()
+    requests = _requests(10, width=3)
+    requests[4] = np.full((3, 2), 666.0)
+    answers = asyncio.run(_score_together(_async_batcher(model), requests))
+    assert isinstance(answers[4], ValueError)
+    assert [answers[i].tolist() for i in range(10) if i != 4] == [[float(i)] * 3 for i in range(10) if i != 4]
+    assert model.calls == [30] + [3] * 10
+
+
+def test_a_server_down_fails_the_whole_batch_at_once_without_retrying_each():
+    model = AsyncRecorder()
+    model.down = True
+    answers = asyncio.run(_score_together(_async_batcher(model), _requests(8)))
+    assert all(isinstance(a, RuntimeUnavailable) for a in answers)
+    assert model.calls == [8]
 
 
 def test_batches_close_at_max_rows_and_large_requests_go_alone():
