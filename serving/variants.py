@@ -20,11 +20,19 @@ from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import resolve
 from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
-from serving.runtimes.triton import TritonRuntime
 
 log = logging.getLogger("serving.variants")
 
-RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": SklearnRuntime, "triton": TritonRuntime}
+
+
+def _triton(settings: Settings) -> ModelRuntime:
+    """Imported on first use: a server without a Triton variant never loads tritonclient (16 MB)."""
+    from serving.runtimes.triton import TritonRuntime
+
+    return TritonRuntime(settings)
+
+
+RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": SklearnRuntime, "triton": _triton}
 
 
 @dataclass

@@ -194,13 +194,6 @@ def test_admin_surfaces_are_not_exposed(env):
     assert paths == {"/predict", "/variant", "/models", "/health", "/ready"}
 
 
-def test_triton_runs_with_explicit_model_control_and_a_restricted_repository_api():
-    [triton] = [d for d in render(component_dir(REPO_ROOT, "prod", "triton")) if d["kind"] == "Deployment"]
-    args = triton["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--model-control-mode=explicit" in args
-    assert any(a.startswith("--http-restricted-api=model-repository") for a in args)
-
-
 def test_the_generated_gitops_files_are_current():
     """root-optional of every env and the layers' generated manifests match their sources."""
     for env in (*ENVS, "prod-local"):

@@ -128,6 +128,8 @@ def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh
         refused = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=120)
         assert refused.status_code == 502, refused.text
         assert "Triton refused to load" in refused.json()["detail"]
+        documented = httpx.get(f"{server.url}/openapi.json", timeout=10).json()["paths"]["/variant/{alias}/reload"]
+        assert "502" in documented["post"]["responses"]
         answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=30)
         assert answer.status_code == 200 and answer.json()["version"] == fresh_model.versions[1]
         assert _loaded_in_triton(service) == before
