@@ -25,7 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Dagster runs read those they need with EnvVar; the storage ones only reach the instance and MLflow.
 RUN_SECRETS = ("reload_secret_token", "slack_webhook_url")
 STORAGE_SECRETS = ("dagster_pg_url", "mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key")
-SERVING_SECRETS = ("triton_admin_key",)  # only the model server loads models into Triton
+# only the model server: Triton's key, and the reload token callers used before a rotation
+SERVING_SECRETS = ("triton_admin_key", "reload_secret_token_previous")
 SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS + SERVING_SECRETS
 
 # the processes of ours that check their secrets at start-up (the MLflow server is mlflow's own)
@@ -87,6 +88,11 @@ class Settings(BaseSettings):
     serving_url: str = ""
     reload_secret_token: str = ""
     slack_webhook_url: str = ""
+    # serving's reload guard: the token callers sent before a rotation (accepted while set), and
+    # how many wrong tokens a client may send per window before it is answered 429
+    reload_secret_token_previous: str = ""
+    reload_max_failures: int = Field(5, ge=1)
+    reload_lockout_s: int = Field(60, ge=1)
 
     # serving
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
@@ -187,7 +193,7 @@ class Settings(BaseSettings):
     def missing_secrets(self, component: Component) -> list[str]:
         """The secrets `component` needs in this env that are not set, as environment variable names."""
         if component == "serving":
-            needs: tuple[str, ...] = ("reload_secret_token",) + (SERVING_SECRETS if self.uses_triton else ())
+            needs: tuple[str, ...] = ("reload_secret_token",) + (("triton_admin_key",) if self.uses_triton else ())
         else:
             needs = _DAGSTER_STORAGE_SECRETS if self.storage == "postgres-s3" else ()
         return [name.upper() for name in needs if not getattr(self, name)]

@@ -13,6 +13,7 @@ from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import get_manager
 from serving import errors
+from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
 from serving.routers import predict, reload, status
 from serving.shadow import ShadowStats
@@ -30,15 +31,26 @@ def check_serving_settings(settings: Settings) -> None:
         raise SettingsError("a variant is served by Triton but TRITON_URL is not set (`./mlops up` starts Triton and sets it)")
 
 
-def _document(app: FastAPI, models: list[type[BaseModel]]) -> None:
-    """Add schemas that routes name by reference but FastAPI never saw (bodies read by hand)."""
+def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:
+    """Add schemas that routes name by reference but FastAPI never saw (bodies read by hand), and
+    state the limits of `data` as this server applies them: 1 to MAX_ROWS rows, each as wide as
+    the loaded models' signatures (recomputed when a reload changes that)."""
     generate = app.openapi
+    documented: dict[str, object] = {}
 
     def openapi() -> dict:
-        if app.openapi_schema is None:
+        variants = getattr(app.state, "variants", None)
+        widths = sorted({v.runtime.n_features for v in variants.variants() if v.runtime}) if variants else []
+        if app.openapi_schema is None or documented.get("widths") != widths:
+            app.openapi_schema = None
             schemas = generate().setdefault("components", {}).setdefault("schemas", {})
             for model in models:
                 schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            data = schemas["PredictRequest"]["properties"]["data"]
+            data.update(minItems=1, maxItems=max_rows)
+            if widths:
+                data["items"].update(minItems=widths[0], maxItems=widths[-1])
+            documented["widths"] = widths
         return app.openapi_schema
 
     app.openapi = openapi
@@ -71,13 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.reload_guard = ReloadGuard(settings)
     app.state.layers = layers
     app.state.other_forms = layers.provides_request_rows()  # e.g. {"entity_ids": [...]}, feast layer on
     app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
     for router in (predict.router, reload.router, status.router):
         app.include_router(router)
-    _document(app, predict.SCHEMAS)
+    _document(app, predict.SCHEMAS, settings.max_rows)
     log_context.attach(layers.logging_handlers(settings, "serving"))
     layers.serving_startup(app, settings)  # optional layers add middleware and routes here
     app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id

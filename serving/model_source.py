@@ -11,8 +11,18 @@ from mlflow.exceptions import MlflowException, RestException
 from serving.runtimes.base import ModelLoadError, ModelRef
 
 
+def _under(path: str, base: str) -> bool:
+    """`path` is `base` or inside it: a prefix only counts at a path boundary (`/models` does not
+    contain `/models-evil`)."""
+    base = base.rstrip("/")
+    return path.rstrip("/") == base or path.startswith(base + "/")
+
+
 def check_artifact_location(uri: str, roots: list[str]) -> None:
-    """Refuse artifact URIs outside the configured roots, and any path with a `..` segment."""
+    """Refuse artifact URIs outside the configured roots, and any path with a `..` segment.
+
+    Compared parsed: scheme, host and path must match a root's, the path at a path boundary;
+    local paths are resolved first, so a symlink out of a root is outside it."""
     decoded = unquote(uri)
     if ".." in decoded.replace("\\", "/").split("/"):
         raise ModelLoadError(f"artifact location {uri!r} contains '..'; refused", status=403)
@@ -20,10 +30,13 @@ def check_artifact_location(uri: str, roots: list[str]) -> None:
     for root in roots:
         root_parsed = urlparse(root)
         if parsed.scheme in ("", "file") and root_parsed.scheme in ("", "file"):
-            path, base = os.path.realpath(parsed.path), os.path.realpath(root_parsed.path)
-            if path == base or path.startswith(base.rstrip("/") + "/"):
+            if parsed.netloc not in ("", "localhost"):
+                continue
+            if _under(os.path.realpath(parsed.path), os.path.realpath(root_parsed.path)):
                 return
-        elif decoded.startswith(root):
+        elif (parsed.scheme, parsed.netloc) == (root_parsed.scheme, root_parsed.netloc) and _under(
+            parsed.path or "/", root_parsed.path or "/"
+        ):
             return
     raise ModelLoadError(
         f"artifact location {uri!r} is outside the allowed roots {roots}; refused", status=403

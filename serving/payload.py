@@ -27,6 +27,15 @@ class PayloadError(ValueError):
         self.detail = detail
 
 
+def check_json(content_type: str | None) -> None:
+    """415 for a body declared as anything but JSON (forms, multipart, text); none declared is read as JSON."""
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise PayloadError(415, f"content type {media or content_type!r} is not accepted; send application/json")
+
+
 def _describe(error: dict) -> str:
     if error.get("type") == "json_invalid":
         return f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"

@@ -53,11 +53,8 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
 
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:
     return load_settings(
-        "dev",
-        mlflow_tracking_uri=tracking_uri,
-        model_name=model.name,
-        reload_secret_token=TOKEN,
-        **overrides,
+        "dev", **{"mlflow_tracking_uri": tracking_uri, "model_name": model.name, "reload_secret_token": TOKEN,
+                  **overrides},
     )
 
 

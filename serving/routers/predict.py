@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlops_base.aliases import Alias
 from optional_layers.hookspecs import RowsRejected
-from serving.payload import OtherForm, PayloadError, Rows, answer_bytes, check_shape, parse_rows
+from serving.payload import OtherForm, PayloadError, Rows, answer_bytes, check_json, check_shape, parse_rows
 from serving.routing import NoModelLoaded, bucket, route
 from serving.runtimes.base import RuntimeUnavailable
 from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
@@ -30,6 +30,7 @@ RESPONSES = {
     400: {"model": ErrorResponse, "description": "body is not UTF-8"},
     404: {"model": ErrorResponse, "description": "unknown alias"},
     413: {"model": ErrorResponse, "description": "body too large"},
+    415: {"model": ErrorResponse, "description": "body declared as something else than JSON"},
     422: {"model": ErrorResponse, "description": "invalid input, named in `detail` (row and column)"},
     503: {"model": ErrorResponse, "description": "no model loaded for that alias, or its backend (Triton) unreachable"},
 }
@@ -93,6 +94,7 @@ async def predict(
 ) -> Response:
     """Score rows on the alias the routing mode picks for this client."""
     state = request.app.state  # not through dependencies: each costs ~2% of a one-row request
+    check_json(request.headers.get("content-type"))
     rows = parse_rows(await request.body(), state.other_forms)
     try:
         chosen = route(state.settings, bucket(x_client_id), state.variants.loaded())
@@ -117,5 +119,6 @@ def _shadow_score(variants: VariantRegistry, alias: Alias, stats: ShadowStats, r
 async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     state = request.app.state
+    check_json(request.headers.get("content-type"))
     rows = parse_rows(await request.body(), state.other_forms)
     return (await _answer(state, alias, rows)).response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mlops_base.aliases import Alias
-from serving.dependencies import ReloadAuth, VariantsDep
+from serving.dependencies import JsonBody, ReloadAuth, VariantsDep
 from serving.schemas import ErrorResponse, ReloadRequest, ReloadResponse
 
 router = APIRouter(tags=["reload"])
@@ -14,14 +14,18 @@ router = APIRouter(tags=["reload"])
 @router.post(
     "/variant/{alias}/reload",
     response_model=ReloadResponse,
-    dependencies=[ReloadAuth],
+    dependencies=[ReloadAuth, JsonBody],
     responses={
+        400: {"model": ErrorResponse, "description": "body is not UTF-8 (it cannot be parsed at all)"},
         401: {"model": ErrorResponse, "description": "no token"},
         403: {"model": ErrorResponse, "description": "wrong token, or artifact outside the allowed roots"},
         404: {"model": ErrorResponse, "description": "unknown alias, or not in the registry"},
         409: {"model": ErrorResponse, "description": "the registry disagrees with the expected version"},
+        415: {"model": ErrorResponse, "description": "a body declared as something else than JSON"},
         422: {"model": ErrorResponse, "description": "the artifact does not load or fails its smoke test"},
-        503: {"model": ErrorResponse, "description": "registry unreachable"},
+        502: {"model": ErrorResponse, "description": "Triton refused to load the version, or does not report it ready"},
+        429: {"model": ErrorResponse, "description": "too many wrong tokens from this client; see Retry-After"},
+        503: {"model": ErrorResponse, "description": "registry, or the alias's Triton, unreachable"},
     },
 )
 async def reload(alias: Alias, variants: VariantsDep, body: ReloadRequest | None = None) -> ReloadResponse:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.main import create_app
-from tests.support import ROW, serving_settings
+from tests.support import ROW, TOKEN, serving_settings
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,36 @@ def test_unknown_alias_is_404(client):
     response = _post(client, {"data": [ROW]}, "/variant/C/predict")
     assert response.status_code == 404
     assert response.json()["detail"] == "unknown alias 'C'; known: A, B"
+
+
+@pytest.mark.parametrize("content_type", [
+    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain", "application/xml"])
+@pytest.mark.parametrize("path", ["/predict", "/variant/A/predict", "/variant/A/reload"])
+def test_bodies_declared_as_anything_but_json_are_415(client, path, content_type):
+    response = client.post(path, content=b'{"data": [[5.1, 3.5, 1.4, 0.2]]}',
+                           headers={"content-type": content_type, "x-token": TOKEN})
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"].startswith(f"content type '{content_type.split(';')[0]}' is not accepted")
+    documented = client.get("/openapi.json").json()["paths"][path.replace("/A/", "/{alias}/")]
+    assert "415" in documented["post"]["responses"]
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8", "application/vnd.api+json"])
+def test_json_or_an_undeclared_body_is_read(client, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/predict", content=b'{"data": [[5.1, 3.5, 1.4, 0.2]]}', headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("deep arrays", '{"data": ' + "[" * 1000 + "]" * 1000 + "}"),
+    ("deep objects", '{"data": [[1, 2, 3, ' + '{"a":' * 250 + "1" + "}" * 250 + "]]}"),
+    ("many keys", "{" + ", ".join(f'"k{i}": 0' for i in range(150)) + "}"),
+    ("a huge number", '{"data": [[1e999999, 2, 3, 4]]}'),
+    ("a long string", '{"data": [["' + "x" * 1900 + '", 2, 3, 4]]}'),
+])
+def test_json_bombs_within_the_size_limit_are_422(client, name, body):
+    assert len(body) <= 2048, name
+    response = _post(client, body)
+    assert response.status_code == 422, (name, response.text)
+    assert len(response.text) < 2000  # the error names the problem without echoing the bomb

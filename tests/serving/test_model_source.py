@@ -1,4 +1,5 @@
-"""Artifacts load only from under the configured roots; `..` never passes."""
+"""Artifacts load only from under the configured roots; `..` (also URL-encoded), prefix tricks,
+foreign hosts and symlinks out of a root never pass."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def test_locations_under_a_root_are_allowed(uri):
         ("mlflow-artifacts:/1/%2e%2e/%2e%2e/etc", "contains '..'"),
         ("file:///srv/mlflow/artifacts/../../etc", "contains '..'"),
         ("s3://other-bucket/mlflow/1", "outside the allowed roots"),
+        ("s3://bucket/mlflow-evil/1", "outside the allowed roots"),
+        ("mlflow-artifacts://evil.example.com/1/models/m", "outside the allowed roots"),
+        ("file://evil.example.com/srv/mlflow/artifacts/1", "outside the allowed roots"),
+        ("https://example.com/model.pkl", "outside the allowed roots"),
+        ("mlflow-artifacts:/1/%2E%2E%2F%2E%2E/etc", "contains '..'"),
     ],
 )
 def test_other_locations_are_refused(uri, reason):
@@ -51,3 +57,19 @@ def test_prod_envs_load_only_what_the_tracking_server_proxies(env):
                 "file:///etc/passwd", "/srv/mlflow/artifacts/1/model", "https://example.com/model.pkl"):
         with pytest.raises(ModelLoadError, match="outside the allowed roots"):
             check_artifact_location(uri, roots)
+
+
+def test_a_prefix_counts_only_at_a_path_boundary():
+    check_artifact_location("s3://bucket/models", ["s3://bucket/models/"])
+    check_artifact_location("s3://bucket/models/v1/model", ["s3://bucket/models"])
+    with pytest.raises(ModelLoadError, match="outside the allowed roots"):
+        check_artifact_location("s3://bucket/models-evil/v1/model", ["s3://bucket/models"])
+
+
+def test_a_symlink_out_of_a_local_root_is_outside_it(tmp_path):
+    root = tmp_path / "artifacts"
+    (root / "1").mkdir(parents=True)
+    (root / "1" / "escape").symlink_to("/etc")
+    check_artifact_location(f"file://{root}/1/model", [f"file://{root}"])
+    with pytest.raises(ModelLoadError, match="outside the allowed roots"):
+        check_artifact_location(f"file://{root}/1/escape/passwd", [f"file://{root}"])

@@ -1,4 +1,5 @@
-"""The reload endpoint's token: required, constant-time compared, never logged; prod refuses weak ones."""
+"""The reload endpoint's token: required, constant-time compared, never logged; prod refuses weak
+ones; a rotation accepts the previous token too; wrong tokens lock a client out (429)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from fastapi.testclient import TestClient
 from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes
 from serving.main import create_app
+from serving.reload_guard import ReloadGuard
 from tests.support import TOKEN, serving_settings, start_server
 
 
 @pytest.fixture(scope="module")
 def client(mlflow_server, shared_model):
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as test_client:
+    # a lockout this module's many wrong tokens never reach (the lockout has tests of its own)
+    with TestClient(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))) as test_client:
         yield test_client
 
 
@@ -65,3 +68,35 @@ def test_token_never_reaches_the_server_log(mlflow_server, shared_model, tmp_pat
     log = service.log_path.read_text()
     assert "/variant/B/reload" in log
     assert TOKEN not in log and "wrong-token-value" not in log
+
+
+def test_during_a_rotation_both_tokens_reload_and_nothing_else_does(mlflow_server, shared_model):
+    settings = serving_settings(mlflow_server, shared_model, reload_secret_token="new-token-0123456789",
+                                reload_secret_token_previous=TOKEN)
+    with TestClient(create_app(settings)) as rotating:
+        for token, status in ((TOKEN, 200), ("new-token-0123456789", 200), ("other-token", 403)):
+            assert rotating.post("/variant/A/reload", headers={"x-token": token}).status_code == status
+
+
+def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared_model):
+    with TestClient(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3,
+                                                reload_lockout_s=60))) as guarded:
+        for _ in range(3):
+            assert guarded.post("/variant/A/reload", headers={"x-token": "guess"}).status_code == 403
+        locked = guarded.post("/variant/A/reload", headers={"x-token": TOKEN})  # even the right one waits
+        assert locked.status_code == 429
+        assert 1 <= int(locked.headers["retry-after"]) <= 60
+        assert locked.json()["detail"].startswith("too many wrong reload tokens")
+        assert guarded.post("/variant/A/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]}).status_code == 200
+
+
+def test_the_lockout_ends_after_its_window_and_is_per_client(settings):
+    now = [0.0]
+    guard = ReloadGuard(settings.model_copy(update={"reload_secret_token": TOKEN, "reload_max_failures": 2,
+                                                    "reload_lockout_s": 30}), clock=lambda: now[0])
+    assert not guard.accepts("10.0.0.1", "a") and not guard.accepts("10.0.0.1", "b")
+    assert guard.retry_after("10.0.0.1") == 30 and guard.retry_after("10.0.0.2") is None
+    now[0] = 29.5
+    assert guard.retry_after("10.0.0.1") == 1
+    now[0] = 30.0
+    assert guard.retry_after("10.0.0.1") is None and guard.accepts("10.0.0.1", TOKEN)
