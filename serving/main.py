@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 
@@ -68,13 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.variants = VariantRegistry(settings, on_event=on_event)
-        await app.state.variants.load_all()  # models load here, never at import
-        # Everything imported and loaded so far lives as long as the process: keep the cyclic
+        variants = app.state.variants = VariantRegistry(settings, on_event=on_event)
+        # Models load in the background, never at import: the server answers at once, /ready says
+        # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
+        loading = asyncio.create_task(variants.load_all())
+        # Everything imported and loaded by then lives as long as the process: keep the cyclic
         # collector from walking it again and again (full collections stalled requests ~100 ms).
-        gc.freeze()
+        loading.add_done_callback(lambda _: gc.freeze())
+        variants.loading = loading
         yield
-        await to_thread.run_sync(app.state.variants.close)
+        loading.cancel()
+        await to_thread.run_sync(variants.close)
 
     app = FastAPI(
         title="Model server",

@@ -97,6 +97,7 @@ class HealthResponse(BaseModel):
     )
 
     status: str
+    loading: bool = Field(False, description="the start-up load from the registry is still running")
     loaded_variants: list[Alias]
     note: str | None = None
     problems: dict[str, str] = Field(

@@ -76,12 +76,18 @@ class VariantRegistry:
         self._retired: set[ModelRuntime] = set()
         self._batchers: dict[ModelRuntime, MicroBatcher] = {}
         self.batch_stats = BatchStats()
+        self.loading: asyncio.Future | None = None  # the start-up load, while it runs
 
     def get(self, alias: Alias) -> Variant:
         return self._variants[alias]
 
     def variants(self) -> list[Variant]:
         return list(self._variants.values())
+
+    @property
+    def starting(self) -> bool:
+        """The start-up load of every alias is still running."""
+        return self.loading is not None and not self.loading.done()
 
     def loaded(self) -> set[Alias]:
         return {v.alias for v in self._variants.values() if v.runtime is not None}

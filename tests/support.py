@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from core_assets.lib.data import build_features
@@ -21,6 +27,7 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 
 
 start_mlflow = processes.start_mlflow
+free_port = processes.free_port
 
 
 @dataclass
@@ -61,3 +68,78 @@ def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> 
 def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
     """A real uvicorn model server with the tests' token; stop it with processes.stop."""
     return processes.start_model_server(tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env})
+
+
+class DelayingProxy:
+    """A TCP proxy on a loopback port that holds each new connection `delay_s` before relaying it
+    to `target_port`: a slow registry in front of a real one, which `go_down` kills. `delay_s` may
+    change while it runs."""
+
+    def __init__(self, target_port: int, delay_s: float):
+        self.delay_s = delay_s
+        self.target_port = target_port
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = threading.Event()
+        self._open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        time.sleep(self.delay_s)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            client.close()
+            return
+        self._open |= {client, upstream}
+        # the registry answers only its own Host (MLflow's --allowed-hosts): requests name it
+        host = (f"127.0.0.1:{self.port}".encode(), f"127.0.0.1:{self.target_port}".encode())
+        for source, sink, rewrite in ((client, upstream, host), (upstream, client, None)):
+            threading.Thread(target=self._pipe, args=(source, sink, rewrite), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket, rewrite: tuple[bytes, bytes] | None) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk.replace(*rewrite) if rewrite else chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def go_down(self) -> None:
+        """The registry dies: open connections are cut, new ones refused."""
+        self.target_port = free_port()
+        for end in list(self._open):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._closed.set()
+        self._server.close()
+
+
+@contextmanager
+def serving_client(app, **kwargs) -> Iterator[TestClient]:
+    """A TestClient of the model server once its start-up load is done (it loads in the background)."""
+    with TestClient(app, **kwargs) as client:
+        deadline = time.monotonic() + 120
+        while client.get("/health").json()["loading"]:
+            assert time.monotonic() < deadline, "the model server's start-up load did not finish"
+            time.sleep(0.05)
+        yield client

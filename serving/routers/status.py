@@ -47,8 +47,11 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         note = f"only {next(iter(loaded))} is loaded: it answers all traffic"
     elif not loaded:
         note = "no model loaded: /predict answers 503 until a reload succeeds"
+    if variants.starting:
+        note = "loading the aliases from the registry: /ready and /predict answer 503 until they are in"
     return HealthResponse(
         status="ok",
+        loading=variants.starting,
         loaded_variants=sorted(loaded),
         note=note,
         problems={v.alias: v.last_error for v in variants.variants() if v.last_error},
@@ -70,9 +73,10 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
     )
 
 
-@router.get("/ready", responses={503: {"description": "the default alias is not loaded yet"}})
+@router.get("/ready", responses={503: {"description": "the default alias is not loaded (yet)"}})
 async def ready(settings: SettingsDep, variants: VariantsDep):
     """200 once the default alias is loaded (the Kubernetes readiness probe)."""
     if settings.default_alias in variants.loaded():
         return {"ready": True}
-    return JSONResponse({"ready": False, "detail": f"default alias {settings.default_alias} not loaded"}, 503)
+    why = "still loading from the registry" if variants.starting else "not loaded"
+    return JSONResponse({"ready": False, "detail": f"default alias {settings.default_alias} {why}"}, 503)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from serving.main import create_app
-from tests.support import ROW, TOKEN, serving_settings
+from tests.support import ROW, TOKEN, serving_client, serving_settings
 
 
 @pytest.fixture(scope="module")
 def client(mlflow_server, shared_model):
     app = create_app(serving_settings(mlflow_server, shared_model, max_rows=5, max_body_bytes=2048))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with serving_client(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

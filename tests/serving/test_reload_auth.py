@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes
 from serving.main import create_app
 from serving.reload_guard import ReloadGuard
-from tests.support import TOKEN, serving_settings, start_server
+from tests.support import TOKEN, serving_client, serving_settings, start_server
 
 
 @pytest.fixture(scope="module")
 def client(mlflow_server, shared_model):
     # a lockout this module's many wrong tokens never reach (the lockout has tests of its own)
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))) as test_client:
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))) as test_client:
         yield test_client
 
 
@@ -73,13 +72,13 @@ def test_token_never_reaches_the_server_log(mlflow_server, shared_model, tmp_pat
 def test_during_a_rotation_both_tokens_reload_and_nothing_else_does(mlflow_server, shared_model):
     settings = serving_settings(mlflow_server, shared_model, reload_secret_token="new-token-0123456789",
                                 reload_secret_token_previous=TOKEN)
-    with TestClient(create_app(settings)) as rotating:
+    with serving_client(create_app(settings)) as rotating:
         for token, status in ((TOKEN, 200), ("new-token-0123456789", 200), ("other-token", 403)):
             assert rotating.post("/variant/A/reload", headers={"x-token": token}).status_code == status
 
 
 def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared_model):
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3,
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3,
                                                 reload_lockout_s=60))) as guarded:
         for _ in range(3):
             assert guarded.post("/variant/A/reload", headers={"x-token": "guess"}).status_code == 403

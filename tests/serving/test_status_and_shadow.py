@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from serving.main import create_app
-from tests.support import serving_settings
+from tests.support import serving_client, serving_settings
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5], [6.3, 3.3, 6.0, 2.5]]
 
 
 def test_models_health_ready_with_both_aliases(mlflow_server, shared_model):
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
         models = client.get("/models").json()["models"]
         assert models["A"]["version"] == shared_model.versions[0]
         assert models["B"]["run_id"] == shared_model.run_ids[1]
@@ -26,7 +25,7 @@ def test_models_health_ready_with_both_aliases(mlflow_server, shared_model):
 
 def test_only_one_alias_loaded_takes_all_traffic_and_health_says_so(mlflow_server, fresh_model):
     MlflowClient(mlflow_server).delete_registered_model_alias(fresh_model.name, "A")
-    with TestClient(create_app(serving_settings(mlflow_server, fresh_model))) as client:
+    with serving_client(create_app(serving_settings(mlflow_server, fresh_model))) as client:
         health = client.get("/health").json()
         assert health["loaded_variants"] == ["B"]
         assert health["note"] == "only B is loaded: it answers all traffic"
@@ -39,7 +38,7 @@ def test_only_one_alias_loaded_takes_all_traffic_and_health_says_so(mlflow_serve
 
 def test_shadow_scores_a_copy_and_records_disagreement(mlflow_server, shared_model):
     settings = serving_settings(mlflow_server, shared_model, alias_selection_mode="shadow", default_alias="A")
-    with TestClient(create_app(settings)) as client:
+    with serving_client(create_app(settings)) as client:
         direct_a = client.post("/variant/A/predict", json={"data": IRIS_ROWS}).json()["predictions"]
         for i in range(20):
             answer = client.post("/predict", json={"data": IRIS_ROWS}, headers={"x-client-id": f"s{i}"}).json()
@@ -51,7 +50,7 @@ def test_shadow_scores_a_copy_and_records_disagreement(mlflow_server, shared_mod
 
 
 def test_openapi_documents_models_and_examples(mlflow_server, shared_model):
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
         spec = client.get("/openapi.json").json()
         assert client.get("/docs").status_code == 200
     paths = spec["paths"]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 import serving.main
 from optional_layers.manager import LayerManager
 from serving.main import create_app
-from tests.support import ROW, TOKEN, serving_settings
+from tests.support import ROW, TOKEN, serving_client, serving_settings
 
 
 @pytest.fixture
@@ -17,7 +16,7 @@ def layers_on(monkeypatch):
 
 
 def test_metrics_count_requests_by_variant_version_and_status(layers_on, mlflow_server, shared_model):
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
         for i in range(20):
             client.post("/predict", json={"data": [ROW]}, headers={"x-client-id": f"m{i}"})
         client.post("/variant/B/predict", json={"data": [[1.0]]})
@@ -36,5 +35,5 @@ def test_metrics_count_requests_by_variant_version_and_status(layers_on, mlflow_
 
 def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model, monkeypatch):
     monkeypatch.setattr(serving.main, "get_manager", lambda settings: LayerManager(set()))
-    with TestClient(create_app(serving_settings(mlflow_server, shared_model))) as client:
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
         assert client.get("/metrics").status_code == 404
