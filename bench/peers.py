@@ -66,7 +66,8 @@ def mlserver_command(
     return [str(bin_dir / "mlserver"), "start", str(workdir)]
 
 
-def mlserver_body(rows: list[list[float]]) -> bytes:
+def kserve_v2_body(rows: list[list[float]], input_name: str = "input-0") -> bytes:
+    """An inference request of the KServe v2 protocol (MLServer's default input name)."""
     flat = [value for row in rows for value in row]
-    return json.dumps({"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP64",
+    return json.dumps({"inputs": [{"name": input_name, "shape": [len(rows), len(rows[0])], "datatype": "FP64",
                                    "data": flat}]}).encode()

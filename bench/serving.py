@@ -119,9 +119,9 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
                lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port),
                {"PATH": f"{venvs / 'mlflow' / 'bin'}:{os.environ['PATH']}"}),  # it execs its venv's uvicorn
         Target("mlserver", "MLServer 1.7.1 (default parallel_workers)", "/v2/models/iris/infer",
-               "/v2/models/iris/ready", peers.mlserver_body, mlserver(None, "mlserver-default")),
+               "/v2/models/iris/ready", peers.kserve_v2_body, mlserver(None, "mlserver-default")),
         Target("mlserver_pw0", "MLServer 1.7.1, parallel_workers=0", "/v2/models/iris/infer",
-               "/v2/models/iris/ready", peers.mlserver_body, mlserver(0, "mlserver-pw0")),
+               "/v2/models/iris/ready", peers.kserve_v2_body, mlserver(0, "mlserver-pw0")),
         this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
         this_server("ours", "**this server** (batching on)", ours),
         this_server("ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
@@ -218,7 +218,7 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[
         if triton_targets:
             print("starting triton...", flush=True)
             triton_server, ready_s = bench_triton.start(
-                workdir, next((workdir / "mlflow-model").rglob("MLmodel")).parent, max_rows=max(batches))
+                workdir, next((workdir / "mlflow-model").rglob("MLmodel")).parent)
             if "triton" in triton_targets:
                 triton_targets["triton"].service, triton_targets["triton"].start_s = triton_server, ready_s
             if "ours_triton" in triton_targets:

@@ -5,30 +5,29 @@ Triton without a model server in front would measure)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import httpx
 from mlflow.models import Model
 
-from bench import load
+from bench import load, peers
+from mlops_base.settings import Settings
 from mlops_platform import processes, triton
 from serving.runtimes.triton_export import INPUT, export
 
 ADMIN_KEY = "bench-admin-key-0123456789"
+MAX_ROWS = Settings.model_fields["max_rows"].default
 DIRECT_MODEL = "iris"
 
 
 def body(rows: list[list[float]]) -> bytes:
-    flat = [value for row in rows for value in row]
-    return json.dumps({"inputs": [{"name": INPUT, "shape": [len(rows), len(rows[0])], "datatype": "FP64",
-                                   "data": flat}]}).encode()
+    return peers.kserve_v2_body(rows, INPUT)
 
 
-def start(workdir: Path, model_dir: Path, max_rows: int) -> tuple[processes.Service, float]:
-    """Triton on the server core with the registered version exported as `iris` and loaded;
-    returns it and its time to ready (server start and model load)."""
+def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
+    """Triton on the server core with the registered version exported as `iris` (taking as many
+    rows as the model server's default MAX_ROWS) and loaded; returns it and its time to ready."""
     install = triton.TritonInstall(triton.VENV)
     why = triton.unavailable(install)
     if why:
@@ -43,7 +42,7 @@ def start(workdir: Path, model_dir: Path, max_rows: int) -> tuple[processes.Serv
         timeout_s=120,
     )
     try:
-        export(model_dir, Model.load(model_dir), repository, "iris", "1", max_rows, name=DIRECT_MODEL)
+        export(model_dir, Model.load(model_dir), repository, "iris", "1", MAX_ROWS, name=DIRECT_MODEL)
         loaded = httpx.post(f"{service.url}/v2/repository/models/{DIRECT_MODEL}/load",
                             headers={triton.ADMIN_HEADER: ADMIN_KEY}, timeout=120)
         loaded.raise_for_status()

@@ -59,14 +59,20 @@ def fresh_model(mlflow_server) -> RegisteredModel:
 
 
 @pytest.fixture(scope="session")
-def triton_server(tmp_path_factory) -> tuple[processes.Service, Path]:
-    """The real Triton of the nvidia-pytriton wheel (its venv installed by `./mlops test`) and its
-    model repository, empty at start (explicit model control). Skips, saying why, where the binary
-    cannot run; never a fake server."""
+def triton_install() -> triton.TritonInstall:
+    """The Triton of the nvidia-pytriton wheel (its venv installed by `./mlops test`). Skips, saying
+    why, where the binary cannot run; never a fake server."""
     install = triton.TritonInstall(triton.VENV)
     why = triton.unavailable(install)
     if why:
         pytest.skip(why)
+    return install
+
+
+@pytest.fixture(scope="session")
+def triton_server(triton_install, tmp_path_factory) -> tuple[processes.Service, Path]:
+    """A real Triton and its model repository, empty at start (explicit model control)."""
+    install = triton_install
     repository = tmp_path_factory.mktemp("triton-repository")
     service = triton.start(repository, tmp_path_factory.mktemp("triton-logs"), TRITON_KEY, install)
     try:

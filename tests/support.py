@@ -6,11 +6,13 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import mlflow
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
@@ -143,3 +145,36 @@ def serving_client(app, **kwargs) -> Iterator[TestClient]:
             assert time.monotonic() < deadline, "the model server's start-up load did not finish"
             time.sleep(0.05)
         yield client
+
+
+class Hammer:
+    """Clients posting predictions to a model server until the block ends, taking `paths` in turn
+    with distinct client ids; `outcomes` counts (status, variant, version)."""
+
+    def __init__(self, url: str, workers: int = 4, rows=lambda i: [ROW],
+                 paths: tuple[str, ...] = ("/predict", "/variant/B/predict")):
+        self.outcomes: Counter = Counter()
+        self._url, self._rows, self._paths = url, rows, paths
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(w,)) for w in range(workers)]
+
+    def _run(self, worker: int) -> None:
+        with httpx.Client(base_url=self._url, timeout=30) as http:
+            i = 0
+            while not self._stop.is_set():
+                response = http.post(self._paths[i % len(self._paths)], json={"data": self._rows(i)}, headers={"x-client-id": f"w{worker}-{i}"})
+                body = response.json()
+                with self._lock:
+                    self.outcomes[(response.status_code, body.get("variant"), body.get("version"))] += 1
+                i += 1
+
+    def __enter__(self) -> Hammer:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+from anyio import to_thread
 
 
 class ModelLoadError(RuntimeError):
@@ -64,7 +65,8 @@ class ModelRuntime(ABC):
         """Predictions for a validated, finite (n, n_features) float64 array: one per row, in order."""
 
     async def predict_async(self, rows: np.ndarray) -> np.ndarray | list[Any]:
-        raise NotImplementedError(f"the {self.backend} runtime predicts in process")
+        """`predict` in a worker thread; a runtime that calls a server overrides it."""
+        return await to_thread.run_sync(self.predict, rows)
 
     def smoke_test(self) -> None:
         """Predict on the model's own input example before it may take traffic."""

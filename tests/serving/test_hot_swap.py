@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 
 import httpx
 import pytest
@@ -14,7 +12,7 @@ from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
 from mlops_platform import processes
-from tests.support import ROW, TOKEN, start_mlflow, start_server
+from tests.support import ROW, TOKEN, Hammer, start_mlflow, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -35,35 +33,14 @@ def _served(url: str, alias: str) -> str | None:
 def test_repeated_reloads_under_load_fail_no_request(server, fresh_model, mlflow_server):
     v1, v2 = fresh_model.versions
     client = MlflowClient(mlflow_server)
-    stop = threading.Event()
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def hammer(worker: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            i = 0
-            while not stop.is_set():
-                path = "/variant/B/predict" if i % 2 else "/predict"
-                response = http.post(path, json={"data": [ROW]}, headers={"x-client-id": f"w{worker}-{i}"})
-                key = (response.status_code, response.json().get("variant"), response.json().get("version"))
-                with lock:
-                    outcomes[key] += 1
-                i += 1
-
-    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    try:
+    with Hammer(server.url) as hammer:
         for target in [v1, v2] * 4:
             client.set_registered_model_alias(fresh_model.name, "B", target)
             reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH, timeout=60)
             assert reload.status_code == 200, reload.text
             assert _served(server.url, "B") == target
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
 
+    outcomes = hammer.outcomes
     assert sum(outcomes.values()) > 100
     assert {status for status, _, _ in outcomes} == {200}, outcomes
     b_versions = {version for _, variant, version in outcomes if variant == "B"}
@@ -190,28 +167,16 @@ def test_a_failing_smoke_prediction_keeps_the_old_model_serving(server, fresh_mo
 def test_shadow_traffic_during_reloads_leaves_no_request_in_flight(mlflow_server, fresh_model, tmp_path):
     service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
                                       "ALIAS_SELECTION_MODE": "shadow"})
-    stop = threading.Event()
-    statuses: Counter = Counter()
-
-    def hammer(worker: int) -> None:
-        with httpx.Client(base_url=service.url, timeout=30) as http:
-            while not stop.is_set():
-                statuses[http.post("/predict", json={"data": [ROW] * 5}, headers={"x-client-id": f"s{worker}"}).status_code] += 1
-
-    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
     try:
-        for thread in threads:
-            thread.start()
-        for alias in ["A", "B"] * 4:  # the answering alias and the shadow one, swapped under traffic
-            assert httpx.post(f"{service.url}/variant/{alias}/reload", headers=AUTH, timeout=60).status_code == 200
+        with Hammer(service.url, rows=lambda i: [ROW] * 5, paths=("/predict",)) as hammer:
+            for alias in ["A", "B"] * 4:  # the answering alias and the shadow one, swapped under traffic
+                assert httpx.post(f"{service.url}/variant/{alias}/reload", headers=AUTH, timeout=60).status_code == 200
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
         deadline = time.monotonic() + 5  # the last shadow scorings run just after their responses
         while (health := httpx.get(f"{service.url}/health", timeout=10).json())["in_flight"] and time.monotonic() < deadline:
             time.sleep(0.05)
         processes.stop(service)
-    assert set(statuses) == {200} and sum(statuses.values()) > 50, statuses
+    statuses = {status for status, _, _ in hammer.outcomes}
+    assert statuses == {200} and sum(hammer.outcomes.values()) > 50, hammer.outcomes
     assert health["shadow"]["requests"] > 0 and health["shadow"]["errors"] == 0
     assert (health["in_flight"], health["retired_models"]) == (0, 0)

@@ -47,6 +47,10 @@ def _until_ready(service: processes.Service) -> list[int]:
     return statuses
 
 
+def _served(service: processes.Service) -> dict[str, str]:
+    return {a: m["version"] for a, m in httpx.get(f"{service.url}/models", timeout=10).json()["models"].items()}
+
+
 def test_a_slow_registry_delays_readiness_not_the_server(slow_registry, shared_model, tmp_path):
     service = _start(tmp_path, slow_registry.url, shared_model)
     try:
@@ -55,9 +59,7 @@ def test_a_slow_registry_delays_readiness_not_the_server(slow_registry, shared_m
         assert httpx.get(f"{service.url}/health", timeout=10).json()["loading"] is True
         assert httpx.post(f"{service.url}/predict", json={"data": [ROW]}, timeout=10).status_code == 503
         _until_ready(service)
-        models = httpx.get(f"{service.url}/models", timeout=10).json()["models"]
-        assert {a: m["version"] for a, m in models.items()} == {"A": shared_model.versions[0],
-                                                                 "B": shared_model.versions[1]}
+        assert _served(service) == {"A": shared_model.versions[0], "B": shared_model.versions[1]}
     finally:
         processes.stop(service)
 
@@ -83,9 +85,7 @@ def test_killed_mid_reload_and_restarted_it_loads_the_aliases_again(slow_registr
     try:
         statuses = _until_ready(restarted)
         assert statuses[0] == 503 and statuses[-1] == 200
-        models = httpx.get(f"{restarted.url}/models", timeout=10).json()["models"]
-        assert {a: m["version"] for a, m in models.items()} == {"A": shared_model.versions[0],
-                                                                 "B": shared_model.versions[1]}
+        assert _served(restarted) == {"A": shared_model.versions[0], "B": shared_model.versions[1]}
     finally:
         processes.stop(restarted)
 

@@ -6,12 +6,9 @@ and a Triton that goes down answering 503 for its variant only."""
 from __future__ import annotations
 
 import json
-import threading
-from collections import Counter
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_iris
@@ -22,7 +19,7 @@ from core_assets.lib.training import train_and_log
 from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes, triton
 from serving.main import create_app
-from tests.support import ROW, TOKEN, TRITON_KEY, start_server
+from tests.support import ROW, TOKEN, TRITON_KEY, Hammer, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ADMIN = {triton.ADMIN_HEADER: TRITON_KEY}
@@ -75,38 +72,20 @@ def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(t
     client = MlflowClient(mlflow_server)
     before = _loaded_in_triton(service)
     server = _start(tmp_path, mlflow_server, fresh_model, _triton_env(service, repository, SERVING_BACKEND="triton"))
-    stop = threading.Event()
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def hammer(worker: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            i = 0
-            while not stop.is_set():
-                path = "/variant/B/predict" if i % 2 else "/predict"
-                response = http.post(path, json={"data": [ROW] * (1 + i % 7)}, headers={"x-client-id": f"w{worker}-{i}"})
-                with lock:
-                    outcomes[(response.status_code, response.json().get("variant"), response.json().get("version"))] += 1
-                i += 1
-
-    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
     try:
-        for thread in threads:
-            thread.start()
-        for target in [v1, v2] * 3:
-            client.set_registered_model_alias(fresh_model.name, "B", target)
-            reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH, timeout=120)
-            assert reload.status_code == 200, reload.text
-        stop.set()
-        for thread in threads:
-            thread.join()
+        with Hammer(server.url, rows=lambda i: [ROW] * (1 + i % 7)) as hammer:
+            for target in [v1, v2] * 3:
+                client.set_registered_model_alias(fresh_model.name, "B", target)
+                reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH,
+                                    timeout=120)
+                assert reload.status_code == 200, reload.text
+        outcomes = hammer.outcomes
         assert sum(outcomes.values()) > 100
         assert {status for status, _, _ in outcomes} == {200}, outcomes
         assert {version for _, variant, version in outcomes if variant == "B"} == {v1, v2}
         # each swapped-out model was unloaded from Triton once its last request ended: A's and B's remain
         processes.wait_until(service, lambda: len(_loaded_in_triton(service) - before) == 2, timeout_s=30)
     finally:
-        stop.set()
         processes.stop(server)
     assert _loaded_in_triton(service) == before, "the model server unloads its models when it stops"
 
@@ -138,13 +117,10 @@ def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh
         processes.stop(server)
 
 
-def test_triton_down_answers_503_for_its_variant_while_the_other_serves(fresh_model, mlflow_server, tmp_path):
+def test_triton_down_answers_503_for_its_variant_while_the_other_serves(triton_install, fresh_model, mlflow_server,
+                                                                         tmp_path):
     """A Triton of this test's own, stopped while the server runs."""
-    install = triton.TritonInstall(triton.VENV)
-    why = triton.unavailable(install)
-    if why:
-        pytest.skip(why)
-    own = triton.start(tmp_path / "models", tmp_path, TRITON_KEY, install)
+    own = triton.start(tmp_path / "models", tmp_path, TRITON_KEY, triton_install)
     server = None
     try:
         server = _start(tmp_path, mlflow_server, fresh_model,
