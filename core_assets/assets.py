@@ -182,6 +182,7 @@ def served_alias(
     settings = platform.settings()
     lever = context.run.tags.get(LEVER_TAG, "release")
     client = registry.client()
+    alias, version = config.alias or settings.target_alias, config.version  # what was asked, until planned
     try:
         alias, version, reason = plan_move(
             lever, config, settings, client, registry.model_name, context.instance, context.run_id
@@ -189,15 +190,17 @@ def served_alias(
         refusals = [] if version is None else get_manager(settings).release_refusals(
             registry.model_name, version, settings)
         if refusals:
-            refused = {"model_name": registry.model_name, "alias": str(alias), "version": version, "reasons": refusals}
-            emit_lifecycle_event("deploy_refused", refused, settings, context.log)
             raise RegistryError("; ".join(refusals))
         deployment = release(
             client, model_server.client(), context.log, model_name=registry.model_name, alias=alias,
             version=version, reason=reason, lever=lever, trigger=trigger_of(context.run.tags), run_id=context.run_id,
         )
     except RegistryError as exc:
-        raise Failure(description=f"refused, alias {config.alias or settings.target_alias} unchanged: {exc}") from exc
+        # every refusal alerts: a rollback whose target was deleted must not go unnoticed
+        refused = {"model_name": registry.model_name, "alias": str(alias), "lever": lever,
+                   "version": version, "reasons": str(exc)}
+        emit_lifecycle_event("deploy_refused", refused, settings, context.log)
+        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
     payload = {**deployment.move.as_dict(), "detail": deployment.detail}
     event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
     emit_lifecycle_event(event, payload, settings, context.log)

@@ -7,8 +7,8 @@ import pytest
 
 from core_assets.definitions import build_definitions
 from mlops_platform import processes
-from tests.core_assets.runs import register, release, run_job
-from tests.support import TOKEN, start_server
+from tests.core_assets.runs import register, release, run_job, step_failure
+from tests.support import ROW, TOKEN, start_server
 
 
 @pytest.fixture
@@ -61,3 +61,24 @@ def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
     assert not check.passed
     assert "the hot-swap to v2 failed" in check.description and "403" in check.description
     assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "1"
+
+
+def test_a_rollback_to_a_deleted_version_is_refused_alerted_and_changes_nothing(
+    settings, serving, instance, client, webhook
+):
+    url, received = webhook
+    wired = build_definitions(settings.model_copy(update={
+        "serving_url": serving.url, "reload_secret_token": TOKEN, "slack_webhook_url": url}))
+    release(wired, instance)  # B: v1 -> v2, served
+    client.delete_model_version(settings.model_name, "1")  # the version a rollback would restore is gone
+
+    rollback = {"ops": {"served_alias": {"config": {"alias": "B", "version": "1", "reason": "v2 misbehaves"}}}}
+    result = run_job(wired, instance, "rollback_job", rollback)
+
+    assert not result.success
+    assert "refused, alias B unchanged" in step_failure(result) and "version 1 does not exist" in step_failure(result)
+    [alert] = [a["text"] for a in received if "refused" in a["text"]]
+    assert "deploy refused, alias unchanged" in alert and "lever=rollback" in alert and "version=1" in alert
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}
+    assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "2"
+    assert httpx.post(f"{serving.url}/variant/B/predict", json={"data": [ROW]}).status_code == 200
