@@ -15,6 +15,8 @@ from dagster import (
     sensor,
 )
 
+from mlflow.exceptions import MlflowException
+
 from core_assets.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
 from core_assets.jobs import deploy_job, rollback_job, train_job
 from core_assets.levers import rollback_run_config
@@ -22,6 +24,7 @@ from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import incoming_dir, settled_csv_files
 from core_assets.lib.readiness import ReadinessCursor, decide
 from core_assets.resources import MlflowRegistry, PlatformSettings
+from mlops_base.mlflow_client import failure_summary
 
 RUNNING = DefaultSensorStatus.RUNNING
 INTERVAL_S = 5  # the daemon's loop floor
@@ -48,7 +51,13 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry,
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
 
     client = registry.client()
-    decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)
+    try:
+        decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)
+    except MlflowException as exc:  # down or slower than the client's bounded timeout: next tick asks again
+        cursor.pending = sorted(set(cursor.pending + new_versions), key=int)
+        waiting = ", ".join(f"v{v}" for v in cursor.pending)
+        reason = f"registry {registry.tracking_uri} unreachable ({failure_summary(exc)}); {waiting} kept for the next tick"
+        return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
     for version in decision.failed:
         emit_lifecycle_event(
             "readiness_failed", {"model_name": registry.model_name, "version": version}, platform.settings(), context.log

@@ -1,5 +1,6 @@
 """What the monitoring layer adds to the Dagster code location: the metric-driven rollback sensor."""
 
+import httpx
 from dagster import (
     ConfigurableResource,
     DefaultSensorStatus,
@@ -9,12 +10,14 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from mlflow.exceptions import MlflowException
 
 from core_assets.history import alias_moves
 from core_assets.levers import rollback_run_config
 from core_assets.lib.registry import alias_version
 from core_assets.resources import MlflowRegistry
 from mlops_base.aliases import CHALLENGER
+from mlops_base.mlflow_client import failure_summary
 from mlops_base.settings import Settings
 from optional_layers.monitoring.slo import read_slo
 
@@ -33,14 +36,21 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
     """Roll the challenger back when its error ratio or p99 stays over the SLO for the window."""
     if not slo.prometheus_url:
         return SkipReason("PROMETHEUS_URL is not set")
-    reading = read_slo(slo.prometheus_url, CHALLENGER, slo.window)
+    try:
+        reading = read_slo(slo.prometheus_url, CHALLENGER, slo.window)
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return SkipReason(f"Prometheus at {slo.prometheus_url} cannot answer ({type(exc).__name__}: {exc}): "
+                          "never rolling back without data")
     if not reading.has_data:
         return SkipReason(f"no metrics for {CHALLENGER} over {slo.window}: never rolling back on missing data")
     breaches = reading.breaches(slo.max_error_ratio, slo.max_p99_seconds)
     if not breaches:
         return SkipReason(f"{CHALLENGER} within SLO: {reading}")
-    client = registry.client()
-    current = alias_version(client, registry.model_name, CHALLENGER)
+    try:
+        current = alias_version(registry.client(), registry.model_name, CHALLENGER)
+    except MlflowException as exc:
+        return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but registry {registry.tracking_uri} "
+                          f"is unreachable ({failure_summary(exc)}); asking again next tick")
     moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == current]
     if current is None or not moves:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")

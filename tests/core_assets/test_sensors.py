@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from urllib.parse import urlparse
 
 from dagster import (
     DagsterEventType,
@@ -21,6 +22,7 @@ from core_assets.resources import build_resources
 from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
 from mlops_platform.processes import free_port
 from tests.core_assets.runs import register, release, run_job, step_failure
+from tests.support import DelayingProxy
 
 
 def _evaluate(sensor, instance, settings, cursor=None):
@@ -181,3 +183,28 @@ def test_readiness_gives_up_on_a_failed_registration_and_alerts(defs, instance, 
     assert result.skip_reason.skip_message == "v1 FAILED_REGISTRATION (alert raised)"
     [alert] = received
     assert "registration failed, not deployed" in alert["text"] and "version=1" in alert["text"]
+
+
+def test_readiness_skips_while_the_registry_is_down_and_keeps_the_version(defs, instance, settings):
+    assert register(defs, instance).success
+    down = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
+
+    started = time.monotonic()
+    skipped, cursor = _evaluate(readiness_sensor, instance, down)
+    waited = time.monotonic() - started
+
+    assert not skipped.run_requests and waited < 30  # the client's bounded retries, not MLflow's minutes
+    assert skipped.skip_reason.skip_message.startswith(f"registry {down.mlflow_tracking_uri} unreachable (")
+    assert skipped.skip_reason.skip_message.endswith("v1 kept for the next tick")
+    back, _ = _evaluate(readiness_sensor, instance, settings, cursor)  # the registry is back: nothing was lost
+    assert [r.run_key for r in back.run_requests] == [f"deploy-{settings.model_name}-v1"]
+
+
+def test_readiness_waits_for_a_slow_registry(defs, instance, settings):
+    assert register(defs, instance).success
+    proxy = DelayingProxy(urlparse(settings.mlflow_tracking_uri).port, delay_s=2.0)
+    try:
+        result, _ = _evaluate(readiness_sensor, instance, settings.model_copy(update={"mlflow_tracking_uri": proxy.url}))
+    finally:
+        proxy.close()
+    assert [r.run_key for r in result.run_requests] == [f"deploy-{settings.model_name}-v1"]

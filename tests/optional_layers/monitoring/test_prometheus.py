@@ -128,6 +128,13 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
             time.sleep(0.5)
         [sample] = _query(prometheus.url, 'mlops_pipeline_events_total{event="rolled_back"}')
         assert sample["value"][1] == "1"
+
+        # Prometheus down: the breach can no longer be seen, and no rollback is requested blind
+        processes.stop(prometheus)
+        down = evaluate(max_p99=0.0)
+        assert isinstance(down, SkipReason), down
+        assert f"Prometheus at {prometheus.url} cannot answer (ConnectError" in down.skip_message
+        assert down.skip_message.endswith("never rolling back without data")
     finally:
         if prometheus is not None:
             processes.stop(prometheus)
