@@ -1,14 +1,21 @@
-"""Resolve an alias or version in the registry to a model reference and a safe artifact URI."""
+"""Resolve an alias or version in the registry to a model reference and a safe artifact URI, and
+download its artifacts verified against their logged digest."""
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import mlflow.artifacts
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
+from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from serving.runtimes.base import ModelLoadError, ModelRef
+
+_log = logging.getLogger("serving.model_source")
 
 
 def _under(path: str, base: str) -> bool:
@@ -57,6 +64,21 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
         raise ModelLoadError(f"{label} is {model_version.status}, not READY", status=409)
     check_artifact_location(artifact_uri, roots)
     ref = ModelRef(
-        client.tracking_uri, model_name, str(model_version.version), model_version.run_id or "", model_version.source
+        client.tracking_uri, model_name, str(model_version.version), model_version.run_id or "", model_version.source,
+        digest=(model_version.tags or {}).get(DIGEST_TAG),
     )
     return ref, artifact_uri
+
+
+def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
+    """The version's artifacts in `dst`, refused (422) when they no longer match the digest logged at
+    training: bytes changed in the artifact store after registration are never served."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri))
+    if ref.digest is None:
+        _log.warning("%s v%s has no logged %s: its artifacts cannot be verified", ref.model_name, ref.version, DIGEST_TAG)
+    elif (found := directory_digest(local)) != ref.digest:
+        raise ModelLoadError(
+            f"{ref.model_name} v{ref.version}: artifacts changed since registration (sha256 {found[:12]}..., "
+            f"logged {ref.digest[:12]}...); refused"
+        )
+    return local

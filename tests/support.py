@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -20,7 +23,7 @@ from mlflow import MlflowClient
 from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
-from mlops_base.settings import Settings, load_settings
+from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform import processes
 
 TOKEN = "test-reload-token-0123456789"
@@ -178,3 +181,24 @@ class Hammer:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+
+
+def start_daemon(settings: Settings, log_dir: Path, env: dict[str, str] | None = None) -> processes.Service:
+    """A real `dagster-daemon run` of the code location, for `settings`' instance, registry and model
+    server (its sensors tick every 5 s; the first once the workspace has loaded)."""
+    from mlops_platform.stack import dagster_env
+
+    return processes.start(
+        "dagster-daemon", [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
+        log_dir / "dagster-daemon.log", "",
+        {**dagster_env(settings), "MODEL_NAME": settings.model_name, "RELOAD_SECRET_TOKEN": TOKEN, **(env or {})},
+    )
+
+
+def kill_group(service: processes.Service) -> None:
+    """SIGKILL whatever is left of a service's process group (after its leader was killed alone)."""
+    try:
+        os.killpg(service.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+

@@ -13,6 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from mlops_base.aliases import Alias
+from mlops_base.artifact_digest import DIGEST_TAG
 
 
 class RegistryError(RuntimeError):
@@ -57,7 +58,11 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
         if not _not_found(exc):
             raise
         client.create_registered_model(model_name, description="Managed by the core asset graph.")
-    return mlflow.register_model(model_uri, model_name, await_registration_for=0, tags={"run_id": run_id})
+    tags = {"run_id": run_id}
+    digest = client.get_run(run_id).data.tags.get(DIGEST_TAG)
+    if digest:  # the model server refuses the version's artifacts if they no longer match it
+        tags[DIGEST_TAG] = digest
+    return mlflow.register_model(model_uri, model_name, await_registration_for=0, tags=tags)
 
 
 def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:

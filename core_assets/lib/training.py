@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import tempfile
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from core_assets.lib.data import FeatureSet
+from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 
 # Explicit requirements: inferring them costs ~8 s per logged model.
 PIP_REQUIREMENTS = [
@@ -87,6 +89,16 @@ def _confusion_figure(y_true, y_pred):
     return fig
 
 
+def logged_digest(model_id: str) -> str:
+    """The digest of the model as the artifact store holds it (read back from its artifact location,
+    as the model server downloads it: a `models:/` download adds a file of MLflow's own)."""
+    import mlflow.artifacts
+
+    location = mlflow.get_logged_model(model_id).artifact_location
+    with tempfile.TemporaryDirectory(prefix="logged-model-") as tmp:
+        return directory_digest(Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=tmp)))
+
+
 def train_and_log(
     features: FeatureSet, class_path: str, params: dict[str, Any], experiment: str, tags: dict[str, str]
 ) -> TrainingResult:
@@ -116,6 +128,7 @@ def train_and_log(
             pip_requirements=PIP_REQUIREMENTS,
             skops_trusted_types=skops_trusted_types(model),
         )
+        mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
     return TrainingResult(
         run_id=run.info.run_id,
         model_uri=info.model_uri,

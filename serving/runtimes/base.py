@@ -32,6 +32,7 @@ class ModelRef:
     version: str
     run_id: str
     source: str
+    digest: str | None = None  # the artifacts' sha256 logged at training; None when none was recorded
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 import warnings
 
-import mlflow.artifacts
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import sklearn
 from mlflow.models import Model
 
 from mlops_base.settings import Settings
+from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
 
 # Rows arrive as arrays in signature order (checked against the signature's width): the names
@@ -30,12 +30,12 @@ class SklearnRuntime(ModelRuntime):
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
-                local = mlflow.artifacts.download_artifacts(
-                    artifact_uri=artifact_uri, dst_path=tmp, tracking_uri=ref.registry_uri
-                )
+                local = download(ref, artifact_uri, tmp)
                 meta = Model.load(local)
                 model = mlflow.sklearn.load_model(local)
                 example = meta.load_input_example(local)
+            except ModelLoadError:
+                raise
             except Exception as exc:  # corrupt or missing artifacts of any kind
                 reason = (str(exc).splitlines() or [""])[0]
                 raise ModelLoadError(f"cannot load {ref.model_name} v{ref.version}: {type(exc).__name__}: {reason}") from exc

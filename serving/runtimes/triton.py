@@ -18,7 +18,6 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-import mlflow.artifacts
 import numpy as np
 import pandas as pd
 import tritonclient.http as triton_http
@@ -27,6 +26,7 @@ from mlflow.models import Model
 from tritonclient.utils import InferenceServerException
 
 from mlops_base.settings import Settings
+from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable
 from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, triton_name
 
@@ -68,9 +68,7 @@ class TritonRuntime(ModelRuntime):
         name = f"{triton_name(ref.model_name, ref.version)}-{uuid.uuid4().hex[:8]}"
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
-                local = mlflow.artifacts.download_artifacts(
-                    artifact_uri=artifact_uri, dst_path=tmp, tracking_uri=ref.registry_uri
-                )
+                local = download(ref, artifact_uri, tmp)
                 meta = Model.load(local)
                 example = meta.load_input_example(local)
                 if meta.signature is None or example is None:

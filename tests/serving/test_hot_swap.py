@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
 from tests.support import ROW, TOKEN, Hammer, start_mlflow, start_server
 
@@ -47,24 +48,53 @@ def test_repeated_reloads_under_load_fail_no_request(server, fresh_model, mlflow
     assert b_versions == {v1, v2}
 
 
-def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflow_server, mlflow_state):
-    client = MlflowClient(mlflow_server)
+def _register_then_tamper(client, fresh_model, mlflow_state, tamper) -> str:
+    """A new version whose stored artifacts `tamper(model_dir)` changes after registration."""
     trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
-    corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
-    uri = client.get_model_version_download_uri(fresh_model.name, corrupt)
-    for file in processes.mlflow_artifact_path(mlflow_state, uri).glob("model.*"):
+    version = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
+    assert client.get_model_version(fresh_model.name, version).tags[DIGEST_TAG]  # logged at training
+    tamper(processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, version)))
+    client.set_registered_model_alias(fresh_model.name, "B", version)
+    return version
+
+
+def _corrupt(model_dir):
+    for file in model_dir.glob("model.*"):
         file.write_bytes(b"\x00not a model")
+
+
+def _reload_refused(server, expected: str) -> None:
     before = _served(server.url, "B")
-    client.set_registered_model_alias(fresh_model.name, "B", corrupt)
-
     response = httpx.post(f"{server.url}/variant/B/reload", headers=AUTH, timeout=60)
-
     assert response.status_code == 422
-    assert f"cannot load {fresh_model.name} v{corrupt}" in response.json()["detail"]
+    assert expected in response.json()["detail"]
     assert _served(server.url, "B") == before
     predicted = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=10).json()
-    assert predicted["version"] == before
+    assert predicted.get("version") == before, predicted
     assert httpx.get(f"{server.url}/models", timeout=10).json()["models"]["B"]["last_error"]
+
+
+def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflow_server, mlflow_state):
+    client = MlflowClient(mlflow_server)
+    corrupt = _register_then_tamper(client, fresh_model, mlflow_state, _corrupt)
+    _reload_refused(server, f"{fresh_model.name} v{corrupt}: artifacts changed since registration")
+
+    # without a logged digest (a version registered outside the platform), the load itself fails
+    client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
+    _reload_refused(server, f"cannot load {fresh_model.name} v{corrupt}")
+
+
+def test_a_valid_model_substituted_after_registration_is_refused(server, fresh_model, mlflow_server, mlflow_state):
+    """The bytes of another version's model, which would load and pass the smoke test: only the
+    digest logged at training tells them apart."""
+    client = MlflowClient(mlflow_server)
+    other = processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, "1"))
+
+    def substitute(model_dir):
+        (model_dir / "model.skops").write_bytes((other / "model.skops").read_bytes())
+
+    tampered = _register_then_tamper(client, fresh_model, mlflow_state, substitute)
+    _reload_refused(server, f"{fresh_model.name} v{tampered}: artifacts changed since registration")
 
 
 def test_missing_alias_and_version_mismatch_keep_the_old_model(server, fresh_model, mlflow_server):
