@@ -50,4 +50,5 @@ def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.H
 def mlops_metric_values() -> dict[str, float]:
     pushers = [h for handlers in _handlers.values() for h in handlers if isinstance(h, LokiHandler)]
     return {"mlops_log_records_sent_total": sum(h.sent for h in pushers),
-            "mlops_log_records_dropped_total": sum(h.dropped for h in pushers)}
+            "mlops_log_records_dropped_total": sum(h.dropped for h in pushers),
+            "mlops_log_pushes_failed_total": sum(h.failed_pushes for h in pushers)}  # Loki down or refusing

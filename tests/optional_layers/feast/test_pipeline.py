@@ -21,19 +21,31 @@ from optional_layers.feast import repository
 from optional_layers.feast.store import feature_store
 from optional_layers.toggle import toggle
 from tests.core_assets.runs import run_job, step_failure
-from tests.support import start_server
+from tests.support import TOKEN, start_server
 
 FEATURES = list(load_iris(as_frame=True).frame.columns[:4])
 
 
 @pytest.fixture(scope="module")
-def flow(mlflow_server, tmp_path_factory):
-    """An env with the feast layer on, after "Materialize all" (alias B -> v1) and the online store filled."""
+def redis_service(tmp_path_factory):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (./mlops test installs Debian's redis-server)")
+    service = processes.start_redis(tmp_path_factory.mktemp("feast-redis"))
+    try:
+        yield service
+    finally:
+        processes.stop(service)
+
+
+@pytest.fixture(scope="module")
+def flow(mlflow_server, redis_service, tmp_path_factory):
+    """An env with the feast layer on (online store: a real Redis), after "Materialize all" (alias
+    B -> v1) and the online store filled."""
     root = tmp_path_factory.mktemp("feast-flow")
     shutil.copytree(REPO_ROOT / "envs" / "dev", root / "envs" / "dev")
     toggle(root / "envs" / "dev", "on", "feast")
     settings = load_settings(
-        "dev", mlflow_tracking_uri=mlflow_server, mlflow_experiment="tests",
+        "dev", mlflow_tracking_uri=mlflow_server, mlflow_experiment="tests", feast_online_store=redis_service.url,
         model_name=f"feast-{uuid.uuid4().hex[:8]}", mlops_state_dir=root / "state", serving_url="",
     ).model_copy(update={"mlops_envs_dir": root / "envs"})
     (root / "dagster").mkdir()
@@ -45,6 +57,14 @@ def flow(mlflow_server, tmp_path_factory):
         yield settings, defs, instance, result
 
 
+def _server(settings, tmp_path) -> processes.Service:
+    return start_server(tmp_path, {
+        "MLOPS_ENVS_DIR": str(settings.mlops_envs_dir), "MLOPS_STATE_DIR": str(settings.state_dir),
+        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name,
+        "FEAST_ONLINE_STORE": settings.feast_online_store,
+    })
+
+
 def test_materialize_all_trains_from_feast_and_records_the_feature_service(flow):
     settings, defs, instance, result = flow
     client = MlflowClient(settings.mlflow_tracking_uri)
@@ -54,15 +74,12 @@ def test_materialize_all_trains_from_feast_and_records_the_feature_service(flow)
     service = feature_store(settings).get_feature_service(f"{settings.model_name}_v1", allow_cache=False)
     assert [f.name for p in service.feature_view_projections for f in p.features] == FEATURES
     online = result.asset_materializations_for_node("feast_online_features")[0].metadata
-    assert online["mode"].value == "full" and online["online_store"].value == "sqlite"
+    assert online["mode"].value == "full" and online["online_store"].value == "redis"
 
 
 def test_the_model_server_answers_entity_ids_from_the_online_store(flow, tmp_path):
     settings, *_ = flow
-    service = start_server(tmp_path, {
-        "MLOPS_ENVS_DIR": str(settings.mlops_envs_dir), "MLOPS_STATE_DIR": str(settings.state_dir),
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name,
-    })
+    service = _server(settings, tmp_path)
     try:
         iris = load_iris(as_frame=True).frame
         by_id = httpx.post(f"{service.url}/predict", json={"entity_ids": [0, 75, 149]}, timeout=30)
@@ -117,3 +134,24 @@ def test_the_contract_refuses_a_version_whose_features_changed(flow, tmp_path):
         assert MlflowClient(settings.mlflow_tracking_uri).get_registered_model(settings.model_name).aliases == {"B": "1"}
     finally:
         repository.apply(store, settings, FEATURES)
+
+
+def test_redis_down_fails_entity_requests_only_and_releases_go_on(flow, redis_service, tmp_path):
+    """Last in the module: it stops the module's Redis."""
+    settings, defs, instance, _ = flow
+    service = _server(settings, tmp_path)
+    try:
+        processes.stop(redis_service)
+        by_id = httpx.post(f"{service.url}/predict", json={"entity_ids": [0]}, timeout=30)
+        assert by_id.status_code == 503
+        assert by_id.json()["detail"].startswith("rows for ['entity_ids'] could not be fetched: ")
+        by_rows = httpx.post(f"{service.url}/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
+        assert by_rows.status_code == 200 and httpx.get(f"{service.url}/health").status_code == 200
+
+        wired = build_definitions(settings.model_copy(update={"serving_url": service.url, "reload_secret_token": TOKEN}))
+        released = run_job(wired, instance, "deploy_job",
+                           {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}})
+        assert released.success
+        assert httpx.get(f"{service.url}/models").json()["models"]["A"]["version"] == "1"
+    finally:
+        processes.stop(service)

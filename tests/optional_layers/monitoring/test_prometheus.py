@@ -4,63 +4,20 @@ the SLO rollback sensor acts on real data only."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
-import pytest
-import yaml
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from core_assets.definitions import build_definitions
 from core_assets.resources import MlflowRegistry
-from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
 from optional_layers.manager import LayerManager
 from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
 from optional_layers.monitoring.slo import read_slo
 from tests.core_assets.runs import run_job
+from tests.optional_layers.monitoring.conftest import start_prometheus
 from tests.support import ROW, start_server
-
-RULES = REPO_ROOT / "optional_layers" / "monitoring" / "rules" / "mlops-alerts.yaml"
-
-
-@pytest.fixture
-def envs_with_monitoring(tmp_path, monkeypatch):
-    """A copy of the env tree with the monitoring layer on, toggled by the real toggle script."""
-    envs = tmp_path / "envs"
-    shutil.copytree(REPO_ROOT / "envs", envs)
-    env = {"MLOPS_ENVS_DIR": str(envs)}
-    subprocess.run([str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
-                   env={**os.environ, **env}, check=True, capture_output=True)
-    assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
-        "attached": True, "layers": {"feast": False, "logging": False, "monitoring": True}}
-    return env
-
-
-def _start_prometheus(tmp_path: Path, target: str, pushgateway: str) -> processes.Service:
-    port = processes.free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(RULES)],
-        "scrape_configs": [
-            {"job_name": "serving", "static_configs": [{"targets": [target]}]},
-            # the runs' own labels (job, env) win over the scrape's
-            {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [pushgateway]}]},
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    return processes.start_ready(
-        "prometheus",
-        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        tmp_path / "prometheus.log", f"http://127.0.0.1:{port}", "/-/ready",
-    )
-
 
 def _query(prometheus: str, expr: str) -> list:
     return httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10).json()["data"]["result"]
@@ -74,9 +31,7 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
     prometheus = None
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 200
-        prometheus = _start_prometheus(
-            tmp_path, server.url.removeprefix("http://"), pushgateway.removeprefix("http://")
-        )
+        prometheus = start_prometheus(tmp_path, server.url, pushgateway)
         registry = MlflowRegistry(tracking_uri=mlflow_server, model_name=fresh_model.name, experiment="tests")
         instance = DagsterInstance.ephemeral()
 

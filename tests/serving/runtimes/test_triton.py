@@ -16,6 +16,7 @@ from sklearn.datasets import load_iris
 from core_assets.lib.data import build_features
 from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes, triton
 from serving.main import create_app
@@ -100,6 +101,8 @@ def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh
     for file in processes.mlflow_artifact_path(
             mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)).glob("model.*"):
         file.write_bytes(b"\x00not a model")
+    # without its logged digest (registered outside the platform) it gets past the server's check to Triton
+    client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
     server = _start(tmp_path, mlflow_server, fresh_model, _triton_env(service, repository, SERVING_BACKEND="triton"))
     try:
         before = _loaded_in_triton(service)

@@ -1,0 +1,89 @@
+"""The metric-driven rollback end to end, every component real: a challenger that slows down under
+real traffic, Prometheus scraping the model server, the SLO sensor ticking in a real Dagster
+daemon, which runs the rollback; the alias and the served model end on the previous version. Before
+any traffic the sensor skips (no data is never a breach)."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from mlflow import MlflowClient
+
+from core_assets.definitions import build_definitions
+from core_assets.lib.data import build_features
+from core_assets.lib.registry import register_version
+from core_assets.lib.training import train_and_log
+from mlops_platform import processes
+from mlops_platform.releases import served_version, wait_for
+from mlops_platform.stack import dagster_home
+from tests.core_assets.runs import run_job
+from tests.optional_layers.monitoring.conftest import start_prometheus
+from tests.support import ROW, TOKEN, kill_group, start_daemon, start_server
+
+pytestmark = pytest.mark.slow
+
+MAX_P99_S = 0.01  # the in-process models answer one row in ~1 ms; the slow challenger in ~20-40 ms
+
+
+def _register_slow_version(client: MlflowClient, model_name: str) -> str:
+    """A real model that is slow to predict: a 400-tree random forest."""
+    features = build_features(None, "target", 0.25, 42)
+    trained = train_and_log(features, "sklearn.ensemble.RandomForestClassifier",
+                            {"n_estimators": 400, "random_state": 0}, "serving-tests", {})
+    return str(register_version(client, model_name, trained.model_uri, trained.run_id).version)
+
+
+def _traffic(url: str, stop: threading.Event) -> None:
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            client.post(f"{url}/variant/B/predict", json={"data": [ROW]})
+
+
+def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, envs_with_monitoring, tmp_path):
+    mlflow = MlflowClient(settings.mlflow_tracking_uri)
+    good = fresh_model.versions[-1]  # B
+    slow = _register_slow_version(mlflow, fresh_model.name)
+    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+                                     "MODEL_NAME": fresh_model.name, **envs_with_monitoring})
+    stop_traffic = threading.Event()
+    services, daemon = [server], None
+    try:
+        prometheus = start_prometheus(tmp_path, server.url)
+        services.append(prometheus)
+        settings = settings.model_copy(update={
+            "model_name": fresh_model.name, "mlflow_port": urlparse(settings.mlflow_tracking_uri).port,
+            "serving_port": urlparse(server.url).port, "serving_url": server.url, "reload_secret_token": TOKEN})
+        daemon = start_daemon(settings, tmp_path, {
+            **envs_with_monitoring, "PROMETHEUS_URL": prometheus.url, "ROLLBACK_MAX_P99_SECONDS": str(MAX_P99_S),
+            "ROLLBACK_WINDOW": "10s"})
+        wait_for("the SLO sensor's first tick", lambda: "Sensor slo_rollback_sensor skipped" in daemon.log_path.read_text())
+        assert "skipped: no metrics for B over 10s: never rolling back on missing data" in daemon.log_path.read_text()
+
+        with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+            # the release the sensor will undo, recorded in the daemon's instance
+            release = {"ops": {"served_alias": {"config": {"version": slow, "reason": "a slow challenger"}}}}
+            assert run_job(build_definitions(settings), instance, "deploy_job", release).success
+            assert served_version(server.url, "B") == slow
+
+            for _ in range(3):
+                threading.Thread(target=_traffic, args=(server.url, stop_traffic), daemon=True).start()
+            wait_for("the rollback", lambda: served_version(server.url, "B") == good, timeout_s=180)
+
+            [rollback] = instance.get_runs(RunsFilter(job_name="rollback_job"))
+            assert rollback.tags["dagster/sensor_name"] == "slo_rollback_sensor"
+            wait_for("the rollback run to finish", lambda: instance.get_run_by_id(rollback.run_id).is_finished)
+            assert instance.get_run_by_id(rollback.run_id).status == DagsterRunStatus.SUCCESS
+        assert mlflow.get_registered_model(fresh_model.name).aliases["B"] == good
+        answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}).json()
+        assert answer["version"] == good
+    finally:
+        stop_traffic.set()
+        if daemon is not None:
+            processes.stop(daemon)
+            kill_group(daemon)
+        for service in reversed(services):
+            processes.stop(service)
