@@ -14,7 +14,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-
 from mlflow.exceptions import MlflowException
 
 from core_assets.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run

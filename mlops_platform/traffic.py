@@ -18,9 +18,11 @@ def interval(hits: int, total: int, confidence: float) -> tuple[float, float]:
     return ci.low, ci.high
 
 
-def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter, Counter, dict[str, set]]:
-    """N /predict calls, each with its own client id: counts per variant and status, versions seen."""
-    prefix = uuid.uuid4().hex[:8]
+def send(url: str, n: int, concurrency: int, row: list[float], prefix: str | None = None
+         ) -> tuple[Counter, Counter, dict[str, set]]:
+    """N /predict calls, each with its own client id (`<prefix>-<i>`, a random prefix by default):
+    counts per variant and status, versions seen."""
+    prefix = prefix or uuid.uuid4().hex[:8]
     variants: Counter = Counter()
     statuses: Counter = Counter()
     versions: dict[str, set] = defaultdict(set)
@@ -39,10 +41,10 @@ def send(url: str, n: int, concurrency: int, row: list[float]) -> tuple[Counter,
     return variants, statuses, versions
 
 
-def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99) -> str:
+def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99, client_prefix: str | None = None) -> str:
     health = httpx.get(f"{url}/health", timeout=10).json()
     routing = health["routing"]
-    variants, statuses, versions = send(url, n, concurrency, IRIS_ROW)
+    variants, statuses, versions = send(url, n, concurrency, IRIS_ROW, client_prefix)
     served = sum(variants.values())
     lines = [
         f"mode {routing['mode']} (default alias {routing['default_alias']}), {n} requests, "

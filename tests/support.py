@@ -202,3 +202,30 @@ def kill_group(service: processes.Service) -> None:
     except ProcessLookupError:
         pass
 
+
+
+def listening_addresses(process_group: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket the processes of a group listen on, read from /proc."""
+    inodes = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) != process_group:
+                continue
+            for fd in (stat.parent / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    found = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                raw = bytes.fromhex(address)
+                # /proc prints each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                host = socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words)
+                found.add((host, int(port, 16)))
+    return found

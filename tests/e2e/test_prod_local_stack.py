@@ -31,7 +31,7 @@ from mlops_platform import processes, stack, storage_services
 from mlops_platform.cli import materialize
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.releases import served_version, wait_for
-from tests.support import ROW
+from tests.support import ROW, listening_addresses
 
 REGISTER_ONLY = "*registered_model_version"  # upstream of it, itself included: no release
 
@@ -200,3 +200,12 @@ def test_the_s3_endpoint_down_fails_the_run_naming_the_bucket_and_changes_nothin
     assert served_version(prod.serving_url, "B") == served
     answer = httpx.post(f"{prod.serving_url}/variant/B/predict", json={"data": [ROW]}, timeout=10)
     assert answer.status_code == 200 and answer.json()["version"] == served
+
+
+def test_every_process_listens_on_loopback_only(prod):
+    """PostgreSQL, the S3 endpoint, MLflow, the model server and `dagster dev` (webserver, daemon,
+    code server), each with its children: no socket on a routable address."""
+    for service in prod.services:
+        addresses = listening_addresses(service.process.pid)
+        assert addresses, f"{service.name} listens on nothing?"
+        assert {host for host, _ in addresses} <= {"127.0.0.1", "::1"}, (service.name, addresses)

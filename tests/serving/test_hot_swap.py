@@ -74,7 +74,9 @@ def _reload_refused(server, expected: str) -> None:
     assert httpx.get(f"{server.url}/models", timeout=10).json()["models"]["B"]["last_error"]
 
 
-def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflow_server, mlflow_state):
+def test_tampered_artifacts_are_refused_and_the_old_model_keeps_serving(server, fresh_model, mlflow_server, mlflow_state):
+    """Changed after registration: corrupt bytes, and another version's model (which would load and
+    pass the smoke test: only the digest logged at training tells them apart)."""
     client = MlflowClient(mlflow_server)
     corrupt = _register_then_tamper(client, fresh_model, mlflow_state, _corrupt)
     _reload_refused(server, f"{fresh_model.name} v{corrupt}: artifacts changed since registration")
@@ -83,18 +85,13 @@ def test_corrupt_artifact_keeps_the_old_model_serving(server, fresh_model, mlflo
     client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
     _reload_refused(server, f"cannot load {fresh_model.name} v{corrupt}")
 
-
-def test_a_valid_model_substituted_after_registration_is_refused(server, fresh_model, mlflow_server, mlflow_state):
-    """The bytes of another version's model, which would load and pass the smoke test: only the
-    digest logged at training tells them apart."""
-    client = MlflowClient(mlflow_server)
     other = processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, "1"))
 
     def substitute(model_dir):
         (model_dir / "model.skops").write_bytes((other / "model.skops").read_bytes())
 
-    tampered = _register_then_tamper(client, fresh_model, mlflow_state, substitute)
-    _reload_refused(server, f"{fresh_model.name} v{tampered}: artifacts changed since registration")
+    substituted = _register_then_tamper(client, fresh_model, mlflow_state, substitute)
+    _reload_refused(server, f"{fresh_model.name} v{substituted}: artifacts changed since registration")
 
 
 def test_missing_alias_and_version_mismatch_keep_the_old_model(server, fresh_model, mlflow_server):
