@@ -73,9 +73,11 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
 def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
     """The version's artifacts in `dst`, refused (422) when they no longer match the digest logged at
     training: bytes changed in the artifact store after registration are never served."""
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri))
+    local = Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri))
     if ref.digest is None:
-        _log.warning("%s v%s has no logged %s: its artifacts cannot be verified", ref.model_name, ref.version, DIGEST_TAG)
+        _log.warning("%s v%s has no logged %s: its artifacts cannot be verified",
+                     ref.model_name, ref.version, DIGEST_TAG)
     elif (found := directory_digest(local)) != ref.digest:
         raise ModelLoadError(
             f"{ref.model_name} v{ref.version}: artifacts changed since registration (sha256 {found[:12]}..., "

@@ -19,6 +19,7 @@ from tests.core_assets.runs import run_job
 from tests.optional_layers.monitoring.conftest import start_prometheus
 from tests.support import ROW, start_server
 
+
 def _query(prometheus: str, expr: str) -> list:
     return httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10).json()["data"]["result"]
 
