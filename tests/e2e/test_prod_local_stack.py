@@ -102,6 +102,16 @@ def prod(request) -> Stack:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_every_process_listens_on_loopback_only(prod):
+    """PostgreSQL, the S3 endpoint, MLflow, the model server and `dagster dev` (webserver, daemon,
+    code server), each with its children: no socket on a routable address. First in the module:
+    later tests restart services."""
+    for service in prod.services:
+        addresses = listening_addresses(service.process.pid)
+        assert addresses, f"{service.name} listens on nothing?"
+        assert {host for host, _ in addresses} <= {"127.0.0.1", "::1"}, (service.name, addresses)
+
+
 def test_materialize_all_puts_the_registry_in_postgres_and_artifacts_values_and_logs_in_the_bucket(prod):
     assert materialize(prod.settings, "*") == 0  # the UI's "Materialize all", through the CLI
 
@@ -201,11 +211,3 @@ def test_the_s3_endpoint_down_fails_the_run_naming_the_bucket_and_changes_nothin
     answer = httpx.post(f"{prod.serving_url}/variant/B/predict", json={"data": [ROW]}, timeout=10)
     assert answer.status_code == 200 and answer.json()["version"] == served
 
-
-def test_every_process_listens_on_loopback_only(prod):
-    """PostgreSQL, the S3 endpoint, MLflow, the model server and `dagster dev` (webserver, daemon,
-    code server), each with its children: no socket on a routable address."""
-    for service in prod.services:
-        addresses = listening_addresses(service.process.pid)
-        assert addresses, f"{service.name} listens on nothing?"
-        assert {host for host, _ in addresses} <= {"127.0.0.1", "::1"}, (service.name, addresses)

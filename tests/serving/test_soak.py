@@ -63,8 +63,10 @@ def test_five_minutes_at_half_the_maximum_rate_with_reloads_lose_nothing(mlflow_
     finally:
         processes.stop(server)
 
-    print(f"\nmax {max_rps:.0f} req/s; soak {soak.requests} requests at {soak.rps:.0f} req/s, {soak.failed} failed; "
-          f"p99 {soak.p99_ms:.1f} ms; {len(reload_statuses)} reloads\n(s, RSS MB, fds): {series}")
+    summary = (f"max {max_rps:.0f} req/s; soak {soak.requests} requests at {soak.rps:.0f} req/s, {soak.failed} failed; "
+               f"p99 {soak.p99_ms:.1f} ms; {len(reload_statuses)} reloads\n(s, RSS MB, fds): {series}")
+    print("\n" + summary)
+    (tmp_path / "soak-summary.txt").write_text(summary + "\n")  # kept in pytest's basetemp after the run
     assert soak.failed == 0 and soak.requests > SOAK_S * max_rps / 4
     assert set(reload_statuses) == {200} and len(reload_statuses) >= SOAK_S // 10 - 1
     warmed = series[len(series) // 5:]  # after the first fifth: allocator and caches settled
