@@ -139,6 +139,10 @@ def test_triton_down_answers_503_for_its_variant_while_the_other_serves(triton_i
         assert {r.status_code for r in routed if r.status_code != 200} <= {503}
         assert httpx.post(f"{server.url}/variant/A/predict", json={"data": [ROW]}, timeout=30).status_code == 200
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+        # releasing goes on for the in-process alias: A moves to B's version and is hot-swapped
+        MlflowClient(mlflow_server).set_registered_model_alias(fresh_model.name, "A", fresh_model.versions[1])
+        released = httpx.post(f"{server.url}/variant/A/reload", headers=AUTH, timeout=60)
+        assert released.status_code == 200 and released.json()["version"] == fresh_model.versions[1], released.text
     finally:
         if server is not None:
             processes.stop(server)
