@@ -23,7 +23,7 @@ from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import incoming_dir, settled_csv_files
 from core_assets.lib.readiness import ReadinessCursor, decide
 from core_assets.resources import MlflowRegistry, PlatformSettings
-from mlops_base.mlflow_client import failure_summary
+from mlops_base.errors import first_line
 
 RUNNING = DefaultSensorStatus.RUNNING
 INTERVAL_S = 5  # the daemon's loop floor
@@ -55,7 +55,7 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry,
     except MlflowException as exc:  # down or slower than the client's bounded timeout: next tick asks again
         cursor.pending = sorted(set(cursor.pending + new_versions), key=int)
         waiting = ", ".join(f"v{v}" for v in cursor.pending)
-        reason = (f"registry {registry.tracking_uri} unreachable ({failure_summary(exc)}); "
+        reason = (f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); "
                   f"{waiting} kept for the next tick")
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
     for version in decision.failed:

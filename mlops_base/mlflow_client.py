@@ -20,8 +20,3 @@ def bounded_client(tracking_uri: str) -> MlflowClient:
         os.environ.setdefault(key, value)
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
-
-def failure_summary(exc: Exception, limit: int = 200) -> str:
-    """The first line of an MLflow client error (its messages carry whole tracebacks of retries)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -127,9 +127,14 @@ def start_redis(data_dir: Path) -> Service:
 
 
 def stop(service: Service, timeout_s: float = 20) -> None:
-    """Interrupt the service's process group, escalate to SIGTERM then SIGKILL, and reap it."""
+    """Interrupt the service's process group, escalate to SIGTERM then SIGKILL, and reap it; what
+    is left of the group goes too, also when its leader had already exited (killed alone)."""
     process = service.process
     if process.poll() is not None:
+        # a group's id is never handed out while the group has members: with no process of that
+        # number, members left are the leader's children; with one, the number is someone else's now
+        if not Path(f"/proc/{process.pid}").exists():
+            _kill_group(process.pid)
         return
     for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         try:
@@ -141,9 +146,12 @@ def stop(service: Service, timeout_s: float = 20) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
-    # leftovers of the group (e.g. server workers) go with their leader
+    _kill_group(process.pid)  # leftovers of the group (e.g. server workers) go with their leader
+
+
+def _kill_group(pgid: int) -> None:
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import threading
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import mlflow
@@ -166,7 +166,8 @@ class Hammer:
         with httpx.Client(base_url=self._url, timeout=30) as http:
             i = 0
             while not self._stop.is_set():
-                response = http.post(self._paths[i % len(self._paths)], json={"data": self._rows(i)}, headers={"x-client-id": f"w{worker}-{i}"})
+                response = http.post(self._paths[i % len(self._paths)], json={"data": self._rows(i)},
+                                     headers={"x-client-id": f"w{worker}-{i}"})
                 body = response.json()
                 with self._lock:
                     self.outcomes[(response.status_code, body.get("variant"), body.get("version"))] += 1
@@ -183,24 +184,25 @@ class Hammer:
             thread.join()
 
 
+def wired_to(settings: Settings, server_url: str) -> Settings:
+    """`settings` as the launcher wires a platform: Dagster's MLflow and model server (ports, URL,
+    the tests' reload token) are the test MLflow and the server at `server_url`."""
+    return settings.model_copy(update={
+        "mlflow_port": urlparse(settings.mlflow_tracking_uri).port, "serving_port": urlparse(server_url).port,
+        "serving_url": server_url, "reload_secret_token": TOKEN})
+
+
 def start_daemon(settings: Settings, log_dir: Path, env: dict[str, str] | None = None) -> processes.Service:
-    """A real `dagster-daemon run` of the code location, for `settings`' instance, registry and model
-    server (its sensors tick every 5 s; the first once the workspace has loaded)."""
+    """A real `dagster-daemon run` of the code location, for `settings`' (`wired_to`) instance,
+    registry and model server (its sensors tick every 5 s; the first once the workspace has loaded)."""
     from mlops_platform.stack import dagster_env
 
     return processes.start(
-        "dagster-daemon", [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
+        "dagster-daemon",
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
         log_dir / "dagster-daemon.log", "",
         {**dagster_env(settings), "MODEL_NAME": settings.model_name, "RELOAD_SECRET_TOKEN": TOKEN, **(env or {})},
     )
-
-
-def kill_group(service: processes.Service) -> None:
-    """SIGKILL whatever is left of a service's process group (after its leader was killed alone)."""
-    try:
-        os.killpg(service.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 

@@ -17,7 +17,7 @@ from core_assets.levers import rollback_run_config
 from core_assets.lib.registry import alias_version
 from core_assets.resources import MlflowRegistry
 from mlops_base.aliases import CHALLENGER
-from mlops_base.mlflow_client import failure_summary
+from mlops_base.errors import first_line
 from mlops_base.settings import Settings
 from optional_layers.monitoring.slo import read_slo
 
@@ -50,7 +50,7 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
         current = alias_version(registry.client(), registry.model_name, CHALLENGER)
     except MlflowException as exc:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but registry {registry.tracking_uri} "
-                          f"is unreachable ({failure_summary(exc)}); asking again next tick")
+                          f"is unreachable ({first_line(exc)}); asking again next tick")
     moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == current]
     if current is None or not moves:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")

@@ -11,6 +11,7 @@ import pandas as pd
 import sklearn
 from mlflow.models import Model
 
+from mlops_base.errors import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
@@ -37,8 +38,8 @@ class SklearnRuntime(ModelRuntime):
             except ModelLoadError:
                 raise
             except Exception as exc:  # corrupt or missing artifacts of any kind
-                reason = (str(exc).splitlines() or [""])[0]
-                raise ModelLoadError(f"cannot load {ref.model_name} v{ref.version}: {type(exc).__name__}: {reason}") from exc
+                raise ModelLoadError(
+                    f"cannot load {ref.model_name} v{ref.version}: {type(exc).__name__}: {first_line(exc)}") from exc
         if meta.signature is None or example is None:
             raise ModelLoadError(f"{ref.model_name} v{ref.version} has no signature or input example")
         self._model = model

@@ -25,6 +25,7 @@ import tritonclient.http.aio as triton_aio
 from mlflow.models import Model
 from tritonclient.utils import InferenceServerException
 
+from mlops_base.errors import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable
@@ -80,8 +81,7 @@ class TritonRuntime(ModelRuntime):
             except ExportError as exc:
                 raise ModelLoadError(f"cannot serve {label} on Triton: {exc}") from exc
             except Exception as exc:  # corrupt or missing artifacts of any kind
-                reason = (str(exc).splitlines() or [""])[0]
-                raise ModelLoadError(f"cannot load {label}: {type(exc).__name__}: {reason}") from exc
+                raise ModelLoadError(f"cannot load {label}: {type(exc).__name__}: {first_line(exc)}") from exc
         self._name = name
         try:
             self._triton_load(label)

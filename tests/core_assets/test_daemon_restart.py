@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from urllib.parse import urlparse
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -18,7 +17,7 @@ from mlops_platform import processes
 from mlops_platform.releases import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import register
-from tests.support import TOKEN, kill_group, start_daemon, start_server
+from tests.support import start_daemon, start_server, wired_to
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +28,7 @@ def _deploy_runs(instance: DagsterInstance) -> list:
 
 def test_daemon_killed_mid_release_resumes_and_deploys_each_version_once(settings, tmp_path):
     server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name})
-    settings = settings.model_copy(update={
-        "mlflow_port": urlparse(settings.mlflow_tracking_uri).port, "serving_port": urlparse(server.url).port,
-        "serving_url": server.url, "reload_secret_token": TOKEN})
+    settings = wired_to(settings, server.url)
     defs = build_definitions(settings)
     daemons = []
     try:
@@ -57,6 +54,5 @@ def test_daemon_killed_mid_release_resumes_and_deploys_each_version_once(setting
             assert [m.after_version for m in alias_moves(instance, alias="B")] == ["3", "2", "1"]  # newest first
     finally:
         for daemon in daemons:
-            processes.stop(daemon)
-            kill_group(daemon)  # the first one's code server, left behind by the kill
+            processes.stop(daemon)  # the killed one's code server too
         processes.stop(server)

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
-from schemathesis.checks import CHECKS, load_all_checks
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
 
 from mlops_platform import processes
 from tests.support import TOKEN, start_server

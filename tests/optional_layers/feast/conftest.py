@@ -10,13 +10,27 @@ import pytest
 from mlops_platform import processes
 
 
-@pytest.fixture
-def redis_url(tmp_path) -> str:
+def _start_redis(data_dir) -> processes.Service:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (./mlops test installs Debian's redis-server)")
-    service = processes.start_redis(tmp_path)
+    return processes.start_redis(data_dir)
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> str:
+    service = _start_redis(tmp_path)
     try:
         yield service.url
+    finally:
+        processes.stop(service)
+
+
+@pytest.fixture(scope="module")
+def redis_service(tmp_path_factory) -> processes.Service:
+    """One Redis for a module's shared pipeline (a test may stop it)."""
+    service = _start_redis(tmp_path_factory.mktemp("feast-redis"))
+    try:
+        yield service
     finally:
         processes.stop(service)
 

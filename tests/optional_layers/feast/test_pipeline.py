@@ -27,17 +27,6 @@ FEATURES = list(load_iris(as_frame=True).frame.columns[:4])
 
 
 @pytest.fixture(scope="module")
-def redis_service(tmp_path_factory):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (./mlops test installs Debian's redis-server)")
-    service = processes.start_redis(tmp_path_factory.mktemp("feast-redis"))
-    try:
-        yield service
-    finally:
-        processes.stop(service)
-
-
-@pytest.fixture(scope="module")
 def flow(mlflow_server, redis_service, tmp_path_factory):
     """An env with the feast layer on (online store: a real Redis), after "Materialize all" (alias
     B -> v1) and the online store filled."""

@@ -6,7 +6,6 @@ daemon, which runs the rollback; the alias and the served model end on the previ
 from __future__ import annotations
 
 import threading
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ from mlops_platform.releases import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
 from tests.optional_layers.monitoring.conftest import start_prometheus
-from tests.support import ROW, TOKEN, kill_group, start_daemon, start_server
+from tests.support import ROW, start_daemon, start_server, wired_to
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +53,7 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
     try:
         prometheus = start_prometheus(tmp_path, server.url)
         services.append(prometheus)
-        settings = settings.model_copy(update={
-            "model_name": fresh_model.name, "mlflow_port": urlparse(settings.mlflow_tracking_uri).port,
-            "serving_port": urlparse(server.url).port, "serving_url": server.url, "reload_secret_token": TOKEN})
+        settings = wired_to(settings.model_copy(update={"model_name": fresh_model.name}), server.url)
         with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
             # the release the sensor will undo, recorded in the instance the daemon will use
             release = {"ops": {"served_alias": {"config": {"version": slow, "reason": "a slow challenger"}}}}
@@ -81,6 +78,5 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
         stop_traffic.set()
         if daemon is not None:
             processes.stop(daemon)
-            kill_group(daemon)
         for service in reversed(services):
             processes.stop(service)
