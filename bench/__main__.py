@@ -7,7 +7,7 @@ import json
 import platform
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import feast, hotswap, releases, report, serving
@@ -17,16 +17,29 @@ SUITES = ("serving", "hotswap", "releases", "feast")
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": len(__import__("os").sched_getaffinity(0)), "python": sys.version.split()[0],
-            "kernel": platform.release()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": len(__import__("os").sched_getaffinity(0)),
+        "python": sys.version.split()[0],
+        "kernel": platform.release(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mlops bench", description=__doc__)
-    parser.add_argument("--suites", default=",".join(SUITES),
-                        help=f"comma-separated: {','.join(SUITES)} (a subset updates only those sections of the results)")
+    parser.add_argument(
+        "--suites",
+        default=",".join(SUITES),
+        help=f"comma-separated: {','.join(SUITES)} (a subset updates only those sections of the results)",
+    )
     parser.add_argument("--releases", type=int, default=10, help="train_job releases timed")
     parser.add_argument("--commits", type=int, default=3, help="commits timed to served")
     parser.add_argument("--faults", type=int, default=3, help="failed deploys timed to rolled back")
@@ -37,15 +50,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     suites = set(args.suites.split(","))
-    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
+    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     venvs = ROOT / ".mlops" / "bench" / "venvs"
     workdir = ROOT / ".mlops" / "bench" / "run"  # kept after the run: the servers' logs are there
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     if "serving" in suites:
         results["serving"] = serving.run(
-            workdir / "serving", venvs, args.rounds, args.seconds,
-            tuple(int(b) for b in args.batches.split(",")), set(filter(None, args.targets.split(","))),
+            workdir / "serving",
+            venvs,
+            args.rounds,
+            args.seconds,
+            tuple(int(b) for b in args.batches.split(",")),
+            set(filter(None, args.targets.split(","))),
         )
     if "hotswap" in suites:
         print("hot-swap under load...", flush=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -44,25 +44,43 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     envs_on = workdir / "envs-feast-on"
     shutil.copytree(ROOT / "envs", envs_on, dirs_exist_ok=True)
-    subprocess.run([str(BIN / "mlops"), "layers", "on", "feast"], check=True, capture_output=True,
-                   env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)})
+    subprocess.run(
+        [str(BIN / "mlops"), "layers", "on", "feast"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)},
+    )
     mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
     redis: processes.Service | None = None
     targets: list[Target] = []
     try:
         redis = processes.start_redis(workdir)
         model_name = register_iris_model(mlflow_server.url)
-        env = {"MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": model_name, "RELOAD_SECRET_TOKEN": TOKEN,
-               "MLOPS_ENV": "dev", "MLOPS_ENVS_DIR": str(envs_on)}
+        env = {
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MODEL_NAME": model_name,
+            "RELOAD_SECRET_TOKEN": TOKEN,
+            "MLOPS_ENV": "dev",
+            "MLOPS_ENVS_DIR": str(envs_on),
+        }
         for name, online in (("sqlite", ""), ("redis", redis.url)):
             _fill_store(workdir / f"state-{name}", online, model_name)
         server = uvicorn("serving.main:create_app")
         sqlite_env = {**env, "MLOPS_STATE_DIR": str(workdir / "state-sqlite")}
         targets = [
             Target("data", "`data` rows (feast layer on)", "/predict", "/ready", data_body, server, sqlite_env),
-            Target("sqlite", "`entity_ids`, SQLite online store", "/predict", "/ready", entity_body, server, sqlite_env),
-            Target("redis", "`entity_ids`, Redis online store", "/predict", "/ready", entity_body, server,
-                   {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis.url}),
+            Target(
+                "sqlite", "`entity_ids`, SQLite online store", "/predict", "/ready", entity_body, server, sqlite_env
+            ),
+            Target(
+                "redis",
+                "`entity_ids`, Redis online store",
+                "/predict",
+                "/ready",
+                entity_body,
+                server,
+                {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis.url},
+            ),
         ]
         for target in targets:
             print(f"starting {target.key}...", flush=True)
@@ -76,5 +94,10 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
         if redis is not None:
             processes.stop(redis)
         processes.stop(mlflow_server)
-    return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rounds": rounds, "seconds": seconds,
-            "scenarios": [s.key for s in scenarios], "targets": summarize(targets, scenarios, results)}
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rounds": rounds,
+        "seconds": seconds,
+        "scenarios": [s.key for s in scenarios],
+        "targets": summarize(targets, scenarios, results),
+    }

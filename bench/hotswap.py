@@ -55,9 +55,16 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         client = bounded_client(mlflow.url)
         second = register_iris_model(mlflow.url, name=model)  # a second version of the same model
         versions = ["1", second]
-        server = serving.this_server("ours", "this server", {
-            "MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": model, "RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev",
-        })
+        server = serving.this_server(
+            "ours",
+            "this server",
+            {
+                "MLFLOW_TRACKING_URI": mlflow.url,
+                "MODEL_NAME": model,
+                "RELOAD_SECRET_TOKEN": TOKEN,
+                "MLOPS_ENV": "dev",
+            },
+        )
         serving.start(server, workdir)
         pid = server.service.process.pid
         url = f"{server.service.url}/predict"
@@ -69,8 +76,9 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         stop = threading.Event()
         probe = threading.Thread(target=_probe, args=(server.service.url, stop, samples))
         result: dict = {}
-        loader = threading.Thread(target=lambda: result.update(
-            paced=load.run_wrk(url, BODY, CONNECTIONS, seconds, pid, rate=target_rps)))
+        loader = threading.Thread(
+            target=lambda: result.update(paced=load.run_wrk(url, BODY, CONNECTIONS, seconds, pid, rate=target_rps))
+        )
         loader.start()
         probe.start()
         with httpx.Client(base_url=server.service.url, timeout=60) as http:
@@ -101,13 +109,21 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
             processes.stop(server.service)
         processes.stop(mlflow)
     return {
-        "max_rps": max_rps, "target_rps": target_rps, "achieved_rps": (paced.requests + len(samples)) / seconds, "seconds": seconds,
-        "swaps": len(durations), "failed_requests": paced.failed + probe_failed, "requests": paced.requests + len(samples),
+        "max_rps": max_rps,
+        "target_rps": target_rps,
+        "achieved_rps": (paced.requests + len(samples)) / seconds,
+        "seconds": seconds,
+        "swaps": len(durations),
+        "failed_requests": paced.failed + probe_failed,
+        "requests": paced.requests + len(samples),
         "p99_ms_swap_windows": float(np.percentile(swap_ms, 99)) if swap_ms else None,
         "p99_ms_steady": float(np.percentile(steady_ms, 99)) if steady_ms else None,
         "probe_samples": {"swap_windows": len(swap_ms), "steady": len(steady_ms)},
-        "reload_ms_p50": statistics.median(durations) * 1000, "reload_ms_max": max(durations) * 1000,
-        "reloads_back_to_back": reloads, "reload_ms_p50_back_to_back": statistics.median(reload_s) * 1000,
-        "memory_mb_before": memory_before, "memory_mb_after": memory_after,
+        "reload_ms_p50": statistics.median(durations) * 1000,
+        "reload_ms_max": max(durations) * 1000,
+        "reloads_back_to_back": reloads,
+        "reload_ms_p50_back_to_back": statistics.median(reload_s) * 1000,
+        "memory_mb_before": memory_before,
+        "memory_mb_after": memory_after,
         "memory_growth": memory_after / memory_before - 1,
     }

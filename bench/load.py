@@ -105,8 +105,9 @@ def memory_mb(*leaders: int) -> float:
     return kb / 1024
 
 
-def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int | tuple[int, ...],
-            rate: float | None = None) -> Round:
+def run_wrk(
+    url: str, body: bytes, connections: int, seconds: float, leader: int | tuple[int, ...], rate: float | None = None
+) -> Round:
     """One fixed-duration round of POSTs of `body`; the server groups' CPU time is measured around it.
 
     With `rate`, each connection waits between requests so that all together send about `rate`/s.
@@ -119,9 +120,23 @@ def run_wrk(url: str, body: bytes, connections: int, seconds: float, leader: int
         leaders = leader if isinstance(leader, tuple) else (leader,)
         cpu_before = cpu_seconds(*leaders)
         out = subprocess.run(
-            ["taskset", "-c", CLIENT_CORE, require_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-             "--timeout", "10s", "-s", script.name, url],
-            capture_output=True, text=True, check=True,
+            [
+                "taskset",
+                "-c",
+                CLIENT_CORE,
+                require_wrk(),
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         cpu = cpu_seconds(*leaders) - cpu_before
     finally:

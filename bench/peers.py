@@ -34,15 +34,27 @@ def ensure_venv(root: Path, name: str) -> Path:
     wanted = json.dumps(PEER_PACKAGES[name])
     if not (stamp.exists() and stamp.read_text() == wanted):
         subprocess.run([*_uv(), "venv", "-q", "--clear", "-p", sys.executable, str(venv)], check=True)
-        subprocess.run([*_uv(), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), *PEER_PACKAGES[name]],
-                       check=True)
+        subprocess.run(
+            [*_uv(), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), *PEER_PACKAGES[name]], check=True
+        )
         stamp.write_text(wanted)
     return venv / "bin"
 
 
 def mlflow_serve_command(bin_dir: Path, model_dir: Path, port: int) -> list[str]:
-    return [str(bin_dir / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager", "local",
-            "-h", "127.0.0.1", "-p", str(port)]
+    return [
+        str(bin_dir / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        str(model_dir),
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
 
 
 def mlflow_serve_body(rows: list[list[float]], columns: list[str]) -> bytes:
@@ -55,19 +67,31 @@ def mlserver_command(
     """Write MLServer's settings (loopback; HTTP, gRPC and metrics ports) and model settings into `workdir`."""
     model_dir = workdir / "iris"
     model_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"host": "127.0.0.1", "http_port": ports[0], "grpc_port": ports[1], "metrics_port": ports[2],
-                "metrics_dir": str(workdir / ".metrics")}  # not its working directory (the repository)
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": ports[0],
+        "grpc_port": ports[1],
+        "metrics_port": ports[2],
+        "metrics_dir": str(workdir / ".metrics"),
+    }  # not its working directory (the repository)
     if parallel_workers is not None:
         settings["parallel_workers"] = parallel_workers
     (workdir / "settings.json").write_text(json.dumps(settings))
-    (model_dir / "model-settings.json").write_text(json.dumps({
-        "name": "iris", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": str(model_file)},
-    }))
+    (model_dir / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "iris",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": str(model_file)},
+            }
+        )
+    )
     return [str(bin_dir / "mlserver"), "start", str(workdir)]
 
 
 def kserve_v2_body(rows: list[list[float]], input_name: str = "input-0") -> bytes:
     """An inference request of the KServe v2 protocol (MLServer's default input name)."""
     flat = [value for row in rows for value in row]
-    return json.dumps({"inputs": [{"name": input_name, "shape": [len(rows), len(rows[0])], "datatype": "FP64",
-                                   "data": flat}]}).encode()
+    return json.dumps(
+        {"inputs": [{"name": input_name, "shape": [len(rows), len(rows[0])], "datatype": "FP64", "data": flat}]}
+    ).encode()

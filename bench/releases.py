@@ -36,15 +36,24 @@ def _percentiles(values: list[float]) -> dict:
         return {"n": 0}
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(values), "p50_s": statistics.median(values), "p95_s": p95, "max_s": max(values),
-            "values_s": [round(v, 2) for v in values]}
+    return {
+        "n": len(values),
+        "p50_s": statistics.median(values),
+        "p95_s": p95,
+        "max_s": max(values),
+        "values_s": [round(v, 2) for v in values],
+    }
 
 
 def _commit(settings: Settings, c: float) -> None:
     """Change the env's training parameters on disk, as a merged commit would."""
     env_file = settings.env_dir / "platform.env"
-    text = re.sub(r"^ESTIMATOR_PARAMS=.*$", f'ESTIMATOR_PARAMS={{"C": {c}, "max_iter": 500}}',
-                  env_file.read_text(), flags=re.MULTILINE)
+    text = re.sub(
+        r"^ESTIMATOR_PARAMS=.*$",
+        f'ESTIMATOR_PARAMS={{"C": {c}, "max_iter": 500}}',
+        env_file.read_text(),
+        flags=re.MULTILINE,
+    )
     env_file.write_text(text)
 
 
@@ -57,20 +66,28 @@ def _measure_commits(dag: DagsterClient, settings: Settings, server_url: str, co
         _commit(settings, round(0.5 + 0.1 * i, 2))
         dag.reload_location()
         reloaded = time.time()
-        wait_for("the committed parameters served",
-                 lambda: served_version(server_url, settings.target_alias) not in (before, None), timeout_s=120)
+        wait_for(
+            "the committed parameters served",
+            lambda before=before: served_version(server_url, settings.target_alias) not in (before, None),
+            timeout_s=120,
+        )
         took.append(time.time() - started)
         [run_id] = [r["runId"] for r in dag.runs() if (r["creationTime"] or 0) > started][-1:]
         dag.wait(run_id)
         [run] = [r for r in dag.runs() if r["runId"] == run_id]
-        phases.append({
-            "reload_location_s": round(reloaded - started, 2),
-            "until_automation_run_created_s": round(run["creationTime"] - reloaded, 2),
-            "run_launch_s": round(run["startTime"] - run["creationTime"], 2),
-            "run_s": round(run["endTime"] - run["startTime"], 2),
-        })
-        print(f"  commit {i + 1}: served v{served_version(server_url, settings.target_alias)} "
-              f"{took[-1]:.1f}s after the commit {phases[-1]}", flush=True)
+        phases.append(
+            {
+                "reload_location_s": round(reloaded - started, 2),
+                "until_automation_run_created_s": round(run["creationTime"] - reloaded, 2),
+                "run_launch_s": round(run["startTime"] - run["creationTime"], 2),
+                "run_s": round(run["endTime"] - run["startTime"], 2),
+            }
+        )
+        print(
+            f"  commit {i + 1}: served v{served_version(server_url, settings.target_alias)} "
+            f"{took[-1]:.1f}s after the commit {phases[-1]}",
+            flush=True,
+        )
     return took, phases
 
 
@@ -83,10 +100,12 @@ def _measure_rollbacks(dag: DagsterClient, settings: Settings, server_url: str, 
         started = time.monotonic()
         failed = dag.submit("deploy_job", {"ops": {"served_alias": {"config": {"version": corrupt}}}})
 
-        def restored() -> bool:
+        def restored(failed: str = failed, before: str | None = before) -> bool:
             alias = client.get_registered_model(settings.model_name).aliases.get(settings.target_alias)
-            rolled = any({"key": "mlops/failed_run", "value": failed} in r["tags"] and r["status"] == "SUCCESS"
-                         for r in dag.runs("rollback_job"))
+            rolled = any(
+                {"key": "mlops/failed_run", "value": failed} in r["tags"] and r["status"] == "SUCCESS"
+                for r in dag.runs("rollback_job")
+            )
             return rolled and alias == before and served_version(server_url, settings.target_alias) == before
 
         wait_for("the rollback", restored, timeout_s=120, poll_s=0.5)
@@ -99,16 +118,20 @@ def run(workdir: Path, releases: int = 10, commits: int = 3, faults: int = 3) ->
     envs = workdir / "envs"
     shutil.copytree(ROOT / "envs", envs)
     os.environ["MLOPS_ENVS_DIR"] = str(envs)  # the platform's processes read this copy, which commits edit
-    settings = load_settings("dev", mlops_state_dir=workdir / "state",
-                             mlflow_port=processes.free_port(), serving_port=processes.free_port(),
-                             dagster_port=processes.free_port())
+    settings = load_settings(
+        "dev",
+        mlops_state_dir=workdir / "state",
+        mlflow_port=processes.free_port(),
+        serving_port=processes.free_port(),
+        dagster_port=processes.free_port(),
+    )
     settings = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{settings.mlflow_port}"})
     server_url = f"http://127.0.0.1:{settings.serving_port}"
     services = start_platform(settings)
     try:
         dag = DagsterClient(settings.dagster_port)
         served = []
-        for i in range(releases):
+        for _ in range(releases):
             release = release_and_wait(dag, settings, server_url)
             served.append(release.served_after_s)
             print(f"  {release.line()}", flush=True)

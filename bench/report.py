@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-SERVING_ORDER = ["b0", "b1", "mlserver", "mlserver_pw0", "mlflow", "triton", "ours_nobatch", "ours", "ours_monitoring",
-                 "ours_triton"]
+SERVING_ORDER = [
+    "b0",
+    "b1",
+    "mlserver",
+    "mlserver_pw0",
+    "mlflow",
+    "triton",
+    "ours_nobatch",
+    "ours",
+    "ours_monitoring",
+    "ours_triton",
+]
 
 
 def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
@@ -23,16 +33,34 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
         if scenario not in t["b1"]["scenarios"]:
             continue
         off, on = rps("ours_nobatch", scenario) / rps("b1", scenario), rps("ours", scenario) / rps("b1", scenario)
-        rows.append((f"{scenario.split('x')[0]} row(s), 32 conns, batching off >= 0.85 x B1", f"{off:.2f} x", off >= 0.85))
-        rows.append((f"{scenario.split('x')[0]} row(s), 32 conns, batching on >= 1.0 x B1 (stretch 1.5)", f"{on:.2f} x", on >= 1.0))
+        rows.append(
+            (f"{scenario.split('x')[0]} row(s), 32 conns, batching off >= 0.85 x B1", f"{off:.2f} x", off >= 0.85)
+        )
+        rows.append(
+            (
+                f"{scenario.split('x')[0]} row(s), 32 conns, batching on >= 1.0 x B1 (stretch 1.5)",
+                f"{on:.2f} x",
+                on >= 1.0,
+            )
+        )
         peers = [k for k in ("mlserver", "mlserver_pw0") if k in t]
         if peers:
             best = max(rps(k, scenario) for k in peers)
-            rows.append((f"{scenario}: >= 1.6 x the best MLServer", f"{rps('ours', scenario) / best:.2f} x",
-                         rps("ours", scenario) >= 1.6 * best))
+            rows.append(
+                (
+                    f"{scenario}: >= 1.6 x the best MLServer",
+                    f"{rps('ours', scenario) / best:.2f} x",
+                    rps("ours", scenario) >= 1.6 * best,
+                )
+            )
         if "mlflow" in t:
-            rows.append((f"{scenario}: ahead of mlflow models serve", f"{rps('ours', scenario) / rps('mlflow', scenario):.2f} x",
-                         rps("ours", scenario) > rps("mlflow", scenario)))
+            rows.append(
+                (
+                    f"{scenario}: ahead of mlflow models serve",
+                    f"{rps('ours', scenario) / rps('mlflow', scenario):.2f} x",
+                    rps("ours", scenario) > rps("mlflow", scenario),
+                )
+            )
     if "1x1" in t["b1"]["scenarios"]:
         p50 = lat("ours", "1x1", "p50") / lat("b1", "1x1", "p50")
         p99 = lat("ours", "1x1", "p99") / lat("b1", "1x1", "p99")
@@ -45,9 +73,13 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
         rows.append(("per-row cost falls >= 50 x from 1 to 10,000 rows", f"{fall:.0f} x", fall >= 50))
     for peer in ("mlserver", "mlserver_pw0"):
         if peer in t:
-            rows.append((f"memory, both aliases loaded <= {t[peer]['label']} with one model",
-                         f"{t['ours']['memory_mb']:.0f} vs {t[peer]['memory_mb']:.0f} MB",
-                         t["ours"]["memory_mb"] <= t[peer]["memory_mb"]))
+            rows.append(
+                (
+                    f"memory, both aliases loaded <= {t[peer]['label']} with one model",
+                    f"{t['ours']['memory_mb']:.0f} vs {t[peer]['memory_mb']:.0f} MB",
+                    t["ours"]["memory_mb"] <= t[peer]["memory_mb"],
+                )
+            )
     if "ours_monitoring" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_monitoring", "1x32") / rps("ours", "1x32")
         rows.append(("monitoring layer costs <= 5% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.05))
@@ -59,12 +91,18 @@ def _serving(serving: dict) -> list[str]:
     keys = [k for k in SERVING_ORDER if k in t]
     scenarios = serving["scenarios"]
     batches = sorted({int(s.split("x")[0]) for s in scenarios})
-    out = [f"Median of {serving['rounds']} rounds x {serving['seconds']} s per cell, rounds interleaved across "
-           "targets; server on core 0, wrk on core 1; ratios against B1 in the same run.", ""]
+    out = [
+        f"Median of {serving['rounds']} rounds x {serving['seconds']} s per cell, rounds interleaved across "
+        "targets; server on core 0, wrk on core 1; ratios against B1 in the same run.",
+        "",
+    ]
     for conns in (32, 1):
-        out += [f"**Throughput, {conns} connection{'s' if conns > 1 else ''}: requests/s (x B1)**", "",
-                "| target | " + " | ".join(f"{b:,} row{'s' if b > 1 else ''}" for b in batches) + " |",
-                "|---|" + "---|" * len(batches)]
+        out += [
+            f"**Throughput, {conns} connection{'s' if conns > 1 else ''}: requests/s (x B1)**",
+            "",
+            "| target | " + " | ".join(f"{b:,} row{'s' if b > 1 else ''}" for b in batches) + " |",
+            "|---|" + "---|" * len(batches),
+        ]
         for key in keys:
             cells = []
             for b in batches:
@@ -73,25 +111,34 @@ def _serving(serving: dict) -> list[str]:
                 cells.append("" if s is None else f"{s['rps']:,.0f}" + (f" ({s['rps'] / b1['rps']:.2f})" if b1 else ""))
             out.append(f"| {t[key]['label']} | " + " | ".join(cells) + " |")
         out.append("")
-    out += ["**Latency p50 / p99 (ms) and cost**", "",
-            "| target | 1 row, 1 conn | 1 row, 32 conns | 10,000 rows, 1 conn | CPU ms/request (1 row, 32 conns) "
-            "| memory (PSS, MB) | start to ready (s) |", "|---|---|---|---|---|---|---|"]
+    out += [
+        "**Latency p50 / p99 (ms) and cost**",
+        "",
+        "| target | 1 row, 1 conn | 1 row, 32 conns | 10,000 rows, 1 conn | CPU ms/request (1 row, 32 conns) "
+        "| memory (PSS, MB) | start to ready (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key in keys:
         sc = t[key]["scenarios"]
 
-        def pair(name: str) -> str:
+        def pair(name: str, sc: dict = sc) -> str:
             return f"{sc[name]['p50_ms']:.2f} / {sc[name]['p99_ms']:.2f}" if name in sc else ""
 
         cpu = f"{sc['1x32']['cpu_ms_per_request']:.3f}" if "1x32" in sc else ""
-        out.append(f"| {t[key]['label']} | {pair('1x1')} | {pair('1x32')} | {pair('10000x1')} | {cpu} "
-                   f"| {t[key]['memory_mb']:.0f} | {t[key]['start_to_ready_s']:.1f} |")
+        out.append(
+            f"| {t[key]['label']} | {pair('1x1')} | {pair('1x32')} | {pair('10000x1')} | {cpu} "
+            f"| {t[key]['memory_mb']:.0f} | {t[key]['start_to_ready_s']:.1f} |"
+        )
     failed = {k: sum(s["failed"] for s in t[k]["scenarios"].values()) for k in keys}
     out += ["", "Failed requests: " + ", ".join(f"{k} {n}" for k, n in failed.items()), ""]
     out += _triton_tradeoff(t)
     rows = _targets(serving)
     if rows:
         out += ["**Targets**", "", "| target | figure | met |", "|---|---|---|"]
-        out += [f"| {name} | {figure} | {'-' if met is None else 'yes' if met else '**no**'} |" for name, figure, met in rows]
+        out += [
+            f"| {name} | {figure} | {'-' if met is None else 'yes' if met else '**no**'} |"
+            for name, figure, met in rows
+        ]
         out.append("")
     return out
 
@@ -100,63 +147,89 @@ def _triton_tradeoff(t: dict) -> list[str]:
     """The Triton backend against the in-process one, per batch size, from the same run."""
     if not {"ours", "ours_triton"} <= set(t):
         return []
-    out = ["**Triton backend vs in-process (this server, same run)**: requests/s at 32 connections and p50 at 1, "
-           "Triton / in-process", "", "| rows per request | req/s in-process | req/s Triton | ratio "
-           "| p50 in-process (ms) | p50 Triton (ms) | ratio |", "|---|---|---|---|---|---|---|"]
+    out = [
+        "**Triton backend vs in-process (this server, same run)**: requests/s at 32 connections and p50 at 1, "
+        "Triton / in-process",
+        "",
+        "| rows per request | req/s in-process | req/s Triton | ratio "
+        "| p50 in-process (ms) | p50 Triton (ms) | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for scenario in sorted({k.split("x")[0] for k in t["ours"]["scenarios"]}, key=int):
         many, one = t["ours"]["scenarios"].get(f"{scenario}x32"), t["ours"]["scenarios"].get(f"{scenario}x1")
-        many_t, one_t = t["ours_triton"]["scenarios"].get(f"{scenario}x32"), t["ours_triton"]["scenarios"].get(f"{scenario}x1")
+        many_t, one_t = (
+            t["ours_triton"]["scenarios"].get(f"{scenario}x32"),
+            t["ours_triton"]["scenarios"].get(f"{scenario}x1"),
+        )
         if not (many and one and many_t and one_t):
             continue
-        out.append(f"| {int(scenario):,} | {many['rps']:,.0f} | {many_t['rps']:,.0f} | {many_t['rps'] / many['rps']:.2f} "
-                   f"| {one['p50_ms']:.2f} | {one_t['p50_ms']:.2f} | {one_t['p50_ms'] / one['p50_ms']:.2f} |")
+        out.append(
+            f"| {int(scenario):,} | {many['rps']:,.0f} | {many_t['rps']:,.0f} | {many_t['rps'] / many['rps']:.2f} "
+            f"| {one['p50_ms']:.2f} | {one_t['p50_ms']:.2f} | {one_t['p50_ms'] / one['p50_ms']:.2f} |"
+        )
     return out + [""]
 
 
 def _hotswap(h: dict) -> list[str]:
     return [
         f"{h['swaps']} swaps in {h['seconds']} s at {h['achieved_rps']:,.0f} req/s (half the maximum "
-        f"{h['max_rps']:,.0f} req/s targeted: {h['target_rps']:,.0f}):", "",
+        f"{h['max_rps']:,.0f} req/s targeted: {h['target_rps']:,.0f}):",
+        "",
         "| failed requests | p99 in swap windows | p99 steady | reload p50 / max | "
         f"memory (PSS) before / after {h['reloads_back_to_back']} more reloads |",
         "|---|---|---|---|---|",
-        f"| {h['failed_requests']} of {h['requests']:,} | {h['p99_ms_swap_windows']:.1f} ms | {h['p99_ms_steady']:.1f} ms "
-        f"| {h['reload_ms_p50']:.0f} / {h['reload_ms_max']:.0f} ms | {h['memory_mb_before']:.0f} / {h['memory_mb_after']:.0f} MB "
-        f"({h['memory_growth'] * 100:+.1f}%) |", "",
+        f"| {h['failed_requests']} of {h['requests']:,} | {h['p99_ms_swap_windows']:.1f} ms "
+        f"| {h['p99_ms_steady']:.1f} ms | {h['reload_ms_p50']:.0f} / {h['reload_ms_max']:.0f} ms "
+        f"| {h['memory_mb_before']:.0f} / {h['memory_mb_after']:.0f} MB ({h['memory_growth'] * 100:+.1f}%) |",
+        "",
     ]
 
 
 def _releases(r: dict) -> list[str]:
-    rows = [("registration -> serving", r["registration_to_serving"], 5.0),
-            ("commit -> new version served", r["commit_to_served"], 15.0),
-            ("failed deploy -> previous version served", r["failed_deploy_to_previous_served"], 15.0)]
+    rows = [
+        ("registration -> serving", r["registration_to_serving"], 5.0),
+        ("commit -> new version served", r["commit_to_served"], 15.0),
+        ("failed deploy -> previous version served", r["failed_deploy_to_previous_served"], 15.0),
+    ]
     out = ["| path | n | p50 | p95 | target | met |", "|---|---|---|---|---|---|"]
     for name, figures, target in rows:
         if figures.get("n"):
             met = figures["p95_s"] <= target
-            out.append(f"| {name} | {figures['n']} | {figures['p50_s']:.1f} s | {figures['p95_s']:.1f} s "
-                       f"| p95 <= {target:.0f} s | {'yes' if met else '**no**'} |")
+            out.append(
+                f"| {name} | {figures['n']} | {figures['p50_s']:.1f} s | {figures['p95_s']:.1f} s "
+                f"| p95 <= {target:.0f} s | {'yes' if met else '**no**'} |"
+            )
     phases = r["commit_to_served"].get("phases") or []
     if phases:
-        out += ["", "Where a commit's time goes (median): " + ", ".join(
-            f"{name.removesuffix('_s').replace('_', ' ')} {sorted(p[name] for p in phases)[len(phases) // 2]:.1f} s"
-            for name in phases[0])]
+        out += [
+            "",
+            "Where a commit's time goes (median): "
+            + ", ".join(
+                f"{name.removesuffix('_s').replace('_', ' ')} {sorted(p[name] for p in phases)[len(phases) // 2]:.1f} s"
+                for name in phases[0]
+            ),
+        ]
     return out + [""]
 
 
 def _feast(f: dict) -> list[str]:
     t = f["targets"]
-    out = [f"Run {f['when']}: median of {f['rounds']} rounds x {f['seconds']} s, one row (one id) per request, "
-           "same server and model; ratios against `data` rows in the same run.", "",
-           "| request | 1 conn: req/s | p50 / p99 ms | 32 conns: req/s | p50 / p99 ms | failed |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        f"Run {f['when']}: median of {f['rounds']} rounds x {f['seconds']} s, one row (one id) per request, "
+        "same server and model; ratios against `data` rows in the same run.",
+        "",
+        "| request | 1 conn: req/s | p50 / p99 ms | 32 conns: req/s | p50 / p99 ms | failed |",
+        "|---|---|---|---|---|---|",
+    ]
     for key in ("data", "sqlite", "redis"):
         sc, base = t[key]["scenarios"], t["data"]["scenarios"]
         cells = []
         for scenario in ("1x1", "1x32"):
             ratio = sc[scenario]["rps"] / base[scenario]["rps"]
-            cells += [f"{sc[scenario]['rps']:,.0f} ({ratio:.2f})",
-                      f"{sc[scenario]['p50_ms']:.2f} / {sc[scenario]['p99_ms']:.2f}"]
+            cells += [
+                f"{sc[scenario]['rps']:,.0f} ({ratio:.2f})",
+                f"{sc[scenario]['p50_ms']:.2f} / {sc[scenario]['p99_ms']:.2f}",
+            ]
         failed = sum(s["failed"] for s in sc.values())
         out.append(f"| {t[key]['label']} | " + " | ".join(cells) + f" | {failed} |")
     return out + [""]
@@ -165,8 +238,11 @@ def _feast(f: dict) -> list[str]:
 def render(results: dict) -> str:
     m = results["machine"]
     out = [f"Run {results['when']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, Linux {m['kernel']}.", ""]
-    for key, title, section in (("serving", "Serving", _serving), ("hotswap", "Hot-swap under load", _hotswap),
-                                ("releases", "Releases", _releases)):
+    for key, title, section in (
+        ("serving", "Serving", _serving),
+        ("hotswap", "Hot-swap under load", _hotswap),
+        ("releases", "Releases", _releases),
+    ):
         if key in results:
             # a section kept from an earlier run (a partial `./mlops bench --suites`) says when it ran
             when = [f"Run {results[key]['when']}.", ""] if "when" in results[key] else []

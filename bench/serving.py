@@ -13,9 +13,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import joblib
@@ -75,9 +75,13 @@ def _predictions(target: Target, answer: dict) -> list:
 
 def _export_model(tracking_uri: str, model_name: str, workdir: Path) -> tuple[Path, Path, list[str]]:
     """The registered version as an MLflow model directory and as a joblib file of the same estimator."""
-    model_dir = Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{model_name}@A", dst_path=str(workdir / "mlflow-model"), tracking_uri=tracking_uri,
-    ))
+    model_dir = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}@A",
+            dst_path=str(workdir / "mlflow-model"),
+            tracking_uri=tracking_uri,
+        )
+    )
     mlflow.set_tracking_uri(tracking_uri)
     model = mlflow.sklearn.load_model(str(model_dir))
     model_file = workdir / "model.joblib"
@@ -98,35 +102,85 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
     model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
     envs_on = workdir / "envs-monitoring-on"
     shutil.copytree(ROOT / "envs", envs_on, dirs_exist_ok=True)
-    subprocess.run([str(BIN / "mlops"), "layers", "on", "monitoring"], check=True, capture_output=True,
-                   env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)})
-    ours = {"MLFLOW_TRACKING_URI": tracking_uri, "MODEL_NAME": model_name, "RELOAD_SECRET_TOKEN": TOKEN,
-            "MLOPS_ENV": "dev", "ALIAS_SELECTION_MODE": "ab_test"}
+    subprocess.run(
+        [str(BIN / "mlops"), "layers", "on", "monitoring"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)},
+    )
+    ours = {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MODEL_NAME": model_name,
+        "RELOAD_SECRET_TOKEN": TOKEN,
+        "MLOPS_ENV": "dev",
+        "ALIAS_SELECTION_MODE": "ab_test",
+    }
 
     def mlserver(workers: int | None, name: str) -> Callable[[int], list[str]]:
         def command(port: int) -> list[str]:
             ports = (port, processes.free_port(), processes.free_port())
-            return peers.mlserver_command(peers.ensure_venv(venvs, "mlserver"), workdir / name, model_file, ports, workers)
+            return peers.mlserver_command(
+                peers.ensure_venv(venvs, "mlserver"), workdir / name, model_file, ports, workers
+            )
+
         return command
 
     targets = [
-        Target("b0", "B0: bare FastAPI, constant answer", "/predict", "/health", data_body,
-               uvicorn("bench.baselines:create_b0")),
-        Target("b1", "B1: bare FastAPI + `model.predict`", "/predict", "/health", data_body,
-               uvicorn("bench.baselines:create_b1"), {"BENCH_MODEL_PATH": str(model_file)}),
-        Target("mlflow", "`mlflow models serve` 3.17.2", "/invocations", "/ping",
-               lambda rows: peers.mlflow_serve_body(rows, columns),
-               lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port),
-               {"PATH": f"{venvs / 'mlflow' / 'bin'}:{os.environ['PATH']}"}),  # it execs its venv's uvicorn
-        Target("mlserver", "MLServer 1.7.1 (default parallel_workers)", "/v2/models/iris/infer",
-               "/v2/models/iris/ready", peers.kserve_v2_body, mlserver(None, "mlserver-default")),
-        Target("mlserver_pw0", "MLServer 1.7.1, parallel_workers=0", "/v2/models/iris/infer",
-               "/v2/models/iris/ready", peers.kserve_v2_body, mlserver(0, "mlserver-pw0")),
+        Target(
+            "b0",
+            "B0: bare FastAPI, constant answer",
+            "/predict",
+            "/health",
+            data_body,
+            uvicorn("bench.baselines:create_b0"),
+        ),
+        Target(
+            "b1",
+            "B1: bare FastAPI + `model.predict`",
+            "/predict",
+            "/health",
+            data_body,
+            uvicorn("bench.baselines:create_b1"),
+            {"BENCH_MODEL_PATH": str(model_file)},
+        ),
+        Target(
+            "mlflow",
+            "`mlflow models serve` 3.17.2",
+            "/invocations",
+            "/ping",
+            lambda rows: peers.mlflow_serve_body(rows, columns),
+            lambda port: peers.mlflow_serve_command(peers.ensure_venv(venvs, "mlflow"), model_dir, port),
+            {"PATH": f"{venvs / 'mlflow' / 'bin'}:{os.environ['PATH']}"},
+        ),  # it execs its venv's uvicorn
+        Target(
+            "mlserver",
+            "MLServer 1.7.1 (default parallel_workers)",
+            "/v2/models/iris/infer",
+            "/v2/models/iris/ready",
+            peers.kserve_v2_body,
+            mlserver(None, "mlserver-default"),
+        ),
+        Target(
+            "mlserver_pw0",
+            "MLServer 1.7.1, parallel_workers=0",
+            "/v2/models/iris/infer",
+            "/v2/models/iris/ready",
+            peers.kserve_v2_body,
+            mlserver(0, "mlserver-pw0"),
+        ),
         this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
         this_server("ours", "**this server** (batching on)", ours),
-        this_server("ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}),
-        Target("triton", "Triton 2.51 alone (KServe v2 HTTP, Python backend)", f"/v2/models/{bench_triton.DIRECT_MODEL}/infer",
-               f"/v2/models/{bench_triton.DIRECT_MODEL}/ready", bench_triton.body, None),
+        this_server(
+            "ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}
+        ),
+        Target(
+            "triton",
+            "Triton 2.51 alone (KServe v2 HTTP, Python backend)",
+            f"/v2/models/{bench_triton.DIRECT_MODEL}/infer",
+            f"/v2/models/{bench_triton.DIRECT_MODEL}/ready",
+            bench_triton.body,
+            None,
+        ),
         this_server("ours_triton", "this server, Triton backend", dict(ours)),  # + Triton's URL once it runs
     ]
     return [t for t in targets if not wanted or t.key in wanted]
@@ -138,8 +192,13 @@ def start(target: Target, workdir: Path) -> None:
     command = target.command(port)  # may create a peer's venv: not part of its start-up time
     started = time.monotonic()
     target.service = processes.start_ready(
-        target.key, ["taskset", "-c", load.SERVER_CORE, *command], workdir / f"{target.key}.log",
-        f"http://127.0.0.1:{port}", target.ready_path, target.env, timeout_s=180,
+        target.key,
+        ["taskset", "-c", load.SERVER_CORE, *command],
+        workdir / f"{target.key}.log",
+        f"http://127.0.0.1:{port}",
+        target.ready_path,
+        target.env,
+        timeout_s=180,
     )
     target.start_s = time.monotonic() - started
 
@@ -149,8 +208,12 @@ def check_answers(targets: list[Target]) -> None:
     rows = _rows(100)
     seen = {}
     for target in targets:
-        response = httpx.post(target.service.url + target.path, content=target.body(rows),
-                              headers={"content-type": "application/json"}, timeout=30)
+        response = httpx.post(
+            target.service.url + target.path,
+            content=target.body(rows),
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
         response.raise_for_status()
         if target.key != "b0":
             seen[target.key] = [int(p) for p in _predictions(target, response.json())]
@@ -178,11 +241,19 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
     for r in range(rounds):
         for scenario in scenarios:
             for target in targets:
-                measured = load.run_wrk(target.service.url + target.path, bodies[target.key, scenario.rows],
-                                        scenario.connections, seconds, target.leaders)
+                measured = load.run_wrk(
+                    target.service.url + target.path,
+                    bodies[target.key, scenario.rows],
+                    scenario.connections,
+                    seconds,
+                    target.leaders,
+                )
                 results[target.key][scenario.key].append(measured)
-            print(f"  round {r + 1}/{rounds}, {scenario.rows} rows x {scenario.connections} conns: " + ", ".join(
-                f"{t.key} {results[t.key][scenario.key][-1].rps:.0f}/s" for t in targets), flush=True)
+            print(
+                f"  round {r + 1}/{rounds}, {scenario.rows} rows x {scenario.connections} conns: "
+                + ", ".join(f"{t.key} {results[t.key][scenario.key][-1].rps:.0f}/s" for t in targets),
+                flush=True,
+            )
     return results
 
 
@@ -200,8 +271,12 @@ def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -
                 "cpu_ms_per_request": statistics.median(r.cpu_ms_per_request for r in rounds),
                 "failed": sum(r.failed for r in rounds),
             }
-        summary[target.key] = {"label": target.label, "start_to_ready_s": target.start_s,
-                               "memory_mb": target.memory_mb, "scenarios": per}
+        summary[target.key] = {
+            "label": target.label,
+            "start_to_ready_s": target.start_s,
+            "memory_mb": target.memory_mb,
+            "scenarios": per,
+        }
     return summary
 
 
@@ -218,7 +293,8 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[
         if triton_targets:
             print("starting triton...", flush=True)
             triton_server, ready_s = bench_triton.start(
-                workdir, next((workdir / "mlflow-model").rglob("MLmodel")).parent)
+                workdir, next((workdir / "mlflow-model").rglob("MLmodel")).parent
+            )
             if "triton" in triton_targets:
                 triton_targets["triton"].service, triton_targets["triton"].start_s = triton_server, ready_s
             if "ours_triton" in triton_targets:
@@ -237,5 +313,9 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[
         if triton_server is not None:
             processes.stop(triton_server)
         processes.stop(mlflow_server)
-    return {"rounds": rounds, "seconds": seconds, "scenarios": [s.key for s in scenarios],
-            "targets": summarize(targets, scenarios, results)}
+    return {
+        "rounds": rounds,
+        "seconds": seconds,
+        "scenarios": [s.key for s in scenarios],
+        "targets": summarize(targets, scenarios, results),
+    }

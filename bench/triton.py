@@ -37,14 +37,21 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
     ports = (processes.free_port(), processes.free_port(), processes.free_port())
     started = time.monotonic()
     service = processes.start_ready(
-        "triton", ["taskset", "-c", load.SERVER_CORE, *triton.command(install, repository, ports, ADMIN_KEY)],
-        workdir / "triton.log", f"http://127.0.0.1:{ports[0]}", "/v2/health/ready", triton.server_env(install),
+        "triton",
+        ["taskset", "-c", load.SERVER_CORE, *triton.command(install, repository, ports, ADMIN_KEY)],
+        workdir / "triton.log",
+        f"http://127.0.0.1:{ports[0]}",
+        "/v2/health/ready",
+        triton.server_env(install),
         timeout_s=120,
     )
     try:
         export(model_dir, Model.load(model_dir), repository, "iris", "1", MAX_ROWS, name=DIRECT_MODEL)
-        loaded = httpx.post(f"{service.url}/v2/repository/models/{DIRECT_MODEL}/load",
-                            headers={triton.ADMIN_HEADER: ADMIN_KEY}, timeout=120)
+        loaded = httpx.post(
+            f"{service.url}/v2/repository/models/{DIRECT_MODEL}/load",
+            headers={triton.ADMIN_HEADER: ADMIN_KEY},
+            timeout=120,
+        )
         loaded.raise_for_status()
     except BaseException:
         processes.stop(service)
@@ -54,5 +61,9 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
 
 def server_env(service: processes.Service, workdir: Path) -> dict[str, str]:
     """What this server needs to serve both aliases through that Triton."""
-    return {"SERVING_BACKEND": "triton", "TRITON_URL": service.url, "TRITON_ADMIN_KEY": ADMIN_KEY,
-            "TRITON_MODEL_REPOSITORY": str(workdir / "triton-models")}
+    return {
+        "SERVING_BACKEND": "triton",
+        "TRITON_URL": service.url,
+        "TRITON_ADMIN_KEY": ADMIN_KEY,
+        "TRITON_MODEL_REPOSITORY": str(workdir / "triton-models"),
+    }

@@ -127,7 +127,9 @@ def registered_model_version(
     context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry, platform: PlatformSettings
 ) -> dict[str, str]:
     """The gated model registered as a new version in the MLflow registry."""
-    version = register_version(registry.client(), registry.model_name, trained_model["model_uri"], trained_model["run_id"])
+    version = register_version(
+        registry.client(), registry.model_name, trained_model["model_uri"], trained_model["run_id"]
+    )
     record = {
         "model_name": registry.model_name,
         "version": str(version.version),
@@ -154,7 +156,9 @@ class ServedAliasConfig(Config):
 
 
 SERVING_CHECK = AssetCheckSpec(
-    "serving_matches_alias", asset="served_alias", blocking=True,
+    "serving_matches_alias",
+    asset="served_alias",
+    blocking=True,
     description="the model server serves the version the alias was moved to",
 )
 
@@ -187,18 +191,32 @@ def served_alias(
         alias, version, reason = plan_move(
             lever, config, settings, client, registry.model_name, context.instance, context.run_id
         )
-        refusals = [] if version is None else get_manager(settings).release_refusals(
-            registry.model_name, version, settings)
+        refusals = (
+            [] if version is None else get_manager(settings).release_refusals(registry.model_name, version, settings)
+        )
         if refusals:
             raise RegistryError("; ".join(refusals))
         deployment = release(
-            client, model_server.client(), context.log, model_name=registry.model_name, alias=alias,
-            version=version, reason=reason, lever=lever, trigger=trigger_of(context.run.tags), run_id=context.run_id,
+            client,
+            model_server.client(),
+            context.log,
+            model_name=registry.model_name,
+            alias=alias,
+            version=version,
+            reason=reason,
+            lever=lever,
+            trigger=trigger_of(context.run.tags),
+            run_id=context.run_id,
         )
     except RegistryError as exc:
         # every refusal alerts: a rollback whose target was deleted must not go unnoticed
-        refused = {"model_name": registry.model_name, "alias": str(alias), "lever": lever,
-                   "version": version, "reasons": str(exc)}
+        refused = {
+            "model_name": registry.model_name,
+            "alias": str(alias),
+            "lever": lever,
+            "version": version,
+            "reasons": str(exc),
+        }
         emit_lifecycle_event("deploy_refused", refused, settings, context.log)
         raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
     payload = {**deployment.move.as_dict(), "detail": deployment.detail}
@@ -206,7 +224,11 @@ def served_alias(
     emit_lifecycle_event(event, payload, settings, context.log)
     return MaterializeResult(
         metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),
-        check_results=[AssetCheckResult(
-            check_name=SERVING_CHECK.name, passed=deployment.serving_ok, description=deployment.detail,
-        )],
+        check_results=[
+            AssetCheckResult(
+                check_name=SERVING_CHECK.name,
+                passed=deployment.serving_ok,
+                description=deployment.detail,
+            )
+        ],
     )

@@ -53,6 +53,4 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions.merge(core, *layers.dagster_definitions(settings))
 
 
-
-
 defs = build_definitions(load_settings())

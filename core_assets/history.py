@@ -6,8 +6,8 @@ registration a `registered_model_version` materialization; sensors read them bac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import MISSING, fields
-from typing import Mapping
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 

@@ -19,12 +19,14 @@ def _lever_job(name: str, lever: str, description: str):
 
 
 deploy_job = _lever_job(
-    "deploy_job", "release",
+    "deploy_job",
+    "release",
     "Move the target alias to a registered version and hot-swap the server "
     "(config: version, alias, reason; default: the newest registered version).",
 )
 rollback_job = _lever_job(
-    "rollback_job", "rollback",
+    "rollback_job",
+    "rollback",
     "Manual lever: point an alias back at an existing READY version (config: alias, version or remove: true, reason).",
 )
 promote_job = _lever_job("promote_job", "promote", "Manual lever: the champion (A) takes the challenger's (B) version.")

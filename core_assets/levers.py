@@ -23,8 +23,13 @@ LEVER_TAG = "mlops/lever"
 
 
 def plan_move(
-    lever: str, config: ServedAliasConfig, settings: Settings, client: MlflowClient, model_name: str,
-    instance: DagsterInstance, run_id: str,
+    lever: str,
+    config: ServedAliasConfig,
+    settings: Settings,
+    client: MlflowClient,
+    model_name: str,
+    instance: DagsterInstance,
+    run_id: str,
 ) -> tuple[Alias, str | None, str]:
     """(alias, version or None to remove it, reason); RegistryError when there is nothing valid to do."""
     if lever not in get_args(Lever):

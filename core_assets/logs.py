@@ -10,8 +10,9 @@ import logging
 _routed: list[logging.Handler] = []
 
 # the instance setting (dagster.yaml; the Helm chart's `pythonLogs.dagsterHandlerConfig`)
-PYTHON_LOGS = {"dagster_handler_config": {"handlers": {"layers": {"class": "core_assets.logs.LayerHandlers",
-                                                                  "level": "INFO"}}}}
+PYTHON_LOGS = {
+    "dagster_handler_config": {"handlers": {"layers": {"class": "core_assets.logs.LayerHandlers", "level": "INFO"}}}
+}
 
 
 def route_to(handlers: list[logging.Handler]) -> None:

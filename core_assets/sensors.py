@@ -55,12 +55,14 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry,
     except MlflowException as exc:  # down or slower than the client's bounded timeout: next tick asks again
         cursor.pending = sorted(set(cursor.pending + new_versions), key=int)
         waiting = ", ".join(f"v{v}" for v in cursor.pending)
-        reason = (f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); "
-                  f"{waiting} kept for the next tick")
+        reason = f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); {waiting} kept for the next tick"
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
     for version in decision.failed:
         emit_lifecycle_event(
-            "readiness_failed", {"model_name": registry.model_name, "version": version}, platform.settings(), context.log
+            "readiness_failed",
+            {"model_name": registry.model_name, "version": version},
+            platform.settings(),
+            context.log,
         )
     requests = [
         RunRequest(

@@ -28,15 +28,20 @@ S3_MAX_ATTEMPTS = 2
 
 def instance_config(settings: Settings) -> dict[str, Any]:
     """The Dagster instance of this env, as `dagster.yaml` (secrets by environment variable name)."""
-    config: dict[str, Any] = {"telemetry": {"enabled": False}, "run_coordinator": _RUN_COORDINATOR,
-                              "python_logs": PYTHON_LOGS}  # the runs' log to the optional layers' handlers
+    config: dict[str, Any] = {
+        "telemetry": {"enabled": False},
+        "run_coordinator": _RUN_COORDINATOR,
+        "python_logs": PYTHON_LOGS,
+    }  # the runs' log to the optional layers' handlers
     if settings.storage == "postgres-s3":
         config["storage"] = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
         bucket: dict[str, Any] = {"bucket": settings.s3_bucket, "prefix": compute_logs_prefix(settings)}
         if settings.s3_endpoint_url:
             bucket["endpoint_url"] = settings.s3_endpoint_url
         config["compute_logs"] = {
-            "module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager", "config": bucket,
+            "module": "dagster_aws.s3.compute_log_manager",
+            "class": "S3ComputeLogManager",
+            "config": bucket,
         }
     return config
 
@@ -57,11 +62,13 @@ def io_managers(settings: Settings) -> dict[str, Any]:
         aws_access_key_id=secret(settings, "aws_access_key_id"),
         aws_secret_access_key=secret(settings, "aws_secret_access_key"),
     )
-    return {"io_manager": S3AssetIOManager(
-        s3_resource=s3,
-        s3_bucket=settings.s3_bucket,
-        s3_prefix=settings.s3_prefix,
-    )}
+    return {
+        "io_manager": S3AssetIOManager(
+            s3_resource=s3,
+            s3_bucket=settings.s3_bucket,
+            s3_prefix=settings.s3_prefix,
+        )
+    }
 
 
 def with_executors(jobs: list[UnresolvedAssetJobDefinition], settings: Settings) -> list[UnresolvedAssetJobDefinition]:

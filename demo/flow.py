@@ -59,7 +59,7 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
             if i == 0:
                 started = time.monotonic()
                 dag.wait(dag.submit("promote_job"))
-                wait_for("A served", lambda: served_version(server_url, "A") == release.version)
+                wait_for("A served", lambda version=release.version: served_version(server_url, "A") == version)
                 report.add(f"promote: champion A = v{release.version} ({time.monotonic() - started:.1f}s)")
         for line in traffic.report(server_url, 1000).splitlines():
             report.add(f"traffic | {line}")
@@ -69,17 +69,24 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
         started = time.monotonic()
         failed_run = dag.submit("deploy_job", {"ops": {"served_alias": {"config": {"version": corrupt}}}})
         status = dag.wait(failed_run)
-        report.add(f"injected failure: deploy of v{corrupt} (corrupt artifact) ended {status} "
-                   f"after {time.monotonic() - started:.1f}s; server still serves B=v{served_version(server_url, 'B')}")
-        wait_for("the rollback run", lambda: any(
-            {"key": "mlops/failed_run", "value": failed_run} in r["tags"] and r["status"] == "SUCCESS"
-            for r in dag.runs("rollback_job")
-        ))
+        report.add(
+            f"injected failure: deploy of v{corrupt} (corrupt artifact) ended {status} "
+            f"after {time.monotonic() - started:.1f}s; server still serves B=v{served_version(server_url, 'B')}"
+        )
+        wait_for(
+            "the rollback run",
+            lambda: any(
+                {"key": "mlops/failed_run", "value": failed_run} in r["tags"] and r["status"] == "SUCCESS"
+                for r in dag.runs("rollback_job")
+            ),
+        )
         alias_b = client.get_registered_model(settings.model_name).aliases.get("B")
         serving_b = served_version(server_url, "B")
         report.rolled_back = alias_b == before and serving_b == before
-        report.add(f"rolled back after {time.monotonic() - started:.1f}s: registry B=v{alias_b}, "
-                   f"server B=v{serving_b} (before the failed deploy: v{before})")
+        report.add(
+            f"rolled back after {time.monotonic() - started:.1f}s: registry B=v{alias_b}, "
+            f"server B=v{serving_b} (before the failed deploy: v{before})"
+        )
         report.add(report.summary())
     finally:
         stop_platform(services)

@@ -19,4 +19,3 @@ def bounded_client(tracking_uri: str) -> MlflowClient:
     for key, value in BOUNDED_RETRY_ENV.items():
         os.environ.setdefault(key, value)
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
-

@@ -202,7 +202,9 @@ class Settings(BaseSettings):
         """Refuse to start `component` with a missing secret, naming each one and where it may come from."""
         missing = self.missing_secrets(component)
         if missing:
-            where = f"or a file of that name in {SECRETS_DIR_VARIABLE} ({os.environ.get(SECRETS_DIR_VARIABLE, 'unset')})"
+            where = (
+                f"or a file of that name in {SECRETS_DIR_VARIABLE} ({os.environ.get(SECRETS_DIR_VARIABLE, 'unset')})"
+            )
             raise SettingsError(
                 f"env {self.mlops_env!r} refuses to start {component}: missing secret(s) {', '.join(missing)} "
                 f"(set the environment variable, {where})"

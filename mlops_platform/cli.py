@@ -62,8 +62,11 @@ def first_start(settings: Settings, tracking_uri: str) -> None:
             releases.wait_for("A served", lambda: releases.served_version(serving_url, "A") == release.version)
             print(f"  promoted v{release.version} to champion A: /predict and /ready answer", flush=True)
     except (RuntimeError, TimeoutError, httpx.HTTPError, DagsterGraphQLClientError) as exc:
-        print(f"  warning: the first release did not complete ({exc}); the platform stays up: "
-              f"see the runs in the Dagster UI", flush=True)
+        print(
+            f"  warning: the first release did not complete ({exc}); the platform stays up: "
+            f"see the runs in the Dagster UI",
+            flush=True,
+        )
 
 
 def up(settings: Settings) -> int:
@@ -141,12 +144,16 @@ def gitops_diff(root: Path, path: Path, text: str) -> str:
 def mlflow_server(settings: Settings, host: str) -> int:
     """The env's MLflow server in the foreground (a container's command): the same server `up` starts."""
     if settings.storage == "postgres-s3" and not settings.mlflow_backend_store_uri:
-        print("error: the MLflow server of a postgres-s3 env needs MLFLOW_BACKEND_STORE_URI (a secret)",
-              file=sys.stderr)
+        print(
+            "error: the MLflow server of a postgres-s3 env needs MLFLOW_BACKEND_STORE_URI (a secret)", file=sys.stderr
+        )
         return 2
     command = processes.mlflow_server_command(
-        settings.state_dir, settings.mlflow_port, settings.mlflow_artifacts_destination,
-        settings.mlflow_allowed_hosts, host=host,
+        settings.state_dir,
+        settings.mlflow_port,
+        settings.mlflow_artifacts_destination,
+        settings.mlflow_allowed_hosts,
+        host=host,
     )
     os.execve(command[0], command, {**os.environ, **processes.MLFLOW_SERVER_ENV})
     return 0  # not reached
@@ -159,18 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
     layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
-    layers_parser.add_argument("action", choices=["list", "on", "off", "render"],
-                               help="render: regenerate the env's root-optional and the layers' GitOps files")
+    layers_parser.add_argument(
+        "action",
+        choices=["list", "on", "off", "render"],
+        help="render: regenerate the env's root-optional and the layers' GitOps files",
+    )
     layers_parser.add_argument("layer", nargs="?", help="one layer; omitted: the whole optional set")
     cluster_mode = layers_parser.add_mutually_exclusive_group()
-    cluster_mode.add_argument("--apply", action="store_true",
-                              help="also run the kubectl commands against the current context")
-    cluster_mode.add_argument("--dry-run", action="store_true",
-                              help="write nothing: print the file changes and the kubectl commands")
+    cluster_mode.add_argument(
+        "--apply", action="store_true", help="also run the kubectl commands against the current context"
+    )
+    cluster_mode.add_argument(
+        "--dry-run", action="store_true", help="write nothing: print the file changes and the kubectl commands"
+    )
     mlflow_parser = sub.add_parser("mlflow-server", help="run the env's MLflow server in the foreground")
     mlflow_parser.add_argument("--host", default="127.0.0.1", help="address to bind (a pod: 0.0.0.0)")
-    sub.add_parser("demo", help="run the one-commit flow headless on a throwaway platform (--releases N)",
-                   add_help=False)
+    sub.add_parser(
+        "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
+    )
     traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")

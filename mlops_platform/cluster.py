@@ -21,10 +21,25 @@ def commands(change: Change) -> list[list[str]]:
     if change.after.attached:
         steps = [
             ["kubectl", "apply", "-f", f"gitops/bootstrap/{app}.yaml"],
-            ["kubectl", "-n", "argocd", "annotate", "application", app, "argocd.argoproj.io/refresh=hard",
-             "--overwrite"],
-            ["kubectl", "-n", "argocd", "wait", f"application/{app}",
-             "--for=jsonpath={.status.sync.status}=Synced", "--timeout=300s"],
+            [
+                "kubectl",
+                "-n",
+                "argocd",
+                "annotate",
+                "application",
+                app,
+                "argocd.argoproj.io/refresh=hard",
+                "--overwrite",
+            ],
+            [
+                "kubectl",
+                "-n",
+                "argocd",
+                "wait",
+                f"application/{app}",
+                "--for=jsonpath={.status.sync.status}=Synced",
+                "--timeout=300s",
+            ],
         ]
     else:  # detaching: the app's finalizer deletes the layers' apps and the layer state with it
         steps = [["kubectl", "-n", "argocd", "delete", "application", app, "--ignore-not-found", "--wait=true"]]
@@ -34,8 +49,9 @@ def commands(change: Change) -> list[list[str]]:
 def reachable() -> tuple[bool, str]:
     """Whether kubectl's current context answers; else why not."""
     try:
-        done = subprocess.run(["kubectl", "version", "--request-timeout=5s"], capture_output=True, text=True,
-                              timeout=15, check=False)
+        done = subprocess.run(
+            ["kubectl", "version", "--request-timeout=5s"], capture_output=True, text=True, timeout=15, check=False
+        )
     except FileNotFoundError:
         return False, "kubectl is not installed"
     except subprocess.TimeoutExpired:

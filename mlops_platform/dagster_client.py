@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from dagster_graphql import DagsterGraphQLClient
@@ -67,7 +67,7 @@ class DagsterClient:
         for step in self.run(run_id)["stepStats"]:
             if step["startTime"] and step["endTime"]:
                 steps[step["stepKey"]] = tuple(
-                    datetime.fromtimestamp(step[key], timezone.utc) for key in ("startTime", "endTime")
+                    datetime.fromtimestamp(step[key], UTC) for key in ("startTime", "endTime")
                 )
         return steps
 

@@ -89,8 +89,13 @@ def wait_ready(service: Service, health_path: str, timeout_s: float) -> float:
 
 
 def start_ready(
-    name: str, cmd: list[str], log_path: Path, url: str, health_path: str,
-    env: dict[str, str] | None = None, timeout_s: float = 120,
+    name: str,
+    cmd: list[str],
+    log_path: Path,
+    url: str,
+    health_path: str,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
 ) -> Service:
     """Start a service and wait until it answers; if it never does, stop it before raising."""
     service = start(name, cmd, log_path, url, env)
@@ -107,9 +112,24 @@ def start_redis(data_dir: Path) -> Service:
     import redis  # the feast layer's client: only where a Redis is started
 
     port = free_port()
-    service = start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                              "--appendonly", "no", "--dir", str(data_dir)],
-                    data_dir / f"redis-{port}.log", f"redis://127.0.0.1:{port}")
+    service = start(
+        "redis",
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+        ],
+        data_dir / f"redis-{port}.log",
+        f"redis://127.0.0.1:{port}",
+    )
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
 
     def pings() -> bool:
@@ -168,13 +188,30 @@ def mlflow_server_command(
     """
     store = state_dir / "mlflow"
     (store / "artifacts").mkdir(parents=True, exist_ok=True)
-    stores = ["--artifacts-destination", artifacts_destination] if artifacts_destination else [
-        "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}", "--artifacts-destination", str(store / "artifacts"),
-    ]
+    stores = (
+        ["--artifacts-destination", artifacts_destination]
+        if artifacts_destination
+        else [
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(store / "artifacts"),
+        ]
+    )
     return [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", host, "--port", str(port), "--workers", "1", *stores,
-        "--allowed-hosts", allowed_hosts or f"127.0.0.1:{port},localhost:{port}",
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        *stores,
+        "--allowed-hosts",
+        allowed_hosts or f"127.0.0.1:{port},localhost:{port}",
     ]
 
 
@@ -190,21 +227,36 @@ MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 def start_mlflow(state_dir: Path, port: int) -> Service:
     """A real MLflow server (SQLite backend, proxied local artifacts) on a loopback port, ready."""
     return start_ready(
-        "mlflow", mlflow_server_command(state_dir, port), state_dir / f"mlflow-{port}.log",
-        f"http://127.0.0.1:{port}", "/health", MLFLOW_SERVER_ENV,
+        "mlflow",
+        mlflow_server_command(state_dir, port),
+        state_dir / f"mlflow-{port}.log",
+        f"http://127.0.0.1:{port}",
+        "/health",
+        MLFLOW_SERVER_ENV,
     )
 
 
-def start_model_server(log_dir: Path, env: dict[str, str], port: int | None = None,
-                       wait_for_models: bool = True) -> Service:
+def start_model_server(
+    log_dir: Path, env: dict[str, str], port: int | None = None, wait_for_models: bool = True
+) -> Service:
     """A real uvicorn process serving `serving.main:create_app` on a loopback port, answering;
     with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
     port = port or free_port()
     service = start_ready(
         "serving",
-        [str(Path(sys.executable).parent / "uvicorn"), "--factory", "serving.main:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        log_dir / f"serving-{port}.log", f"http://127.0.0.1:{port}", "/health", env,
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "--factory",
+            "serving.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        log_dir / f"serving-{port}.log",
+        f"http://127.0.0.1:{port}",
+        "/health",
+        env,
     )
     if wait_for_models:
         try:

@@ -4,8 +4,8 @@ registry and the model server until the new version is served."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import httpx
 
@@ -52,9 +52,7 @@ def release_and_wait(dag: DagsterClient, settings: Settings, server_url: str) ->
     if dag.wait(run_id) != "SUCCESS":
         raise RuntimeError(f"train_job run {run_id} failed; see the Dagster UI")
     steps = dag.step_times(run_id)
-    version = max(
-        (v.version for v in client.search_model_versions(f"name='{settings.model_name}'")), key=int
-    )
+    version = max((v.version for v in client.search_model_versions(f"name='{settings.model_name}'")), key=int)
     if client.get_model_version(settings.model_name, version).status != "READY":
         raise RuntimeError(f"v{version} was released but is not READY")
     if served_version(server_url, settings.target_alias) != version:

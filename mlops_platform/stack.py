@@ -32,11 +32,16 @@ def dagster_home(settings: Settings) -> Path:
 
 
 def check_ports(settings: Settings) -> None:
-    ports = {"MLFLOW_PORT": settings.mlflow_port, "SERVING_PORT": settings.serving_port,
-             "DAGSTER_PORT": settings.dagster_port}
+    ports = {
+        "MLFLOW_PORT": settings.mlflow_port,
+        "SERVING_PORT": settings.serving_port,
+        "DAGSTER_PORT": settings.dagster_port,
+    }
     if storage_services.runs_locally(settings):
-        ports |= {"POSTGRES_PORT": settings.postgres_port,
-                  "S3_ENDPOINT_URL": storage_services.loopback_port(settings.s3_endpoint_url)}
+        ports |= {
+            "POSTGRES_PORT": settings.postgres_port,
+            "S3_ENDPOINT_URL": storage_services.loopback_port(settings.s3_endpoint_url),
+        }
     for name, port in ports.items():
         if processes.port_in_use(port):
             raise SystemExit(f"error: port {port} is in use on 127.0.0.1; free it or set {name}=<port>")
@@ -81,8 +86,11 @@ def _shared_env(settings: Settings) -> dict[str, str]:
     The launcher's settings already hold any environment override; a stray `MLFLOW_TRACKING_URI`
     in our own environment must not point Dagster at another registry than the model server's.
     """
-    return {"MLOPS_ENV": settings.mlops_env, "MLOPS_STATE_DIR": str(settings.state_dir),
-            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{settings.mlflow_port}"}
+    return {
+        "MLOPS_ENV": settings.mlops_env,
+        "MLOPS_STATE_DIR": str(settings.state_dir),
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{settings.mlflow_port}",
+    }
 
 
 def start_local_triton(settings: Settings, log_dir: Path) -> tuple[processes.Service, dict[str, str]]:
@@ -97,24 +105,59 @@ def start_local_triton(settings: Settings, log_dir: Path) -> tuple[processes.Ser
     shutil.rmtree(settings.triton_repository, ignore_errors=True)  # exports of an earlier start
     admin_key = secrets.token_urlsafe(32)
     service = triton.start(settings.triton_repository, log_dir, admin_key, install)
-    return service, {"TRITON_URL": service.url, "TRITON_ADMIN_KEY": admin_key,
-                     "TRITON_MODEL_REPOSITORY": str(settings.triton_repository)}
+    return service, {
+        "TRITON_URL": service.url,
+        "TRITON_ADMIN_KEY": admin_key,
+        "TRITON_MODEL_REPOSITORY": str(settings.triton_repository),
+    }
 
 
 def _plan(settings: Settings, serving_env: dict[str, str]) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
     """name, command, port, health path and extra environment of MLflow, the model server and Dagster."""
     return [
-        ("mlflow", processes.mlflow_server_command(
-            settings.state_dir, settings.mlflow_port, settings.mlflow_artifacts_destination,
-            settings.mlflow_allowed_hosts),
-         settings.mlflow_port, "/health",
-         {**processes.MLFLOW_SERVER_ENV, **storage_services.local_secrets(settings, "mlflow")}),
-        ("serving", [str(BIN / "uvicorn"), "--factory", "serving.main:create_app",
-                     "--host", "127.0.0.1", "--port", str(settings.serving_port)], settings.serving_port,
-         "/health", {**_shared_env(settings), **storage_services.local_secrets(settings, "serving"), **serving_env}),
-        ("dagster", [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                     "-h", "127.0.0.1", "-p", str(settings.dagster_port)], settings.dagster_port,
-         "/server_info", dagster_env(settings)),
+        (
+            "mlflow",
+            processes.mlflow_server_command(
+                settings.state_dir,
+                settings.mlflow_port,
+                settings.mlflow_artifacts_destination,
+                settings.mlflow_allowed_hosts,
+            ),
+            settings.mlflow_port,
+            "/health",
+            {**processes.MLFLOW_SERVER_ENV, **storage_services.local_secrets(settings, "mlflow")},
+        ),
+        (
+            "serving",
+            [
+                str(BIN / "uvicorn"),
+                "--factory",
+                "serving.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.serving_port),
+            ],
+            settings.serving_port,
+            "/health",
+            {**_shared_env(settings), **storage_services.local_secrets(settings, "serving"), **serving_env},
+        ),
+        (
+            "dagster",
+            [
+                str(BIN / "dagster"),
+                "dev",
+                "-w",
+                str(REPO_ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(settings.dagster_port),
+            ],
+            settings.dagster_port,
+            "/server_info",
+            dagster_env(settings),
+        ),
     ]
 
 

@@ -91,15 +91,31 @@ class Postgres:
         shutil.copy(password_file, handoff)
         _give_to_postgres(self.root)
         _give_to_postgres(handoff)
-        if os.geteuid() == 0 and subprocess.run(
-            ["runuser", "-u", "postgres", "--", "test", "-x", str(self.root)], capture_output=True
-        ).returncode:
+        if (
+            os.geteuid() == 0
+            and subprocess.run(
+                ["runuser", "-u", "postgres", "--", "test", "-x", str(self.root)], capture_output=True
+            ).returncode
+        ):
             raise StorageError(f"the postgres user cannot reach {self.root}: set MLOPS_STATE_DIR to a directory it can")
         try:
             result = subprocess.run(
-                [*_as_postgres(), postgres_bin("initdb"), "-D", str(self.data_dir), "-U", PG_USER,
-                 f"--pwfile={handoff}", "-A", "scram-sha-256", "-E", "UTF8", "--no-instructions"],
-                capture_output=True, text=True,
+                [
+                    *_as_postgres(),
+                    postgres_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    PG_USER,
+                    f"--pwfile={handoff}",
+                    "-A",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-instructions",
+                ],
+                capture_output=True,
+                text=True,
             )
         finally:
             handoff.unlink(missing_ok=True)
@@ -108,8 +124,18 @@ class Postgres:
 
     def command(self) -> list[str]:
         # TCP on loopback only, no Unix socket (its default directory belongs to the Debian service)
-        return [*_as_postgres(), postgres_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                "-c", "listen_addresses=127.0.0.1", "-k", ""]
+        return [
+            *_as_postgres(),
+            postgres_bin("postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-k",
+            "",
+        ]
 
     def start(self, log_path: Path, timeout_s: float = 60, empty: bool = False) -> processes.Service:
         """Start the cluster (created on first use); `empty` drops and recreates its databases."""
@@ -148,16 +174,23 @@ class Postgres:
 def start_s3(port: int, log_path: Path) -> processes.Service:
     """moto's S3-compatible server on loopback (a stand-in: no S3 server can be installed here)."""
     return processes.start_ready(
-        "s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        log_path, f"http://127.0.0.1:{port}", "/moto-api/", timeout_s=60,
+        "s3",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        log_path,
+        f"http://127.0.0.1:{port}",
+        "/moto-api/",
+        timeout_s=60,
     )
 
 
 def s3_client(settings: Settings):
     """A boto3 S3 client of the env's local S3 endpoint."""
     return boto3.client(
-        "s3", endpoint_url=settings.s3_endpoint_url, aws_access_key_id=MOTO_ACCESS_KEY,
-        aws_secret_access_key=MOTO_SECRET_KEY, region_name="us-east-1",
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        aws_access_key_id=MOTO_ACCESS_KEY,
+        aws_secret_access_key=MOTO_SECRET_KEY,
+        region_name="us-east-1",
     )
 
 
@@ -198,12 +231,16 @@ def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
         return {}
     cluster = postgres(settings)
     if not (cluster.root / "password").is_file():
-        raise StorageError(f"env {settings.mlops_env!r} has no local PostgreSQL yet: run ./mlops up --env "
-                           f"{settings.mlops_env} first")
+        raise StorageError(
+            f"env {settings.mlops_env!r} has no local PostgreSQL yet: run ./mlops up --env {settings.mlops_env} first"
+        )
     s3 = {"AWS_ACCESS_KEY_ID": MOTO_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": MOTO_SECRET_KEY}
     if component == "mlflow":
-        return {"MLFLOW_BACKEND_STORE_URI": cluster.url("mlflow"), "MLFLOW_S3_ENDPOINT_URL": settings.s3_endpoint_url,
-                **s3}
+        return {
+            "MLFLOW_BACKEND_STORE_URI": cluster.url("mlflow"),
+            "MLFLOW_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+            **s3,
+        }
     token = {"RELOAD_SECRET_TOKEN": _reload_token(settings)}
     return token if component == "serving" else {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **token}
 

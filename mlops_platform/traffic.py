@@ -18,8 +18,9 @@ def interval(hits: int, total: int, confidence: float) -> tuple[float, float]:
     return ci.low, ci.high
 
 
-def send(url: str, n: int, concurrency: int, row: list[float], prefix: str | None = None
-         ) -> tuple[Counter, Counter, dict[str, set]]:
+def send(
+    url: str, n: int, concurrency: int, row: list[float], prefix: str | None = None
+) -> tuple[Counter, Counter, dict[str, set]]:
     """N /predict calls, each with its own client id (`<prefix>-<i>`, a random prefix by default):
     counts per variant and status, versions seen."""
     prefix = prefix or uuid.uuid4().hex[:8]

@@ -44,8 +44,14 @@ def unavailable(install: TritonInstall) -> str | None:
     if not install.binary.is_file():
         return f"no Triton server at {install.binary} (./mlops test installs the Triton venv)"
     try:
-        done = subprocess.run([str(install.binary), "--help"], env=server_env(install), capture_output=True,
-                              text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [str(install.binary), "--help"],
+            env=server_env(install),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     except OSError as exc:
         return f"{install.binary} cannot run here: {exc}"
     if "--model-control-mode" not in done.stdout + done.stderr:
@@ -55,8 +61,13 @@ def unavailable(install: TritonInstall) -> str | None:
 
 def _libdir(install: TritonInstall) -> str:
     """The lib dir of the interpreter behind the venv: the Python backend's stub links its libpython."""
-    done = subprocess.run([str(install.python), "-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))"],
-                          capture_output=True, text=True, check=True, timeout=30)
+    done = subprocess.run(
+        [str(install.python), "-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return done.stdout.strip()
 
 
@@ -82,10 +93,18 @@ def backends(install: TritonInstall) -> Path:
 def command(install: TritonInstall, repository: Path, ports: tuple[int, int, int], admin_key: str) -> list[str]:
     http, grpc, metrics = ports
     return [
-        str(install.binary), f"--model-repository={repository}", "--model-control-mode=explicit",
-        f"--backend-directory={backends(install)}", "--strict-readiness=true", "--exit-timeout-secs=5",
-        "--http-address=127.0.0.1", f"--http-port={http}", "--grpc-address=127.0.0.1", f"--grpc-port={grpc}",
-        "--metrics-address=127.0.0.1", f"--metrics-port={metrics}",
+        str(install.binary),
+        f"--model-repository={repository}",
+        "--model-control-mode=explicit",
+        f"--backend-directory={backends(install)}",
+        "--strict-readiness=true",
+        "--exit-timeout-secs=5",
+        "--http-address=127.0.0.1",
+        f"--http-port={http}",
+        "--grpc-address=127.0.0.1",
+        f"--grpc-port={grpc}",
+        "--metrics-address=127.0.0.1",
+        f"--metrics-port={metrics}",
         f"--http-restricted-api={RESTRICTED}:{ADMIN_HEADER}={admin_key}",
         f"--grpc-restricted-protocol={RESTRICTED}:{ADMIN_HEADER}={admin_key}",
     ]
@@ -97,6 +116,11 @@ def start(repository: Path, log_dir: Path, admin_key: str, install: TritonInstal
     repository.mkdir(parents=True, exist_ok=True)
     ports = (processes.free_port(), processes.free_port(), processes.free_port())
     return processes.start_ready(
-        "triton", command(install, repository, ports, admin_key), log_dir / f"triton-{ports[0]}.log",
-        f"http://127.0.0.1:{ports[0]}", "/v2/health/ready", server_env(install), timeout_s=120,
+        "triton",
+        command(install, repository, ports, admin_key),
+        log_dir / f"triton-{ports[0]}.log",
+        f"http://127.0.0.1:{ports[0]}",
+        "/v2/health/ready",
+        server_env(install),
+        timeout_s=120,
     )

@@ -36,7 +36,8 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(
-    str, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+    str,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
 )
 
 
@@ -76,8 +77,11 @@ def render(env_dir: Path, state: LayerState, infos: dict[str, LayerInfo]) -> dic
     layer_state = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "mlops-layers", "namespace": f"mlops-{env}",
-                     "labels": {"app.kubernetes.io/part-of": "mlops-platform"}},
+        "metadata": {
+            "name": "mlops-layers",
+            "namespace": f"mlops-{env}",
+            "labels": {"app.kubernetes.io/part-of": "mlops-platform"},
+        },
         "data": {"layers.yaml": dumps(state)},
     }
     resources, patches = ["mlops-layers.yaml"], []
@@ -88,8 +92,10 @@ def render(env_dir: Path, state: LayerState, infos: dict[str, LayerInfo]) -> dic
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
     if patches:
         kustomization["patches"] = patches
-    about = (f"# The optional set of the {env} env (root-optional-{env}): the apps of its active layers, and\n"
-             "# the layer state its core pods mount at /etc/mlops/env/layers.yaml.\n")
+    about = (
+        f"# The optional set of the {env} env (root-optional-{env}): the apps of its active layers, and\n"
+        "# the layer state its core pods mount at /etc/mlops/env/layers.yaml.\n"
+    )
     return {
         out / "kustomization.yaml": GENERATED + about + dump_yaml(kustomization),
         out / "mlops-layers.yaml": GENERATED + dump_yaml(layer_state),

@@ -4,7 +4,7 @@ before they are imported, and wraps each hook in a typed method the core calls."
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +83,11 @@ class LayerManager:
         self._notify("mlops_serving_event", event=event, payload=payload, settings=settings)
 
     def logging_handlers(self, settings: Settings, component: Component) -> list[logging.Handler]:
-        return [h for handlers in self.pm.hook.mlops_logging_handlers(settings=settings, component=component)
-                for h in handlers]
+        return [
+            h
+            for handlers in self.pm.hook.mlops_logging_handlers(settings=settings, component=component)
+            for h in handlers
+        ]
 
     def metric_values(self) -> dict[str, float]:
         return {name: value for values in self.pm.hook.mlops_metric_values() for name, value in values.items()}
@@ -119,7 +122,7 @@ class LayerManager:
         return callers
 
 
-@lru_cache(maxsize=None)
+@cache
 def _manager_of(active: frozenset[str]) -> LayerManager:
     return LayerManager(set(active))
 

@@ -40,8 +40,9 @@ def read_state(env_dir: Path) -> LayerState:
 
 def dumps(state: LayerState) -> str:
     """`layers.yaml`'s text for `state` (also the data of the env's `mlops-layers` ConfigMap)."""
-    return HEADER + yaml.safe_dump({"attached": state.attached, "layers": dict(sorted(state.layers.items()))},
-                                   sort_keys=False)
+    return HEADER + yaml.safe_dump(
+        {"attached": state.attached, "layers": dict(sorted(state.layers.items()))}, sort_keys=False
+    )
 
 
 def write_state(env_dir: Path, state: LayerState) -> None:

@@ -51,8 +51,10 @@ def _changed(state: LayerState, action: Action, layer: str | None) -> tuple[Laye
         what = "generated GitOps files"
     elif layer is None:
         after.attached = action == "on"
-        what = f"optional set (root-optional): {'attached' if state.attached else 'detached'} -> " \
-               f"{'attached' if after.attached else 'detached'}"
+        what = (
+            f"optional set (root-optional): {'attached' if state.attached else 'detached'} -> "
+            f"{'attached' if after.attached else 'detached'}"
+        )
     else:
         after.layers[layer] = action == "on"
         if action == "on":
@@ -74,8 +76,11 @@ def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
     files = {path: text for path, text in wanted.items() if not (path.is_file() and path.read_text() == text)}
     change = Change(env_dir.name, before, after, files)
     if not files:
-        change.lines = [f"unchanged: {what.split(':')[0]} already {action} in {change.env}" if action != "render"
-                        else f"unchanged: the generated GitOps files of {change.env} are current"]
+        change.lines = [
+            f"unchanged: {what.split(':')[0]} already {action} in {change.env}"
+            if action != "render"
+            else f"unchanged: the generated GitOps files of {change.env} are current"
+        ]
     else:
         root = gitops.repo_root(env_dir)
         change.lines = [f"{what} in {change.env}", *(f"  wrote {path.resolve().relative_to(root)}" for path in files)]

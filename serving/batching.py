@@ -12,8 +12,9 @@ never another's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import numpy as np
 from anyio import to_thread
@@ -43,8 +44,14 @@ class MicroBatcher:
     larger than scoring a few rows.
     """
 
-    def __init__(self, predict: Predict, max_rows: int, max_wait_us: int, stats: BatchStats,
-                 predict_async: PredictAsync | None = None):
+    def __init__(
+        self,
+        predict: Predict,
+        max_rows: int,
+        max_wait_us: int,
+        stats: BatchStats,
+        predict_async: PredictAsync | None = None,
+    ):
         self._predict = predict
         self._predict_async = predict_async
         self._max_rows = max_rows
@@ -94,7 +101,7 @@ class MicroBatcher:
             except RuntimeUnavailable as exc:  # the same for every request: no point retrying each
                 _fail(batch, exc)
                 return
-            except Exception:  # noqa: BLE001 - each request is retried alone and gets its own error
+            except Exception:
                 pass
             else:
                 _share(batch, predictions)
@@ -103,7 +110,7 @@ class MicroBatcher:
             self._stats.predict_calls += 1
             try:
                 result = self._predict(rows)
-            except Exception as exc:  # noqa: BLE001 - handed to the caller, who maps it to a status
+            except Exception as exc:
                 if not future.done():
                     future.set_exception(exc)
             else:
@@ -119,14 +126,14 @@ class MicroBatcher:
             except RuntimeUnavailable as exc:
                 _fail(batch, exc)
                 return
-            except Exception:  # noqa: BLE001 - each request is retried alone and gets its own error
+            except Exception:
                 pass
             else:
                 _share(batch, predictions)
                 return
         self._stats.predict_calls += len(batch)
         results = await asyncio.gather(*(self._predict_async(rows) for rows, _ in batch), return_exceptions=True)
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=False):
             if future.done():
                 continue
             if isinstance(result, BaseException):

@@ -40,8 +40,9 @@ async def _reload_token(
     client = request.client.host if request.client else "unknown"
     wait_s = guard.retry_after(client)
     if wait_s is not None:
-        raise HTTPException(429, f"too many wrong reload tokens from {client}; retry in {wait_s} s",
-                            {"Retry-After": str(wait_s)})
+        raise HTTPException(
+            429, f"too many wrong reload tokens from {client}; retry in {wait_s} s", {"Retry-After": str(wait_s)}
+        )
     supplied = None
     if authorization and authorization.lower().startswith("bearer "):
         supplied = authorization[7:].strip()

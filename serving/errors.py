@@ -16,7 +16,6 @@ from serving.runtimes.base import ModelLoadError
 log = logging.getLogger("serving.errors")
 
 
-
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):

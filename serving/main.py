@@ -29,7 +29,9 @@ def check_serving_settings(settings: Settings) -> None:
     if settings.mlops_env != "dev" and settings.reload_secret_token in WEAK_TOKENS:
         raise SettingsError(f"env {settings.mlops_env!r} refuses a default RELOAD_SECRET_TOKEN; set a secret one")
     if settings.uses_triton and not settings.triton_url:
-        raise SettingsError("a variant is served by Triton but TRITON_URL is not set (`./mlops up` starts Triton and sets it)")
+        raise SettingsError(
+            "a variant is served by Triton but TRITON_URL is not set (`./mlops up` starts Triton and sets it)"
+        )
 
 
 def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:

@@ -45,9 +45,7 @@ def check_artifact_location(uri: str, roots: list[str]) -> None:
             parsed.path or "/", root_parsed.path or "/"
         ):
             return
-    raise ModelLoadError(
-        f"artifact location {uri!r} is outside the allowed roots {roots}; refused", status=403
-    )
+    raise ModelLoadError(f"artifact location {uri!r} is outside the allowed roots {roots}; refused", status=403)
 
 
 def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str) -> tuple[ModelRef, str]:
@@ -64,7 +62,11 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
         raise ModelLoadError(f"{label} is {model_version.status}, not READY", status=409)
     check_artifact_location(artifact_uri, roots)
     ref = ModelRef(
-        client.tracking_uri, model_name, str(model_version.version), model_version.run_id or "", model_version.source,
+        client.tracking_uri,
+        model_name,
+        str(model_version.version),
+        model_version.run_id or "",
+        model_version.source,
         digest=(model_version.tags or {}).get(DIGEST_TAG),
     )
     return ref, artifact_uri
@@ -73,11 +75,13 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
 def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
     """The version's artifacts in `dst`, refused (422) when they no longer match the digest logged at
     training: bytes changed in the artifact store after registration are never served."""
-    local = Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri)
+    )
     if ref.digest is None:
-        _log.warning("%s v%s has no logged %s: its artifacts cannot be verified",
-                     ref.model_name, ref.version, DIGEST_TAG)
+        _log.warning(
+            "%s v%s has no logged %s: its artifacts cannot be verified", ref.model_name, ref.version, DIGEST_TAG
+        )
     elif (found := directory_digest(local)) != ref.digest:
         raise ModelLoadError(
             f"{ref.model_name} v{ref.version}: artifacts changed since registration (sha256 {found[:12]}..., "

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 from anyio import to_thread
@@ -22,7 +22,6 @@ from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
 
 log = logging.getLogger("serving.variants")
-
 
 
 def _triton(settings: Settings) -> ModelRuntime:
@@ -138,7 +137,10 @@ class VariantRegistry:
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
         batcher = MicroBatcher(
-            new.predict, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats,
+            new.predict,
+            self._settings.batch_max_rows,
+            self._settings.batch_max_wait_us,
+            self.batch_stats,
             new.predict_async if new.predicts_async else None,
         )
         with self._lock:
@@ -177,15 +179,24 @@ class VariantRegistry:
                 new = await to_thread.run_sync(self._load, alias, version)
             except ModelLoadError as exc:
                 variant.last_error = str(exc)
-                log.warning("reload of %s failed, keeping the current model: %s", alias, exc,
-                            extra={"alias": str(alias), "version": version})
+                log.warning(
+                    "reload of %s failed, keeping the current model: %s",
+                    alias,
+                    exc,
+                    extra={"alias": str(alias), "version": version},
+                )
                 self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
                 raise
             assert new.info is not None
             previous = self._swap(alias, new)
             result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
-            log.info("alias %s now serves v%s (was v%s)", alias, result.version, previous,
-                     extra={"alias": str(alias), "version": result.version})
+            log.info(
+                "alias %s now serves v%s (was v%s)",
+                alias,
+                result.version,
+                previous,
+                extra={"alias": str(alias), "version": result.version},
+            )
             self._on_event("reloaded", result.__dict__)
             return result
 
@@ -202,6 +213,6 @@ class VariantRegistry:
     async def load_all(self) -> None:
         """Start-up: load every alias the registry has; failures are recorded, not raised."""
         results = await asyncio.gather(*(self.reload(alias) for alias in ALIASES), return_exceptions=True)
-        for alias, result in zip(ALIASES, results):
+        for alias, result in zip(ALIASES, results, strict=False):
             if isinstance(result, BaseException) and not isinstance(result, ModelLoadError):
                 self._variants[alias].last_error = f"{type(result).__name__}: {result}"

@@ -87,9 +87,15 @@ def pushgateway(tmp_path) -> str:
     port = processes.free_port()
     service = processes.start_ready(
         # Debian's build persists to /var/lib by default: this one keeps its own file
-        "pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
-                        f"--persistence.file={tmp_path / 'pushgateway.data'}"],
-        tmp_path / "pushgateway.log", f"http://127.0.0.1:{port}", "/-/ready",
+        "pushgateway",
+        [
+            "prometheus-pushgateway",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--persistence.file={tmp_path / 'pushgateway.data'}",
+        ],
+        tmp_path / "pushgateway.log",
+        f"http://127.0.0.1:{port}",
+        "/-/ready",
     )
     try:
         yield service.url

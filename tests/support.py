@@ -65,8 +65,8 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
 
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:
     return load_settings(
-        "dev", **{"mlflow_tracking_uri": tracking_uri, "model_name": model.name, "reload_secret_token": TOKEN,
-                  **overrides},
+        "dev",
+        **{"mlflow_tracking_uri": tracking_uri, "model_name": model.name, "reload_secret_token": TOKEN, **overrides},
     )
 
 
@@ -154,8 +154,13 @@ class Hammer:
     """Clients posting predictions to a model server until the block ends, taking `paths` in turn
     with distinct client ids; `outcomes` counts (status, variant, version)."""
 
-    def __init__(self, url: str, workers: int = 4, rows=lambda i: [ROW],
-                 paths: tuple[str, ...] = ("/predict", "/variant/B/predict")):
+    def __init__(
+        self,
+        url: str,
+        workers: int = 4,
+        rows=lambda i: [ROW],
+        paths: tuple[str, ...] = ("/predict", "/variant/B/predict"),
+    ):
         self.outcomes: Counter = Counter()
         self._url, self._rows, self._paths = url, rows, paths
         self._stop = threading.Event()
@@ -166,8 +171,11 @@ class Hammer:
         with httpx.Client(base_url=self._url, timeout=30) as http:
             i = 0
             while not self._stop.is_set():
-                response = http.post(self._paths[i % len(self._paths)], json={"data": self._rows(i)},
-                                     headers={"x-client-id": f"w{worker}-{i}"})
+                response = http.post(
+                    self._paths[i % len(self._paths)],
+                    json={"data": self._rows(i)},
+                    headers={"x-client-id": f"w{worker}-{i}"},
+                )
                 body = response.json()
                 with self._lock:
                     self.outcomes[(response.status_code, body.get("variant"), body.get("version"))] += 1
@@ -187,9 +195,14 @@ class Hammer:
 def wired_to(settings: Settings, server_url: str) -> Settings:
     """`settings` as the launcher wires a platform: Dagster's MLflow and model server (ports, URL,
     the tests' reload token) are the test MLflow and the server at `server_url`."""
-    return settings.model_copy(update={
-        "mlflow_port": urlparse(settings.mlflow_tracking_uri).port, "serving_port": urlparse(server_url).port,
-        "serving_url": server_url, "reload_secret_token": TOKEN})
+    return settings.model_copy(
+        update={
+            "mlflow_port": urlparse(settings.mlflow_tracking_uri).port,
+            "serving_port": urlparse(server_url).port,
+            "serving_url": server_url,
+            "reload_secret_token": TOKEN,
+        }
+    )
 
 
 def start_daemon(settings: Settings, log_dir: Path, env: dict[str, str] | None = None) -> processes.Service:
@@ -200,10 +213,10 @@ def start_daemon(settings: Settings, log_dir: Path, env: dict[str, str] | None =
     return processes.start(
         "dagster-daemon",
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
-        log_dir / "dagster-daemon.log", "",
+        log_dir / "dagster-daemon.log",
+        "",
         {**dagster_env(settings), "MODEL_NAME": settings.model_name, "RELOAD_SECRET_TOKEN": TOKEN, **(env or {})},
     )
-
 
 
 def listening_addresses(process_group: int) -> set[tuple[str, int]]:
@@ -227,7 +240,7 @@ def listening_addresses(process_group: int) -> set[tuple[str, int]]:
                 address, port = fields[1].split(":")
                 raw = bytes.fromhex(address)
                 # /proc prints each 32-bit word in host (little-endian) order
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 host = socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words)
                 found.add((host, int(port, 16)))
     return found

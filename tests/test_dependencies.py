@@ -25,9 +25,22 @@ AUDIT_EXCEPTIONS: dict[str, str] = {}  # vulnerability id -> why it does not app
 
 def _audit(requirements: Path) -> list[dict]:
     done = subprocess.run(
-        [PIP_AUDIT, "-r", str(requirements), "--disable-pip", "--no-deps", "--progress-spinner", "off", "-f", "json",
-         *(arg for vuln in AUDIT_EXCEPTIONS for arg in ("--ignore-vuln", vuln))],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            PIP_AUDIT,
+            "-r",
+            str(requirements),
+            "--disable-pip",
+            "--no-deps",
+            "--progress-spinner",
+            "off",
+            "-f",
+            "json",
+            *(arg for vuln in AUDIT_EXCEPTIONS for arg in ("--ignore-vuln", vuln)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if not done.stdout.strip():
         pytest.fail(f"pip-audit produced no report: {done.stderr[-500:]}")
@@ -40,16 +53,32 @@ def service_works(tmp_path_factory) -> None:
     control.write_text(CONTROL)
     [jinja] = _audit(control)
     if not jinja.get("vulns"):
-        pytest.skip(f"pip-audit cannot see vulnerabilities from here (control {CONTROL.strip()} came back "
-                    f"{jinja.get('skip_reason') or 'clean'}); CI with PyPI's JSON API runs it")
+        pytest.skip(
+            f"pip-audit cannot see vulnerabilities from here (control {CONTROL.strip()} came back "
+            f"{jinja.get('skip_reason') or 'clean'}); CI with PyPI's JSON API runs it"
+        )
 
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("audit") / "requirements.txt"
-    exported = subprocess.run(["uv", "export", "--frozen", "--format", "requirements-txt", "--no-emit-project",
-                               "--all-groups", "--no-hashes"], cwd=REPO_ROOT, capture_output=True, text=True,
-                              check=True, timeout=120)
+    exported = subprocess.run(
+        [
+            "uv",
+            "export",
+            "--frozen",
+            "--format",
+            "requirements-txt",
+            "--no-emit-project",
+            "--all-groups",
+            "--no-hashes",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     path.write_text(exported.stdout)
     return path
 

@@ -87,9 +87,7 @@ def split_dataset(frame: pd.DataFrame, target_column: str, test_size: float, see
     return FeatureSet(x_train, x_test, y_train, y_test, data_hash(frame))
 
 
-def build_features(
-    source: Path | None | pd.DataFrame, target_column: str, test_size: float, seed: int
-) -> FeatureSet:
+def build_features(source: Path | None | pd.DataFrame, target_column: str, test_size: float, seed: int) -> FeatureSet:
     """Validate and split a dataset: a loaded frame, a CSV path, or None for iris."""
     frame = source if isinstance(source, pd.DataFrame) else load_dataset(source, target_column)
     validate_dataset(frame, target_column)

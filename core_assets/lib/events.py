@@ -15,8 +15,7 @@ from mlops_base.settings import Settings
 from optional_layers.manager import get_manager
 
 LifecycleEvent = Literal[
-    "gate_failed", "version_registered", "served", "deploy_failed", "deploy_refused", "rolled_back",
-    "readiness_failed"
+    "gate_failed", "version_registered", "served", "deploy_failed", "deploy_refused", "rolled_back", "readiness_failed"
 ]
 WARNING_EVENTS = {"gate_failed", "deploy_failed", "deploy_refused", "rolled_back", "readiness_failed"}
 

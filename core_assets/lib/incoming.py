@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # a file still being written is not picked up: it must be unchanged for this long
@@ -46,7 +46,7 @@ def settled_csv_files(folder: Path, now: float | None = None) -> list[IncomingFi
 def archive(path: Path, processed: Path) -> Path:
     """Move an ingested file to the processed folder, atomically (same filesystem rename)."""
     processed.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = processed / f"{stamp}-{path.name}"
     os.replace(path, target)
     return target

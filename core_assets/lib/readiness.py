@@ -17,7 +17,7 @@ class ReadinessCursor:
     deployed: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "ReadinessCursor":
+    def parse(cls, raw: str | None) -> ReadinessCursor:
         return cls(**json.loads(raw)) if raw else cls()
 
     def dump(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 import mlflow
@@ -96,12 +96,19 @@ def history_tag_key(move: AliasMove) -> str:
 
 
 def _iso_millis(epoch_ms: int | None) -> str | None:
-    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
 
 
 def move_alias(
-    client: MlflowClient, model_name: str, alias: Alias, version: str | None, reason: str,
-    *, lever: Lever, trigger: str, run_id: str,
+    client: MlflowClient,
+    model_name: str,
+    alias: Alias,
+    version: str | None,
+    reason: str,
+    *,
+    lever: Lever,
+    trigger: str,
+    run_id: str,
 ) -> AliasMove:
     """Point `alias` at a READY `version` (None removes it), mirrored as one registered-model tag.
 
@@ -119,7 +126,7 @@ def move_alias(
         lever=lever,
         trigger=trigger,
         run_id=run_id,
-        moved_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        moved_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         registered_at=None if target is None else _iso_millis(target.creation_timestamp),
     )
     history_key = history_tag_key(move)

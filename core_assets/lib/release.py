@@ -52,7 +52,11 @@ def release(
     move = move_alias(client, model_name, alias, version, reason, lever=lever, trigger=trigger, run_id=run_id)
     log.info(
         "alias %s of %s moved v%s -> v%s (%s)",
-        alias, model_name, move.before_version or "none", move.after_version or "none", reason,
+        alias,
+        model_name,
+        move.before_version or "none",
+        move.after_version or "none",
+        reason,
     )
     if server is None:
         return Deployment(move, True, "SERVING_URL is not set: no model server to hot-swap")

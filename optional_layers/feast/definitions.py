@@ -29,8 +29,14 @@ def feast_online_features(context: AssetExecutionContext, platform: PlatformSett
     repository.apply(store, settings, names)
     done = repository.materialize(store, settings)
     context.log.info("materialized %s to the %s online store", done, store.config.online_store.type)
-    return MaterializeResult(metadata={**done, "online_store": store.config.online_store.type, "features": names,
-                                       "offline_store": str(offline_path(settings))})
+    return MaterializeResult(
+        metadata={
+            **done,
+            "online_store": store.config.online_store.type,
+            "features": names,
+            "offline_store": str(offline_path(settings)),
+        }
+    )
 
 
 def feast_definitions() -> Definitions:

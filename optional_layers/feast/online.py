@@ -45,8 +45,9 @@ def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
     return ids
 
 
-def online_rows(store: FeatureStore, settings: Settings, model_name: str, version: str, feature_names: list[str],
-                ids: list[int]) -> list[list[float]]:
+def online_rows(
+    store: FeatureStore, settings: Settings, model_name: str, version: str, feature_names: list[str], ids: list[int]
+) -> list[list[float]]:
     name = service_name(model_name, version)
     try:
         service = _service(store, name)
@@ -59,8 +60,10 @@ def online_rows(store: FeatureStore, settings: Settings, model_name: str, versio
         raise RowsRejected(f"FeatureService {name} does not provide the model's features {absent}")
     missing = [ids[row] for row in range(len(ids)) if any(values[f][row] is None for f in feature_names)]
     if missing:
-        raise RowsRejected(f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
-                           f"(FeatureService {name})")
+        raise RowsRejected(
+            f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
+            f"(FeatureService {name})"
+        )
     return [[values[f][row] for f in feature_names] for row in range(len(ids))]
 
 
@@ -69,9 +72,15 @@ ENTITY_REQUEST = {
     "type": "object",
     "required": [FORM],
     "additionalProperties": False,
-    "properties": {FORM: {"type": "array", "minItems": 1, "items": {"type": "integer"},
-                          "description": "entities whose features the answering version's FeatureService "
-                                         "reads from the online store (feast layer)"}},
+    "properties": {
+        FORM: {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "integer"},
+            "description": "entities whose features the answering version's FeatureService "
+            "reads from the online store (feast layer)",
+        }
+    },
     "examples": [{FORM: [0, 42]}],
 }
 

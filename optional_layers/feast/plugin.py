@@ -20,8 +20,11 @@ _log = logging.getLogger("mlops.feast")
 
 @hookimpl
 def mlops_layer_info() -> LayerInfo:
-    return LayerInfo("feast", "Feast feature store: point-in-time training data, online features, "
-                     "the feature/model contract", "gitops/optional/feast")
+    return LayerInfo(
+        "feast",
+        "Feast feature store: point-in-time training data, online features, the feature/model contract",
+        "gitops/optional/feast",
+    )
 
 
 @hookimpl
@@ -46,8 +49,9 @@ def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Setting
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     signature = mlflow.models.get_model_info(f"models:/{model_name}/{version}").signature
     name = repository.register_service(feature_store(settings), model_name, version, signature.inputs.input_names())
-    bounded_client(settings.mlflow_tracking_uri).set_model_version_tag(model_name, version, "feast.feature_service",
-                                                                        name)
+    bounded_client(settings.mlflow_tracking_uri).set_model_version_tag(
+        model_name, version, "feast.feature_service", name
+    )
     _log.info("%s v%s trained with FeatureService %s", model_name, version, name)
 
 
@@ -57,8 +61,9 @@ def mlops_release_check(model_name: str, version: str, settings: Settings) -> st
 
 
 @hookimpl
-def mlops_request_rows(document: dict[str, Any], model_name: str, version: str, feature_names: list[str],
-                       settings: Settings) -> list[list[float]] | None:
+def mlops_request_rows(
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+) -> list[list[float]] | None:
     ids = online.entity_ids(document, settings.max_rows)
     if ids is None:
         return None

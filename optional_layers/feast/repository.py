@@ -5,7 +5,7 @@ historical retrieval, materialization, online lookup, the deploy-time contract).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ def _timestamps(frame: pd.DataFrame, column: str, default: datetime) -> pd.Serie
 
 def split_dataset(dataset: pd.DataFrame, settings: Settings, now: datetime | None = None) -> Ingest:
     """ValueError naming every problem: no target, non-numeric or non-finite features, duplicate keys."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     key, target = settings.feast_entity_key, settings.target_column
     reserved = {key, target, EVENT_TIMESTAMP, LABEL_TIMESTAMP}
     names = [c for c in dataset.columns if c not in reserved]
@@ -80,12 +80,20 @@ def write_offline(settings: Settings, features: pd.DataFrame) -> int:
 
 
 def feature_view(settings: Settings, feature_names: list[str]) -> tuple[Entity, FeatureView]:
-    entity = Entity(name=ENTITY, join_keys=[settings.feast_entity_key], value_type=ValueType.INT64,
-                    description="one row of the env's dataset")
+    entity = Entity(
+        name=ENTITY,
+        join_keys=[settings.feast_entity_key],
+        value_type=ValueType.INT64,
+        description="one row of the env's dataset",
+    )
     source = FileSource(name=f"{VIEW}_source", path=str(offline_path(settings)), timestamp_field=EVENT_TIMESTAMP)
     view = FeatureView(
-        name=VIEW, entities=[entity], ttl=timedelta(days=settings.feast_ttl_days),
-        schema=[Field(name=name, dtype=Float64) for name in feature_names], source=source, online=True,
+        name=VIEW,
+        entities=[entity],
+        ttl=timedelta(days=settings.feast_ttl_days),
+        schema=[Field(name=name, dtype=Float64) for name in feature_names],
+        source=source,
+        online=True,
         description="the features asset's output, as ingested",
     )
     return entity, view
@@ -122,7 +130,7 @@ def historical(store: FeatureStore, settings: Settings, ingest: Ingest) -> pd.Da
 
 def materialize(store: FeatureStore, settings: Settings, now: datetime | None = None) -> dict[str, str]:
     """Load the online store: from the oldest row the first time, incrementally after."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     view = store.get_feature_view(VIEW, allow_registry_cache=False)
     if view.materialization_intervals:
         store.materialize_incremental(end_date=now, feature_views=[VIEW])
@@ -137,8 +145,15 @@ def register_service(store: FeatureStore, model_name: str, version: str, feature
     """The FeatureService a model version was trained with: its features of the view, in its order."""
     view = store.get_feature_view(VIEW, allow_registry_cache=False)
     name = service_name(model_name, version)
-    store.apply([FeatureService(name=name, features=[view[feature_names]],
-                                description=f"the features {model_name} v{version} was trained on")])
+    store.apply(
+        [
+            FeatureService(
+                name=name,
+                features=[view[feature_names]],
+                description=f"the features {model_name} v{version} was trained on",
+            )
+        ]
+    )
     return name
 
 
@@ -149,8 +164,10 @@ def release_problem(store: FeatureStore, model_name: str, version: str) -> str |
     try:
         service = store.get_feature_service(name, allow_cache=False)
     except FeatureServiceNotFoundException:
-        return (f"{model_name} v{version} has no FeatureService {name} (it was not trained from the "
-                "feature store): retrain it with the feast layer on")
+        return (
+            f"{model_name} v{version} has no FeatureService {name} (it was not trained from the "
+            "feature store): retrain it with the feast layer on"
+        )
     try:
         current = {f.name: f.dtype for f in store.get_feature_view(VIEW, allow_registry_cache=False).features}
     except FeatureViewNotFoundException:
@@ -161,5 +178,7 @@ def release_problem(store: FeatureStore, model_name: str, version: str) -> str |
     if not missing and not changed:
         return None
     what = [f"missing {missing}" if missing else "", f"changed type {changed}" if changed else ""]
-    return (f"the features of {name} no longer match feature view {VIEW} ({'; '.join(w for w in what if w)}; "
-            f"the view has {sorted(current)})")
+    return (
+        f"the features of {name} no longer match feature view {VIEW} ({'; '.join(w for w in what if w)}; "
+        f"the view has {sorted(current)})"
+    )

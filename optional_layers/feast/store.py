@@ -38,9 +38,13 @@ def repo_config(settings: Settings) -> RepoConfig:
     folder = feast_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     return RepoConfig(
-        project=project(settings), provider="local", registry=str(folder / "registry.db"),
-        online_store=online_store(settings), offline_store={"type": "file"},
-        entity_key_serialization_version=3, repo_path=str(folder),
+        project=project(settings),
+        provider="local",
+        registry=str(folder / "registry.db"),
+        online_store=online_store(settings),
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=str(folder),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mlops_base.log_context import request_id
 
@@ -43,7 +43,7 @@ class JsonFormatter(logging.Formatter):
 
     def document(self, record: logging.LogRecord) -> dict[str, str]:
         return {
-            "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="microseconds"),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds"),
             "level": record.levelname.lower(),
             "env": self.env,
             "component": self.component,

@@ -19,8 +19,17 @@ PUSH_PATH = "/loki/api/v1/push"
 
 
 class LokiHandler(logging.Handler):
-    def __init__(self, url: str, formatter: JsonFormatter, *, capacity: int = 10_000, batch_size: int = 500,
-                 batch_wait_s: float = 0.5, timeout_s: float = 5.0, max_backoff_s: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        formatter: JsonFormatter,
+        *,
+        capacity: int = 10_000,
+        batch_size: int = 500,
+        batch_wait_s: float = 0.5,
+        timeout_s: float = 5.0,
+        max_backoff_s: float = 10.0,
+    ):
         super().__init__()
         self.url = url.rstrip("/") + PUSH_PATH
         self.json = formatter

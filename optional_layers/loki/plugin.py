@@ -23,8 +23,11 @@ def log_file(settings: Settings, component: str):
 
 @hookimpl
 def mlops_layer_info() -> LayerInfo:
-    return LayerInfo("logging", "structured JSON logs, pushed to Loki (LOKI_URL) and kept in a rotating file",
-                     "gitops/optional/logging")
+    return LayerInfo(
+        "logging",
+        "structured JSON logs, pushed to Loki (LOKI_URL) and kept in a rotating file",
+        "gitops/optional/logging",
+    )
 
 
 @hookimpl
@@ -49,6 +52,8 @@ def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.H
 @hookimpl
 def mlops_metric_values() -> dict[str, float]:
     pushers = [h for handlers in _handlers.values() for h in handlers if isinstance(h, LokiHandler)]
-    return {"mlops_log_records_sent_total": sum(h.sent for h in pushers),
-            "mlops_log_records_dropped_total": sum(h.dropped for h in pushers),
-            "mlops_log_pushes_failed_total": sum(h.failed_pushes for h in pushers)}  # Loki down or refusing
+    return {
+        "mlops_log_records_sent_total": sum(h.sent for h in pushers),
+        "mlops_log_records_dropped_total": sum(h.dropped for h in pushers),
+        "mlops_log_pushes_failed_total": sum(h.failed_pushes for h in pushers),
+    }  # Loki down or refusing

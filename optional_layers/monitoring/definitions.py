@@ -39,8 +39,10 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
     try:
         reading = read_slo(slo.prometheus_url, CHALLENGER, slo.window)
     except (httpx.HTTPError, KeyError, ValueError) as exc:
-        return SkipReason(f"Prometheus at {slo.prometheus_url} cannot answer ({type(exc).__name__}: {exc}): "
-                          "never rolling back without data")
+        return SkipReason(
+            f"Prometheus at {slo.prometheus_url} cannot answer ({type(exc).__name__}: {exc}): "
+            "never rolling back without data"
+        )
     if not reading.has_data:
         return SkipReason(f"no metrics for {CHALLENGER} over {slo.window}: never rolling back on missing data")
     breaches = reading.breaches(slo.max_error_ratio, slo.max_p99_seconds)
@@ -49,8 +51,10 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
     try:
         current = alias_version(registry.client(), registry.model_name, CHALLENGER)
     except MlflowException as exc:
-        return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but registry {registry.tracking_uri} "
-                          f"is unreachable ({first_line(exc)}); asking again next tick")
+        return SkipReason(
+            f"{CHALLENGER} breaches ({'; '.join(breaches)}) but registry {registry.tracking_uri} "
+            f"is unreachable ({first_line(exc)}); asking again next tick"
+        )
     moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == current]
     if current is None or not moves:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")
@@ -64,10 +68,12 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
 def monitoring_definitions(settings: Settings) -> Definitions:
     return Definitions(
         sensors=[slo_rollback_sensor],
-        resources={"slo": SloSettings(
-            prometheus_url=settings.prometheus_url,
-            max_error_ratio=settings.rollback_max_error_ratio,
-            max_p99_seconds=settings.rollback_max_p99_seconds,
-            window=settings.rollback_window,
-        )},
+        resources={
+            "slo": SloSettings(
+                prometheus_url=settings.prometheus_url,
+                max_error_ratio=settings.rollback_max_error_ratio,
+                max_p99_seconds=settings.rollback_max_p99_seconds,
+                window=settings.rollback_window,
+            )
+        },
     )

@@ -48,8 +48,10 @@ class PipelineState:
             events.add_metric([event], count)
         yield events
         yield SummaryMetricFamily(
-            "mlops_registration_to_serving_seconds", "Time from a version's registration to it being served",
-            count_value=self.serve_seconds_count, sum_value=self.serve_seconds_sum,
+            "mlops_registration_to_serving_seconds",
+            "Time from a version's registration to it being served",
+            count_value=self.serve_seconds_count,
+            sum_value=self.serve_seconds_sum,
         )
         last = GaugeMetricFamily("mlops_last_release_event_timestamp_seconds", "When the last release event happened")
         last.add_metric([], self.last_event_at)

@@ -28,16 +28,15 @@ from optional_layers.manager import get_manager
 from optional_layers.monitoring import gitops, pipeline_metrics
 
 REGISTRY = CollectorRegistry()
-REQUESTS = Counter(
-    "mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY
-)
+REQUESTS = Counter("mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY)
 LATENCY = Histogram(
-    "mlops_predict_latency_seconds", "Prediction latency", ["variant"], registry=REGISTRY,
+    "mlops_predict_latency_seconds",
+    "Prediction latency",
+    ["variant"],
+    registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-IN_FLIGHT = Gauge(
-    "mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=REGISTRY
-)
+IN_FLIGHT = Gauge("mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=REGISTRY)
 RELOADS = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=REGISTRY)
 RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=REGISTRY)
 LOAD_FAILURES = Counter("mlops_model_load_failures", "Models that failed to load", ["alias"], registry=REGISTRY)

@@ -54,7 +54,11 @@ async def _layer_rows(state, document: OtherForm, info) -> Rows:
     settings = state.settings
     try:
         rows = await run_in_threadpool(
-            state.layers.request_rows, dict(document), info.ref.model_name, info.ref.version, info.feature_names,
+            state.layers.request_rows,
+            dict(document),
+            info.ref.model_name,
+            info.ref.version,
+            info.feature_names,
             settings,
         )
     except RowsRejected as exc:

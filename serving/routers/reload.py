@@ -22,7 +22,10 @@ router = APIRouter(tags=["reload"])
         404: {"model": ErrorResponse, "description": "unknown alias, or not in the registry"},
         409: {"model": ErrorResponse, "description": "the registry disagrees with the expected version"},
         415: {"model": ErrorResponse, "description": "a body declared as something else than JSON"},
-        422: {"model": ErrorResponse, "description": "the artifact does not load, fails its smoke test, or no longer matches its logged digest"},
+        422: {
+            "model": ErrorResponse,
+            "description": "the artifact does not load, fails its smoke test, or no longer matches its logged digest",
+        },
         502: {"model": ErrorResponse, "description": "Triton refused to load the version, or does not report it ready"},
         429: {"model": ErrorResponse, "description": "too many wrong tokens from this client; see Retry-After"},
         503: {"model": ErrorResponse, "description": "registry, or the alias's Triton, unreachable"},

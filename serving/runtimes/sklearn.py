@@ -39,7 +39,8 @@ class SklearnRuntime(ModelRuntime):
                 raise
             except Exception as exc:  # corrupt or missing artifacts of any kind
                 raise ModelLoadError(
-                    f"cannot load {ref.model_name} v{ref.version}: {type(exc).__name__}: {first_line(exc)}") from exc
+                    f"cannot load {ref.model_name} v{ref.version}: {type(exc).__name__}: {first_line(exc)}"
+                ) from exc
         if meta.signature is None or example is None:
             raise ModelLoadError(f"{ref.model_name} v{ref.version} has no signature or input example")
         self._model = model

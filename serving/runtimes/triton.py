@@ -122,8 +122,11 @@ class TritonRuntime(ModelRuntime):
         """Blocking, for worker threads (the smoke test, shadow scoring)."""
         assert self._name is not None
         try:
-            result = self._client().infer(self._name, self._inputs(rows, triton_http),
-                                          outputs=[triton_http.InferRequestedOutput(OUTPUT, binary_data=True)])
+            result = self._client().infer(
+                self._name,
+                self._inputs(rows, triton_http),
+                outputs=[triton_http.InferRequestedOutput(OUTPUT, binary_data=True)],
+            )
         except InferenceServerException as exc:
             raise self._error(exc) from exc
         except Exception as exc:
@@ -137,11 +140,14 @@ class TritonRuntime(ModelRuntime):
             self._aio_loop = asyncio.get_running_loop()
             self._aio = triton_aio.InferenceServerClient(self._host, conn_timeout=self._timeout_s)
         try:
-            result = await self._aio.infer(self._name, self._inputs(rows, triton_aio),
-                                           outputs=[triton_aio.InferRequestedOutput(OUTPUT, binary_data=True)])
+            result = await self._aio.infer(
+                self._name,
+                self._inputs(rows, triton_aio),
+                outputs=[triton_aio.InferRequestedOutput(OUTPUT, binary_data=True)],
+            )
         except InferenceServerException as exc:
             raise self._error(exc) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise RuntimeUnavailable(f"Triton at {self._url} unreachable: {type(exc).__name__}: {exc}") from exc
         return result.as_numpy(OUTPUT).reshape(-1)
 

@@ -12,8 +12,16 @@ from pathlib import Path
 from mlflow.models import Model
 
 INPUT, OUTPUT = "INPUT", "OUTPUT"
-_TYPES = {"double": "TYPE_FP64", "float": "TYPE_FP32", "long": "TYPE_INT64", "integer": "TYPE_INT32",
-          "float64": "TYPE_FP64", "float32": "TYPE_FP32", "int64": "TYPE_INT64", "int32": "TYPE_INT32"}
+_TYPES = {
+    "double": "TYPE_FP64",
+    "float": "TYPE_FP32",
+    "long": "TYPE_INT64",
+    "integer": "TYPE_INT32",
+    "float64": "TYPE_FP64",
+    "float32": "TYPE_FP32",
+    "int64": "TYPE_INT64",
+    "int32": "TYPE_INT32",
+}
 _NUMPY = {"TYPE_FP64": "float64", "TYPE_FP32": "float32", "TYPE_INT64": "int64", "TYPE_INT32": "int32"}
 
 MODEL_PY = '''\
@@ -77,7 +85,9 @@ def _tensor_types(meta: Model) -> tuple[str, int, str]:
     inputs = meta.signature.inputs.to_dict()
     kinds = {column.get("type") for column in inputs}
     if len(kinds) != 1 or next(iter(kinds)) not in _TYPES:
-        raise ExportError(f"input columns must share one numeric type for a Triton tensor, got {sorted(map(str, kinds))}")
+        raise ExportError(
+            f"input columns must share one numeric type for a Triton tensor, got {sorted(map(str, kinds))}"
+        )
     [output] = meta.signature.outputs.to_dict()
     out_kind = output.get("tensor-spec", {}).get("dtype") if output.get("type") == "tensor" else output.get("type")
     if out_kind not in _TYPES:
@@ -92,17 +102,26 @@ def config_pbtxt(name: str, meta: Model, max_rows: int, max_queue_delay_us: int 
         f'input [ {{ name: "{INPUT}", data_type: {in_type}, dims: [ {n_features} ] }} ]\n'
         f'output [ {{ name: "{OUTPUT}", data_type: {out_type}, dims: [ 1 ] }} ]\n'
         f"dynamic_batching {{ max_queue_delay_microseconds: {max_queue_delay_us} }}\n"
-        'instance_group [ { kind: KIND_CPU, count: 1 } ]\n'
+        "instance_group [ { kind: KIND_CPU, count: 1 } ]\n"
     )
 
 
-def export(local_model: Path, meta: Model, repository: Path, model_name: str, version: str, max_rows: int,
-           name: str | None = None) -> str:
+def export(
+    local_model: Path,
+    meta: Model,
+    repository: Path,
+    model_name: str,
+    version: str,
+    max_rows: int,
+    name: str | None = None,
+) -> str:
     """Write the Triton model of a downloaded MLflow sklearn model; returns its Triton name
     (`name`, or one from the model's name and version)."""
     flavor = meta.flavors.get("sklearn", {})
     if flavor.get("serialization_format") != "skops":
-        raise ExportError(f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})")
+        raise ExportError(
+            f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})"
+        )
     name = name or triton_name(model_name, version)
     config = config_pbtxt(name, meta, max_rows)
     output_dtype = _NUMPY[_tensor_types(meta)[2]]
@@ -111,8 +130,9 @@ def export(local_model: Path, meta: Model, repository: Path, model_name: str, ve
     (staging / "1").mkdir(parents=True)
     shutil.copy2(local_model / flavor["pickled_model"], staging / "1" / "model.skops")
     (staging / "1" / "trusted_types.json").write_text(json.dumps(flavor.get("skops_trusted_types") or []))
-    (staging / "1" / "model.py").write_text(MODEL_PY.format(model=model_name, version=version, input=INPUT,
-                                                            output=OUTPUT, output_dtype=output_dtype))
+    (staging / "1" / "model.py").write_text(
+        MODEL_PY.format(model=model_name, version=version, input=INPUT, output=OUTPUT, output_dtype=output_dtype)
+    )
     (staging / "config.pbtxt").write_text(config)
     target = repository / name
     shutil.rmtree(target, ignore_errors=True)

@@ -24,4 +24,3 @@ def defs(settings: Settings) -> Definitions:
 @pytest.fixture
 def client(settings: Settings) -> MlflowClient:
     return MlflowClient(settings.mlflow_tracking_uri)
-

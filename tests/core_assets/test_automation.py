@@ -29,8 +29,9 @@ def test_updated_features_retrain_then_register_past_the_gate(defs, instance, se
     tick, requested = _tick(defs, instance, tick)  # that run is under way: nothing more to request
     assert requested == set()
 
-    assert materialize([features, trained_model, accuracy_gate], resources=resources, instance=instance,
-                       selection=[trained_model]).success  # retrained by hand: the gate has passed
+    assert materialize(
+        [features, trained_model, accuracy_gate], resources=resources, instance=instance, selection=[trained_model]
+    ).success  # retrained by hand: the gate has passed
     tick, requested = _tick(defs, instance, tick)
     assert requested == {AssetKey("registered_model_version"), AssetKey("served_alias")}
 
@@ -41,8 +42,13 @@ def test_failed_gate_is_never_registered_by_automation(defs, instance, settings)
     assert materialize([features], resources=strict, instance=instance).success
     tick, _ = _tick(defs, instance, tick)
 
-    gated = materialize([features, trained_model, accuracy_gate], resources=strict, instance=instance,
-                        selection=[trained_model], raise_on_error=False)
+    gated = materialize(
+        [features, trained_model, accuracy_gate],
+        resources=strict,
+        instance=instance,
+        selection=[trained_model],
+        raise_on_error=False,
+    )
     assert not gated.success
 
     tick, requested = _tick(defs, instance, tick)

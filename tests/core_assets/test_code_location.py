@@ -32,7 +32,11 @@ def test_workspace_code_location_validates(tmp_path):
     dagster = Path(sys.executable).parent / "dagster"
     result = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful for code location core" in result.stdout + result.stderr
@@ -47,7 +51,10 @@ def test_workspace_code_location_has_the_core_graph():
         assert node.group_name == "core"
         assert node.description, f"{name} has no docstring"
     checks = {(key.asset_key, key.name): graph.get_check_spec(key) for key in graph.asset_check_keys}
-    assert set(checks) == {(AssetKey("trained_model"), "accuracy_gate"), (AssetKey("served_alias"), "serving_matches_alias")}
+    assert set(checks) == {
+        (AssetKey("trained_model"), "accuracy_gate"),
+        (AssetKey("served_alias"), "serving_matches_alias"),
+    }
     assert all(spec.blocking for spec in checks.values())
 
     jobs = {job.name for job in defs.resolve_all_job_defs()}
@@ -60,7 +67,9 @@ def test_the_monitoring_layer_is_merged_into_the_code_location_only_when_on(sett
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs", envs)
     toggle(envs / "dev", "off", "monitoring")
-    assert "slo_rollback_sensor" not in _sensors(build_definitions(settings.model_copy(update={"mlops_envs_dir": envs})))
+    assert "slo_rollback_sensor" not in _sensors(
+        build_definitions(settings.model_copy(update={"mlops_envs_dir": envs}))
+    )
 
     toggle(envs / "dev", "on", "monitoring")
     defs = build_definitions(settings.model_copy(update={"mlops_envs_dir": envs}))
@@ -86,7 +95,11 @@ def test_prod_stores_asset_values_in_s3_and_runs_train_job_steps_in_their_own_po
     defs = build_definitions(load_settings("prod", reload_secret_token="t" * 32))
 
     io_manager = defs.resources["io_manager"]
-    assert (type(io_manager).__name__, io_manager.s3_bucket, io_manager.s3_prefix) == ("S3AssetIOManager", "mlops-prod", "dagster")
+    assert (type(io_manager).__name__, io_manager.s3_bucket, io_manager.s3_prefix) == (
+        "S3AssetIOManager",
+        "mlops-prod",
+        "dagster",
+    )
     assert defs.resolve_job_def("train_job").executor_def.name == "k8s"
     assert defs.resolve_job_def("deploy_job").executor_def.name == "in_process"
     assert defs.resolve_sensor_def("new_data_sensor").job.executor_def.name == "k8s"  # one train_job, not two

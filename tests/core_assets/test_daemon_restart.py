@@ -27,7 +27,9 @@ def _deploy_runs(instance: DagsterInstance) -> list:
 
 
 def test_daemon_killed_mid_release_resumes_and_deploys_each_version_once(settings, tmp_path):
-    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name})
+    server = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
+    )
     settings = wired_to(settings, server.url)
     defs = build_definitions(settings)
     daemons = []
@@ -38,8 +40,11 @@ def test_daemon_killed_mid_release_resumes_and_deploys_each_version_once(setting
             wait_for("v1 served", lambda: served_version(server.url, "B") == "1")
 
             assert register(defs, instance).success  # v2: the daemon dies as soon as its deploy run exists
-            wait_for("the deploy run of v2", lambda: any(r.tags["mlops/version"] == "2" for r in _deploy_runs(instance)),
-                     poll_s=0.05)
+            wait_for(
+                "the deploy run of v2",
+                lambda: any(r.tags["mlops/version"] == "2" for r in _deploy_runs(instance)),
+                poll_s=0.05,
+            )
             os.kill(daemons[0].process.pid, signal.SIGKILL)
             daemons[0].process.wait()
             assert register(defs, instance).success  # v3, registered while no daemon runs

@@ -15,8 +15,13 @@ from optional_layers.manager import LayerManager
 class TinyFeatureStore:
     @hookimpl
     def mlops_feature_source(self, dataset, settings):
-        return pd.DataFrame({"x1": [float(i) for i in range(40)], "x2": [i % 7 for i in range(40)],
-                             "target": [i % 2 for i in range(40)]})
+        return pd.DataFrame(
+            {
+                "x1": [float(i) for i in range(40)],
+                "x2": [i % 7 for i in range(40)],
+                "target": [i % 2 for i in range(40)],
+            }
+        )
 
 
 def test_features_come_from_the_layer_when_one_provides_them(settings, instance, monkeypatch):

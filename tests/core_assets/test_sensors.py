@@ -74,7 +74,10 @@ def _failure_context(instance, failed_run_result, settings):
     run = instance.get_run_by_id(failed_run_result.run_id)
     [event] = [e for e in failed_run_result.all_events if e.event_type == DagsterEventType.RUN_FAILURE]
     return build_run_status_sensor_context(
-        sensor_name="rollback_sensor", dagster_event=event, dagster_instance=instance, dagster_run=run,
+        sensor_name="rollback_sensor",
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=run,
         resources=build_resources(settings),
     )
 
@@ -204,7 +207,9 @@ def test_readiness_waits_for_a_slow_registry(defs, instance, settings):
     assert register(defs, instance).success
     proxy = DelayingProxy(urlparse(settings.mlflow_tracking_uri).port, delay_s=2.0)
     try:
-        result, _ = _evaluate(readiness_sensor, instance, settings.model_copy(update={"mlflow_tracking_uri": proxy.url}))
+        result, _ = _evaluate(
+            readiness_sensor, instance, settings.model_copy(update={"mlflow_tracking_uri": proxy.url})
+        )
     finally:
         proxy.close()
     assert [r.run_key for r in result.run_requests] == [f"deploy-{settings.model_name}-v1"]

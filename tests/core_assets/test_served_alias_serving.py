@@ -67,8 +67,9 @@ def test_a_rollback_to_a_deleted_version_is_refused_alerted_and_changes_nothing(
     settings, serving, instance, client, webhook
 ):
     url, received = webhook
-    wired = build_definitions(settings.model_copy(update={
-        "serving_url": serving.url, "reload_secret_token": TOKEN, "slack_webhook_url": url}))
+    wired = build_definitions(
+        settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": TOKEN, "slack_webhook_url": url})
+    )
     release(wired, instance)  # B: v1 -> v2, served
     client.delete_model_version(settings.model_name, "1")  # the version a rollback would restore is gone
 

@@ -14,14 +14,21 @@ from optional_layers.toggle import toggle
 from tests.core_assets.runs import run_job
 
 
-def test_a_failed_gate_alerts_and_pushes_with_the_runs_overridden_settings(settings, instance, webhook, pushgateway, tmp_path):
+def test_a_failed_gate_alerts_and_pushes_with_the_runs_overridden_settings(
+    settings, instance, webhook, pushgateway, tmp_path
+):
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs", envs)
     toggle(envs / "dev", "on", "monitoring")
     url, received = webhook
-    overridden = settings.model_copy(update={
-        "min_accuracy": 1.01, "slack_webhook_url": url, "pushgateway_url": pushgateway, "mlops_envs_dir": envs,
-    })
+    overridden = settings.model_copy(
+        update={
+            "min_accuracy": 1.01,
+            "slack_webhook_url": url,
+            "pushgateway_url": pushgateway,
+            "mlops_envs_dir": envs,
+        }
+    )
 
     result = run_job(build_definitions(overridden), instance, "train_job")
 
@@ -29,5 +36,7 @@ def test_a_failed_gate_alerts_and_pushes_with_the_runs_overridden_settings(setti
     [alert] = received
     assert alert["text"].startswith(":no_entry: quality gate failed") and "threshold=1.01" in alert["text"]
     text = httpx.get(f"{pushgateway}/metrics", timeout=5).text
-    samples = [s for f in text_string_to_metric_families(text) for s in f.samples if s.name == "mlops_pipeline_events_total"]
+    samples = [
+        s for f in text_string_to_metric_families(text) for s in f.samples if s.name == "mlops_pipeline_events_total"
+    ]
     assert [(s.labels["env"], s.labels["event"], s.value) for s in samples] == [("dev", "gate_failed", 1.0)]

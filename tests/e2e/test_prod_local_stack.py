@@ -57,8 +57,10 @@ class Stack:
         return DagsterInstance.from_config(str(stack.dagster_home(self.settings)))
 
     def bucket(self) -> dict[str, int]:
-        pages = storage_services.s3_client(self.settings).get_paginator("list_objects_v2").paginate(
-            Bucket=self.settings.s3_bucket
+        pages = (
+            storage_services.s3_client(self.settings)
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.settings.s3_bucket)
         )
         return {item["Key"]: item["Size"] for page in pages for item in page.get("Contents", [])}
 
@@ -89,9 +91,15 @@ def prod(request) -> Stack:
     free = processes.free_port
     mlflow_port, serving_port = free(), free()
     settings = load_settings(
-        "prod-local", mlops_state_dir=root, postgres_port=free(), mlflow_port=mlflow_port,
-        serving_port=serving_port, dagster_port=free(), s3_endpoint_url=f"http://127.0.0.1:{free()}",
-        mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}", serving_url=f"http://127.0.0.1:{serving_port}",
+        "prod-local",
+        mlops_state_dir=root,
+        postgres_port=free(),
+        mlflow_port=mlflow_port,
+        serving_port=serving_port,
+        dagster_port=free(),
+        s3_endpoint_url=f"http://127.0.0.1:{free()}",
+        mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}",
+        serving_url=f"http://127.0.0.1:{serving_port}",
         mlflow_allowed_hosts="",
     )
     services = stack.start_platform(settings)
@@ -143,7 +151,9 @@ def test_a_second_release_and_a_rollback_record_the_alias_history(prod):
     assert served_version(prod.serving_url, "B") == first
     moves = alias_moves(prod.instance(), alias=Alias.B)
     assert [(m.lever, m.before_version, m.after_version) for m in moves[:3]] == [
-        ("rollback", second, first), ("release", first, second), ("release", None, first),
+        ("rollback", second, first),
+        ("release", first, second),
+        ("release", None, first),
     ]
     assert moves[0].reason == "e2e rollback"
 
@@ -170,8 +180,11 @@ def _submit(dag: DagsterClient, job: str) -> str:
 def test_postgres_restarted_under_the_readiness_sensor_neither_repeats_nor_skips_a_deploy(prod):
     assert materialize(prod.settings, REGISTER_ONLY) == 0  # registered, not released: the sensor's case
     before_restart = prod.newest_version()
-    wait_for(f"the sensor to serve v{before_restart}",
-             lambda: served_version(prod.serving_url, "B") == before_restart, timeout_s=120)
+    wait_for(
+        f"the sensor to serve v{before_restart}",
+        lambda: served_version(prod.serving_url, "B") == before_restart,
+        timeout_s=120,
+    )
 
     old = prod.service("postgres")
     processes.stop(old)
@@ -180,8 +193,11 @@ def test_postgres_restarted_under_the_readiness_sensor_neither_repeats_nor_skips
 
     assert materialize(prod.settings, REGISTER_ONLY) == 0
     after_restart = prod.newest_version()
-    wait_for(f"the sensor to serve v{after_restart}",
-             lambda: served_version(prod.serving_url, "B") == after_restart, timeout_s=120)
+    wait_for(
+        f"the sensor to serve v{after_restart}",
+        lambda: served_version(prod.serving_url, "B") == after_restart,
+        timeout_s=120,
+    )
 
     instance = prod.instance()
     deploys = _deploys_by_version(instance)
@@ -210,4 +226,3 @@ def test_the_s3_endpoint_down_fails_the_run_naming_the_bucket_and_changes_nothin
     assert served_version(prod.serving_url, "B") == served
     answer = httpx.post(f"{prod.serving_url}/variant/B/predict", json={"data": [ROW]}, timeout=10)
     assert answer.status_code == 200 and answer.json()["version"] == served
-

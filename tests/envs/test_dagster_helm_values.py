@@ -41,8 +41,13 @@ def chart_run_launcher_config(values: dict) -> dict:
             value = {_snake(k): v for k, v in value.items()}
         config[_snake(key)] = value
     # what the chart adds itself
-    return {**config, "instance_config_map": "dagster-instance", "postgres_password_secret": "dagster-postgresql-secret",
-            "dagster_home": "/opt/dagster/dagster_home", "service_account_name": values["global"]["serviceAccountName"]}
+    return {
+        **config,
+        "instance_config_map": "dagster-instance",
+        "postgres_password_secret": "dagster-postgresql-secret",
+        "dagster_home": "/opt/dagster/dagster_home",
+        "service_account_name": values["global"]["serviceAccountName"],
+    }
 
 
 @pytest.fixture(scope="module", params=ENVS)
@@ -69,16 +74,23 @@ def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_conte
     [deployment] = values["dagster-user-deployments"]["deployments"]
     image = f"{deployment['image']['repository']}:{deployment['image']['tag']}"
     job_config = DagsterK8sJobConfig(
-        job_image=image, dagster_home=launcher["dagster_home"], image_pull_policy=launcher["image_pull_policy"],
+        job_image=image,
+        dagster_home=launcher["dagster_home"],
+        image_pull_policy=launcher["image_pull_policy"],
         instance_config_map=launcher["instance_config_map"],
         postgres_password_secret=launcher["postgres_password_secret"],
-        env_config_maps=launcher["env_config_maps"], env_secrets=launcher["env_secrets"],
-        labels=launcher["labels"], service_account_name=launcher["service_account_name"],
-        volumes=launcher["volumes"], volume_mounts=launcher["volume_mounts"],
+        env_config_maps=launcher["env_config_maps"],
+        env_secrets=launcher["env_secrets"],
+        labels=launcher["labels"],
+        service_account_name=launcher["service_account_name"],
+        volumes=launcher["volumes"],
+        volume_mounts=launcher["volume_mounts"],
     )
 
     job = construct_dagster_k8s_job(
-        job_config, ["dagster", "api", "execute_run"], "dagster-run-0",
+        job_config,
+        ["dagster", "api", "execute_run"],
+        "dagster-run-0",
         user_defined_k8s_config=UserDefinedDagsterK8sConfig.from_dict(launcher["run_k8s_config"]),
     )
 
@@ -91,9 +103,10 @@ def test_a_run_renders_to_a_kubernetes_job_with_its_resources_and_security_conte
     assert pod.security_context.run_as_user == 10001
     assert job.spec.backoff_limit == 0
     assert [source.secret_ref.name for source in container.env_from if source.secret_ref] == [
-        "mlops-dagster", "mlops-reload-token"]
-    assert [source.config_map_ref.name for source in container.env_from if source.config_map_ref] == [
-        "mlops-cluster"]
+        "mlops-dagster",
+        "mlops-reload-token",
+    ]
+    assert [source.config_map_ref.name for source in container.env_from if source.config_map_ref] == ["mlops-cluster"]
     # the env's platform.env and layers.yaml, where MLOPS_ENV_DIR (cluster.env) says
     [mount] = [m for m in container.volume_mounts if m.name == "env"]
     assert mount.mount_path == "/etc/mlops/env" and mount.read_only
@@ -113,7 +126,9 @@ def test_a_misspelt_kubernetes_field_is_refused_when_the_job_is_built(values):
 
     with pytest.raises(Exception, match="Unexpected keys"):
         construct_dagster_k8s_job(
-            DagsterK8sJobConfig(job_image="img:1", dagster_home="/opt/dagster/dagster_home"), [], "dagster-run-0",
+            DagsterK8sJobConfig(job_image="img:1", dagster_home="/opt/dagster/dagster_home"),
+            [],
+            "dagster-run-0",
             user_defined_k8s_config=UserDefinedDagsterK8sConfig.from_dict(broken),
         )
 

@@ -30,8 +30,11 @@ def component_dir(root: Path, env: str, component: str) -> Path:
 
 def core_roots(root: Path = REPO_ROOT) -> list[Path]:
     """Every kustomization of the core: the bootstrap, what root syncs, every env's components."""
-    return [root / "gitops" / "bootstrap", root / "gitops" / "root",
-            *(component_dir(root, env, c) for env in ENVS for c in COMPONENTS)]
+    return [
+        root / "gitops" / "bootstrap",
+        root / "gitops" / "root",
+        *(component_dir(root, env, c) for env in ENVS for c in COMPONENTS),
+    ]
 
 
 def optional_roots(root: Path = REPO_ROOT) -> list[Path]:
@@ -73,7 +76,7 @@ def go_template(text: str, params: dict) -> str:
     emitting = [True]
     pos, trim_next = 0, False
     for match in _ACTION.finditer(text):
-        chunk = text[pos:match.start()]
+        chunk = text[pos : match.start()]
         if trim_next:
             chunk = chunk.lstrip()
         if match.group(1):

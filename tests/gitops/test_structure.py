@@ -68,7 +68,9 @@ def test_the_core_syncs_with_prune_and_self_heal_but_storage_never_prunes(apps):
 
 
 def test_every_application_path_exists_and_renders(apps):
-    layer_apps = [d for env in ENVS for d in render(REPO_ROOT / "envs" / env / "optional") if d["kind"] == "Application"]
+    layer_apps = [
+        d for env in ENVS for d in render(REPO_ROOT / "envs" / env / "optional") if d["kind"] == "Application"
+    ]
     bootstrap = [d for d in render(REPO_ROOT / "gitops" / "bootstrap") if d["kind"] == "Application"]
     bootstrap += [yaml.safe_load(p.read_text()) for p in (REPO_ROOT / "gitops" / "bootstrap").glob("root-optional-*")]
     for app in [*apps, *layer_apps, *bootstrap]:
@@ -123,8 +125,12 @@ def test_prod_pins_revisions_images_and_charts(apps):
 
 def _containers(env: str) -> list[dict]:
     docs = [d for c in COMPONENTS for d in render(component_dir(REPO_ROOT, env, c))]
-    return [c for d in docs if d["kind"] in ("Deployment", "StatefulSet")
-            for c in d["spec"]["template"]["spec"]["containers"]]
+    return [
+        c
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
 
 
 def _dagster_values(env: str) -> list[dict]:
@@ -171,8 +177,10 @@ def test_the_model_server_deployment_follows_the_serving_contract(env):
     assert docs["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
     assert docs["Ingress"]["spec"]["rules"][0]["host"] == f"serving.mlops-{env}.example.com"
     peers = docs["NetworkPolicy"]["spec"]["ingress"][0]["from"]
-    assert peers == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
-                     {"podSelector": {"matchLabels": {"mlops.dev/reload-caller": "true"}}}]
+    assert peers == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+        {"podSelector": {"matchLabels": {"mlops.dev/reload-caller": "true"}}},
+    ]
     # the only ones that may call /variant/*/reload: Dagster's code location and runs
     callers = {d.get("labels", {}).get("mlops.dev/reload-caller") for d in _dagster_values(env)}
     assert callers == {"true"}
@@ -185,9 +193,14 @@ def test_admin_surfaces_are_not_exposed(env):
     assert {d["spec"]["type"] for d in docs if d["kind"] == "Service"} == {"ClusterIP"}
     policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
     assert policies["default-deny-ingress"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
-    workloads = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
-                 for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
-    selected = {p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") for p in policies.values()}
+    workloads = {
+        d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+    }
+    selected = {
+        p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") for p in policies.values()
+    }
     assert workloads <= selected, f"workloads without a policy of their own: {workloads - selected}"
     ingress = docs[[d["kind"] for d in docs].index("Ingress")]
     paths = {p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}

@@ -21,7 +21,8 @@ def test_an_env_includes_the_sidecar_exactly_when_it_serves_through_triton(env):
     overlay = (REPO_ROOT / "envs" / env / "serving" / "kustomization.yaml").read_text()
     settings = load_settings(env)
     assert (COMPONENT in overlay) == settings.uses_triton, (
-        f"env {env}: SERVING_BACKEND(_BY_ALIAS) and the triton component of envs/{env}/serving disagree")
+        f"env {env}: SERVING_BACKEND(_BY_ALIAS) and the triton component of envs/{env}/serving disagree"
+    )
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def test_the_sidecar_pod_validates_and_keeps_triton_to_the_model_server(with_tri
     assert {"--model-control-mode=explicit", "--model-repository=/models", "--http-port=8100"} <= set(args)
     assert [a for a in args if "restricted" in a] == [
         "--http-restricted-api=model-repository,model-config:x-mlops-admin-key=$(TRITON_ADMIN_KEY)",
-        "--grpc-restricted-protocol=model-repository,model-config:x-mlops-admin-key=$(TRITON_ADMIN_KEY)"]
+        "--grpc-restricted-protocol=model-repository,model-config:x-mlops-admin-key=$(TRITON_ADMIN_KEY)",
+    ]
     env = {e["name"]: e.get("value") for e in server["env"]}
     assert env == {"TRITON_URL": "http://127.0.0.1:8100", "TRITON_MODEL_REPOSITORY": "/models"}
     assert {"secretRef": {"name": "mlops-triton"}} in server["envFrom"]

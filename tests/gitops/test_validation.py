@@ -29,11 +29,17 @@ from mlops_base.settings import REPO_ROOT
 from tests.gitops.manifests import CRDS, core_applications, core_roots, optional_roots, render
 
 KUBERNETES_VERSION = "1.33.0"
-ARGO_KINDS = {"Application": "application-crd.yaml", "ApplicationSet": "applicationset-crd.yaml",
-              "AppProject": "appproject-crd.yaml"}
+ARGO_KINDS = {
+    "Application": "application-crd.yaml",
+    "ApplicationSet": "applicationset-crd.yaml",
+    "AppProject": "appproject-crd.yaml",
+}
 # CRD kinds we deploy without a schema available offline
-UNCHECKED_CRD_KINDS = {("external-secrets.io/v1", "ExternalSecret"), ("monitoring.coreos.com/v1", "PrometheusRule"),
-                       ("monitoring.coreos.com/v1", "ServiceMonitor")}
+UNCHECKED_CRD_KINDS = {
+    ("external-secrets.io/v1", "ExternalSecret"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+}
 ALL_ROOTS = [*core_roots(), *optional_roots()]
 
 
@@ -47,16 +53,25 @@ def rendered() -> dict[str, list[dict]]:
 
 
 def test_yamllint_passes_on_the_whole_repository():
-    done = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "yamllint"), "--strict", "."], cwd=REPO_ROOT,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "yamllint"), "--strict", "."],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_yamllint_catches_a_bad_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: 1\na: 2\nb:   [1,2]\n")
-    done = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "yamllint"), "-c", str(REPO_ROOT / ".yamllint.yaml"),
-                           str(bad)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "yamllint"), "-c", str(REPO_ROOT / ".yamllint.yaml"), str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode != 0 and "key-duplicates" in done.stdout
 
 
@@ -75,8 +90,9 @@ def test_built_in_kinds_pass_kubernetes_validate_strict(rendered):
             try:
                 kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
             except kubernetes_validate.utils.SchemaNotFoundError:
-                pytest.fail(f"{root}: no Kubernetes {KUBERNETES_VERSION} schema for {kind} (a typo, or an "
-                            "unlisted CRD kind)")
+                pytest.fail(
+                    f"{root}: no Kubernetes {KUBERNETES_VERSION} schema for {kind} (a typo, or an unlisted CRD kind)"
+                )
             except kubernetes_validate.utils.ValidationError as exc:
                 pytest.fail(f"{root}: {doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
             checked += 1
@@ -94,8 +110,11 @@ def _strict(schema):
     """Refuse unknown fields wherever the CRD lists its fields and does not preserve unknown ones."""
     if isinstance(schema, dict):
         schema = {key: _strict(value) for key, value in schema.items()}
-        if schema.get("type") == "object" and "properties" in schema \
-                and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            schema.get("type") == "object"
+            and "properties" in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema.setdefault("additionalProperties", False)
         return schema
     if isinstance(schema, list):
@@ -116,8 +135,10 @@ def argo_validators() -> dict[str, jsonschema.Draft7Validator]:
 
 
 def _argo_errors(validators, doc) -> list[str]:
-    return [f"{doc['kind']}/{doc['metadata']['name']}: {e.message} at {list(e.absolute_path)}"
-            for e in validators[doc["kind"]].iter_errors(doc)]
+    return [
+        f"{doc['kind']}/{doc['metadata']['name']}: {e.message} at {list(e.absolute_path)}"
+        for e in validators[doc["kind"]].iter_errors(doc)
+    ]
 
 
 def test_argo_cd_kinds_validate_against_the_crd_schemas(rendered, argo_validators):
@@ -174,6 +195,8 @@ def test_helm_values_match_the_chart_schema_when_the_chart_is_available(chart, v
     charts = os.environ.get("MLOPS_HELM_CHARTS_DIR")
     schema = Path(charts or "/nonexistent") / chart / "values.schema.json"
     if not schema.is_file():
-        pytest.skip(f"chart {chart} is not available offline (set MLOPS_HELM_CHARTS_DIR to unpacked charts): "
-                    f"{values.relative_to(REPO_ROOT)} not checked against its values.schema.json")
+        pytest.skip(
+            f"chart {chart} is not available offline (set MLOPS_HELM_CHARTS_DIR to unpacked charts): "
+            f"{values.relative_to(REPO_ROOT)} not checked against its values.schema.json"
+        )
     jsonschema.validate(yaml.safe_load(values.read_text()), json.loads(schema.read_text()))

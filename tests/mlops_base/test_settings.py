@@ -91,7 +91,9 @@ def test_secrets_come_from_the_environment_or_mounted_files(no_secrets, monkeypa
 
 def test_no_committed_env_file_holds_a_storage_secret_or_a_prod_token():
     for path in (REPO_ROOT / "envs").glob("*/platform.env"):
-        keys = {line.split("=", 1)[0] for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")}
+        keys = {
+            line.split("=", 1)[0] for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
+        }
         allowed = {"RELOAD_SECRET_TOKEN", "SLACK_WEBHOOK_URL"} if path.parent.name == "dev" else set()
         assert keys & {name.upper() for name in SECRET_SETTINGS} <= allowed, path
 

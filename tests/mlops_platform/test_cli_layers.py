@@ -35,8 +35,9 @@ def _files_digest(root: Path) -> str:
 
 def _mlops(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "MLOPS_ENVS_DIR": str(repo / "envs"), "KUBECONFIG": str(repo / "no-kubeconfig")}
-    return subprocess.run([MLOPS, "layers", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [MLOPS, "layers", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_dry_run_prints_the_cluster_change_and_writes_nothing(repo):

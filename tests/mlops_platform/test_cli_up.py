@@ -18,7 +18,10 @@ from mlops_platform.processes import free_port
 def _start(env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "mlops"), "up"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines = []
     for line in proc.stdout:

@@ -8,10 +8,15 @@ from tests.support import start_server
 
 
 def test_traffic_report_shows_the_canary_split(mlflow_server, shared_model, tmp_path):
-    service = start_server(tmp_path, {
-        "MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name,
-        "ALIAS_SELECTION_MODE": "canary", "CANARY_PERCENT": "30",
-    })
+    service = start_server(
+        tmp_path,
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server,
+            "MODEL_NAME": shared_model.name,
+            "ALIAS_SELECTION_MODE": "canary",
+            "CANARY_PERCENT": "30",
+        },
+    )
     try:
         # fixed client ids: the split is then the same every run (random ones miss the 99% interval 1 run in 100)
         text = report(service.url, n=1000, client_prefix="traffic-test")

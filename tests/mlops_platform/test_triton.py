@@ -12,7 +12,7 @@ import pytest
 from mlops_platform import triton
 from tests.support import TRITON_KEY as KEY
 
-MODEL = textwrap.dedent('''
+MODEL = textwrap.dedent("""
     import numpy as np
     import triton_python_backend_utils as pb_utils
 
@@ -25,15 +25,15 @@ MODEL = textwrap.dedent('''
                 argmax = np.argmax(rows, axis=1).astype(np.int64).reshape(-1, 1)
                 answers.append(pb_utils.InferenceResponse([pb_utils.Tensor("OUTPUT", argmax)]))
             return answers
-''')
-CONFIG = textwrap.dedent('''
+""")
+CONFIG = textwrap.dedent("""
     name: "argmax"
     backend: "python"
     max_batch_size: 64
     input [ { name: "INPUT", data_type: TYPE_FP64, dims: [ 4 ] } ]
     output [ { name: "OUTPUT", data_type: TYPE_INT64, dims: [ 1 ] } ]
     dynamic_batching { max_queue_delay_microseconds: 500 }
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,11 @@ def test_nothing_is_loaded_until_the_key_holder_loads_it_then_it_predicts(server
     assert _load(server, {triton.ADMIN_HEADER: KEY}).status_code == 200
 
     assert httpx.get(f"{server.url}/v2/models/argmax/ready").status_code == 200
-    answer = httpx.post(f"{server.url}/v2/models/argmax/infer", json={"inputs": [
-        {"name": "INPUT", "shape": [2, 4], "datatype": "FP64", "data": [1, 5, 2, 3, 9, 1, 1, 1]}]}, timeout=30)
+    answer = httpx.post(
+        f"{server.url}/v2/models/argmax/infer",
+        json={"inputs": [{"name": "INPUT", "shape": [2, 4], "datatype": "FP64", "data": [1, 5, 2, 3, 9, 1, 1, 1]}]},
+        timeout=30,
+    )
     assert answer.status_code == 200 and answer.json()["outputs"][0]["data"] == [1, 0]
 
 

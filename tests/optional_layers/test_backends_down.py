@@ -28,32 +28,50 @@ def test_the_core_serves_and_releases_while_pushgateway_loki_and_prometheus_are_
     for layer in ("monitoring", "logging"):
         toggle(envs / "dev", "on", layer)
     dead = {name: f"http://127.0.0.1:{processes.free_port()}" for name in ("pushgateway", "loki", "prometheus")}
-    settings = settings.model_copy(update={
-        "mlops_envs_dir": envs, "pushgateway_url": dead["pushgateway"], "loki_url": dead["loki"],
-        "prometheus_url": dead["prometheus"], "reload_secret_token": TOKEN})
+    settings = settings.model_copy(
+        update={
+            "mlops_envs_dir": envs,
+            "pushgateway_url": dead["pushgateway"],
+            "loki_url": dead["loki"],
+            "prometheus_url": dead["prometheus"],
+            "reload_secret_token": TOKEN,
+        }
+    )
     assert register(build_definitions(settings), instance).success  # v1
 
-    server = start_server(tmp_path, {
-        "MLOPS_ENVS_DIR": str(envs), "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name,
-        "LOKI_URL": dead["loki"]})
+    server = start_server(
+        tmp_path,
+        {
+            "MLOPS_ENVS_DIR": str(envs),
+            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+            "MODEL_NAME": settings.model_name,
+            "LOKI_URL": dead["loki"],
+        },
+    )
     try:
         defs = build_definitions(settings.model_copy(update={"serving_url": server.url}))
         released = run_job(defs, instance, "deploy_job")
         assert released.success
         assert served_version(server.url, "B") == "1"
-        assert httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": "c"}).status_code == 200
+        assert (
+            httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": "c"}).status_code == 200
+        )
         assert httpx.get(f"{server.url}/health").status_code == 200
 
         assert f"release event served not pushed to {dead['pushgateway']}" in caplog.text
 
         def failed_pushes() -> float:
             metrics = httpx.get(f"{server.url}/metrics").text
-            return float(next(m for m in metrics.splitlines() if m.startswith("mlops_log_pushes_failed_total")).split()[-1])
+            return float(
+                next(m for m in metrics.splitlines() if m.startswith("mlops_log_pushes_failed_total")).split()[-1]
+            )
 
         wait_for("the failed pushes to Loki counted", lambda: failed_pushes() > 0, timeout_s=30)
 
         slo = SloSettings(prometheus_url=dead["prometheus"], max_error_ratio=0.05, max_p99_seconds=0.5, window="1m")
-        with build_sensor_context(instance=instance, resources={"slo": slo, "registry": defs.resources["registry"]}) as ctx:
+        with build_sensor_context(
+            instance=instance, resources={"slo": slo, "registry": defs.resources["registry"]}
+        ) as ctx:
             skipped = slo_rollback_sensor(ctx)
         assert f"Prometheus at {dead['prometheus']} cannot answer" in skipped.skip_message
     finally:

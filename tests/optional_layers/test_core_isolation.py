@@ -8,7 +8,14 @@ from pathlib import Path
 
 from mlops_base.settings import REPO_ROOT
 
-LAYER_MODULES = ("optional_layers.monitoring", "optional_layers.feast", "optional_layers.loki", "prometheus_client", "feast", "logging_loki")
+LAYER_MODULES = (
+    "optional_layers.monitoring",
+    "optional_layers.feast",
+    "optional_layers.loki",
+    "prometheus_client",
+    "feast",
+    "logging_loki",
+)
 
 FRESH_INTERPRETER = """
 import sys
@@ -26,7 +33,10 @@ print(sorted(m for m in sys.modules if m.startswith({modules!r})))
 def test_core_and_serving_import_no_layer_when_all_are_off():
     result = subprocess.run(
         [sys.executable, "-c", FRESH_INTERPRETER.format(modules=LAYER_MODULES)],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
@@ -35,7 +45,10 @@ def test_core_and_serving_import_no_layer_when_all_are_off():
 def test_import_contracts_hold():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports")],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 kept, 0 broken" in result.stdout

@@ -11,9 +11,17 @@ SPECS = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if n
 
 def test_the_expected_hooks_exist():
     assert {f.__name__ for f in SPECS} == {
-        "mlops_layer_info", "mlops_dagster_definitions", "mlops_serving_startup", "mlops_feature_source",
-        "mlops_lifecycle_event", "mlops_serving_event", "mlops_logging_handlers", "mlops_gitops_files",
-        "mlops_release_check", "mlops_request_rows", "mlops_metric_values",
+        "mlops_layer_info",
+        "mlops_dagster_definitions",
+        "mlops_serving_startup",
+        "mlops_feature_source",
+        "mlops_lifecycle_event",
+        "mlops_serving_event",
+        "mlops_logging_handlers",
+        "mlops_gitops_files",
+        "mlops_release_check",
+        "mlops_request_rows",
+        "mlops_metric_values",
     }
 
 

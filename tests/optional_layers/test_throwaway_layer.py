@@ -77,9 +77,12 @@ def test_a_layer_attaches_through_entry_points_and_detaches_without_a_core_chang
 
     defs = build_definitions(settings)
     assert "throwaway_report" in {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        asset_selection=[defs.resolve_assets_def("throwaway_report").key]
-    ).output_for_node("throwaway_report") == 42
+    assert (
+        defs.resolve_implicit_global_asset_job_def()
+        .execute_in_process(asset_selection=[defs.resolve_assets_def("throwaway_report").key])
+        .output_for_node("throwaway_report")
+        == 42
+    )
     assert TestClient(create_app(settings)).get("/throwaway").json() == {"layer": "throwaway"}
     emit_lifecycle_event("served", {"version": "1"}, settings)
     assert sys.modules["throwaway_layer"].EVENTS == [("served", "throwaway-test")]

@@ -26,10 +26,15 @@ CASES_PER_MODE = 180  # per operation: schema-valid requests, and as many schema
 
 @pytest.fixture(scope="module")
 def fuzzed_server(mlflow_server, shared_model, tmp_path_factory):
-    service = start_server(tmp_path_factory.mktemp("fuzz"), {
-        "MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name,
-        "RELOAD_MAX_FAILURES": "1000000",  # generated tokens must not lock out the valid ones (429 has its own test)
-    })
+    service = start_server(
+        tmp_path_factory.mktemp("fuzz"),
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server,
+            "MODEL_NAME": shared_model.name,
+            # generated tokens must not lock out the valid ones (429 has its own test)
+            "RELOAD_MAX_FAILURES": "1000000",
+        },
+    )
     try:
         yield service
     finally:
@@ -40,8 +45,14 @@ def _fuzz(operation, mode: GenerationMode, cases: Counter) -> None:
     """Up to CASES_PER_MODE generated requests of `mode` against one operation (fewer where its
     schema allows fewer: the GET operations have no parameters)."""
 
-    @settings(max_examples=CASES_PER_MODE, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=CASES_PER_MODE,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case) -> None:
         if case.path.endswith("/reload") and int(hashlib.sha256(repr(case).encode()).hexdigest(), 16) % 2:
@@ -53,7 +64,6 @@ def _fuzz(operation, mode: GenerationMode, cases: Counter) -> None:
         run()
     except Unsatisfiable:
         assert mode is GenerationMode.NEGATIVE, f"no valid request for {operation.label}"  # nothing to violate
-
 
 
 @pytest.mark.slow

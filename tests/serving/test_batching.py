@@ -69,8 +69,9 @@ class AsyncRecorder(Recorder):
 
 
 def _async_batcher(model: AsyncRecorder) -> MicroBatcher:
-    return MicroBatcher(lambda rows: pytest.fail("an async runtime is never called blocking"), 64, 0, BatchStats(),
-                        predict_async=model)
+    return MicroBatcher(
+        lambda rows: pytest.fail("an async runtime is never called blocking"), 64, 0, BatchStats(), predict_async=model
+    )
 
 
 def test_an_async_runtime_gets_one_awaited_call_and_bad_rows_fail_alone():
@@ -122,8 +123,15 @@ def test_a_request_waits_up_to_max_wait_for_others():
 def test_a_real_server_under_concurrency_batches_and_answers_each_client_its_own_rows(
     mlflow_server, shared_model, tmp_path
 ):
-    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name,
-                                     "BATCH_MAX_ROWS": "64", "BATCH_MAX_WAIT_US": "20000"})
+    server = start_server(
+        tmp_path,
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server,
+            "MODEL_NAME": shared_model.name,
+            "BATCH_MAX_ROWS": "64",
+            "BATCH_MAX_WAIT_US": "20000",
+        },
+    )
     rng = np.random.default_rng(0)
     rows = np.round(rng.uniform([4, 2, 1, 0], [8, 4.5, 7, 2.5], size=(200, 4)), 2).tolist()
     try:

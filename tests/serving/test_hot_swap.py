@@ -53,7 +53,9 @@ def _register_then_tamper(client, fresh_model, mlflow_state, tamper) -> str:
     trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
     version = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
     assert client.get_model_version(fresh_model.name, version).tags[DIGEST_TAG]  # logged at training
-    tamper(processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, version)))
+    tamper(
+        processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, version))
+    )
     client.set_registered_model_alias(fresh_model.name, "B", version)
     return version
 
@@ -74,7 +76,9 @@ def _reload_refused(server, expected: str) -> None:
     assert httpx.get(f"{server.url}/models", timeout=10).json()["models"]["B"]["last_error"]
 
 
-def test_tampered_artifacts_are_refused_and_the_old_model_keeps_serving(server, fresh_model, mlflow_server, mlflow_state):
+def test_tampered_artifacts_are_refused_and_the_old_model_keeps_serving(
+    server, fresh_model, mlflow_server, mlflow_state
+):
     """Changed after registration: corrupt bytes, and another version's model (which would load and
     pass the smoke test: only the digest logged at training tells them apart)."""
     client = MlflowClient(mlflow_server)
@@ -111,7 +115,9 @@ def test_missing_alias_and_version_mismatch_keep_the_old_model(server, fresh_mod
 
 def test_registry_down_at_start_then_recovers_after_reload(shared_model, mlflow_state, tmp_path):
     port = processes.free_port()
-    service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}", "MODEL_NAME": shared_model.name})
+    service = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}", "MODEL_NAME": shared_model.name}
+    )
     registry = None
     try:
         health = httpx.get(f"{service.url}/health", timeout=10)
@@ -137,6 +143,7 @@ def test_chunked_body_over_the_limit_is_413(mlflow_server, shared_model, tmp_pat
         tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, "MAX_BODY_BYTES": "4096"}
     )
     try:
+
         def chunks():
             yield b'{"data": ['
             for _ in range(400):
@@ -171,8 +178,12 @@ def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -
     example = features.x_train.iloc[:3, :3]
     with mlflow.start_run(experiment_id=mlflow.set_experiment("serving-tests").experiment_id) as run:
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=infer_signature(example, [0, 0, 0]), input_example=example,
-            pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=skops_trusted_types(model),
+            model,
+            name="model",
+            signature=infer_signature(example, [0, 0, 0]),
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+            skops_trusted_types=skops_trusted_types(model),
         )
     return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
 
@@ -192,15 +203,19 @@ def test_a_failing_smoke_prediction_keeps_the_old_model_serving(server, fresh_mo
 
 
 def test_shadow_traffic_during_reloads_leaves_no_request_in_flight(mlflow_server, fresh_model, tmp_path):
-    service = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
-                                      "ALIAS_SELECTION_MODE": "shadow"})
+    service = start_server(
+        tmp_path,
+        {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name, "ALIAS_SELECTION_MODE": "shadow"},
+    )
     try:
         with Hammer(service.url, rows=lambda i: [ROW] * 5, paths=("/predict",)) as hammer:
             for alias in ["A", "B"] * 4:  # the answering alias and the shadow one, swapped under traffic
                 assert httpx.post(f"{service.url}/variant/{alias}/reload", headers=AUTH, timeout=60).status_code == 200
     finally:
         deadline = time.monotonic() + 5  # the last shadow scorings run just after their responses
-        while (health := httpx.get(f"{service.url}/health", timeout=10).json())["in_flight"] and time.monotonic() < deadline:
+        while (health := httpx.get(f"{service.url}/health", timeout=10).json())[
+            "in_flight"
+        ] and time.monotonic() < deadline:
             time.sleep(0.05)
         processes.stop(service)
     statuses = {status for status, _, _ in hammer.outcomes}

@@ -17,8 +17,12 @@ def client(mlflow_server, shared_model):
 
 def _post(client, body, path="/predict", **kwargs):
     kwargs.setdefault("headers", {"content-type": "application/json"})
-    return client.post(path, content=body if isinstance(body, (str, bytes)) else None,
-                       json=None if isinstance(body, (str, bytes)) else body, **kwargs)
+    return client.post(
+        path,
+        content=body if isinstance(body, (str, bytes)) else None,
+        json=None if isinstance(body, (str, bytes)) else body,
+        **kwargs,
+    )
 
 
 def test_valid_rows_are_scored(client, shared_model):
@@ -84,12 +88,15 @@ def test_unknown_alias_is_404(client):
     assert response.json()["detail"] == "unknown alias 'C'; known: A, B"
 
 
-@pytest.mark.parametrize("content_type", [
-    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain", "application/xml"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain", "application/xml"],
+)
 @pytest.mark.parametrize("path", ["/predict", "/variant/A/predict", "/variant/A/reload"])
 def test_bodies_declared_as_anything_but_json_are_415(client, path, content_type):
-    response = client.post(path, content=b'{"data": [[5.1, 3.5, 1.4, 0.2]]}',
-                           headers={"content-type": content_type, "x-token": TOKEN})
+    response = client.post(
+        path, content=b'{"data": [[5.1, 3.5, 1.4, 0.2]]}', headers={"content-type": content_type, "x-token": TOKEN}
+    )
     assert response.status_code == 415, response.text
     assert response.json()["detail"].startswith(f"content type '{content_type.split(';')[0]}' is not accepted")
     documented = client.get("/openapi.json").json()["paths"][path.replace("/A/", "/{alias}/")]
@@ -103,13 +110,16 @@ def test_json_or_an_undeclared_body_is_read(client, content_type):
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize(("name", "body"), [
-    ("deep arrays", '{"data": ' + "[" * 1000 + "]" * 1000 + "}"),
-    ("deep objects", '{"data": [[1, 2, 3, ' + '{"a":' * 250 + "1" + "}" * 250 + "]]}"),
-    ("many keys", "{" + ", ".join(f'"k{i}": 0' for i in range(150)) + "}"),
-    ("a huge number", '{"data": [[1e999999, 2, 3, 4]]}'),
-    ("a long string", '{"data": [["' + "x" * 1900 + '", 2, 3, 4]]}'),
-])
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("deep arrays", '{"data": ' + "[" * 1000 + "]" * 1000 + "}"),
+        ("deep objects", '{"data": [[1, 2, 3, ' + '{"a":' * 250 + "1" + "}" * 250 + "]]}"),
+        ("many keys", "{" + ", ".join(f'"k{i}": 0' for i in range(150)) + "}"),
+        ("a huge number", '{"data": [[1e999999, 2, 3, 4]]}'),
+        ("a long string", '{"data": [["' + "x" * 1900 + '", 2, 3, 4]]}'),
+    ],
+)
 def test_json_bombs_within_the_size_limit_are_422(client, name, body):
     assert len(body) <= 2048, name
     response = _post(client, body)

@@ -53,8 +53,13 @@ def test_prod_envs_load_only_what_the_tracking_server_proxies(env):
     roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
 
     check_artifact_location("mlflow-artifacts:/1/models/m-abc/artifacts", roots)
-    for uri in (f"{settings.mlflow_artifacts_destination}/1/models/m-abc/artifacts", "s3://elsewhere/m",
-                "file:///etc/passwd", "/srv/mlflow/artifacts/1/model", "https://example.com/model.pkl"):
+    for uri in (
+        f"{settings.mlflow_artifacts_destination}/1/models/m-abc/artifacts",
+        "s3://elsewhere/m",
+        "file:///etc/passwd",
+        "/srv/mlflow/artifacts/1/model",
+        "https://example.com/model.pkl",
+    ):
         with pytest.raises(ModelLoadError, match="outside the allowed roots"):
             check_artifact_location(uri, roots)
 

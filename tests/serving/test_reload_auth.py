@@ -16,7 +16,9 @@ from tests.support import TOKEN, serving_client, serving_settings, start_server
 @pytest.fixture(scope="module")
 def client(mlflow_server, shared_model):
     # a lockout this module's many wrong tokens never reach (the lockout has tests of its own)
-    with serving_client(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))) as test_client:
+    with serving_client(
+        create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))
+    ) as test_client:
         yield test_client
 
 
@@ -70,16 +72,18 @@ def test_token_never_reaches_the_server_log(mlflow_server, shared_model, tmp_pat
 
 
 def test_during_a_rotation_both_tokens_reload_and_nothing_else_does(mlflow_server, shared_model):
-    settings = serving_settings(mlflow_server, shared_model, reload_secret_token="new-token-0123456789",
-                                reload_secret_token_previous=TOKEN)
+    settings = serving_settings(
+        mlflow_server, shared_model, reload_secret_token="new-token-0123456789", reload_secret_token_previous=TOKEN
+    )
     with serving_client(create_app(settings)) as rotating:
         for token, status in ((TOKEN, 200), ("new-token-0123456789", 200), ("other-token", 403)):
             assert rotating.post("/variant/A/reload", headers={"x-token": token}).status_code == status
 
 
 def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared_model):
-    with serving_client(create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3,
-                                                reload_lockout_s=60))) as guarded:
+    with serving_client(
+        create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3, reload_lockout_s=60))
+    ) as guarded:
         for _ in range(3):
             assert guarded.post("/variant/A/reload", headers={"x-token": "guess"}).status_code == 403
         locked = guarded.post("/variant/A/reload", headers={"x-token": TOKEN})  # even the right one waits
@@ -91,8 +95,10 @@ def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared
 
 def test_the_lockout_ends_after_its_window_and_is_per_client(settings):
     now = [0.0]
-    guard = ReloadGuard(settings.model_copy(update={"reload_secret_token": TOKEN, "reload_max_failures": 2,
-                                                    "reload_lockout_s": 30}), clock=lambda: now[0])
+    guard = ReloadGuard(
+        settings.model_copy(update={"reload_secret_token": TOKEN, "reload_max_failures": 2, "reload_lockout_s": 30}),
+        clock=lambda: now[0],
+    )
     assert not guard.accepts("10.0.0.1", "a") and not guard.accepts("10.0.0.1", "b")
     assert guard.retry_after("10.0.0.1") == 30 and guard.retry_after("10.0.0.2") is None
     now[0] = 29.5

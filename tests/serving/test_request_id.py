@@ -32,6 +32,7 @@ def test_a_missing_or_odd_id_is_replaced_by_a_new_unique_one(client, given):
 
 @pytest.mark.parametrize(("body", "status"), [(b'{"data": [[1]]}', 422), (b"{" + b" " * 4096 + b"}", 413)])
 def test_errors_carry_the_id_too(client, body, status):
-    answer = client.post("/predict", content=body, headers={"content-type": "application/json",
-                                                             "x-request-id": "err-1"})
+    answer = client.post(
+        "/predict", content=body, headers={"content-type": "application/json", "x-request-id": "err-1"}
+    )
     assert answer.status_code == status and answer.headers["x-request-id"] == "err-1"

@@ -31,8 +31,16 @@ def slow_registry(mlflow_server):
 
 def _start(tmp_path, registry_url: str, model, port: int | None = None) -> processes.Service:
     return processes.start_model_server(
-        tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", "MLFLOW_TRACKING_URI": registry_url,
-                   "MODEL_NAME": model.name}, port=port, wait_for_models=False)
+        tmp_path,
+        {
+            "RELOAD_SECRET_TOKEN": TOKEN,
+            "MLOPS_ENV": "dev",
+            "MLFLOW_TRACKING_URI": registry_url,
+            "MODEL_NAME": model.name,
+        },
+        port=port,
+        wait_for_models=False,
+    )
 
 
 def _until_ready(service: processes.Service) -> list[int]:
@@ -69,6 +77,7 @@ def test_killed_mid_reload_and_restarted_it_loads_the_aliases_again(slow_registr
     port = urlparse(service.url).port
     try:
         _until_ready(service)
+
         def reload_until_killed() -> None:
             with contextlib.suppress(httpx.HTTPError):  # the server dies under it
                 httpx.post(f"{service.url}/variant/B/reload", headers=AUTH, timeout=60)

@@ -23,7 +23,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _rss_mb(pid: int) -> float:
-    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmRSS:"))
+    line = next(row for row in Path(f"/proc/{pid}/status").read_text().splitlines() if row.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
 
 
@@ -47,7 +47,9 @@ def test_five_minutes_at_half_the_maximum_rate_with_reloads_lose_nothing(mlflow_
             while not stop.wait(10):
                 version = fresh_model.versions[i % 2]
                 client.set_registered_model_alias(fresh_model.name, "B", version)
-                reload_statuses.append(http.post("/variant/B/reload", json={"version": version}, headers=AUTH).status_code)
+                reload_statuses.append(
+                    http.post("/variant/B/reload", json={"version": version}, headers=AUTH).status_code
+                )
                 series.append((round(time.monotonic() - started), round(_rss_mb(pid), 1), _fds(pid)))
                 i += 1
 
@@ -63,13 +65,15 @@ def test_five_minutes_at_half_the_maximum_rate_with_reloads_lose_nothing(mlflow_
     finally:
         processes.stop(server)
 
-    summary = (f"max {max_rps:.0f} req/s; soak {soak.requests} requests at {soak.rps:.0f} req/s, {soak.failed} failed; "
-               f"p99 {soak.p99_ms:.1f} ms; {len(reload_statuses)} reloads\n(s, RSS MB, fds): {series}")
+    summary = (
+        f"max {max_rps:.0f} req/s; soak {soak.requests} requests at {soak.rps:.0f} req/s, {soak.failed} failed; "
+        f"p99 {soak.p99_ms:.1f} ms; {len(reload_statuses)} reloads\n(s, RSS MB, fds): {series}"
+    )
     print("\n" + summary)
     (tmp_path / "soak-summary.txt").write_text(summary + "\n")  # kept in pytest's basetemp after the run
     assert soak.failed == 0 and soak.requests > SOAK_S * max_rps / 4
     assert set(reload_statuses) == {200} and len(reload_statuses) >= SOAK_S // 10 - 1
-    warmed = series[len(series) // 5:]  # after the first fifth: allocator and caches settled
+    warmed = series[len(series) // 5 :]  # after the first fifth: allocator and caches settled
     rss = [mb for _, mb, _ in warmed]
     fds = [n for _, _, n in warmed]
     assert max(rss) - rss[0] <= 0.05 * rss[0], f"RSS grew: {series}"

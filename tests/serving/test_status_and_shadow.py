@@ -30,8 +30,10 @@ def test_only_one_alias_loaded_takes_all_traffic_and_health_says_so(mlflow_serve
         assert health["loaded_variants"] == ["B"]
         assert health["note"] == "only B is loaded: it answers all traffic"
         assert client.get("/ready").status_code == 503  # the default alias A is not loaded
-        answers = {client.post("/predict", json={"data": [IRIS_ROWS[0]]}, headers={"x-client-id": f"c{i}"}).json()["variant"]
-                   for i in range(50)}
+        answers = {
+            client.post("/predict", json={"data": [IRIS_ROWS[0]]}, headers={"x-client-id": f"c{i}"}).json()["variant"]
+            for i in range(50)
+        }
         assert answers == {"B"}
         assert client.get("/models").json()["models"]["A"]["status"] == "load_failed"
 
@@ -54,7 +56,9 @@ def test_openapi_documents_models_and_examples(mlflow_server, shared_model):
         spec = client.get("/openapi.json").json()
         assert client.get("/docs").status_code == 200
     paths = spec["paths"]
-    assert {"/predict", "/variant/{alias}/predict", "/variant/{alias}/reload", "/models", "/health", "/ready"} <= set(paths)
+    assert {"/predict", "/variant/{alias}/predict", "/variant/{alias}/reload", "/models", "/health", "/ready"} <= set(
+        paths
+    )
     schemas = spec["components"]["schemas"]
     assert schemas["PredictRequest"]["examples"][0]["data"]
     assert "409" in paths["/variant/{alias}/reload"]["post"]["responses"]

@@ -77,7 +77,8 @@ def test_predict_shadow_and_reloads_together_never_touch_an_unloaded_model():
             for _ in range(60):
                 await asyncio.gather(
                     *(request(alias) for alias in (Alias.A, Alias.B) for _ in range(8)),
-                    registry.reload(Alias.A), registry.reload(Alias.B),
+                    registry.reload(Alias.A),
+                    registry.reload(Alias.B),
                 )
         finally:
             stop.set()
@@ -110,6 +111,6 @@ def test_concurrent_reloads_of_one_alias_are_serialized_and_the_last_one_wins():
     results = asyncio.run(scenario())
 
     spans.sort()
-    assert all(previous_end <= start for (_, previous_end), (start, _) in zip(spans, spans[1:]))
+    assert all(previous_end <= start for (_, previous_end), (start, _) in zip(spans, spans[1:], strict=False))
     assert [r.previous_version for r in results] == [None, "1", "2", "3"]
     assert registry.get(Alias.B).runtime.info.ref.version == "4"

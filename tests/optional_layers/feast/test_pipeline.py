@@ -34,8 +34,13 @@ def flow(mlflow_server, redis_service, tmp_path_factory):
     shutil.copytree(REPO_ROOT / "envs" / "dev", root / "envs" / "dev")
     toggle(root / "envs" / "dev", "on", "feast")
     settings = load_settings(
-        "dev", mlflow_tracking_uri=mlflow_server, mlflow_experiment="tests", feast_online_store=redis_service.url,
-        model_name=f"feast-{uuid.uuid4().hex[:8]}", mlops_state_dir=root / "state", serving_url="",
+        "dev",
+        mlflow_tracking_uri=mlflow_server,
+        mlflow_experiment="tests",
+        feast_online_store=redis_service.url,
+        model_name=f"feast-{uuid.uuid4().hex[:8]}",
+        mlops_state_dir=root / "state",
+        serving_url="",
     ).model_copy(update={"mlops_envs_dir": root / "envs"})
     (root / "dagster").mkdir()
     with DagsterInstance.local_temp(str(root / "dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
@@ -47,11 +52,16 @@ def flow(mlflow_server, redis_service, tmp_path_factory):
 
 
 def _server(settings, tmp_path) -> processes.Service:
-    return start_server(tmp_path, {
-        "MLOPS_ENVS_DIR": str(settings.mlops_envs_dir), "MLOPS_STATE_DIR": str(settings.state_dir),
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name,
-        "FEAST_ONLINE_STORE": settings.feast_online_store,
-    })
+    return start_server(
+        tmp_path,
+        {
+            "MLOPS_ENVS_DIR": str(settings.mlops_envs_dir),
+            "MLOPS_STATE_DIR": str(settings.state_dir),
+            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+            "MODEL_NAME": settings.model_name,
+            "FEAST_ONLINE_STORE": settings.feast_online_store,
+        },
+    )
 
 
 def test_materialize_all_trains_from_feast_and_records_the_feature_service(flow):
@@ -86,8 +96,10 @@ def test_the_model_server_answers_entity_ids_from_the_online_store(flow, tmp_pat
 
         body = httpx.get(f"{service.url}/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]
         forms = body["content"]["application/json"]["schema"]["oneOf"]
-        assert forms == [{"$ref": "#/components/schemas/PredictRequest"},
-                         {"$ref": "#/components/schemas/EntityPredictRequest"}]
+        assert forms == [
+            {"$ref": "#/components/schemas/PredictRequest"},
+            {"$ref": "#/components/schemas/EntityPredictRequest"},
+        ]
     finally:
         processes.stop(service)
 
@@ -97,11 +109,17 @@ def test_the_contract_refuses_a_version_without_its_feature_service(flow):
     client = MlflowClient(settings.mlflow_tracking_uri)
     source = client.get_model_version(settings.model_name, "1")
     stray = register_version(client, settings.model_name, source.source, source.run_id)  # not via the graph
-    run = run_job(defs, instance, "deploy_job",
-                  {"ops": {"served_alias": {"config": {"version": stray.version, "reason": "by hand"}}}})
+    run = run_job(
+        defs,
+        instance,
+        "deploy_job",
+        {"ops": {"served_alias": {"config": {"version": stray.version, "reason": "by hand"}}}},
+    )
 
     assert not run.success
-    assert f"refused, alias B unchanged: {settings.model_name} v{stray.version} has no FeatureService" in step_failure(run)
+    assert f"refused, alias B unchanged: {settings.model_name} v{stray.version} has no FeatureService" in step_failure(
+        run
+    )
     assert client.get_model_version_by_alias(settings.model_name, "B").version == "1"
 
 
@@ -114,13 +132,19 @@ def test_the_contract_refuses_a_version_whose_features_changed(flow, tmp_path):
     store = feature_store(settings)
     repository.apply(store, settings, ["sepal length (mm)", *FEATURES[1:]])  # the view as a new dataset makes it
     try:
-        run = run_job(defs, instance, "deploy_job",
-                      {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}})
+        run = run_job(
+            defs,
+            instance,
+            "deploy_job",
+            {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}},
+        )
         failure = step_failure(run)
         assert not run.success
         assert "refused, alias A unchanged: the features of" in failure
         assert "missing ['sepal length (cm)']" in failure
-        assert MlflowClient(settings.mlflow_tracking_uri).get_registered_model(settings.model_name).aliases == {"B": "1"}
+        assert MlflowClient(settings.mlflow_tracking_uri).get_registered_model(settings.model_name).aliases == {
+            "B": "1"
+        }
     finally:
         repository.apply(store, settings, FEATURES)
 
@@ -137,9 +161,15 @@ def test_redis_down_fails_entity_requests_only_and_releases_go_on(flow, redis_se
         by_rows = httpx.post(f"{service.url}/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
         assert by_rows.status_code == 200 and httpx.get(f"{service.url}/health").status_code == 200
 
-        wired = build_definitions(settings.model_copy(update={"serving_url": service.url, "reload_secret_token": TOKEN}))
-        released = run_job(wired, instance, "deploy_job",
-                           {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}})
+        wired = build_definitions(
+            settings.model_copy(update={"serving_url": service.url, "reload_secret_token": TOKEN})
+        )
+        released = run_job(
+            wired,
+            instance,
+            "deploy_job",
+            {"ops": {"served_alias": {"config": {"version": "1", "alias": "A", "reason": "champion"}}}},
+        )
         assert released.success
         assert httpx.get(f"{service.url}/models").json()["models"]["A"]["version"] == "1"
     finally:

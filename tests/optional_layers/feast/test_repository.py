@@ -4,7 +4,7 @@ lookup, point-in-time correctness and the TTL window."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -14,7 +14,7 @@ from optional_layers.feast import online, repository
 from optional_layers.feast.store import feature_store
 from optional_layers.hookspecs import RowsRejected
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _iris() -> pd.DataFrame:
@@ -73,8 +73,9 @@ def test_point_in_time_a_value_changed_after_the_label_time_is_not_used(feast_se
     training = repository.historical(store, feast_settings, ingest)
     assert training[name].tolist() == [dataset[name][7]]
 
-    at_three = repository.Ingest(ingest.features, ingest.labels.assign(event_timestamp=T0 + timedelta(hours=3)),
-                                 ingest.feature_names)
+    at_three = repository.Ingest(
+        ingest.features, ingest.labels.assign(event_timestamp=T0 + timedelta(hours=3)), ingest.feature_names
+    )
     assert repository.historical(store, feast_settings, at_three)[name].tolist() == [99.0]
 
 
@@ -84,8 +85,11 @@ def test_rows_outside_the_ttl_window_are_reported_not_dropped(feast_settings):
     dataset.loc[[4, 5], "event_timestamp"] = T0 - timedelta(days=3)  # features older than the window
     store, ingest = _ingest(settings, dataset.assign(label_timestamp=T0), T0)
 
-    with pytest.raises(ValueError, match=r"2 of 150 labelled rows have no feature values within the feature "
-                                         r"view's TTL \(1 days\).*flower_ids \[4, 5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"2 of 150 labelled rows have no feature values within the feature "
+        r"view's TTL \(1 days\).*flower_ids \[4, 5\]",
+    ):
         repository.historical(store, settings, ingest)
 
 

@@ -20,8 +20,13 @@ def _valid(body) -> bool:
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
             return False
         for value in values if isinstance(values, list) else [None]:
-            if not (isinstance(value, list) and len(value) in (2, 3) and isinstance(value[0], str)
-                    and value[0].isdigit() and isinstance(value[1], str)):
+            if not (
+                isinstance(value, list)
+                and len(value) in (2, 3)
+                and isinstance(value[0], str)
+                and value[0].isdigit()
+                and isinstance(value[1], str)
+            ):
                 return False
             if len(value) == 3 and not all(isinstance(v, str) for v in value[2].values()):
                 return False
@@ -37,8 +42,12 @@ class LokiStandIn:
 
     def entries(self) -> list[tuple[dict, str, dict]]:
         """(labels, line, structured metadata) of every value received, in arrival order."""
-        return [(s["stream"], v[1], v[2] if len(v) == 3 else {}) for p in list(self.pushes) for s in p["streams"]
-                for v in s["values"]]
+        return [
+            (s["stream"], v[1], v[2] if len(v) == 3 else {})
+            for p in list(self.pushes)
+            for s in p["streams"]
+            for v in s["values"]
+        ]
 
     def start(self) -> LokiStandIn:
         loki = self

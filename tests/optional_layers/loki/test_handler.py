@@ -83,7 +83,13 @@ def test_close_flushes_what_is_queued(loki):
 def test_the_test_loki_refuses_what_loki_refuses(loki):
     import httpx
 
-    assert httpx.post(loki.url + "/loki/api/v1/push", json={"streams": [{"stream": {}, "values": [[1, "x"]]}]}
-                      ).status_code == 400
-    assert httpx.post(loki.url + "/loki/api/v1/push", content=b"\x00", headers={
-        "content-type": "application/x-protobuf"}).status_code == 415
+    assert (
+        httpx.post(loki.url + "/loki/api/v1/push", json={"streams": [{"stream": {}, "values": [[1, "x"]]}]}).status_code
+        == 400
+    )
+    assert (
+        httpx.post(
+            loki.url + "/loki/api/v1/push", content=b"\x00", headers={"content-type": "application/x-protobuf"}
+        ).status_code
+        == 415
+    )

@@ -33,22 +33,32 @@ def envs(tmp_path):
 
 
 def _server_env(envs, tmp_path, shared_model, mlflow_server, **extra):
-    return {"MLOPS_ENVS_DIR": str(envs), "MLOPS_STATE_DIR": str(tmp_path / "state"),
-            "MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, **extra}
+    return {
+        "MLOPS_ENVS_DIR": str(envs),
+        "MLOPS_STATE_DIR": str(tmp_path / "state"),
+        "MLFLOW_TRACKING_URI": mlflow_server,
+        "MODEL_NAME": shared_model.name,
+        **extra,
+    }
 
 
 def test_the_model_server_ships_json_lines_with_request_ids_and_keeps_a_rotating_file(
-        envs, tmp_path, loki, shared_model, mlflow_server):
+    envs, tmp_path, loki, shared_model, mlflow_server
+):
     service = start_server(tmp_path, _server_env(envs, tmp_path, shared_model, mlflow_server, LOKI_URL=loki.url))
     try:
-        reloaded = httpx.post(f"{service.url}/variant/B/reload", headers={
-            "authorization": f"Bearer {TOKEN}", "x-request-id": "release-7"}, timeout=60)
+        reloaded = httpx.post(
+            f"{service.url}/variant/B/reload",
+            headers={"authorization": f"Bearer {TOKEN}", "x-request-id": "release-7"},
+            timeout=60,
+        )
         assert reloaded.status_code == 200 and reloaded.headers["x-request-id"] == "release-7"
         generated = httpx.post(f"{service.url}/predict", json={"data": [ROW]})
         assert len(generated.headers["x-request-id"]) == 32
 
         def swapped():
             return [e for e in loki.entries() if "now serves" in e[1] and e[2].get("request_id") == "release-7"]
+
         wait_for(swapped)
         [(labels, line, metadata)] = swapped()
         assert labels == {"env": "dev", "component": "serving", "alias": "B"}
@@ -64,19 +74,28 @@ def test_the_model_server_ships_json_lines_with_request_ids_and_keeps_a_rotating
 
 def test_a_dagster_run_ships_its_log_with_its_run_id(envs, tmp_path, loki, mlflow_server):
     settings = load_settings(
-        "dev", mlflow_tracking_uri=mlflow_server, mlflow_experiment="tests", serving_url="",
-        model_name=f"loki-{uuid.uuid4().hex[:8]}", mlops_state_dir=tmp_path / "state", loki_url=loki.url,
+        "dev",
+        mlflow_tracking_uri=mlflow_server,
+        mlflow_experiment="tests",
+        serving_url="",
+        model_name=f"loki-{uuid.uuid4().hex[:8]}",
+        mlops_state_dir=tmp_path / "state",
+        loki_url=loki.url,
     ).model_copy(update={"mlops_envs_dir": envs})
     (tmp_path / "dagster").mkdir()
     # the instance `./mlops up` writes (dagster.yaml): its python_logs hands each run's log to the layers
     overrides = {"telemetry": {"enabled": False}, "python_logs": instance_config(settings)["python_logs"]}
     with DagsterInstance.local_temp(str(tmp_path / "dagster"), overrides=overrides) as instance:
-        result = build_definitions(settings).resolve_job_def("train_job").execute_in_process(
-            instance=instance, raise_on_error=False)
+        result = (
+            build_definitions(settings)
+            .resolve_job_def("train_job")
+            .execute_in_process(instance=instance, raise_on_error=False)
+        )
     assert result.success
 
     def of_run():
         return [e for e in loki.entries() if e[2].get("run_id") == result.run_id]
+
     wait_for(lambda: any(e[2].get("step") == "served_alias" for e in of_run()))
     assert {tuple(sorted(e[0].items())) for e in of_run()} == {(("component", "dagster"), ("env", "dev"))}
     steps = [(e[2]["step"], e[1]) for e in of_run()]
@@ -92,8 +111,10 @@ def test_while_loki_is_down_predict_latency_is_that_of_the_layer_off(envs, tmp_p
     shutil.copytree(REPO_ROOT / "envs", off)
     medians = {}
     for name, env_tree, extra in (("off", off, {}), ("loki down", envs, {"LOKI_URL": down})):
-        service = start_server(tmp_path / name.replace(" ", "-"), _server_env(env_tree, tmp_path / name.replace(
-            " ", "-"), shared_model, mlflow_server, **extra))
+        service = start_server(
+            tmp_path / name.replace(" ", "-"),
+            _server_env(env_tree, tmp_path / name.replace(" ", "-"), shared_model, mlflow_server, **extra),
+        )
         try:
             with httpx.Client(base_url=service.url) as client:
                 for _ in range(50):  # warm-up

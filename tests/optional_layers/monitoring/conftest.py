@@ -23,10 +23,16 @@ def envs_with_monitoring(tmp_path):
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs", envs)
     env = {"MLOPS_ENVS_DIR": str(envs)}
-    subprocess.run([str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
-                   env={**os.environ, **env}, check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "mlops"), "layers", "on", "monitoring"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
     assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
-        "attached": True, "layers": {"feast": False, "logging": False, "monitoring": True}}
+        "attached": True,
+        "layers": {"feast": False, "logging": False, "monitoring": True},
+    }
     return env
 
 
@@ -42,12 +48,23 @@ def start_prometheus(tmp_path: Path, server_url: str, pushgateway_url: str | Non
         ],
     }
     if pushgateway_url:  # the runs' own labels (job, env) win over the scrape's
-        config["scrape_configs"].append({"job_name": "pushgateway", "honor_labels": True,
-                                         "static_configs": [{"targets": [pushgateway_url.removeprefix("http://")]}]})
+        config["scrape_configs"].append(
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [pushgateway_url.removeprefix("http://")]}],
+            }
+        )
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     return processes.start_ready(
         "prometheus",
-        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        tmp_path / "prometheus.log", f"http://127.0.0.1:{port}", "/-/ready",
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        tmp_path / "prometheus.log",
+        f"http://127.0.0.1:{port}",
+        "/-/ready",
     )

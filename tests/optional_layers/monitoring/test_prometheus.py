@@ -27,8 +27,9 @@ def _query(prometheus: str, expr: str) -> list:
 def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
     envs_with_monitoring, mlflow_server, fresh_model, settings, pushgateway, tmp_path
 ):
-    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name,
-                                     **envs_with_monitoring})
+    server = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name, **envs_with_monitoring}
+    )
     prometheus = None
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 200
@@ -50,8 +51,10 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
             for i in range(20):
                 httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]})
                 httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": f"p{i}"})
-            if _query(prometheus.url, 'sum(mlops_predict_requests_total{variant="B"}) > 200') and \
-                    read_slo(prometheus.url, "B", "5s").p99_seconds is not None:
+            if (
+                _query(prometheus.url, 'sum(mlops_predict_requests_total{variant="B"}) > 200')
+                and read_slo(prometheus.url, "B", "5s").p99_seconds is not None
+            ):
                 break
             time.sleep(0.5)
 

@@ -33,7 +33,12 @@ def test_rules_unit_tests_pass():
 def test_the_required_alerts_exist():
     groups = yaml.safe_load((RULES / "mlops-alerts.yaml").read_text())["groups"]
     alerts = {rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule}
-    assert alerts == {"MlopsVariantErrorRateHigh", "MlopsLatencySLOBreached", "MlopsNoModelLoaded", "MlopsRollbackHappened"}
+    assert alerts == {
+        "MlopsVariantErrorRateHigh",
+        "MlopsLatencySLOBreached",
+        "MlopsNoModelLoaded",
+        "MlopsRollbackHappened",
+    }
 
 
 def test_dashboards_have_unique_uids_and_panel_ids():
@@ -52,9 +57,18 @@ def test_dashboard_queries_parse_with_promtool(tmp_path):
         for target in panel["targets"]
     ]
     titles = {panel["title"] for path in DASHBOARDS for panel in json.loads(path.read_text())["panels"]}
-    assert {"Traffic split (share of predictions per variant)", "Latency p50 / p99 per variant",
-            "Error rate per variant (5xx)", "Hot-swap reloads", "Release timeline"} <= titles
-    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+    assert {
+        "Traffic split (share of predictions per variant)",
+        "Latency p50 / p99 per variant",
+        "Error rate per variant (5xx)",
+        "Hot-swap reloads",
+        "Release timeline",
+    } <= titles
+    rules = {
+        "groups": [
+            {"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e} for i, e in enumerate(exprs)]}
+        ]
+    }
     (tmp_path / "dashboard-queries.yaml").write_text(yaml.safe_dump(rules))
     result = _promtool("check", "rules", "dashboard-queries.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -31,8 +31,13 @@ MAX_P99_S = 0.01  # the in-process models answer one row in ~1 ms; the slow chal
 def _register_slow_version(client: MlflowClient, model_name: str) -> str:
     """A real model that is slow to predict: a 400-tree random forest."""
     features = build_features(None, "target", 0.25, 42)
-    trained = train_and_log(features, "sklearn.ensemble.RandomForestClassifier",
-                            {"n_estimators": 400, "random_state": 0}, "serving-tests", {})
+    trained = train_and_log(
+        features,
+        "sklearn.ensemble.RandomForestClassifier",
+        {"n_estimators": 400, "random_state": 0},
+        "serving-tests",
+        {},
+    )
     return str(register_version(client, model_name, trained.model_uri, trained.run_id).version)
 
 
@@ -46,8 +51,10 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
     mlflow = MlflowClient(settings.mlflow_tracking_uri)
     good = fresh_model.versions[-1]  # B
     slow = _register_slow_version(mlflow, fresh_model.name)
-    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-                                     "MODEL_NAME": fresh_model.name, **envs_with_monitoring})
+    server = start_server(
+        tmp_path,
+        {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name, **envs_with_monitoring},
+    )
     stop_traffic = threading.Event()
     services, daemon = [server], None
     try:
@@ -62,9 +69,16 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
             for _ in range(3):
                 threading.Thread(target=_traffic, args=(server.url, stop_traffic), daemon=True).start()
 
-            daemon = start_daemon(settings, tmp_path, {
-                **envs_with_monitoring, "PROMETHEUS_URL": prometheus.url,
-                "ROLLBACK_MAX_P99_SECONDS": str(MAX_P99_S), "ROLLBACK_WINDOW": "10s"})
+            daemon = start_daemon(
+                settings,
+                tmp_path,
+                {
+                    **envs_with_monitoring,
+                    "PROMETHEUS_URL": prometheus.url,
+                    "ROLLBACK_MAX_P99_SECONDS": str(MAX_P99_S),
+                    "ROLLBACK_WINDOW": "10s",
+                },
+            )
             wait_for("the rollback", lambda: served_version(server.url, "B") == good, timeout_s=180)
 
             [rollback] = instance.get_runs(RunsFilter(job_name="rollback_job"))

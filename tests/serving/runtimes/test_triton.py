@@ -27,8 +27,12 @@ ADMIN = {triton.ADMIN_HEADER: TRITON_KEY}
 
 
 def _triton_env(service: processes.Service, repository: Path, **extra: str) -> dict[str, str]:
-    return {"TRITON_URL": service.url, "TRITON_ADMIN_KEY": TRITON_KEY, "TRITON_MODEL_REPOSITORY": str(repository),
-            **extra}
+    return {
+        "TRITON_URL": service.url,
+        "TRITON_ADMIN_KEY": TRITON_KEY,
+        "TRITON_MODEL_REPOSITORY": str(repository),
+        **extra,
+    }
 
 
 def _loaded_in_triton(service: processes.Service) -> set[str]:
@@ -41,22 +45,31 @@ def _start(tmp_path, mlflow_server, model, env: dict[str, str]) -> processes.Ser
     return start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": model.name, **env})
 
 
-def test_triton_predicts_exactly_what_the_in_process_backend_predicts(triton_server, fresh_model, mlflow_server,
-                                                                         tmp_path):
+def test_triton_predicts_exactly_what_the_in_process_backend_predicts(
+    triton_server, fresh_model, mlflow_server, tmp_path
+):
     """A on scikit-learn in process, B on Triton, both on the same version: the same answers."""
     service, repository = triton_server
     for version in fresh_model.versions:
         for alias in ("A", "B"):
             MlflowClient(mlflow_server).set_registered_model_alias(fresh_model.name, alias, version)
-        server = _start(tmp_path, mlflow_server, fresh_model,
-                        _triton_env(service, repository, SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'))
+        server = _start(
+            tmp_path,
+            mlflow_server,
+            fresh_model,
+            _triton_env(service, repository, SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'),
+        )
         try:
             models = httpx.get(f"{server.url}/models", timeout=10).json()["models"]
             assert {a: (m["backend"], m["version"]) for a, m in models.items()} == {
-                "A": ("sklearn", version), "B": ("triton", version)}
+                "A": ("sklearn", version),
+                "B": ("triton", version),
+            }
             rows = load_iris().data.tolist()
-            answers = {alias: httpx.post(f"{server.url}/variant/{alias}/predict", json={"data": rows}, timeout=60)
-                       for alias in ("A", "B")}
+            answers = {
+                alias: httpx.post(f"{server.url}/variant/{alias}/predict", json={"data": rows}, timeout=60)
+                for alias in ("A", "B")
+            }
             assert all(a.status_code == 200 for a in answers.values()), {a: r.text for a, r in answers.items()}
             assert answers["B"].json()["predictions"] == answers["A"].json()["predictions"]
             assert len(set(answers["B"].json()["predictions"])) > 1 or version == fresh_model.versions[1]
@@ -66,8 +79,9 @@ def test_triton_predicts_exactly_what_the_in_process_backend_predicts(triton_ser
             processes.stop(server)
 
 
-def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(triton_server, fresh_model,
-                                                                                mlflow_server, tmp_path):
+def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(
+    triton_server, fresh_model, mlflow_server, tmp_path
+):
     service, repository = triton_server
     v1, v2 = fresh_model.versions
     client = MlflowClient(mlflow_server)
@@ -77,8 +91,9 @@ def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(t
         with Hammer(server.url, rows=lambda i: [ROW] * (1 + i % 7)) as hammer:
             for target in [v1, v2] * 3:
                 client.set_registered_model_alias(fresh_model.name, "B", target)
-                reload = httpx.post(f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH,
-                                    timeout=120)
+                reload = httpx.post(
+                    f"{server.url}/variant/B/reload", json={"version": target}, headers=AUTH, timeout=120
+                )
                 assert reload.status_code == 200, reload.text
         outcomes = hammer.outcomes
         assert sum(outcomes.values()) > 100
@@ -91,15 +106,17 @@ def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(t
     assert _loaded_in_triton(service) == before, "the model server unloads its models when it stops"
 
 
-def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh_model, mlflow_server, mlflow_state,
-                                                            tmp_path):
+def test_a_failed_triton_load_keeps_the_old_version_serving(
+    triton_server, fresh_model, mlflow_server, mlflow_state, tmp_path
+):
     """The new version's skops file is corrupted after registration: Triton refuses to load it."""
     service, repository = triton_server
     client = MlflowClient(mlflow_server)
     trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
     corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
     for file in processes.mlflow_artifact_path(
-            mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)).glob("model.*"):
+        mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)
+    ).glob("model.*"):
         file.write_bytes(b"\x00not a model")
     # without its logged digest (registered outside the platform) it gets past the server's check to Triton
     client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
@@ -120,21 +137,28 @@ def test_a_failed_triton_load_keeps_the_old_version_serving(triton_server, fresh
         processes.stop(server)
 
 
-def test_triton_down_answers_503_for_its_variant_while_the_other_serves(triton_install, fresh_model, mlflow_server,
-                                                                         tmp_path):
+def test_triton_down_answers_503_for_its_variant_while_the_other_serves(
+    triton_install, fresh_model, mlflow_server, tmp_path
+):
     """A Triton of this test's own, stopped while the server runs."""
     own = triton.start(tmp_path / "models", tmp_path, TRITON_KEY, triton_install)
     server = None
     try:
-        server = _start(tmp_path, mlflow_server, fresh_model,
-                        _triton_env(own, tmp_path / "models", SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'))
+        server = _start(
+            tmp_path,
+            mlflow_server,
+            fresh_model,
+            _triton_env(own, tmp_path / "models", SERVING_BACKEND_BY_ALIAS='{"B": "triton"}'),
+        )
         assert httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=30).status_code == 200
         processes.stop(own)
         down = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=60)
         assert down.status_code == 503, down.text
         assert down.json()["detail"].startswith("alias B cannot answer now: Triton at")
-        routed = [httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": f"c{i}"},
-                             timeout=60) for i in range(40)]
+        routed = [
+            httpx.post(f"{server.url}/predict", json={"data": [ROW]}, headers={"x-client-id": f"c{i}"}, timeout=60)
+            for i in range(40)
+        ]
         assert {r.json()["variant"] for r in routed if r.status_code == 200} == {"A"}
         assert {r.status_code for r in routed if r.status_code != 200} <= {503}
         assert httpx.post(f"{server.url}/variant/A/predict", json={"data": [ROW]}, timeout=30).status_code == 200
@@ -151,11 +175,17 @@ def test_triton_down_answers_503_for_its_variant_while_the_other_serves(triton_i
 
 def test_a_triton_backend_needs_its_url_and_admin_key(settings):
     with pytest.raises(SettingsError, match="TRITON_ADMIN_KEY"):
-        create_app(settings.model_copy(update={"serving_backend": "triton", "reload_secret_token": TOKEN,
-                                               "triton_url": "http://127.0.0.1:1"}))
+        create_app(
+            settings.model_copy(
+                update={"serving_backend": "triton", "reload_secret_token": TOKEN, "triton_url": "http://127.0.0.1:1"}
+            )
+        )
     with pytest.raises(SettingsError, match="TRITON_URL"):
-        create_app(settings.model_copy(update={"serving_backend": "triton", "reload_secret_token": TOKEN,
-                                               "triton_admin_key": "k"}))
+        create_app(
+            settings.model_copy(
+                update={"serving_backend": "triton", "reload_secret_token": TOKEN, "triton_admin_key": "k"}
+            )
+        )
     by_alias = load_settings("dev", serving_backend_by_alias=json.dumps({"B": "triton"}))
     assert (by_alias.backend_of("A"), by_alias.backend_of("B"), by_alias.uses_triton) == ("sklearn", "triton", True)
     with pytest.raises(SettingsError):

@@ -22,24 +22,33 @@ from tests.support import TRITON_KEY as KEY
 
 def _download(mlflow_server, model, version, tmp_path):
     source = MlflowClient(mlflow_server).get_model_version(model.name, version).source
-    local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(tmp_path / version),
-                                                tracking_uri=mlflow_server)
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=source, dst_path=str(tmp_path / version), tracking_uri=mlflow_server
+    )
     return local, Model.load(local)
 
 
-def test_each_version_predicts_on_triton_what_it_predicts_in_process(triton_server, shared_model, mlflow_server,
-                                                                        tmp_path):
+def test_each_version_predicts_on_triton_what_it_predicts_in_process(
+    triton_server, shared_model, mlflow_server, tmp_path
+):
     service, repository = triton_server
     rows = load_iris(as_frame=True).frame.iloc[:, :4].to_numpy(dtype=np.float64)
     for version in shared_model.versions:  # a logistic regression and a depth-1 tree
         local, meta = _download(mlflow_server, shared_model, version, tmp_path)
         name = export(Path(local), meta, repository, shared_model.name, version, max_rows=10_000)
-        loaded = httpx.post(f"{service.url}/v2/repository/models/{name}/load", headers={triton.ADMIN_HEADER: KEY},
-                            timeout=120)
+        loaded = httpx.post(
+            f"{service.url}/v2/repository/models/{name}/load", headers={triton.ADMIN_HEADER: KEY}, timeout=120
+        )
         assert loaded.status_code == 200, loaded.text
-        answer = httpx.post(f"{service.url}/v2/models/{name}/infer", json={"inputs": [
-            {"name": "INPUT", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}]},
-            timeout=60)
+        answer = httpx.post(
+            f"{service.url}/v2/models/{name}/infer",
+            json={
+                "inputs": [
+                    {"name": "INPUT", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}
+                ]
+            },
+            timeout=60,
+        )
         assert answer.status_code == 200, answer.text
         in_process = mlflow.sklearn.load_model(local).predict(rows)
         assert answer.json()["outputs"][0]["data"] == in_process.tolist()
