@@ -30,7 +30,8 @@ def entity_body(rows: list[list[float]]) -> bytes:
 
 def _fill_store(state_dir: Path, online: str, model_name: str) -> None:
     """Iris ingested, materialized and the served version's FeatureService registered."""
-    settings = load_settings("dev", mlops_state_dir=state_dir, feast_online_store=online)
+    os.environ["FEAST_ONLINE_STORE"] = online  # the layer's own setting, read from the environment
+    settings = load_settings("dev", mlops_state_dir=state_dir)
     ingest = repository.split_dataset(load_iris(as_frame=True).frame, settings)
     repository.write_offline(settings, ingest.features)
     store = feature_store(settings)

@@ -7,8 +7,8 @@ import uuid
 import mlflow
 
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_base.mlflow_client import bounded_client
 
 

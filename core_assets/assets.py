@@ -12,12 +12,11 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset,
 )
 from pydantic import Field
 
-from core_assets.history import trigger_of
-from core_assets.levers import LEVER_TAG, plan_move
 from core_assets.lib.data import (
     DataValidationError,
     FeatureSet,
@@ -26,13 +25,15 @@ from core_assets.lib.data import (
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.registry import RegistryError, register_version
-from core_assets.lib.release import move_metadata, release
 from core_assets.lib.training import train_and_log
-from core_assets.resources import MlflowRegistry, ModelServer, PlatformSettings
+from core_assets.release.history import trigger_of
+from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
+from core_assets.release.move import move_metadata, release
+from core_assets.release.registry import RegistryError, register_version
+from core_assets.resources import MlflowRegistry, ModelServer
 from mlops_base.aliases import Alias
-from mlops_base.settings import dataset_path
-from optional_layers.manager import get_manager
+from mlops_base.settings import Settings, dataset_path
+from optional_layers.manager import LayerManager
 
 
 class FeaturesConfig(Config):
@@ -42,14 +43,18 @@ class FeaturesConfig(Config):
 
 
 @asset(group_name="core")
-def features(context: AssetExecutionContext, config: FeaturesConfig, platform: PlatformSettings) -> FeatureSet:
+def features(
+    context: AssetExecutionContext,
+    config: FeaturesConfig,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
+) -> FeatureSet:
     """Validated training data, split deterministically into train and test."""
-    settings = platform.settings()
     source = Path(config.incoming_file) if config.incoming_file else dataset_path(settings.dataset)
     try:
         frame = load_dataset(source, settings.target_column)
         # an optional layer (e.g. a feature store) may store it and provide the training frame
-        provided = get_manager(settings).feature_source(frame, settings)
+        provided = layers.feature_source(frame, settings)
         feature_set = build_features(
             frame if provided is None else provided, settings.target_column, settings.test_size, settings.split_seed
         )
@@ -85,10 +90,9 @@ def features(context: AssetExecutionContext, config: FeaturesConfig, platform: P
     ),
 )
 def trained_model(
-    context: AssetExecutionContext, features: FeatureSet, platform: PlatformSettings, registry: MlflowRegistry
+    context: AssetExecutionContext, features: FeatureSet, settings: ResourceParam[Settings], registry: MlflowRegistry
 ) -> dict[str, Any]:
     """The env's scikit-learn estimator fitted on `features`, logged as an MLflow run."""
-    settings = platform.settings()
     registry.client()
     result = train_and_log(
         features,
@@ -124,7 +128,11 @@ DEP_REQUESTED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition
     ),
 )
 def registered_model_version(
-    context: AssetExecutionContext, trained_model: dict[str, Any], registry: MlflowRegistry, platform: PlatformSettings
+    context: AssetExecutionContext,
+    trained_model: dict[str, Any],
+    registry: MlflowRegistry,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
 ) -> dict[str, str]:
     """The gated model registered as a new version in the MLflow registry."""
     version = register_version(
@@ -137,7 +145,7 @@ def registered_model_version(
         "source": version.source,
         "status": version.status,
     }
-    emit_lifecycle_event("version_registered", record, platform.settings(), context.log)
+    emit_lifecycle_event("version_registered", record, settings, layers, context.log)
     context.add_output_metadata({**record, "registry": MetadataValue.url(registry.model_url(record["version"]))})
     return record
 
@@ -176,29 +184,33 @@ def served_alias(
     config: ServedAliasConfig,
     registry: MlflowRegistry,
     model_server: ModelServer,
-    platform: PlatformSettings,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
 ) -> MaterializeResult:
     """The registry alias moved (release, rollback or promote), and the model server hot-swapped to it.
 
     Every move is recorded here, a failed hot-swap included; the blocking check then fails the run
     so that the rollback sensor restores the version served before.
     """
-    settings = platform.settings()
     lever = context.run.tags.get(LEVER_TAG, "release")
     client = registry.client()
     alias, version = config.alias or settings.target_alias, config.version  # what was asked, until planned
     try:
         alias, version, reason = plan_move(
-            lever, config, settings, client, registry.model_name, context.instance, context.run_id
+            lever,
+            MoveRequest(config.alias, config.version, config.remove, config.reason),
+            settings,
+            client,
+            registry.model_name,
+            context.instance,
+            context.run_id,
         )
-        refusals = (
-            [] if version is None else get_manager(settings).release_refusals(registry.model_name, version, settings)
-        )
+        refusals = [] if version is None else layers.release_refusals(registry.model_name, version, settings)
         if refusals:
             raise RegistryError("; ".join(refusals))
         deployment = release(
             client,
-            model_server.client(),
+            model_server.client(settings.reload_secret_token),
             context.log,
             model_name=registry.model_name,
             alias=alias,
@@ -217,11 +229,11 @@ def served_alias(
             "version": version,
             "reasons": str(exc),
         }
-        emit_lifecycle_event("deploy_refused", refused, settings, context.log)
+        emit_lifecycle_event("deploy_refused", refused, settings, layers, context.log)
         raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
     payload = {**deployment.move.as_dict(), "detail": deployment.detail}
     event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
-    emit_lifecycle_event(event, payload, settings, context.log)
+    emit_lifecycle_event(event, payload, settings, layers, context.log)
     return MaterializeResult(
         metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),
         check_results=[

@@ -1,4 +1,8 @@
-"""The one place that decides the env and assembles the code location's Definitions."""
+"""The one place that decides the env and assembles the code location's Definitions.
+
+Every process that loads the code location (the code server, the daemon, each run) runs this once:
+it loads the env's settings, builds the layer manager from them, and hands both on as resources.
+"""
 
 from dagster import AssetKey, Definitions, in_process_executor, map_asset_specs
 
@@ -10,19 +14,14 @@ from core_assets.assets import (
     trained_model,
 )
 from core_assets.checks import accuracy_gate
-from core_assets.jobs import deploy_job, promote_job, rollback_job, train_job
+from core_assets.instance import io_managers
+from core_assets.jobs import build_jobs
 from core_assets.lib.training import training_code_version
 from core_assets.resources import build_resources
-from core_assets.sensors import (
-    automation_sensor,
-    new_data_sensor,
-    readiness_sensor,
-    rollback_sensor,
-)
-from core_assets.storage import io_managers, retargeted, with_executors
+from core_assets.sensors import build_sensors
 from mlops_base import log_context
 from mlops_base.settings import Settings, load_settings
-from optional_layers.manager import get_manager
+from optional_layers.manager import LayerManager, build_manager
 
 
 def _with_training_code_version(settings: Settings):
@@ -31,22 +30,23 @@ def _with_training_code_version(settings: Settings):
     return lambda spec: spec.replace_attributes(code_version=version) if spec.key == AssetKey("trained_model") else spec
 
 
-def build_definitions(settings: Settings) -> Definitions:
-    """The core graph, merged with whatever the env's enabled optional layers contribute."""
+def build_definitions(settings: Settings, layers: LayerManager | None = None) -> Definitions:
+    """The core graph, merged with whatever the env's enabled optional layers contribute (`layers`:
+    the manager of the env's `layers.yaml` unless one is given)."""
     settings.require_secrets("dagster")
-    layers = get_manager(settings)
+    layers = layers or build_manager(settings)
     handlers = layers.logging_handlers(settings, "dagster")
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
     logs.route_to(handlers)  # the runs' own log, through the instance's python_logs handler
-    jobs = with_executors([train_job, deploy_job, rollback_job, promote_job], settings)
+    jobs = build_jobs(settings)
     core = Definitions(
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         ),
         asset_checks=[accuracy_gate],
-        jobs=jobs,
-        sensors=retargeted([readiness_sensor, rollback_sensor, new_data_sensor, automation_sensor], jobs),
-        resources={**build_resources(settings), **io_managers(settings)},
+        jobs=list(jobs),
+        sensors=build_sensors(jobs),
+        resources={**build_resources(settings, layers), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
     )

@@ -1,22 +1,23 @@
-"""Small resources: the only way assets reach MLflow, the model server and the env's settings.
+"""Resources: the only way assets and sensors reach MLflow, the model server, the env's settings
+and the optional layers.
 
-Secrets are `EnvVar`s, so the UI's resource tab shows the variable's name, never its value.
+The settings and the layer manager are built once, where the code location assembles itself (in
+every process that loads it: the code server, the daemon, each run), and handed on as resources;
+nothing fetches them from a global. No secret is resource config, so the UI never shows one.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import mlflow
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, ResourceDefinition
 from mlflow import MlflowClient
-from pydantic import Field
 
 from mlops_base.mlflow_client import bounded_client
-from mlops_base.settings import RUN_SECRETS, SECRET_SETTINGS, Settings
-from serving.client import ServingClient
+from mlops_base.settings import Settings
+from optional_layers.manager import LayerManager
+from serving_client import ServingClient
 
 
 class MlflowRegistry(ConfigurableResource):
@@ -47,47 +48,21 @@ class ModelServer(ConfigurableResource):
     """The model server that releases hot-swap; an empty URL means there is none to call."""
 
     url: str = ""
-    reload_token: str = ""
 
-    def client(self) -> ServingClient | None:
-        return ServingClient(self.url, self.reload_token) if self.url else None
-
-
-class PlatformSettings(ConfigurableResource):
-    """The env's `Settings`, as the code location loaded them, for steps, sensors and layer hooks."""
-
-    env: str
-    values_json: str = Field(description="every non-secret setting of the env, as JSON")
-    reload_secret_token: str = ""
-    slack_webhook_url: str = ""
-
-    def settings(self) -> Settings:
-        secrets = {name: getattr(self, name) for name in RUN_SECRETS}
-        return Settings.model_validate({**json.loads(self.values_json), **secrets})
+    def client(self, reload_token: str) -> ServingClient | None:
+        return ServingClient(self.url, reload_token) if self.url else None
 
 
-def secret(settings: Settings, name: str) -> Any:
-    """An `EnvVar` for a secret setting (which may come from a mounted file): exported once here so
-    every run process inherits it; None when unset."""
-    value = getattr(settings, name)
-    if not value:
-        return None
-    os.environ[name.upper()] = value
-    return EnvVar(name.upper())
-
-
-def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
-    secrets = {name: secret(settings, name) or "" for name in RUN_SECRETS}
+def build_resources(settings: Settings, layers: LayerManager) -> dict[str, Any]:
     return {
         "registry": MlflowRegistry(
             tracking_uri=settings.mlflow_tracking_uri,
             model_name=settings.model_name,
             experiment=settings.mlflow_experiment,
         ),
-        "model_server": ModelServer(url=settings.serving_url, reload_token=secrets["reload_secret_token"]),
-        "platform": PlatformSettings(
-            env=settings.mlops_env,
-            values_json=settings.model_dump_json(round_trip=True, exclude=set(SECRET_SETTINGS)),
-            **secrets,
+        "model_server": ModelServer(url=settings.serving_url),
+        "settings": ResourceDefinition.hardcoded_resource(
+            settings, "the env's settings, as the code location loaded them"
         ),
+        "layers": ResourceDefinition.hardcoded_resource(layers, "the env's optional layers (plugin manager)"),
     }

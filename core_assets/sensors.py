@@ -1,13 +1,15 @@
 """Sensors that release models by themselves: deploy when READY, roll back when a deploy fails,
 retrain on new data; plus the automation sensor for declarative retraining. Thin: decisions
-live in `core_assets.lib`."""
+live in `core_assets.release` and `core_assets.lib`. Built around the jobs the code location built."""
 
 from dagster import (
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
+    ResourceParam,
     RunFailureSensorContext,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -16,21 +18,27 @@ from dagster import (
 )
 from mlflow.exceptions import MlflowException
 
-from core_assets.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
-from core_assets.jobs import deploy_job, rollback_job, train_job
-from core_assets.levers import rollback_run_config
+from core_assets.jobs import Jobs
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import incoming_dir, settled_csv_files
-from core_assets.lib.readiness import ReadinessCursor, decide
-from core_assets.resources import MlflowRegistry, PlatformSettings
-from mlops_base.errors import first_line
+from core_assets.release.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
+from core_assets.release.levers import rollback_run_config
+from core_assets.release.readiness import ReadinessCursor, decide
+from core_assets.resources import MlflowRegistry
+from mlops_base.mlflow_client import first_line
+from mlops_base.settings import Settings
+from optional_layers.manager import LayerManager
 
 RUNNING = DefaultSensorStatus.RUNNING
 INTERVAL_S = 5  # the daemon's loop floor
 
 
-@sensor(job=deploy_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
-def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry, platform: PlatformSettings):
+def readiness(
+    context: SensorEvaluationContext,
+    registry: MlflowRegistry,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
+):
     """Deploy each version registered by a run that does not release it, once MLflow reports it READY."""
     cursor = ReadinessCursor.parse(context.cursor)
     fetched = context.instance.fetch_materializations(
@@ -61,7 +69,8 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry,
         emit_lifecycle_event(
             "readiness_failed",
             {"model_name": registry.model_name, "version": version},
-            platform.settings(),
+            settings,
+            layers,
             context.log,
         )
     requests = [
@@ -80,15 +89,9 @@ def readiness_sensor(context: SensorEvaluationContext, registry: MlflowRegistry,
     return SensorResult(skip_reason=SkipReason(reason), cursor=decision.cursor.dump())
 
 
-@run_failure_sensor(
-    name="rollback_sensor",
-    request_job=rollback_job,
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=RUNNING,
-    description="When a run that moved an alias fails (its hot-swap or serving check), restore the "
-    "alias's before_version.",
-)
-def rollback_sensor(context: RunFailureSensorContext):
+def rollback(context: RunFailureSensorContext):
+    """When a run that moved an alias fails (its hot-swap or serving check), restore the alias's
+    before_version."""
     run = context.dagster_run
     moves = alias_moves(context.instance, run_id=run.run_id)
     if not moves:
@@ -103,10 +106,9 @@ def rollback_sensor(context: RunFailureSensorContext):
     )
 
 
-@sensor(job=train_job, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)
-def new_data_sensor(context: SensorEvaluationContext, platform: PlatformSettings):
+def new_data(settings: ResourceParam[Settings]):
     """Retrain on each CSV dropped into the env's incoming folder."""
-    folder = incoming_dir(platform.settings().state_dir)
+    folder = incoming_dir(settings.state_dir)
     files = settled_csv_files(folder)
     if not files:
         return SkipReason(f"no settled CSV in {folder}")
@@ -117,6 +119,25 @@ def new_data_sensor(context: SensorEvaluationContext, platform: PlatformSettings
             tags={"mlops/incoming_file": file.path.name},
         )
         for file in files
+    ]
+
+
+def build_sensors(jobs: Jobs) -> list[SensorDefinition]:
+    """The sensors, targeting the jobs as the code location built them."""
+    return [
+        sensor(name="readiness_sensor", job=jobs.deploy, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)(
+            readiness
+        ),
+        run_failure_sensor(
+            name="rollback_sensor",
+            request_job=jobs.rollback,
+            minimum_interval_seconds=INTERVAL_S,
+            default_status=RUNNING,
+        )(rollback),
+        sensor(name="new_data_sensor", job=jobs.train, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)(
+            new_data
+        ),
+        automation_sensor,
     ]
 
 

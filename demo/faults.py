@@ -5,8 +5,8 @@ from __future__ import annotations
 import mlflow
 
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
 from mlops_platform import processes

@@ -16,7 +16,7 @@ from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings
 from mlops_platform import processes, traffic
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.releases import release_and_wait, served_version, wait_for
+from mlops_platform.release_watch import release_and_wait, served_version, wait_for
 from mlops_platform.stack import start_platform, stop_platform
 
 

@@ -19,3 +19,11 @@ def bounded_client(tracking_uri: str) -> MlflowClient:
     for key, value in BOUNDED_RETRY_ENV.items():
         os.environ.setdefault(key, value)
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """A client's error (MLflow's carry whole tracebacks of retries) reduced to its first line, for
+    skip reasons, HTTP details and logs; its type when it has no message; at most `limit` characters."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,59 +1,72 @@
-"""The one settings class, and the env decision.
+"""The core's settings class, the base of the layers' own, and the env decision.
 
 Values come from `envs/<env>/platform.env` (the same file feeds the Kubernetes ConfigMap);
 environment variables override it, so any part can be pointed at another registry. Each process
 calls `load_settings` once, in its one assembly point (the Dagster `Definitions`, the model
-server's app factory, the launcher's command), and passes the result on explicitly.
+server's app factory, the launcher's command), and passes the result on explicitly. A layer reads
+its own settings class from the same file and environment with `LayerSettings.of(settings)`.
+
+Secrets are marked on their fields (`Annotated[str, Secret(...)]`): every list of them, and which
+process needs which, is derived from those marks; `repr` masks them.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, Json, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, Json, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlops_base.aliases import Alias
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-# settings that are secrets: never shown in a UI or logged, never in a committed file but dev's.
-# Dagster runs read those they need with EnvVar; the storage ones only reach the instance and MLflow.
-RUN_SECRETS = ("reload_secret_token", "slack_webhook_url")
-STORAGE_SECRETS = ("dagster_pg_url", "mlflow_backend_store_uri", "aws_access_key_id", "aws_secret_access_key")
-# only the model server: Triton's key, and the reload token callers used before a rotation
-SERVING_SECRETS = ("triton_admin_key", "reload_secret_token_previous")
-SECRET_SETTINGS = RUN_SECRETS + STORAGE_SECRETS + SERVING_SECRETS
-
-# the processes of ours that check their secrets at start-up (the MLflow server is mlflow's own)
-Component = Literal["dagster", "serving"]
+# the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
+Component = Literal["dagster", "serving", "mlflow"]
 # where a variant's model runs: in the model server's process, or in a Triton Inference Server
 Backend = Literal["sklearn", "triton"]
-_DAGSTER_STORAGE_SECRETS = ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key")
+# a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
+SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
 
 
 class SettingsError(ValueError):
     """The env does not exist, or one of its settings is invalid."""
 
 
-# a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
-SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
+@dataclass(frozen=True)
+class Secret:
+    """Marks a setting as a secret: never shown in a UI, a resource's config or `repr`, never in a
+    committed file but dev's. `needed_by`: the processes that refuse to start without it, when
+    `when(settings)` holds."""
+
+    needed_by: tuple[Component, ...] = ()
+    when: Callable[[Any], bool] | None = None
 
 
-def _envs_dir() -> Path:
-    """The env tree: `envs/` of the repo, or `MLOPS_ENVS_DIR` (e.g. a separate config checkout)."""
-    return Path(os.environ.get("MLOPS_ENVS_DIR", REPO_ROOT / "envs"))
+def secret_fields(model: type[BaseModel]) -> dict[str, Secret]:
+    """The secret fields of a settings class, by field name, from their marks."""
+    return {
+        name: mark for name, field in model.model_fields.items() for mark in field.metadata if isinstance(mark, Secret)
+    }
 
 
-def _env_dir(env: str) -> Path:
-    """The env's own folder (`platform.env`, `layers.yaml`): `MLOPS_ENV_DIR` when set (a Kubernetes
-    pod mounts the env's ConfigMaps there), else `<env tree>/<env>`."""
-    explicit = os.environ.get("MLOPS_ENV_DIR")
-    return Path(explicit) if explicit else _envs_dir() / env
+def _uses_postgres_s3(settings: Settings) -> bool:
+    return settings.storage == "postgres-s3"
+
+
+def resolve_env_dir(env: str, envs_dir: Path | None = None, env_dir: Path | None = None) -> Path:
+    """The env's own folder (`platform.env`, `layers.yaml`): `env_dir` (`MLOPS_ENV_DIR`: a Kubernetes
+    pod mounts the env's ConfigMaps there) when given, else `<env tree>/<env>`, the env tree being
+    `envs_dir` (`MLOPS_ENVS_DIR`, e.g. a separate config checkout) or the repo's `envs/`."""
+    explicit = env_dir or os.environ.get("MLOPS_ENV_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(envs_dir or os.environ.get("MLOPS_ENVS_DIR") or REPO_ROOT / "envs") / env
 
 
 def current_env() -> str:
@@ -61,11 +74,26 @@ def current_env() -> str:
     return os.environ.get("MLOPS_ENV", "dev")
 
 
-class Settings(BaseSettings):
+class EnvSettings(BaseSettings):
+    """Settings read from an env's `platform.env` and the environment; secrets masked in `repr`."""
+
     model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
 
+    def __repr_args__(self):
+        secrets = secret_fields(type(self))
+        for name, value in super().__repr_args__():
+            yield name, ("**********" if name in secrets and value else value)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values of this object's secrets that are set (e.g. for masking log messages)."""
+        return tuple(str(getattr(self, name)) for name in secret_fields(type(self)) if getattr(self, name))
+
+
+class Settings(EnvSettings):
+    """What the core (the Dagster code location, the model server, the launcher) reads."""
+
     mlops_env: str = "dev"
-    mlops_envs_dir: Path = REPO_ROOT / "envs"
+    mlops_envs_dir: Path | None = None  # MLOPS_ENVS_DIR: the env tree, when not the repo's envs/
     mlops_env_dir: Path | None = None  # MLOPS_ENV_DIR: the env's own folder, when not under the env tree
     mlops_state_dir: Path | None = None
 
@@ -86,11 +114,10 @@ class Settings(BaseSettings):
     # release
     target_alias: Alias = Alias.B
     serving_url: str = ""
-    reload_secret_token: str = ""
-    slack_webhook_url: str = ""
+    reload_secret_token: Annotated[str, Secret(needed_by=("serving",))] = ""
     # serving's reload guard: the token callers sent before a rotation (accepted while set), and
     # how many wrong tokens a client may send per window before it is answered 429
-    reload_secret_token_previous: str = ""
+    reload_secret_token_previous: Annotated[str, Secret()] = ""
     reload_max_failures: int = Field(5, ge=1)
     reload_lockout_s: int = Field(60, ge=1)
 
@@ -106,7 +133,7 @@ class Settings(BaseSettings):
     # repository it reads (the model server exports into it), the key of its repository API
     triton_url: str = Field("", pattern=r"^$|^https?://[^/\s]+$")
     triton_model_repository: Path | None = None
-    triton_admin_key: str = ""
+    triton_admin_key: Annotated[str, Secret(needed_by=("serving",), when=lambda s: s.uses_triton)] = ""
     triton_timeout_s: float = Field(10.0, gt=0, le=300)
     max_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
@@ -117,22 +144,6 @@ class Settings(BaseSettings):
     )
     # where model artifacts may be loaded from (comma-separated URI prefixes)
     model_artifact_roots: str = "mlflow-artifacts:/"
-
-    # monitoring layer: release metrics pushed by the runs, metric-driven rollback of the challenger
-    pushgateway_url: str = ""
-    prometheus_url: str = ""
-    rollback_max_error_ratio: float = 0.05
-    rollback_max_p99_seconds: float = 0.5
-    rollback_window: str = Field("5m", pattern=r"^[0-9]+[smh]$")
-
-    # logging layer: Loki's base URL (empty: JSON lines in the model server's rotating file only)
-    loki_url: str = ""
-
-    # feast layer: the online store (empty: SQLite under the state dir; or redis://host:port),
-    # the dataset column that identifies an entity (absent: row numbers), the feature view's TTL
-    feast_online_store: str = Field("", pattern=r"^$|^redis://[^/\s]+(/[0-9]+)?$")
-    feast_entity_key: str = Field("entity_id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    feast_ttl_days: int = Field(365, ge=1)
 
     # storage: "local" = SQLite and files under the state dir; "postgres-s3" = Dagster's instance and
     # MLflow's registry on Postgres, asset values, compute logs and model artifacts in S3
@@ -145,10 +156,10 @@ class Settings(BaseSettings):
     # jobs whose steps each run in their own Kubernetes pod (k8s_job_executor); comma-separated
     k8s_executor_jobs: str = ""
     # storage secrets (environment or mounted files, see `load_settings`)
-    dagster_pg_url: str = ""
-    mlflow_backend_store_uri: str = ""
-    aws_access_key_id: str = ""
-    aws_secret_access_key: str = ""
+    dagster_pg_url: Annotated[str, Secret(needed_by=("dagster",), when=_uses_postgres_s3)] = ""
+    mlflow_backend_store_uri: Annotated[str, Secret(needed_by=("mlflow",), when=_uses_postgres_s3)] = ""
+    aws_access_key_id: Annotated[str, Secret(needed_by=("dagster",), when=_uses_postgres_s3)] = ""
+    aws_secret_access_key: Annotated[str, Secret(needed_by=("dagster",), when=_uses_postgres_s3)] = ""
 
     # local launcher
     postgres_port: int = 5432
@@ -192,22 +203,20 @@ class Settings(BaseSettings):
 
     def missing_secrets(self, component: Component) -> list[str]:
         """The secrets `component` needs in this env that are not set, as environment variable names."""
-        if component == "serving":
-            needs: tuple[str, ...] = ("reload_secret_token",) + (("triton_admin_key",) if self.uses_triton else ())
-        else:
-            needs = _DAGSTER_STORAGE_SECRETS if self.storage == "postgres-s3" else ()
-        return [name.upper() for name in needs if not getattr(self, name)]
+        return [
+            name.upper()
+            for name, mark in secret_fields(type(self)).items()
+            if component in mark.needed_by and (mark.when is None or mark.when(self)) and not getattr(self, name)
+        ]
 
     def require_secrets(self, component: Component) -> None:
         """Refuse to start `component` with a missing secret, naming each one and where it may come from."""
         missing = self.missing_secrets(component)
         if missing:
-            where = (
-                f"or a file of that name in {SECRETS_DIR_VARIABLE} ({os.environ.get(SECRETS_DIR_VARIABLE, 'unset')})"
-            )
+            mounted = os.environ.get(SECRETS_DIR_VARIABLE, "unset")
             raise SettingsError(
                 f"env {self.mlops_env!r} refuses to start {component}: missing secret(s) {', '.join(missing)} "
-                f"(set the environment variable, {where})"
+                f"(set the environment variable, or a file of that name in {SECRETS_DIR_VARIABLE} ({mounted}))"
             )
 
     @cached_property
@@ -219,7 +228,11 @@ class Settings(BaseSettings):
     @property
     def env_dir(self) -> Path:
         """`envs/<env>/` (or `MLOPS_ENV_DIR`): the env's settings file and its `layers.yaml`."""
-        return Path(self.mlops_env_dir or Path(self.mlops_envs_dir) / self.mlops_env)
+        return resolve_env_dir(self.mlops_env, self.mlops_envs_dir, self.mlops_env_dir)
+
+    @property
+    def env_file(self) -> Path:
+        return self.env_dir / "platform.env"
 
 
 def dataset_path(dataset: str) -> Path | None:
@@ -238,6 +251,10 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _secrets_dir() -> str | None:
+    return os.environ.get(SECRETS_DIR_VARIABLE) or None
+
+
 def load_settings(env: str | None = None, **overrides: Any) -> Settings:
     """Settings of `env` (default: `MLOPS_ENV`): mounted secret files < env file < environment
     variables < overrides. Secret files live in `MLOPS_SECRETS_DIR`, one per setting
@@ -246,15 +263,49 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
     Call it once per process, where the process assembles itself; pass the result on.
     """
     env = env or current_env()
-    envs = _envs_dir()
-    path = _env_dir(env) / "platform.env"
+    path = resolve_env_dir(env, overrides.get("mlops_envs_dir"), overrides.get("mlops_env_dir")) / "platform.env"
     if not path.is_file():
-        if os.environ.get("MLOPS_ENV_DIR"):
+        if os.environ.get("MLOPS_ENV_DIR") or overrides.get("mlops_env_dir"):
             raise SettingsError(f"env {env!r}: MLOPS_ENV_DIR has no {path}")
-        known = sorted(p.name for p in envs.iterdir() if (p / "platform.env").is_file())
+        known = sorted(p.name for p in path.parents[1].iterdir() if (p / "platform.env").is_file())
         raise SettingsError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
     try:
-        secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE) or None
-        return Settings(_env_file=path, _secrets_dir=secrets_dir, mlops_env=env, mlops_envs_dir=envs, **overrides)
+        return Settings(_env_file=path, _secrets_dir=_secrets_dir(), **{"mlops_env": env, **overrides})
     except ValidationError as exc:
         raise SettingsError(f"invalid settings of env {env!r} ({path}): {_describe(exc)}") from None
+
+
+LayerSettingsT = TypeVar("LayerSettingsT", bound="LayerSettings")
+
+
+class LayerSettings(EnvSettings):
+    """The base of a layer's own settings class: read from the env file and the environment of the
+    core `Settings` it is derived from, so the bottom package knows no layer."""
+
+    @classmethod
+    def of(cls: type[LayerSettingsT], settings: Settings) -> LayerSettingsT:
+        """This layer's settings in the env of `settings` (environment variables override the file).
+
+        Read again only when the file or one of the class's environment variables changed, so a
+        hook may call it per request."""
+        path, secrets_dir = settings.env_file, _secrets_dir()
+        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        key = (cls, path, stamp, secrets_dir, tuple(os.environ.get(name.upper()) for name in cls.model_fields))
+        found = _layer_settings.get(key)
+        if found is None:
+            try:
+                found = _layer_settings[key] = cls(_env_file=path, _secrets_dir=secrets_dir)
+            except ValidationError as exc:
+                raise SettingsError(
+                    f"invalid {cls.__name__} of env {settings.mlops_env!r} ({path}): {_describe(exc)}"
+                ) from None
+        return found
+
+
+_layer_settings: dict[tuple, LayerSettings] = {}
+
+
+def all_secret_names() -> set[str]:
+    """Every secret setting of the core and of the layers imported so far, as variable names."""
+    classes = [Settings, *LayerSettings.__subclasses__()]
+    return {name.upper() for cls in classes for name in secret_fields(cls)}

@@ -19,7 +19,7 @@ from dagster_graphql import DagsterGraphQLClientError
 
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
-from mlops_platform import cluster, processes, releases, traffic
+from mlops_platform import cluster, gitops, layer_toggle, processes, release_watch, traffic
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.stack import (
     BIN,
@@ -28,7 +28,6 @@ from mlops_platform.stack import (
     start_platform,
     stop_platform,
 )
-from optional_layers import gitops, toggle
 from optional_layers.state import read_state
 
 
@@ -56,10 +55,11 @@ def first_start(settings: Settings, tracking_uri: str) -> None:
     dag = DagsterClient(settings.dagster_port)
     serving_url = f"http://127.0.0.1:{settings.serving_port}"
     try:
-        release = releases.release_and_wait(dag, local, serving_url)
+        release = release_watch.release_and_wait(dag, local, serving_url)
         print(f"  {release.line()}", flush=True)
         if dag.wait(dag.submit("promote_job")) == "SUCCESS":
-            releases.wait_for("A served", lambda: releases.served_version(serving_url, "A") == release.version)
+            served = release.version
+            release_watch.wait_for("A served", lambda: release_watch.served_version(serving_url, "A") == served)
             print(f"  promoted v{release.version} to champion A: /predict and /ready answer", flush=True)
     except (RuntimeError, TimeoutError, httpx.HTTPError, DagsterGraphQLClientError) as exc:
         print(
@@ -104,11 +104,11 @@ def layers(settings: Settings, action: str, layer: str | None, apply: bool = Fal
     """Toggle a layer or the optional set in the env's files (layers.yaml and its root-optional),
     and show, run (--apply) or only preview (--dry-run, nothing written) what changes in the cluster."""
     if action == "list":
-        print("\n".join(toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
+        print("\n".join(layer_toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
         return 0
     try:
-        change = toggle.plan(settings.env_dir, action, layer)
-    except toggle.UnknownLayer as exc:
+        change = layer_toggle.plan(settings.env_dir, action, layer)
+    except layer_toggle.UnknownLayer as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if dry_run:
@@ -117,7 +117,7 @@ def layers(settings: Settings, action: str, layer: str | None, apply: bool = Fal
         for path, text in change.files.items():
             print(gitops_diff(root, path, text), end="")
     else:
-        toggle.apply(change)
+        layer_toggle.apply(change)
         print("\n".join(change.lines))
     steps = cluster.commands(change)
     if not steps:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 
-from optional_layers.toggle import Change
+from mlops_platform.layer_toggle import Change
 
 LAYER_READERS = "mlops.dev/reads-layers=true"  # the model server and the code location: the plugin manager
 

@@ -234,34 +234,3 @@ def start_mlflow(state_dir: Path, port: int) -> Service:
         "/health",
         MLFLOW_SERVER_ENV,
     )
-
-
-def start_model_server(
-    log_dir: Path, env: dict[str, str], port: int | None = None, wait_for_models: bool = True
-) -> Service:
-    """A real uvicorn process serving `serving.main:create_app` on a loopback port, answering;
-    with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
-    port = port or free_port()
-    service = start_ready(
-        "serving",
-        [
-            str(Path(sys.executable).parent / "uvicorn"),
-            "--factory",
-            "serving.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        log_dir / f"serving-{port}.log",
-        f"http://127.0.0.1:{port}",
-        "/health",
-        env,
-    )
-    if wait_for_models:
-        try:
-            wait_until(service, lambda: not httpx.get(f"{service.url}/health", timeout=10).json()["loading"], 120)
-        except BaseException:
-            stop(service)
-            raise
-    return service

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 
-from mlops_base.settings import Settings
+from mlops_base.settings import LayerSettings, Secret, Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {
@@ -20,6 +20,11 @@ ALERT_EVENTS = {
 }
 
 _log = logging.getLogger("mlops.alerts")
+
+
+class AlertsSettings(LayerSettings):
+    # a Slack-compatible webhook for release alerts (empty: off)
+    slack_webhook_url: Annotated[str, Secret()] = ""
 
 
 def alert_text(event: str, payload: dict[str, Any]) -> str:
@@ -45,5 +50,6 @@ def mlops_layer_info() -> LayerInfo:
 
 @hookimpl
 def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
-    if settings.slack_webhook_url and event in ALERT_EVENTS:
-        post_alert(settings.slack_webhook_url, event, payload)
+    webhook = AlertsSettings.of(settings).slack_webhook_url
+    if webhook and event in ALERT_EVENTS:
+        post_alert(webhook, event, payload)

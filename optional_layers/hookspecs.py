@@ -9,6 +9,7 @@ a layer never decides the env itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,8 +64,9 @@ def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
 
 
 @hookspec
-def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
+def mlops_serving_startup(app: FastAPI, settings: Settings, metric_values: Callable[[], dict[str, float]]) -> None:
     """Extend the model server while it is built: add middleware and routes to `app`.
+    `metric_values` reads the counters every layer of this server keeps (`mlops_metric_values`).
 
     Called once from the app factory, before the app serves any request.
     """

@@ -1,10 +1,10 @@
 """The plugin manager: loads enabled layers from the entry-point group, blocks disabled ones
-before they are imported, and wraps each hook in a typed method the core calls."""
+before they are imported, and wraps each hook in a typed method the core calls. There is no
+global one: `build_manager` makes it where the settings are made, and it is passed on."""
 
 from __future__ import annotations
 
 import logging
-from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ class LayerManager:
         return [d for d in self.pm.hook.mlops_dagster_definitions(settings=settings) if d is not None]
 
     def serving_startup(self, app: FastAPI, settings: Settings) -> None:
-        self.pm.hook.mlops_serving_startup(app=app, settings=settings)
+        self.pm.hook.mlops_serving_startup(app=app, settings=settings, metric_values=self.metric_values)
 
     def feature_source(self, dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
         return self.pm.hook.mlops_feature_source(dataset=dataset, settings=settings)
@@ -122,11 +122,10 @@ class LayerManager:
         return callers
 
 
-@cache
-def _manager_of(active: frozenset[str]) -> LayerManager:
-    return LayerManager(set(active))
+def build_manager(settings: Settings) -> LayerManager:
+    """The manager of the installed layers active in the env's `layers.yaml`, plus the built-ins.
 
-
-def get_manager(settings: Settings) -> LayerManager:
-    """The manager of the installed layers active in the env's `layers.yaml`, plus the built-ins."""
-    return _manager_of(frozenset(read_state(settings.env_dir).active() & set(known_layers())))
+    Built once per process, where the process assembles itself (the Dagster `Definitions`, the
+    model server's app factory), and handed to the code that calls hooks.
+    """
+    return LayerManager(read_state(settings.env_dir).active() & set(known_layers()))

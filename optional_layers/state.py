@@ -1,7 +1,7 @@
 """Which optional layers are on, per env: `envs/<env>/layers.yaml`, the single source of truth.
 
-The toggle script is its only writer; the plugin manager and the env's `root-optional` Argo CD
-app read it. A layer is active when the optional set is attached and the layer is on.
+The launcher's toggle (`mlops_platform.layer_toggle`) is its only writer; the plugin manager and
+the env's `root-optional` Argo CD app read it. A layer is active when the optional set is attached and the layer is on.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-HEADER = """\
-# Optional layers of this env. Written only by `./mlops layers`; read by the plugin manager
-# and by this env's root-optional Argo CD app. attached: the optional set as a whole.
-"""
 
 
 @dataclass
@@ -36,17 +31,3 @@ def read_state(env_dir: Path) -> LayerState:
         return LayerState()
     raw = yaml.safe_load(path.read_text()) or {}
     return LayerState(bool(raw.get("attached", False)), {str(k): bool(v) for k, v in (raw.get("layers") or {}).items()})
-
-
-def dumps(state: LayerState) -> str:
-    """`layers.yaml`'s text for `state` (also the data of the env's `mlops-layers` ConfigMap)."""
-    return HEADER + yaml.safe_dump(
-        {"attached": state.attached, "layers": dict(sorted(state.layers.items()))}, sort_keys=False
-    )
-
-
-def write_state(env_dir: Path, state: LayerState) -> None:
-    path = state_file(env_dir)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(dumps(state))
-    tmp.replace(path)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
-from optional_layers.manager import get_manager
+from optional_layers.manager import LayerManager, build_manager
 from serving import errors
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
@@ -59,12 +59,12 @@ def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> Non
     app.openapi = openapi
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The model server of `settings`; uvicorn calls it without, and the env is decided here, once."""
+def create_app(settings: Settings | None = None, layers: LayerManager | None = None) -> FastAPI:
+    """The model server of `settings`; uvicorn calls it without, and the env is decided here, once,
+    with the layer manager of its `layers.yaml` (unless one is given)."""
     settings = settings or load_settings()
     check_serving_settings(settings)
-
-    layers = get_manager(settings)
+    layers = layers or build_manager(settings)
 
     def on_event(event: str, payload: dict) -> None:
         layers.serving_event(event, payload, settings)

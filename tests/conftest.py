@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlops_base.settings import Settings, load_settings
-from mlops_platform import processes, triton
+from mlops_platform import processes
+from mlops_platform import triton_server as triton
 from tests.support import TRITON_KEY, RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)

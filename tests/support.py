@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_base.settings import REPO_ROOT, Settings, load_settings
-from mlops_platform import processes
+from mlops_platform import layer_toggle, processes
 
 TOKEN = "test-reload-token-0123456789"
 TRITON_KEY = "test-admin-key-0123456789"  # the Triton repository API's admin key in tests
@@ -70,9 +70,41 @@ def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> 
     )
 
 
+def start_model_server(
+    log_dir: Path, env: dict[str, str], port: int | None = None, wait_for_models: bool = True
+) -> processes.Service:
+    """A real uvicorn process serving `serving.main:create_app` on a loopback port, answering;
+    with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
+    port = port or processes.free_port()
+    service = processes.start_ready(
+        "serving",
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "--factory",
+            "serving.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        log_dir / f"serving-{port}.log",
+        f"http://127.0.0.1:{port}",
+        "/health",
+        env,
+    )
+    if wait_for_models:
+        try:
+            loaded = lambda: not httpx.get(f"{service.url}/health", timeout=10).json()["loading"]  # noqa: E731
+            processes.wait_until(service, loaded, 120)
+        except BaseException:
+            processes.stop(service)
+            raise
+    return service
+
+
 def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
     """A real uvicorn model server with the tests' token; stop it with processes.stop."""
-    return processes.start_model_server(tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env})
+    return start_model_server(tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env})
 
 
 class DelayingProxy:
@@ -244,3 +276,10 @@ def listening_addresses(process_group: int) -> set[tuple[str, int]]:
                 host = socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words)
                 found.add((host, int(port, 16)))
     return found
+
+
+def toggle(env_dir: Path, action: str, layer: str | None = None) -> list[str]:
+    """What `./mlops layers <action> [layer]` does to an env tree (a test's copy): plan, write, report."""
+    change = layer_toggle.plan(env_dir, action, layer)
+    layer_toggle.apply(change)
+    return change.lines

@@ -7,20 +7,20 @@ from dagster import (
     Definitions,
     Failure,
     MaterializeResult,
+    ResourceParam,
     asset,
 )
 from feast.errors import FeatureViewNotFoundException
 
-from core_assets.resources import PlatformSettings
+from mlops_base.settings import Settings
 from optional_layers.feast import repository
 from optional_layers.feast.store import feature_store, offline_path
 
 
 @asset(group_name="feast", deps=[AssetKey("features")], automation_condition=AutomationCondition.eager())
-def feast_online_features(context: AssetExecutionContext, platform: PlatformSettings) -> MaterializeResult:
+def feast_online_features(context: AssetExecutionContext, settings: ResourceParam[Settings]) -> MaterializeResult:
     """The feature repository applied and the online store materialized from the offline store
     (everything the first time, incrementally after), for `/predict {"entity_ids": [...]}`."""
-    settings = platform.settings()
     store = feature_store(settings)
     try:  # the features the last `features` run ingested
         names = [f.name for f in store.get_feature_view(repository.VIEW, allow_registry_cache=False).features]

@@ -11,6 +11,7 @@ from feast.errors import FeatureServiceNotFoundException
 
 from mlops_base.settings import Settings
 from optional_layers.feast.repository import service_name
+from optional_layers.feast.settings import FeastSettings
 from optional_layers.hookspecs import RowsRejected
 
 FORM = "entity_ids"
@@ -53,7 +54,7 @@ def online_rows(
         service = _service(store, name)
     except FeatureServiceNotFoundException as exc:
         raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
-    key = settings.feast_entity_key
+    key = FeastSettings.of(settings).feast_entity_key
     values = store.get_online_features(features=service, entity_rows=[{key: i} for i in ids]).to_dict()
     absent = [f for f in feature_names if f not in values]
     if absent:

@@ -71,7 +71,7 @@ def mlops_request_rows(
 
 
 @hookimpl
-def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
+def mlops_serving_startup(app: FastAPI) -> None:
     online.document_entity_form(app)
 
 

@@ -14,6 +14,7 @@ from feast.errors import FeatureServiceNotFoundException, FeatureViewNotFoundExc
 from feast.types import Float64
 
 from mlops_base.settings import Settings
+from optional_layers.feast.settings import FeastSettings
 from optional_layers.feast.store import offline_path
 
 ENTITY = "entity"
@@ -44,7 +45,7 @@ def _timestamps(frame: pd.DataFrame, column: str, default: datetime) -> pd.Serie
 def split_dataset(dataset: pd.DataFrame, settings: Settings, now: datetime | None = None) -> Ingest:
     """ValueError naming every problem: no target, non-numeric or non-finite features, duplicate keys."""
     now = now or datetime.now(UTC)
-    key, target = settings.feast_entity_key, settings.target_column
+    key, target = FeastSettings.of(settings).feast_entity_key, settings.target_column
     reserved = {key, target, EVENT_TIMESTAMP, LABEL_TIMESTAMP}
     names = [c for c in dataset.columns if c not in reserved]
     problems = [] if target in dataset else [f"target column {target!r} missing"]
@@ -82,7 +83,7 @@ def write_offline(settings: Settings, features: pd.DataFrame) -> int:
 def feature_view(settings: Settings, feature_names: list[str]) -> tuple[Entity, FeatureView]:
     entity = Entity(
         name=ENTITY,
-        join_keys=[settings.feast_entity_key],
+        join_keys=[FeastSettings.of(settings).feast_entity_key],
         value_type=ValueType.INT64,
         description="one row of the env's dataset",
     )
@@ -90,7 +91,7 @@ def feature_view(settings: Settings, feature_names: list[str]) -> tuple[Entity, 
     view = FeatureView(
         name=VIEW,
         entities=[entity],
-        ttl=timedelta(days=settings.feast_ttl_days),
+        ttl=timedelta(days=FeastSettings.of(settings).feast_ttl_days),
         schema=[Field(name=name, dtype=Float64) for name in feature_names],
         source=source,
         online=True,
@@ -112,7 +113,7 @@ def historical(store: FeatureStore, settings: Settings, ingest: Ingest) -> pd.Da
     values in that window: they are reported here, never dropped."""
     refs = [f"{VIEW}:{name}" for name in ingest.feature_names]
     joined = store.get_historical_features(entity_df=ingest.labels, features=refs).to_df()
-    key = settings.feast_entity_key
+    key = FeastSettings.of(settings).feast_entity_key
     joined = joined.sort_values([key, EVENT_TIMESTAMP], kind="stable").reset_index(drop=True)
     found = joined.dropna(subset=ingest.feature_names)
     requested = ingest.labels.set_index([key, EVENT_TIMESTAMP]).index
@@ -121,7 +122,7 @@ def historical(store: FeatureStore, settings: Settings, ingest: Ingest) -> pd.Da
         ids = sorted({entity for entity, _ in lost})
         raise ValueError(
             f"{len(lost)} of {len(requested)} labelled rows have no feature values within the feature view's "
-            f"TTL ({settings.feast_ttl_days} days) before their label time, {key}s {ids[:10]}"
+            f"TTL ({FeastSettings.of(settings).feast_ttl_days} days) before their label time, {key}s {ids[:10]}"
             f"{' ...' if len(ids) > 10 else ''}: their features are older than the window (FEAST_TTL_DAYS) "
             "or were never ingested"
         )

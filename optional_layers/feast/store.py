@@ -11,6 +11,7 @@ from feast import FeatureStore
 from feast.repo_config import RepoConfig
 
 from mlops_base.settings import Settings
+from optional_layers.feast.settings import FeastSettings
 
 
 def feast_dir(settings: Settings) -> Path:
@@ -28,9 +29,9 @@ def project(settings: Settings) -> str:
 
 
 def online_store(settings: Settings) -> dict:
-    if not settings.feast_online_store:
+    if not FeastSettings.of(settings).feast_online_store:
         return {"type": "sqlite", "path": str(feast_dir(settings) / "online.db")}
-    address, _, db = settings.feast_online_store.removeprefix("redis://").partition("/")
+    address, _, db = FeastSettings.of(settings).feast_online_store.removeprefix("redis://").partition("/")
     return {"type": "redis", "connection_string": f"{address},db={db or 0}"}
 
 
@@ -53,7 +54,7 @@ _stores: dict[tuple[str, ...], FeatureStore] = {}
 
 def feature_store(settings: Settings) -> FeatureStore:
     """One store per env, state dir and online store in a process (building one reads the registry)."""
-    key = (settings.mlops_env, str(settings.state_dir), settings.feast_online_store)
+    key = (settings.mlops_env, str(settings.state_dir), FeastSettings.of(settings).feast_online_store)
     if key not in _stores:
         _stores[key] = FeatureStore(config=repo_config(settings))
     return _stores[key]

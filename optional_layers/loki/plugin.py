@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from logging.handlers import RotatingFileHandler
 
-from mlops_base.settings import SECRET_SETTINGS, Settings
+from mlops_base.settings import LayerSettings, Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.loki.formatter import JsonFormatter
 from optional_layers.loki.handler import LokiHandler
+from optional_layers.loki.settings import LoggingSettings
 
 FILE_MAX_BYTES = 10 * 1024 * 1024
 FILE_BACKUPS = 5  # at most ~60 MB of JSON lines per env
@@ -32,13 +33,16 @@ def mlops_layer_info() -> LayerInfo:
 
 @hookimpl
 def mlops_logging_handlers(settings: Settings, component: str) -> list[logging.Handler]:
-    key = (settings.mlops_env, component, settings.loki_url, str(settings.state_dir))
+    loki_url = LoggingSettings.of(settings).loki_url
+    key = (settings.mlops_env, component, loki_url, str(settings.state_dir))
     if key not in _handlers:
-        secrets = tuple(str(getattr(settings, name)) for name in SECRET_SETTINGS)
+        # every secret of the core and of the layers' settings, masked wherever it slips into a message
+        layers = [cls.of(settings) for cls in LayerSettings.__subclasses__()]
+        secrets = tuple(value for owner in (settings, *layers) for value in owner.secret_values())
         formatter = JsonFormatter(settings.mlops_env, component, secrets)
         handlers: list[logging.Handler] = []
-        if settings.loki_url:
-            handlers.append(LokiHandler(settings.loki_url, formatter))
+        if loki_url:
+            handlers.append(LokiHandler(loki_url, formatter))
         if component == "serving":  # the local default: a rotating JSON file under the state dir
             path = log_file(settings, component)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,13 +12,11 @@ from dagster import (
 )
 from mlflow.exceptions import MlflowException
 
-from core_assets.history import alias_moves
-from core_assets.levers import rollback_run_config
-from core_assets.lib.registry import alias_version
-from core_assets.resources import MlflowRegistry
+from core_assets.api import ROLLBACK_JOB, MlflowRegistry, alias_moves, alias_version, rollback_run_config
 from mlops_base.aliases import CHALLENGER
-from mlops_base.errors import first_line
+from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
+from optional_layers.monitoring.settings import MonitoringSettings
 from optional_layers.monitoring.slo import read_slo
 
 
@@ -31,7 +29,7 @@ class SloSettings(ConfigurableResource):
     window: str
 
 
-@sensor(job_name="rollback_job", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(job_name=ROLLBACK_JOB, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, registry: MlflowRegistry):
     """Roll the challenger back when its error ratio or p99 stays over the SLO for the window."""
     if not slo.prometheus_url:
@@ -66,14 +64,15 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
 
 
 def monitoring_definitions(settings: Settings) -> Definitions:
+    layer = MonitoringSettings.of(settings)
     return Definitions(
         sensors=[slo_rollback_sensor],
         resources={
             "slo": SloSettings(
-                prometheus_url=settings.prometheus_url,
-                max_error_ratio=settings.rollback_max_error_ratio,
-                max_p99_seconds=settings.rollback_max_p99_seconds,
-                window=settings.rollback_window,
+                prometheus_url=layer.prometheus_url,
+                max_error_ratio=layer.rollback_max_error_ratio,
+                max_p99_seconds=layer.rollback_max_p99_seconds,
+                window=layer.rollback_window,
             )
         },
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from optional_layers.gitops import dump_yaml
+from mlops_base.yaml_text import dump_yaml
 
 HERE = Path(__file__).parent
 RULES = HERE / "rules" / "mlops-alerts.yaml"

@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
-from optional_layers.manager import get_manager
 from optional_layers.monitoring import gitops, pipeline_metrics
+from optional_layers.monitoring.settings import MonitoringSettings
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY)
@@ -120,10 +120,9 @@ def mlops_gitops_files() -> dict[str, str]:
 
 
 @hookimpl
-def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
+def mlops_serving_startup(app: FastAPI, metric_values: Callable[[], dict[str, float]]) -> None:
     app.add_middleware(PredictMetrics)
-    layers = get_manager(settings)
-    LAYER_COUNTERS.source = layers.metric_values
+    LAYER_COUNTERS.source = metric_values
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -150,13 +149,14 @@ def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
 
 @hookimpl
 def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
-    if not settings.pushgateway_url:
+    gateway = MonitoringSettings.of(settings).pushgateway_url
+    if not gateway:
         _log.debug("PUSHGATEWAY_URL is not set: release event %s not pushed", event)
         return
     try:
-        pipeline_metrics.push_event(settings.pushgateway_url, settings.mlops_env, event, payload)
+        pipeline_metrics.push_event(gateway, settings.mlops_env, event, payload)
     except (OSError, httpx.HTTPError) as exc:  # the gateway is down or refuses: logged, never raised
-        _log.warning("release event %s not pushed to %s: %s", event, settings.pushgateway_url, exc)
+        _log.warning("release event %s not pushed to %s: %s", event, gateway, exc)
 
 
 @hookimpl

@@ -17,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from mlops_base.aliases import Alias
 from optional_layers.hookspecs import RowsRejected
 from serving.payload import OtherForm, PayloadError, Rows, answer_bytes, check_json, check_shape, parse_rows
-from serving.routing import NoModelLoaded, bucket, route
 from serving.runtimes.base import RuntimeUnavailable
 from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
 from serving.shadow import ShadowStats
+from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
 router = APIRouter(tags=["predict"])

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
-from serving.routing import configured_split, effective_split
 from serving.schemas import (
     BatchingInfo,
     HealthResponse,
@@ -14,6 +13,7 @@ from serving.schemas import (
     ModelStatus,
     RoutingInfo,
 )
+from serving.traffic_split import configured_split, effective_split
 
 router = APIRouter(tags=["status"])
 

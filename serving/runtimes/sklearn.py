@@ -11,7 +11,7 @@ import pandas as pd
 import sklearn
 from mlflow.models import Model
 
-from mlops_base.errors import first_line
+from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo

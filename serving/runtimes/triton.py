@@ -25,7 +25,7 @@ import tritonclient.http.aio as triton_aio
 from mlflow.models import Model
 from tritonclient.utils import InferenceServerException
 
-from mlops_base.errors import first_line
+from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable

@@ -2,6 +2,9 @@
 
 from dagster import AssetKey, Definitions
 
+from core_assets.resources import build_resources
+from optional_layers.manager import build_manager
+
 REGISTER_ONLY = {AssetKey("features"), AssetKey("trained_model"), AssetKey("registered_model_version")}
 
 
@@ -31,3 +34,8 @@ def step_failure(result) -> str:
     """The message of the run's one failed step."""
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     return failure.event_specific_data.error.message
+
+
+def resources(settings) -> dict:
+    """The code location's resources for `settings`, with the manager of its env's layers."""
+    return build_resources(settings, build_manager(settings))

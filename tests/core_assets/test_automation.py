@@ -7,7 +7,7 @@ from dagster import AssetKey, evaluate_automation_conditions, materialize
 from core_assets.assets import features, trained_model
 from core_assets.checks import accuracy_gate
 from core_assets.definitions import build_definitions
-from core_assets.resources import build_resources
+from tests.core_assets.runs import resources as build_resources
 from tests.core_assets.runs import run_job
 
 

@@ -15,7 +15,7 @@ from dagster import AssetKey
 
 from core_assets.definitions import build_definitions
 from mlops_base.settings import REPO_ROOT, SettingsError, load_settings
-from optional_layers.toggle import toggle
+from tests.support import toggle
 
 CORE_ASSETS = ["features", "trained_model", "registered_model_version", "served_alias"]
 

@@ -12,9 +12,9 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from core_assets.definitions import build_definitions
-from core_assets.history import alias_moves
+from core_assets.release.history import alias_moves
 from mlops_platform import processes
-from mlops_platform.releases import served_version, wait_for
+from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import register
 from tests.support import start_daemon, start_server, wired_to

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 from dagster import materialize
 
-import core_assets.assets
 from core_assets.assets import features
 from core_assets.resources import build_resources
 from optional_layers.hookspecs import hookimpl
@@ -24,12 +23,11 @@ class TinyFeatureStore:
         )
 
 
-def test_features_come_from_the_layer_when_one_provides_them(settings, instance, monkeypatch):
+def test_features_come_from_the_layer_when_one_provides_them(settings, instance):
     manager = LayerManager(set())
     manager.pm.register(TinyFeatureStore(), name="tiny-feature-store")
-    monkeypatch.setattr(core_assets.assets, "get_manager", lambda settings: manager)
     try:
-        result = materialize([features], resources=build_resources(settings), instance=instance)
+        result = materialize([features], resources=build_resources(settings, manager), instance=instance)
     finally:
         manager.pm.unregister(name="tiny-feature-store")
     metadata = result.asset_materializations_for_node("features")[0].metadata

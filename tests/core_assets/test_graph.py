@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from dagster import AssetKey, materialize
 
 from core_assets.assets import (
@@ -11,12 +13,18 @@ from core_assets.assets import (
     trained_model,
 )
 from core_assets.checks import accuracy_gate
-from core_assets.history import alias_moves
-from core_assets.lib.registry import mirrored_history
-from core_assets.resources import build_resources
-from tests.core_assets.runs import release, run_job
+from core_assets.release.history import alias_moves
+from core_assets.release.registry import MIRROR_PREFIX, AliasMove
+from tests.core_assets.runs import release, resources, run_job
 
 ASSETS = [features, trained_model, registered_model_version, served_alias]
+
+
+def mirrored_history(client, model_name: str, alias: str) -> list[AliasMove]:
+    """The MLflow mirror of one alias's history, oldest first."""
+    tags = client.get_registered_model(model_name).tags
+    moves = [AliasMove(**json.loads(value)) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
+    return sorted((m for m in moves if alias in (None, m.alias)), key=lambda m: m.moved_at)
 
 
 def _metadata(result, key: str) -> dict:
@@ -25,7 +33,7 @@ def _metadata(result, key: str) -> dict:
 
 
 def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance):
-    result = materialize(ASSETS + [accuracy_gate], resources=build_resources(settings), instance=instance)
+    result = materialize(ASSETS + [accuracy_gate], resources=resources(settings), instance=instance)
     assert result.success
 
     [version] = client.search_model_versions(f"name='{settings.model_name}'")
@@ -71,7 +79,7 @@ def test_second_release_records_before_version(defs, instance, client, settings)
 
 def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, instance, defs):
     release(defs, instance)
-    strict = build_resources(settings.model_copy(update={"min_accuracy": 1.01}))
+    strict = resources(settings.model_copy(update={"min_accuracy": 1.01}))
 
     result = materialize(ASSETS + [accuracy_gate], resources=strict, instance=instance, raise_on_error=False)
 

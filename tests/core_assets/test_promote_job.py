@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core_assets.history import alias_moves
+from core_assets.release.history import alias_moves
 from tests.core_assets.runs import release, run_job, step_failure
 
 

@@ -17,17 +17,22 @@ from dagster import (
 )
 
 from core_assets.definitions import build_definitions
-from core_assets.history import alias_moves
-from core_assets.resources import build_resources
-from core_assets.sensors import new_data_sensor, readiness_sensor, rollback_sensor
+from core_assets.jobs import build_jobs
+from core_assets.release.history import alias_moves
+from core_assets.sensors import build_sensors
+from mlops_base.settings import load_settings
 from mlops_platform.processes import free_port
-from tests.core_assets.runs import register, release, run_job, step_failure
+from tests.core_assets.runs import register, release, resources, run_job, step_failure
 from tests.support import DelayingProxy
+
+SENSORS = {sensor.name: sensor for sensor in build_sensors(build_jobs(load_settings("dev")))}
+readiness_sensor, rollback_sensor, new_data_sensor = (
+    SENSORS[name] for name in ("readiness_sensor", "rollback_sensor", "new_data_sensor")
+)
 
 
 def _evaluate(sensor, instance, settings, cursor=None):
-    resources = build_resources(settings)
-    with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources(settings)) as context:
         result = sensor(context)
         return result, context.cursor
 
@@ -78,7 +83,7 @@ def _failure_context(instance, failed_run_result, settings):
         dagster_event=event,
         dagster_instance=instance,
         dagster_run=run,
-        resources=build_resources(settings),
+        resources=resources(settings),
     )
 
 
@@ -172,7 +177,9 @@ def test_a_failed_rollback_is_not_rolled_back_again(instance, settings):
     assert "is itself a rollback; not rolling it back" in again.skip_message
 
 
-def test_readiness_gives_up_on_a_failed_registration_and_alerts(defs, instance, settings, mlflow_state, webhook):
+def test_readiness_gives_up_on_a_failed_registration_and_alerts(
+    defs, instance, settings, mlflow_state, webhook, monkeypatch
+):
     """MLflow's OSS store registers synchronously, so the test marks the real registry's row
     FAILED_REGISTRATION, as an asynchronous registry (or a plugin store) would."""
     url, received = webhook
@@ -180,7 +187,8 @@ def test_readiness_gives_up_on_a_failed_registration_and_alerts(defs, instance, 
     with sqlite3.connect(mlflow_state / "mlflow" / "mlflow.db") as db:
         db.execute("UPDATE model_versions SET status = 'FAILED_REGISTRATION' WHERE name = ?", (settings.model_name,))
 
-    result, _ = _evaluate(readiness_sensor, instance, settings.model_copy(update={"slack_webhook_url": url}))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", url)  # the alerts layer's own setting
+    result, _ = _evaluate(readiness_sensor, instance, settings)
 
     assert not result.run_requests
     assert result.skip_reason.skip_message == "v1 FAILED_REGISTRATION (alert raised)"

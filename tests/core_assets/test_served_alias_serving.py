@@ -64,12 +64,11 @@ def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
 
 
 def test_a_rollback_to_a_deleted_version_is_refused_alerted_and_changes_nothing(
-    settings, serving, instance, client, webhook
+    settings, serving, instance, client, webhook, monkeypatch
 ):
     url, received = webhook
-    wired = build_definitions(
-        settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": TOKEN, "slack_webhook_url": url})
-    )
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", url)
+    wired = build_definitions(settings.model_copy(update={"serving_url": serving.url, "reload_secret_token": TOKEN}))
     release(wired, instance)  # B: v1 -> v2, served
     client.delete_model_version(settings.model_name, "1")  # the version a rollback would restore is gone
 

@@ -10,25 +10,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core_assets.definitions import build_definitions
 from mlops_base.settings import REPO_ROOT
-from optional_layers.toggle import toggle
 from tests.core_assets.runs import run_job
+from tests.support import toggle
 
 
 def test_a_failed_gate_alerts_and_pushes_with_the_runs_overridden_settings(
-    settings, instance, webhook, pushgateway, tmp_path
+    settings, instance, webhook, pushgateway, tmp_path, monkeypatch
 ):
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs", envs)
     toggle(envs / "dev", "on", "monitoring")
     url, received = webhook
-    overridden = settings.model_copy(
-        update={
-            "min_accuracy": 1.01,
-            "slack_webhook_url": url,
-            "pushgateway_url": pushgateway,
-            "mlops_envs_dir": envs,
-        }
-    )
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", url)  # the layers' own settings: their env variables
+    monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
+    overridden = settings.model_copy(update={"min_accuracy": 1.01, "mlops_envs_dir": envs})
 
     result = run_job(build_definitions(overridden), instance, "train_job")
 

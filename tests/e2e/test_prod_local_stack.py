@@ -22,15 +22,15 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 from dagster_graphql import DagsterGraphQLClientError
 
-from core_assets.history import alias_moves
-from core_assets.levers import rollback_run_config
+from core_assets.release.history import alias_moves
+from core_assets.release.levers import rollback_run_config
 from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings, load_settings
-from mlops_platform import processes, stack, storage_services
+from mlops_platform import local_storage, processes, stack
 from mlops_platform.cli import materialize
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.releases import served_version, wait_for
+from mlops_platform.release_watch import served_version, wait_for
 from tests.support import ROW, listening_addresses
 
 REGISTER_ONLY = "*registered_model_version"  # upstream of it, itself included: no release
@@ -58,19 +58,19 @@ class Stack:
 
     def bucket(self) -> dict[str, int]:
         pages = (
-            storage_services.s3_client(self.settings)
+            local_storage.s3_client(self.settings)
             .get_paginator("list_objects_v2")
             .paginate(Bucket=self.settings.s3_bucket)
         )
         return {item["Key"]: item["Size"] for page in pages for item in page.get("Contents", [])}
 
     def read_object(self, key: str) -> bytes:
-        answer = storage_services.s3_client(self.settings).get_object(Bucket=self.settings.s3_bucket, Key=key)
+        answer = local_storage.s3_client(self.settings).get_object(Bucket=self.settings.s3_bucket, Key=key)
         return answer["Body"].read()
 
     def registry_rows(self) -> list[tuple[str, str]]:
         """(version, source) rows of the model in MLflow's Postgres database."""
-        with psycopg2.connect(storage_services.postgres(self.settings).dsn("mlflow")) as connection:
+        with psycopg2.connect(local_storage.postgres(self.settings).dsn("mlflow")) as connection:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT version, source FROM model_versions WHERE name = %s ORDER BY version",
@@ -188,8 +188,8 @@ def test_postgres_restarted_under_the_readiness_sensor_neither_repeats_nor_skips
 
     old = prod.service("postgres")
     processes.stop(old)
-    assert not storage_services.postgres(prod.settings).accepts_connections()
-    prod.replace(old, storage_services.postgres(prod.settings).start(old.log_path))
+    assert not local_storage.postgres(prod.settings).accepts_connections()
+    prod.replace(old, local_storage.postgres(prod.settings).start(old.log_path))
 
     assert materialize(prod.settings, REGISTER_ONLY) == 0
     after_restart = prod.newest_version()

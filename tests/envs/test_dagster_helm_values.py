@@ -18,8 +18,8 @@ from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
 from dagster_k8s.job import DagsterK8sJobConfig, UserDefinedDagsterK8sConfig, construct_dagster_k8s_job
 
+from core_assets.instance import compute_logs_prefix, instance_config
 from core_assets.logs import PYTHON_LOGS
-from core_assets.storage import compute_logs_prefix, instance_config
 from mlops_base.settings import REPO_ROOT, load_settings
 
 ENVS = ["dev", "prod"]

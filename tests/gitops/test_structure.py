@@ -12,9 +12,10 @@ import shutil
 import pytest
 import yaml
 
-from mlops_base.settings import REPO_ROOT, SECRET_SETTINGS
+import optional_layers.alerts  # noqa: F401 - its settings hold a secret (the Slack webhook)
+from mlops_base.settings import REPO_ROOT, all_secret_names
+from mlops_platform.layer_toggle import plan
 from optional_layers.manager import known_layers
-from optional_layers.toggle import plan, toggle
 from tests.gitops.manifests import (
     COMPONENTS,
     ENVS,
@@ -28,6 +29,7 @@ from tests.gitops.manifests import (
     render,
     sources,
 )
+from tests.support import toggle
 
 PINNED = re.compile(r"^(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
 
@@ -145,11 +147,11 @@ def test_secrets_are_external_references_never_values():
         external = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ExternalSecret"}
         assert {d["spec"]["secretStoreRef"]["name"] for d in external.values()} == {f"mlops-{env}"}
         keys = {item["secretKey"] for d in external.values() for item in d["spec"]["data"]}
-        assert {name.upper() for name in SECRET_SETTINGS} <= keys
+        assert all_secret_names() <= keys
         cluster = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "mlops-cluster")
-        assert not {name.upper() for name in SECRET_SETTINGS} & set(cluster["data"])
+        assert not all_secret_names() & set(cluster["data"])
     prod_settings = (REPO_ROOT / "envs/prod/platform.env").read_text()
-    assert not [n for n in SECRET_SETTINGS if re.search(rf"^{n.upper()}=", prod_settings, re.M)]
+    assert not [n for n in all_secret_names() if re.search(rf"^{n}=", prod_settings, re.M)]
 
 
 def test_the_settings_configmap_is_the_env_file_local_runs_read():

@@ -9,7 +9,7 @@ import textwrap
 import httpx
 import pytest
 
-from mlops_platform import triton
+from mlops_platform import triton_server as triton
 from tests.support import TRITON_KEY as KEY
 
 MODEL = textwrap.dedent("""

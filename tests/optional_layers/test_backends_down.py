@@ -14,29 +14,24 @@ from dagster import DagsterInstance, build_sensor_context
 from core_assets.definitions import build_definitions
 from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
-from mlops_platform.releases import served_version, wait_for
+from mlops_platform.release_watch import served_version, wait_for
 from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
-from optional_layers.toggle import toggle
 from tests.core_assets.runs import register, run_job
-from tests.support import ROW, TOKEN, start_server
+from tests.support import ROW, TOKEN, start_server, toggle
 
 
-def test_the_core_serves_and_releases_while_pushgateway_loki_and_prometheus_are_down(settings, tmp_path, caplog):
+def test_the_core_serves_and_releases_while_pushgateway_loki_and_prometheus_are_down(
+    settings, tmp_path, caplog, monkeypatch
+):
     instance = DagsterInstance.ephemeral()
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs" / "dev", envs / "dev")
     for layer in ("monitoring", "logging"):
         toggle(envs / "dev", "on", layer)
     dead = {name: f"http://127.0.0.1:{processes.free_port()}" for name in ("pushgateway", "loki", "prometheus")}
-    settings = settings.model_copy(
-        update={
-            "mlops_envs_dir": envs,
-            "pushgateway_url": dead["pushgateway"],
-            "loki_url": dead["loki"],
-            "prometheus_url": dead["prometheus"],
-            "reload_secret_token": TOKEN,
-        }
-    )
+    for name, url in dead.items():  # the layers' own settings
+        monkeypatch.setenv(f"{name.upper()}_URL", url)
+    settings = settings.model_copy(update={"mlops_envs_dir": envs, "reload_secret_token": TOKEN})
     assert register(build_definitions(settings), instance).success  # v1
 
     server = start_server(

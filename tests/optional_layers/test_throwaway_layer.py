@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from core_assets.definitions import build_definitions
 from core_assets.lib.events import emit_lifecycle_event
 from mlops_base.settings import REPO_ROOT, load_settings
-from optional_layers.manager import known_layers
-from optional_layers.toggle import toggle
+from optional_layers.manager import build_manager, known_layers
 from serving.main import create_app
+from tests.support import toggle
 
 LAYER = '''
 from dagster import Definitions, asset
@@ -84,7 +84,7 @@ def test_a_layer_attaches_through_entry_points_and_detaches_without_a_core_chang
         == 42
     )
     assert TestClient(create_app(settings)).get("/throwaway").json() == {"layer": "throwaway"}
-    emit_lifecycle_event("served", {"version": "1"}, settings)
+    emit_lifecycle_event("served", {"version": "1"}, settings, build_manager(settings))
     assert sys.modules["throwaway_layer"].EVENTS == [("served", "throwaway-test")]
 
     monkeypatch.undo()  # uninstall: the dist-info leaves sys.path

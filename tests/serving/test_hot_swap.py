@@ -9,8 +9,8 @@ import pytest
 from mlflow import MlflowClient
 
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
 from tests.support import ROW, TOKEN, Hammer, start_mlflow, start_server

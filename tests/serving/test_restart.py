@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mlops_platform import processes
-from tests.support import ROW, TOKEN, DelayingProxy, start_server
+from tests.support import ROW, TOKEN, DelayingProxy, start_model_server, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -30,7 +30,7 @@ def slow_registry(mlflow_server):
 
 
 def _start(tmp_path, registry_url: str, model, port: int | None = None) -> processes.Service:
-    return processes.start_model_server(
+    return start_model_server(
         tmp_path,
         {
             "RELOAD_SECRET_TOKEN": TOKEN,

@@ -6,7 +6,7 @@ import pytest
 
 from mlops_base.settings import load_settings
 from mlops_platform.traffic import interval
-from serving.routing import NoModelLoaded, Route, bucket, configured_split, route
+from serving.traffic_split import NoModelLoaded, Route, bucket, configured_split, route
 
 BOTH = {"A", "B"}
 IDS = [f"client-{i}" for i in range(10_000)]

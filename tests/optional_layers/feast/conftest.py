@@ -42,5 +42,8 @@ def online_store(request) -> str:
 
 
 @pytest.fixture
-def feast_settings(settings, online_store):
-    return settings.model_copy(update={"feast_online_store": online_store, "feast_entity_key": "flower_id"})
+def feast_settings(settings, online_store, monkeypatch):
+    """The test's settings; the layer's own (FEAST_*) come from the environment, as in a pod."""
+    monkeypatch.setenv("FEAST_ONLINE_STORE", online_store)
+    monkeypatch.setenv("FEAST_ENTITY_KEY", "flower_id")
+    return settings

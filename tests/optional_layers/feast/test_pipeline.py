@@ -4,6 +4,7 @@ store, `/predict {"entity_ids": [...]}` answers from it, and the contract refuse
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 
@@ -14,14 +15,13 @@ from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 
 from core_assets.definitions import build_definitions
-from core_assets.lib.registry import register_version
+from core_assets.release.registry import register_version
 from mlops_base.settings import REPO_ROOT, load_settings
 from mlops_platform import processes
 from optional_layers.feast import repository
 from optional_layers.feast.store import feature_store
-from optional_layers.toggle import toggle
 from tests.core_assets.runs import run_job, step_failure
-from tests.support import TOKEN, start_server
+from tests.support import TOKEN, start_server, toggle
 
 FEATURES = list(load_iris(as_frame=True).frame.columns[:4])
 
@@ -33,11 +33,12 @@ def flow(mlflow_server, redis_service, tmp_path_factory):
     root = tmp_path_factory.mktemp("feast-flow")
     shutil.copytree(REPO_ROOT / "envs" / "dev", root / "envs" / "dev")
     toggle(root / "envs" / "dev", "on", "feast")
+    env = pytest.MonkeyPatch()
+    env.setenv("FEAST_ONLINE_STORE", redis_service.url)  # the layer's own setting, for the whole module
     settings = load_settings(
         "dev",
         mlflow_tracking_uri=mlflow_server,
         mlflow_experiment="tests",
-        feast_online_store=redis_service.url,
         model_name=f"feast-{uuid.uuid4().hex[:8]}",
         mlops_state_dir=root / "state",
         serving_url="",
@@ -48,7 +49,10 @@ def flow(mlflow_server, redis_service, tmp_path_factory):
         everything = defs.resolve_implicit_global_asset_job_def()
         result = everything.execute_in_process(instance=instance, raise_on_error=False)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
-        yield settings, defs, instance, result
+        try:
+            yield settings, defs, instance, result
+        finally:
+            env.undo()
 
 
 def _server(settings, tmp_path) -> processes.Service:
@@ -59,7 +63,7 @@ def _server(settings, tmp_path) -> processes.Service:
             "MLOPS_STATE_DIR": str(settings.state_dir),
             "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
             "MODEL_NAME": settings.model_name,
-            "FEAST_ONLINE_STORE": settings.feast_online_store,
+            "FEAST_ONLINE_STORE": os.environ["FEAST_ONLINE_STORE"],
         },
     )
 

@@ -79,8 +79,9 @@ def test_point_in_time_a_value_changed_after_the_label_time_is_not_used(feast_se
     assert repository.historical(store, feast_settings, at_three)[name].tolist() == [99.0]
 
 
-def test_rows_outside_the_ttl_window_are_reported_not_dropped(feast_settings):
-    settings = feast_settings.model_copy(update={"feast_ttl_days": 1})
+def test_rows_outside_the_ttl_window_are_reported_not_dropped(feast_settings, monkeypatch):
+    monkeypatch.setenv("FEAST_TTL_DAYS", "1")
+    settings = feast_settings
     dataset = _iris().assign(event_timestamp=T0)
     dataset.loc[[4, 5], "event_timestamp"] = T0 - timedelta(days=3)  # features older than the window
     store, ingest = _ingest(settings, dataset.assign(label_timestamp=T0), T0)

@@ -14,12 +14,11 @@ import pytest
 from dagster import DagsterInstance
 
 from core_assets.definitions import build_definitions
-from core_assets.storage import instance_config
+from core_assets.instance import instance_config
 from mlops_base.settings import REPO_ROOT, load_settings
 from mlops_platform import processes
-from optional_layers.toggle import toggle
 from tests.optional_layers.loki.conftest import wait_for
-from tests.support import ROW, TOKEN, start_server
+from tests.support import ROW, TOKEN, start_server, toggle
 
 
 @pytest.fixture
@@ -72,7 +71,8 @@ def test_the_model_server_ships_json_lines_with_request_ids_and_keeps_a_rotating
     assert any(r.get("request_id") == "release-7" and r["alias"] == "B" for r in lines)
 
 
-def test_a_dagster_run_ships_its_log_with_its_run_id(envs, tmp_path, loki, mlflow_server):
+def test_a_dagster_run_ships_its_log_with_its_run_id(envs, tmp_path, loki, mlflow_server, monkeypatch):
+    monkeypatch.setenv("LOKI_URL", loki.url)  # the logging layer's own setting
     settings = load_settings(
         "dev",
         mlflow_tracking_uri=mlflow_server,
@@ -80,7 +80,6 @@ def test_a_dagster_run_ships_its_log_with_its_run_id(envs, tmp_path, loki, mlflo
         serving_url="",
         model_name=f"loki-{uuid.uuid4().hex[:8]}",
         mlops_state_dir=tmp_path / "state",
-        loki_url=loki.url,
     ).model_copy(update={"mlops_envs_dir": envs})
     (tmp_path / "dagster").mkdir()
     # the instance `./mlops up` writes (dagster.yaml): its python_logs hands each run's log to the layers

@@ -40,12 +40,15 @@ def test_events_accumulate_on_the_gateway_and_registration_to_serving_is_measure
     assert _value(pushgateway, "mlops_pipeline_events_total", env="prod", event="rolled_back") is None
 
 
-def test_the_layer_pushes_with_the_callers_settings_and_a_dead_gateway_is_only_logged(pushgateway, settings, caplog):
+def test_the_layer_pushes_with_the_callers_settings_and_a_dead_gateway_is_only_logged(
+    pushgateway, settings, caplog, monkeypatch
+):
     manager = LayerManager({"monitoring"})
-    overridden = settings.model_copy(update={"pushgateway_url": pushgateway, "mlops_env": "staging"})
-    manager.lifecycle_event("gate_failed", {"run_id": "r1"}, overridden)
+    monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
+    manager.lifecycle_event("gate_failed", {"run_id": "r1"}, settings.model_copy(update={"mlops_env": "staging"}))
     assert _value(pushgateway, "mlops_pipeline_events_total", env="staging", event="gate_failed") == 1
 
     dead = f"http://127.0.0.1:{processes.free_port()}"
-    manager.lifecycle_event("gate_failed", {}, settings.model_copy(update={"pushgateway_url": dead}))
+    monkeypatch.setenv("PUSHGATEWAY_URL", dead)
+    manager.lifecycle_event("gate_failed", {}, settings)
     assert f"release event gate_failed not pushed to {dead}" in caplog.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from core_assets.definitions import build_definitions
@@ -78,8 +79,9 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
         assert "breached its SLO" in config["reason"] and "p99" in config["reason"]
 
         # release metrics pushed by a run reach Prometheus through the Pushgateway
-        pushed = settings.model_copy(update={"pushgateway_url": pushgateway})
-        LayerManager({"monitoring"}).lifecycle_event("rolled_back", {"alias": "B"}, pushed)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("PUSHGATEWAY_URL", pushgateway)
+            LayerManager({"monitoring"}).lifecycle_event("rolled_back", {"alias": "B"}, settings)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not _query(
             prometheus.url, 'mlops_pipeline_events_total{event="rolled_back",env="dev",job="mlops_pipeline"}'

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
-import serving.main
 from optional_layers.manager import LayerManager
 from serving.main import create_app
 from tests.support import ROW, TOKEN, serving_client, serving_settings
 
 
-@pytest.fixture
-def layers_on(monkeypatch):
-    monkeypatch.setattr(serving.main, "get_manager", lambda settings: LayerManager({"monitoring"}))
-
-
-def test_metrics_count_requests_by_variant_version_and_status(layers_on, mlflow_server, shared_model):
-    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
+def test_metrics_count_requests_by_variant_version_and_status(mlflow_server, shared_model):
+    app = create_app(serving_settings(mlflow_server, shared_model), LayerManager({"monitoring"}))
+    with serving_client(app) as client:
         for i in range(20):
             client.post("/predict", json={"data": [ROW]}, headers={"x-client-id": f"m{i}"})
         client.post("/variant/B/predict", json={"data": [[1.0]]})
@@ -33,7 +26,6 @@ def test_metrics_count_requests_by_variant_version_and_status(layers_on, mlflow_
     assert "mlops_pipeline_events" not in text  # release metrics travel through the Pushgateway
 
 
-def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model, monkeypatch):
-    monkeypatch.setattr(serving.main, "get_manager", lambda settings: LayerManager(set()))
-    with serving_client(create_app(serving_settings(mlflow_server, shared_model))) as client:
+def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model):
+    with serving_client(create_app(serving_settings(mlflow_server, shared_model), LayerManager(set()))) as client:
         assert client.get("/metrics").status_code == 404

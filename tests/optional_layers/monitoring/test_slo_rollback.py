@@ -14,10 +14,10 @@ from mlflow import MlflowClient
 
 from core_assets.definitions import build_definitions
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_platform import processes
-from mlops_platform.releases import served_version, wait_for
+from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
 from tests.optional_layers.monitoring.conftest import start_prometheus

@@ -14,11 +14,12 @@ from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 
 from core_assets.lib.data import build_features
-from core_assets.lib.registry import register_version
 from core_assets.lib.training import train_and_log
+from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_base.settings import SettingsError, load_settings
-from mlops_platform import processes, triton
+from mlops_platform import processes
+from mlops_platform import triton_server as triton
 from serving.main import create_app
 from tests.support import ROW, TOKEN, TRITON_KEY, Hammer, start_server
 

@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.models import Model
 from sklearn.datasets import load_iris
 
-from mlops_platform import triton
+from mlops_platform import triton_server as triton
 from serving.runtimes.triton_export import ExportError, config_pbtxt, export
 from tests.support import TRITON_KEY as KEY
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core_assets.lib.readiness import ReadinessCursor, decide
+from core_assets.release.readiness import ReadinessCursor, decide
 
 
 def test_ready_version_is_deployed_once():

@@ -11,7 +11,7 @@ from dataclasses import MISSING, fields
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-from core_assets.lib.registry import AliasMove
+from core_assets.release.registry import AliasMove
 from mlops_base.aliases import Alias
 
 SERVED_ALIAS = AssetKey("served_alias")

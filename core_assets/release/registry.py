@@ -151,15 +151,3 @@ def _trim_mirror(client: MlflowClient, model_name: str) -> None:
     )
     for key in keys[:-MIRROR_KEEP]:
         client.delete_registered_model_tag(model_name, key)
-
-
-def mirrored_history(client: MlflowClient, model_name: str, alias: Alias | None = None) -> list[AliasMove]:
-    """The MLflow mirror of the history, oldest first (optionally of one alias); none for an unknown model."""
-    try:
-        tags = client.get_registered_model(model_name).tags
-    except MlflowException as exc:
-        if _not_found(exc):
-            return []
-        raise
-    moves = [AliasMove(**json.loads(value)) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
-    return sorted((m for m in moves if alias in (None, m.alias)), key=lambda m: m.moved_at)

@@ -7,8 +7,9 @@ import shutil
 import pytest
 
 from mlops_base.settings import REPO_ROOT
+from mlops_platform.layer_toggle import UnknownLayer, describe
 from optional_layers.state import read_state, state_file
-from optional_layers.toggle import UnknownLayer, describe, toggle
+from tests.support import toggle
 
 
 @pytest.fixture

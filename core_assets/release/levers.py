@@ -6,25 +6,33 @@ config is given); `plan_move` turns the lever and the config into one concrete m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, get_args
+from dataclasses import dataclass
+from typing import get_args
 
 from dagster import DagsterInstance
 from mlflow import MlflowClient
 
-from core_assets.history import latest_registered_version, registered_in_run
-from core_assets.lib.registry import Lever, RegistryError, alias_version
+from core_assets.release.history import latest_registered_version, registered_in_run
+from core_assets.release.registry import Lever, RegistryError, alias_version
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
-
-if TYPE_CHECKING:
-    from core_assets.assets import ServedAliasConfig
 
 LEVER_TAG = "mlops/lever"
 
 
+@dataclass(frozen=True)
+class MoveRequest:
+    """What a run asked for (its `served_alias` config): empty fields are decided by the lever."""
+
+    alias: Alias | None = None
+    version: str | None = None
+    remove: bool = False
+    reason: str = ""
+
+
 def plan_move(
     lever: str,
-    config: ServedAliasConfig,
+    config: MoveRequest,
     settings: Settings,
     client: MlflowClient,
     model_name: str,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from optional_layers import gitops
+from mlops_platform import gitops
 from optional_layers.manager import known_layers
-from optional_layers.state import LayerState, dumps, read_state, state_file
+from optional_layers.state import LayerState, read_state, state_file
 
 Action = Literal["on", "off", "render"]
 
@@ -72,7 +72,8 @@ def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
         raise UnknownLayer(f"unknown layer {layer!r}; known layers: {', '.join(known) or 'none'}")
     before = read_state(env_dir)
     after, what = _changed(before, action, layer)
-    wanted = {state_file(env_dir): dumps(after), **gitops.generated_files(env_dir, after, gitops.all_layers())}
+    generated = gitops.generated_files(env_dir, after, gitops.all_layers())
+    wanted = {state_file(env_dir): gitops.layers_yaml(after), **generated}
     files = {path: text for path, text in wanted.items() if not (path.is_file() and path.read_text() == text)}
     change = Change(env_dir.name, before, after, files)
     if not files:
@@ -91,10 +92,3 @@ def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
 
 def apply(change: Change) -> None:
     gitops.write(change.files)
-
-
-def toggle(env_dir: Path, action: Action, layer: str | None = None) -> list[str]:
-    """Apply `on`/`off` to one layer, or to the whole optional set of `envs/<env>/`; returns what changed."""
-    change = plan(env_dir, action, layer)
-    apply(change)
-    return change.lines

@@ -8,9 +8,9 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from core_assets.lib.registry import AliasMove, Lever, move_alias
+from core_assets.release.registry import AliasMove, Lever, move_alias
 from mlops_base.aliases import Alias
-from serving.client import ServingClient, ServingError
+from serving_client import ServingClient, ServingError
 
 
 @dataclass(frozen=True)

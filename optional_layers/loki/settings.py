@@ -1,0 +1,10 @@
+"""The logging layer's settings, read from the env's file and environment like the core's."""
+
+from __future__ import annotations
+
+from mlops_base.settings import LayerSettings
+
+
+class LoggingSettings(LayerSettings):
+    # Loki's base URL (empty: JSON lines in the model server's rotating file only)
+    loki_url: str = ""
