@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,15 @@ def machine() -> dict:
     }
 
 
+def checkout(revision: str) -> Path:
+    """A detached worktree of `revision` under .mlops/bench/ (made again each run)."""
+    path = ROOT / ".mlops" / "bench" / "before"
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT, check=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mlops bench", description=__doc__)
     parser.add_argument(
@@ -47,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--batches", default="1,100,1000,10000", help="rows per request")
     parser.add_argument("--targets", default="", help="serving targets to run (default: all)")
+    parser.add_argument(
+        "--before",
+        default="",
+        help="a git revision: its model server runs beside this tree's (target ours_before), before/after in one run",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     suites = set(args.suites.split(","))
@@ -56,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     if "serving" in suites:
+        before = (args.before, checkout(args.before)) if args.before else None
         results["serving"] = serving.run(
             workdir / "serving",
             venvs,
@@ -63,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             args.seconds,
             tuple(int(b) for b in args.batches.split(",")),
             set(filter(None, args.targets.split(","))),
+            before,
         )
     if "hotswap" in suites:
         print("hot-swap under load...", flush=True)

@@ -94,11 +94,19 @@ def uvicorn(factory: str) -> Callable[[int], list[str]]:
     return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, "--port", str(port)]
 
 
-def this_server(key: str, label: str, env: dict[str, str]) -> Target:
-    return Target(key, label, "/predict", "/ready", data_body, uvicorn("serving.main:create_app"), env)
+def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None = None) -> Target:
+    """The model server; from `app_dir` (a checkout of another revision) when given, else this tree."""
+    command = uvicorn("serving.main:create_app")
+    if app_dir is not None:
+        return Target(
+            key, label, "/predict", "/ready", data_body, lambda port: [*command(port), "--app-dir", str(app_dir)], env
+        )
+    return Target(key, label, "/predict", "/ready", data_body, command, env)
 
 
-def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str]) -> list[Target]:
+def build_targets(
+    workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str], before: tuple[str, Path] | None
+) -> list[Target]:
     model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
     envs_on = workdir / "envs-monitoring-on"
     shutil.copytree(ROOT / "envs", envs_on, dirs_exist_ok=True)
@@ -170,6 +178,7 @@ def build_targets(workdir: Path, tracking_uri: str, model_name: str, venvs: Path
         ),
         this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
         this_server("ours", "**this server** (batching on)", ours),
+        *([this_server("ours_before", f"this server at {before[0]} (batching on)", ours, before[1])] if before else []),
         this_server(
             "ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}
         ),
@@ -280,7 +289,16 @@ def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -
     return summary
 
 
-def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[int, ...], wanted: set[str]) -> dict:
+def run(
+    workdir: Path,
+    venvs: Path,
+    rounds: int,
+    seconds: float,
+    batches: tuple[int, ...],
+    wanted: set[str],
+    before: tuple[str, Path] | None = None,
+) -> dict:
+    """`before`: (a revision, its checkout): its model server is measured beside this one (`ours_before`)."""
     load.require_wrk()
     scenarios = [Scenario(rows, conns) for rows in batches for conns in CONNECTIONS]
     mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
@@ -288,7 +306,7 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float, batches: tuple[
     triton_server = None
     try:
         model_name = register_iris_model(mlflow_server.url)
-        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted)
+        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted, before)
         triton_targets = {t.key: t for t in targets if "triton" in t.key}
         if triton_targets:
             print("starting triton...", flush=True)

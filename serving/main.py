@@ -14,11 +14,13 @@ from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import LayerManager, build_manager
 from serving import errors
+from serving.data_plane import DataPlane
+from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
 from serving.routers import predict, reload, status
 from serving.shadow import ShadowStats
-from serving.variants import VariantRegistry
+from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
 # tokens that must never protect a reload endpoint outside dev
 WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
@@ -59,19 +61,30 @@ def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> Non
     app.openapi = openapi
 
 
-def create_app(settings: Settings | None = None, layers: LayerManager | None = None) -> FastAPI:
-    """The model server of `settings`; uvicorn calls it without, and the env is decided here, once,
-    with the layer manager of its `layers.yaml` (unless one is given)."""
+def create_app(
+    settings: Settings | None = None,
+    layers: LayerManager | None = None,
+    source: ModelSource | None = None,
+    new_runtime: RuntimeFactory | None = None,
+) -> FastAPI:
+    """The model server of `settings`; uvicorn calls it without, and the env is decided here, once.
+
+    Its dependencies are handed in, or built here from the settings: the layer manager of the env's
+    `layers.yaml`, the model source (the env's MLflow registry) and each alias's runtimes (its backend's).
+    """
     settings = settings or load_settings()
     check_serving_settings(settings)
     layers = layers or build_manager(settings)
+    source = source or RegistrySource(settings)
+    new_runtime = new_runtime or runtime_factory(settings)
 
     def on_event(event: str, payload: dict) -> None:
         layers.serving_event(event, payload, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        variants = app.state.variants = VariantRegistry(settings, on_event=on_event)
+        variants = app.state.variants = VariantRegistry(settings, source, new_runtime, on_event=on_event)
+        app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         # Models load in the background, never at import: the server answers at once, /ready says
         # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
         loading = asyncio.create_task(variants.load_all())
@@ -91,8 +104,6 @@ def create_app(settings: Settings | None = None, layers: LayerManager | None = N
     )
     app.state.settings = settings
     app.state.reload_guard = ReloadGuard(settings)
-    app.state.layers = layers
-    app.state.other_forms = layers.provides_request_rows()  # e.g. {"entity_ids": [...]}, feast layer on
     app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
     for router in (predict.router, reload.router, status.router):

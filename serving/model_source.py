@@ -1,11 +1,15 @@
-"""Resolve an alias or version in the registry to a model reference and a safe artifact URI, and
-download its artifacts verified against their logged digest."""
+"""Where the model server's models come from: resolve an alias in the registry to a model reference
+and a safe artifact URI, and download its artifacts verified against their logged digest.
+
+`ModelSource` is the seam: the server is handed one (`RegistrySource`, the env's MLflow registry,
+unless a test hands it a fake that needs no registry)."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 import mlflow.artifacts
@@ -13,6 +17,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import Settings
 from serving.runtimes.base import ModelLoadError, ModelRef
 
 _log = logging.getLogger("serving.model_source")
@@ -70,6 +76,24 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
         digest=(model_version.tags or {}).get(DIGEST_TAG),
     )
     return ref, artifact_uri
+
+
+class ModelSource(Protocol):
+    def resolve(self, alias: str) -> tuple[ModelRef, str]:
+        """The version `alias` names now and where its artifacts are; ModelLoadError (with the
+        status the reload answers) when it cannot say."""
+
+
+class RegistrySource:
+    """The env's MLflow registry (a bounded client: a dead registry fails in seconds)."""
+
+    def __init__(self, settings: Settings):
+        self.tracking_uri = settings.mlflow_tracking_uri
+        self.model_name = settings.model_name
+        self.roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
+
+    def resolve(self, alias: str) -> tuple[ModelRef, str]:
+        return resolve(bounded_client(self.tracking_uri), self.model_name, self.roots, alias)
 
 
 def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:

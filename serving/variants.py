@@ -14,10 +14,9 @@ import numpy as np
 from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
-from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Backend, Settings
 from serving.batching import BatchStats, MicroBatcher
-from serving.model_source import resolve
+from serving.model_source import ModelSource
 from serving.runtimes.base import ModelLoadError, ModelRuntime
 from serving.runtimes.sklearn import SklearnRuntime
 
@@ -32,6 +31,13 @@ def _triton(settings: Settings) -> ModelRuntime:
 
 
 RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": SklearnRuntime, "triton": _triton}
+# a new, empty runtime for an alias (its backend's): what the registry hands each load
+RuntimeFactory = Callable[[Alias], ModelRuntime]
+
+
+def runtime_factory(settings: Settings) -> RuntimeFactory:
+    """Each alias's runtimes of the backend the env names for it."""
+    return lambda alias: RUNTIMES[settings.backend_of(alias)](settings)
 
 
 @dataclass
@@ -64,10 +70,17 @@ class VariantRegistry:
     unloaded model, however long it runs.
     """
 
-    def __init__(self, settings: Settings, on_event: Callable[[str, dict], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        source: ModelSource,
+        new_runtime: RuntimeFactory,
+        on_event: Callable[[str, dict], None] | None = None,
+    ):
         self._settings = settings
+        self._source = source
+        self._new_runtime = new_runtime
         self._on_event = on_event or (lambda event, payload: None)
-        self._roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
         self._variants = {alias: Variant(alias) for alias in ALIASES}
         self._reload_locks = {alias: asyncio.Lock() for alias in ALIASES}
         self._lock = threading.Lock()
@@ -137,11 +150,7 @@ class VariantRegistry:
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
         batcher = MicroBatcher(
-            new.predict,
-            self._settings.batch_max_rows,
-            self._settings.batch_max_wait_us,
-            self.batch_stats,
-            new.predict_async if new.predicts_async else None,
+            new.predict_async, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats
         )
         with self._lock:
             self._batchers[new] = batcher
@@ -156,13 +165,12 @@ class VariantRegistry:
         return previous
 
     def _load(self, alias: Alias, version: str | None) -> ModelRuntime:
-        client = bounded_client(self._settings.mlflow_tracking_uri)
-        ref, artifact_uri = resolve(client, self._settings.model_name, self._roots, alias)
+        ref, artifact_uri = self._source.resolve(alias)
         if version is not None and ref.version != str(version):
             raise ModelLoadError(
                 f"registry says {self._settings.model_name}@{alias} is v{ref.version}, not v{version}", status=409
             )
-        runtime = RUNTIMES[self._settings.backend_of(alias)](self._settings)
+        runtime = self._new_runtime(alias)
         runtime.load(ref, artifact_uri)
         runtime.smoke_test()
         return runtime

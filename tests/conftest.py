@@ -1,4 +1,8 @@
-"""Shared fixtures: one real `mlflow server` per session, a fresh model name per test."""
+"""Shared fixtures: one real `mlflow server` per session, a fresh model name per test; and the tiers.
+
+The fast tier (`./mlops test --fast`) is every test that starts no real process: a test is in the
+full tier only when it takes a fixture below that runs one, or is marked `real` (its module starts
+servers itself). The full suite (`./mlops test`) runs both."""
 
 from __future__ import annotations
 
@@ -17,6 +21,15 @@ from mlops_platform import triton_server as triton
 from tests.support import TRITON_KEY, RegisteredModel, register_model, start_mlflow
 
 os.environ.update(processes.QUIET_ENV)
+
+# fixtures that start a real process (MLflow, Triton, Pushgateway, Redis) or need one
+REAL_FIXTURES = {"mlflow_server", "mlflow_state", "triton_install", "pushgateway", "redis_url", "redis_service"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REAL_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("real"):
+            item.add_marker(pytest.mark.real)
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,6 @@ log = logging.getLogger("serving.runtimes.triton")
 
 class TritonRuntime(ModelRuntime):
     backend = "triton"
-    predicts_async = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()

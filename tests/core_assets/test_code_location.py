@@ -26,6 +26,7 @@ def _workspace_module() -> str:
     return location["python_module"]["module_name"]
 
 
+@pytest.mark.real  # `dagster definitions validate` in its own process
 def test_workspace_code_location_validates(tmp_path):
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}

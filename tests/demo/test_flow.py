@@ -8,7 +8,11 @@ for the rollback sensor to restore the alias and the served model.
 
 from __future__ import annotations
 
+import pytest
+
 from demo.flow import run_demo
+
+pytestmark = pytest.mark.real  # the whole platform: MLflow, uvicorn, Dagster
 
 
 def test_release_without_hands_and_automatic_rollback(tmp_path):

@@ -224,6 +224,7 @@ def repo(tmp_path):
     return tmp_path
 
 
+@pytest.mark.real  # kubectl kustomize of every core app, once per toggle
 def test_toggling_each_layer_and_the_optional_set_leaves_the_core_byte_identical(repo):
     before = core_digest(repo)
     for env in ENVS:

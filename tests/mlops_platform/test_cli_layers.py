@@ -16,6 +16,8 @@ import pytest
 from mlops_base.settings import REPO_ROOT
 from tests.gitops.manifests import core_digest
 
+pytestmark = pytest.mark.real  # the `mlops` CLI in its own process, and kubectl
+
 MLOPS = str(Path(sys.executable).parent / "mlops")
 
 

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mlops_platform import processes
+
+pytestmark = pytest.mark.real  # `mlops mlflow-server`: a real MLflow server
 
 MLOPS = str(Path(sys.executable).parent / "mlops")
 

@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from mlflow import MlflowClient
 
 from mlops_platform.processes import free_port
+
+pytestmark = pytest.mark.real  # `./mlops up`: MLflow, uvicorn and Dagster
 
 
 def _start(env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:

@@ -28,6 +28,15 @@ class Recorder:
         return rows[:, 0].copy()
 
 
+def _awaited(model: Recorder):
+    """An in-process model as the batcher calls every runtime: awaited."""
+
+    async def predict(rows: np.ndarray) -> np.ndarray:
+        return model(rows)
+
+    return predict
+
+
 def _requests(n: int, width: int = 1) -> list[np.ndarray]:
     return [np.full((width, 2), float(i)) for i in range(n)]
 
@@ -39,7 +48,7 @@ async def _score_together(batcher: MicroBatcher, requests: list[np.ndarray]) -> 
 def test_concurrent_requests_share_one_call_and_get_their_own_rows():
     model, stats = Recorder(), BatchStats()
     requests = _requests(10, width=3)
-    answers = asyncio.run(_score_together(MicroBatcher(model, 64, 0, stats), requests))
+    answers = asyncio.run(_score_together(MicroBatcher(_awaited(model), 64, 0, stats), requests))
     assert model.calls == [30]
     assert [a.tolist() for a in answers] == [[float(i)] * 3 for i in range(10)]
     assert (stats.requests, stats.predict_calls) == (10, 1)
@@ -49,7 +58,7 @@ def test_a_failing_shared_call_fails_only_the_bad_request():
     model = Recorder()
     requests = _requests(4)
     requests[2] = np.array([[666.0, 0.0]])
-    answers = asyncio.run(_score_together(MicroBatcher(model, 64, 0, BatchStats()), requests))
+    answers = asyncio.run(_score_together(MicroBatcher(_awaited(model), 64, 0, BatchStats()), requests))
     assert isinstance(answers[2], ValueError)
     assert [answers[i].tolist() for i in (0, 1, 3)] == [[0.0], [1.0], [3.0]]
     assert model.calls == [4, 1, 1, 1, 1]  # the shared call, then each request alone
@@ -69,9 +78,7 @@ class AsyncRecorder(Recorder):
 
 
 def _async_batcher(model: AsyncRecorder) -> MicroBatcher:
-    return MicroBatcher(
-        lambda rows: pytest.fail("an async runtime is never called blocking"), 64, 0, BatchStats(), predict_async=model
-    )
+    return MicroBatcher(model, 64, 0, BatchStats())
 
 
 def test_an_async_runtime_gets_one_awaited_call_and_bad_rows_fail_alone():
@@ -94,20 +101,22 @@ def test_a_server_down_fails_the_whole_batch_at_once_without_retrying_each():
 
 def test_batches_close_at_max_rows_and_large_requests_go_alone():
     model = Recorder()
-    answers = asyncio.run(_score_together(MicroBatcher(model, 4, 0, BatchStats()), _requests(6) + [np.zeros((5, 2))]))
+    answers = asyncio.run(
+        _score_together(MicroBatcher(_awaited(model), 4, 0, BatchStats()), _requests(6) + [np.zeros((5, 2))])
+    )
     assert sorted(model.calls) == [2, 4, 5]
     assert answers[-1].tolist() == [0.0] * 5
 
 
 def test_batching_off_scores_each_request_alone():
     model = Recorder()
-    asyncio.run(_score_together(MicroBatcher(model, 0, 0, BatchStats()), _requests(5)))
+    asyncio.run(_score_together(MicroBatcher(_awaited(model), 0, 0, BatchStats()), _requests(5)))
     assert model.calls == [1] * 5
 
 
 def test_a_request_waits_up_to_max_wait_for_others():
     model = Recorder()
-    batcher = MicroBatcher(model, 64, 50_000, BatchStats())
+    batcher = MicroBatcher(_awaited(model), 64, 50_000, BatchStats())
 
     async def staggered():
         first = asyncio.ensure_future(batcher.predict(np.zeros((1, 2))))

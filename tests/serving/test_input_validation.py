@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from serving.main import create_app
-from tests.support import ROW, TOKEN, serving_client, serving_settings
+from tests.fakes import fake_server
+from tests.support import ROW, TOKEN
 
 
 @pytest.fixture(scope="module")
-def client(mlflow_server, shared_model):
-    app = create_app(serving_settings(mlflow_server, shared_model, max_rows=5, max_body_bytes=2048))
-    with serving_client(app, raise_server_exceptions=False) as test_client:
+def client():
+    """The real app and payload checks, on fake models (a real uvicorn and model: tests/security)."""
+    with fake_server(max_rows=5, max_body_bytes=2048) as (test_client, _):
         yield test_client
 
 
@@ -25,13 +25,12 @@ def _post(client, body, path="/predict", **kwargs):
     )
 
 
-def test_valid_rows_are_scored(client, shared_model):
+def test_valid_rows_are_scored(client):
     response = _post(client, {"data": [ROW, ROW]}, "/variant/A/predict")
     assert response.status_code == 200
     body = response.json()
-    assert (body["variant"], body["version"]) == ("A", shared_model.versions[0])
-    assert body["run_id"] == shared_model.run_ids[0]
-    assert body["predictions"] == [0, 0]
+    assert (body["variant"], body["version"], body["run_id"]) == ("A", "1", "run-1")
+    assert body["predictions"] == pytest.approx([sum(ROW)] * 2)  # SumModel v1: each row's sum
 
 
 def test_integers_are_numbers(client):

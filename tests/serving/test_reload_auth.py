@@ -10,15 +10,14 @@ from mlops_base.settings import SettingsError, load_settings
 from mlops_platform import processes
 from serving.main import create_app
 from serving.reload_guard import ReloadGuard
-from tests.support import TOKEN, serving_client, serving_settings, start_server
+from tests.fakes import fake_server, fake_settings
+from tests.support import TOKEN, start_server
 
 
 @pytest.fixture(scope="module")
-def client(mlflow_server, shared_model):
+def client():
     # a lockout this module's many wrong tokens never reach (the lockout has tests of its own)
-    with serving_client(
-        create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=1000))
-    ) as test_client:
+    with fake_server(reload_max_failures=1000) as (test_client, _):
         yield test_client
 
 
@@ -71,19 +70,14 @@ def test_token_never_reaches_the_server_log(mlflow_server, shared_model, tmp_pat
     assert TOKEN not in log and "wrong-token-value" not in log
 
 
-def test_during_a_rotation_both_tokens_reload_and_nothing_else_does(mlflow_server, shared_model):
-    settings = serving_settings(
-        mlflow_server, shared_model, reload_secret_token="new-token-0123456789", reload_secret_token_previous=TOKEN
-    )
-    with serving_client(create_app(settings)) as rotating:
+def test_during_a_rotation_both_tokens_reload_and_nothing_else_does():
+    with fake_server(reload_secret_token="new-token-0123456789", reload_secret_token_previous=TOKEN) as (rotating, _):
         for token, status in ((TOKEN, 200), ("new-token-0123456789", 200), ("other-token", 403)):
             assert rotating.post("/variant/A/reload", headers={"x-token": token}).status_code == status
 
 
-def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared_model):
-    with serving_client(
-        create_app(serving_settings(mlflow_server, shared_model, reload_max_failures=3, reload_lockout_s=60))
-    ) as guarded:
+def test_wrong_tokens_lock_the_client_out_with_retry_after():
+    with fake_server(reload_max_failures=3, reload_lockout_s=60) as (guarded, _):
         for _ in range(3):
             assert guarded.post("/variant/A/reload", headers={"x-token": "guess"}).status_code == 403
         locked = guarded.post("/variant/A/reload", headers={"x-token": TOKEN})  # even the right one waits
@@ -93,10 +87,10 @@ def test_wrong_tokens_lock_the_client_out_with_retry_after(mlflow_server, shared
         assert guarded.post("/variant/A/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]}).status_code == 200
 
 
-def test_the_lockout_ends_after_its_window_and_is_per_client(settings):
+def test_the_lockout_ends_after_its_window_and_is_per_client():
     now = [0.0]
     guard = ReloadGuard(
-        settings.model_copy(update={"reload_secret_token": TOKEN, "reload_max_failures": 2, "reload_lockout_s": 30}),
+        fake_settings(reload_max_failures=2, reload_lockout_s=30),
         clock=lambda: now[0],
     )
     assert not guard.accepts("10.0.0.1", "a") and not guard.accepts("10.0.0.1", "b")

@@ -7,14 +7,13 @@ import re
 
 import pytest
 
-from serving.main import create_app
-from tests.support import ROW, serving_client, serving_settings
+from tests.fakes import fake_server
+from tests.support import ROW
 
 
 @pytest.fixture(scope="module")
-def client(mlflow_server, shared_model):
-    app = create_app(serving_settings(mlflow_server, shared_model, max_body_bytes=2048))
-    with serving_client(app, raise_server_exceptions=False) as test_client:
+def client():
+    with fake_server(max_body_bytes=2048) as (test_client, _):
         yield test_client
 
 

@@ -41,10 +41,16 @@ class CountingRuntime(ModelRuntime):
         super().unload()
 
 
+class AnySource:
+    """A model source that names some version for every alias: the runtimes say which they are."""
+
+    def resolve(self, alias):
+        return ModelRef("", "m", "0", "", ""), ""
+
+
 def _registry(load) -> VariantRegistry:
-    registry = VariantRegistry(load_settings("dev", reload_secret_token="t"))
-    registry._load = load  # the model source is not what is under test here
-    return registry
+    """A registry whose runtimes `load(alias, version)` makes (the model source is not under test)."""
+    return VariantRegistry(load_settings("dev", reload_secret_token="t"), AnySource(), lambda alias: load(alias, None))
 
 
 def test_predict_shadow_and_reloads_together_never_touch_an_unloaded_model():

@@ -1,0 +1,98 @@
+"""The one data plane every prediction route goes through: routing, leases, the layers' request
+forms, validation, micro-batched scoring and shadow traffic. Routers only translate bodies and
+answers (MLServer's split); they never hold request logic of their own."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from fastapi import HTTPException
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from mlops_base.aliases import Alias
+from mlops_base.settings import Settings
+from optional_layers.hookspecs import RowsRejected
+from optional_layers.manager import LayerManager
+from serving.payload import OtherForm, PayloadError, Rows, check_shape
+from serving.runtimes.base import ModelRuntime, RuntimeInfo, RuntimeUnavailable
+from serving.shadow import ShadowStats
+from serving.traffic_split import NoModelLoaded, bucket, route
+from serving.variants import VariantRegistry
+
+
+class Answer(NamedTuple):
+    """What one alias answered: its model's reference, the rows it scored, its predictions."""
+
+    alias: Alias
+    info: RuntimeInfo
+    rows: np.ndarray
+    predictions: Any
+
+
+class DataPlane:
+    def __init__(self, settings: Settings, variants: VariantRegistry, layers: LayerManager, shadow: ShadowStats):
+        self.settings = settings
+        self.variants = variants
+        self.layers = layers
+        self.shadow = shadow
+        # a layer reads other body forms (e.g. {"entity_ids": [...]}, feast layer on)
+        self.other_forms = layers.provides_request_rows()
+
+    async def predict(self, rows: Rows | OtherForm, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
+        """Score on the alias the routing mode picks for this client (sticky by its id); with a
+        shadow alias, the task that scores a copy after the response."""
+        try:
+            chosen = route(self.settings, bucket(client_id), self.variants.loaded())
+        except NoModelLoaded as exc:
+            raise HTTPException(503, str(exc)) from exc
+        answer = await self.predict_alias(chosen.alias, rows)
+        if chosen.shadow is None:
+            return answer, None
+        return answer, BackgroundTask(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
+
+    async def predict_alias(self, alias: Alias, rows: Rows | OtherForm) -> Answer:
+        """Score on one alias, under a lease of the runtime it serves now."""
+        with self.variants.lease(alias) as runtime:
+            if runtime is None:
+                raise HTTPException(503, f"alias {alias} has no model loaded")
+            info = runtime.info
+            if isinstance(rows, OtherForm):
+                rows = await self._layer_rows(rows, info)
+            array = check_shape(rows, info.feature_names, self.settings.max_rows)
+            predictions = await self._score(alias, runtime, array)
+        return Answer(alias, info, array, predictions)
+
+    async def _score(self, alias: Alias, runtime: ModelRuntime, rows: np.ndarray) -> Any:
+        try:
+            return await self.variants.score(runtime, rows)
+        except ValueError as exc:
+            raise PayloadError(422, f"the model rejected the input: {exc}") from exc
+        except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
+            raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
+
+    async def _layer_rows(self, document: OtherForm, info: RuntimeInfo) -> Rows:
+        """The rows a layer provides for another body form, for the model version that answers."""
+        try:
+            rows = await run_in_threadpool(
+                self.layers.request_rows,
+                dict(document),
+                info.ref.model_name,
+                info.ref.version,
+                info.feature_names,
+                self.settings,
+            )
+        except RowsRejected as exc:
+            raise PayloadError(422, str(exc)) from exc
+        except Exception as exc:  # the layer's store is down or broken: this request fails, the server serves on
+            raise HTTPException(503, f"rows for {sorted(document)} could not be fetched: {exc}") from exc
+        if rows is None:
+            raise PayloadError(422, f"body has no `data` and no layer reads its form (keys: {sorted(document)})")
+        return np.asarray(rows, dtype=np.float64)
+
+    def _shadow_score(self, alias: Alias, rows: np.ndarray, answered: Any) -> None:
+        """After the response: the shadow alias scores a copy, under its own lease (in a worker thread)."""
+        with self.variants.lease(alias) as runtime:
+            if runtime is not None and runtime.n_features == rows.shape[1]:
+                self.shadow.record(runtime, rows, answered)

@@ -1,0 +1,104 @@
+"""Fakes for the fast tier (after MLServer's test fixtures): a model source that needs no registry
+and runtimes that need no artifacts, injected into `create_app` where the real ones go.
+
+Fakes never replace the real-process test of the same behaviour: the same paths run against a real
+`mlflow server` and real models in the tests that take `mlflow_server`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from mlops_base.settings import Settings, load_settings
+from optional_layers.manager import LayerManager
+from serving.main import create_app
+from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
+from tests.support import TOKEN, serving_client
+
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+class SumModel(ModelRuntime):
+    """Predicts each row's sum times its version, so an answer tells which version gave it."""
+
+    backend = "sklearn"
+
+    def load(self, ref: ModelRef, artifact_uri: str) -> None:
+        self.info = RuntimeInfo(ref, list(FEATURES), np.ones((2, len(FEATURES))))
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        assert self.info is not None, "predict on an unloaded model"
+        return rows.sum(axis=1) * int(self.info.ref.version)
+
+
+class ErrorModel(SumModel):
+    """Artifacts that do not load (a corrupt file)."""
+
+    def load(self, ref: ModelRef, artifact_uri: str) -> None:
+        raise ModelLoadError(f"cannot load {ref.model_name} v{ref.version}: UnpicklingError: corrupt on purpose")
+
+
+class BrokenModel(SumModel):
+    """Loads, but every prediction fails: its smoke test refuses it."""
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        raise RuntimeError("this model is broken")
+
+
+class SlowModel(SumModel):
+    """Takes `delay_s` per predict call (a request that outlives a swap)."""
+
+    delay_s = 0.2
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        time.sleep(self.delay_s)
+        return super().predict(rows)
+
+
+class FakeRegistry:
+    """A model source: aliases -> versions, and which fake each version is (SumModel by default).
+
+    `down` makes it unreachable (503), as a dead MLflow; `resolved` counts the lookups."""
+
+    def __init__(self, aliases: dict[str, str] | None = None, model_name: str = "fake-model"):
+        self.model_name = model_name
+        self.aliases = dict({"A": "1", "B": "2"} if aliases is None else aliases)
+        self.kinds: dict[str, type[SumModel]] = {}
+        self.down = False
+        self.resolved = 0
+
+    def resolve(self, alias: str) -> tuple[ModelRef, str]:
+        self.resolved += 1
+        label = f"{self.model_name}@{alias}"
+        if self.down:
+            raise ModelLoadError(f"registry unreachable while resolving {label}", status=503)
+        version = self.aliases.get(str(alias))
+        if version is None:
+            raise ModelLoadError(f"{label} not found in the registry: alias not set", status=404)
+        uri = f"fake://{self.model_name}/{version}"
+        return ModelRef("fake://registry", self.model_name, version, f"run-{version}", uri), uri
+
+    def new_runtime(self, alias: str) -> ModelRuntime:
+        """The fake of the version the alias names now."""
+        return self.kinds.get(self.aliases.get(str(alias), ""), SumModel)()
+
+
+def fake_settings(**overrides) -> Settings:
+    return load_settings("dev", **{"model_name": "fake-model", "reload_secret_token": TOKEN, **overrides})
+
+
+@contextmanager
+def fake_server(
+    registry: FakeRegistry | None = None, layers: LayerManager | None = None, **overrides
+) -> Iterator[tuple[TestClient, FakeRegistry]]:
+    """The real app on a fake registry and fake models, its start-up load done; every layer off
+    unless `layers` says otherwise."""
+    registry = registry or FakeRegistry()
+    app = create_app(fake_settings(**overrides), layers or LayerManager(set()), registry, registry.new_runtime)
+    with serving_client(app, raise_server_exceptions=False) as client:  # a 500 must show as one
+        yield client, registry
