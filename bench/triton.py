@@ -13,7 +13,8 @@ from mlflow.models import Model
 
 from bench import load, peers
 from mlops_base.settings import Settings
-from mlops_platform import processes, triton
+from mlops_platform import processes
+from mlops_platform import triton_server as triton
 from serving.runtimes.triton_export import INPUT, export
 
 ADMIN_KEY = "bench-admin-key-0123456789"

@@ -16,7 +16,7 @@ from mlops_base.settings import Settings
 from optional_layers.hookspecs import RowsRejected
 from optional_layers.manager import LayerManager
 from serving.payload import OtherForm, PayloadError, Rows, check_shape
-from serving.runtimes.base import ModelRuntime, RuntimeInfo, RuntimeUnavailable
+from serving.runtimes.base import RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
@@ -61,16 +61,13 @@ class DataPlane:
             if isinstance(rows, OtherForm):
                 rows = await self._layer_rows(rows, info)
             array = check_shape(rows, info.feature_names, self.settings.max_rows)
-            predictions = await self._score(alias, runtime, array)
+            try:
+                predictions = await self.variants.score(runtime, array)
+            except ValueError as exc:
+                raise PayloadError(422, f"the model rejected the input: {exc}") from exc
+            except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
+                raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         return Answer(alias, info, array, predictions)
-
-    async def _score(self, alias: Alias, runtime: ModelRuntime, rows: np.ndarray) -> Any:
-        try:
-            return await self.variants.score(runtime, rows)
-        except ValueError as exc:
-            raise PayloadError(422, f"the model rejected the input: {exc}") from exc
-        except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
-            raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
 
     async def _layer_rows(self, document: OtherForm, info: RuntimeInfo) -> Rows:
         """The rows a layer provides for another body form, for the model version that answers."""

@@ -150,7 +150,11 @@ class VariantRegistry:
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
         batcher = MicroBatcher(
-            new.predict_async, self._settings.batch_max_rows, self._settings.batch_max_wait_us, self.batch_stats
+            new.predict_async,
+            self._settings.batch_max_rows,
+            self._settings.batch_max_wait_us,
+            self.batch_stats,
+            new.inline_rows,
         )
         with self._lock:
             self._batchers[new] = batcher

@@ -55,7 +55,8 @@ async def predict(
     rows = parse_rows(await request.body(), plane.other_forms)
     answer, shadow = await plane.predict(rows, x_client_id)
     response = _response(answer)
-    response.background = shadow
+    if shadow is not None:
+        response.background = shadow
     return response
 
 

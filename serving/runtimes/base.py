@@ -49,6 +49,9 @@ THREAD_MIN_ROWS = 2_000
 
 class ModelRuntime(ABC):
     backend: str = "base"
+    # `predict_async` answers inputs under this many rows without suspending (the model server then
+    # scores a micro-batch right where it closes, without a task); 0: it always awaits (a server)
+    inline_rows: int = THREAD_MIN_ROWS
 
     def __init__(self) -> None:
         self.info: RuntimeInfo | None = None

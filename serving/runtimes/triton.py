@@ -41,6 +41,7 @@ log = logging.getLogger("serving.runtimes.triton")
 
 class TritonRuntime(ModelRuntime):
     backend = "triton"
+    inline_rows = 0  # every prediction awaits Triton
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()

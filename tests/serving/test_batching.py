@@ -37,6 +37,11 @@ def _awaited(model: Recorder):
     return predict
 
 
+def _inline(model: Recorder, max_rows: int, max_wait_us: int, stats: BatchStats | None = None) -> MicroBatcher:
+    """A batcher of an in-process model: batches scored where they close, without a task."""
+    return MicroBatcher(_awaited(model), max_rows, max_wait_us, stats or BatchStats(), inline_rows=2_000)
+
+
 def _requests(n: int, width: int = 1) -> list[np.ndarray]:
     return [np.full((width, 2), float(i)) for i in range(n)]
 
@@ -48,7 +53,7 @@ async def _score_together(batcher: MicroBatcher, requests: list[np.ndarray]) -> 
 def test_concurrent_requests_share_one_call_and_get_their_own_rows():
     model, stats = Recorder(), BatchStats()
     requests = _requests(10, width=3)
-    answers = asyncio.run(_score_together(MicroBatcher(_awaited(model), 64, 0, stats), requests))
+    answers = asyncio.run(_score_together(_inline(model, 64, 0, stats), requests))
     assert model.calls == [30]
     assert [a.tolist() for a in answers] == [[float(i)] * 3 for i in range(10)]
     assert (stats.requests, stats.predict_calls) == (10, 1)
@@ -58,7 +63,7 @@ def test_a_failing_shared_call_fails_only_the_bad_request():
     model = Recorder()
     requests = _requests(4)
     requests[2] = np.array([[666.0, 0.0]])
-    answers = asyncio.run(_score_together(MicroBatcher(_awaited(model), 64, 0, BatchStats()), requests))
+    answers = asyncio.run(_score_together(_inline(model, 64, 0), requests))
     assert isinstance(answers[2], ValueError)
     assert [answers[i].tolist() for i in (0, 1, 3)] == [[0.0], [1.0], [3.0]]
     assert model.calls == [4, 1, 1, 1, 1]  # the shared call, then each request alone
@@ -91,6 +96,30 @@ def test_an_async_runtime_gets_one_awaited_call_and_bad_rows_fail_alone():
     assert model.calls == [30] + [3] * 10
 
 
+def test_a_runtime_that_suspends_although_it_says_it_answers_inline_still_answers_everyone():
+    model = AsyncRecorder()
+    batcher = MicroBatcher(model, 64, 0, BatchStats(), inline_rows=2_000)
+    requests = _requests(10, width=3)
+    requests[4] = np.full((3, 2), 666.0)
+    answers = asyncio.run(_score_together(batcher, requests))
+    assert isinstance(answers[4], ValueError)
+    assert [answers[i].tolist() for i in range(10) if i != 4] == [[float(i)] * 3 for i in range(10) if i != 4]
+
+
+@pytest.mark.parametrize(("inline_rows", "in_a_task"), [(2_000, False), (0, True)], ids=["inline", "awaits"])
+def test_an_inline_batch_is_scored_where_it_closes_and_any_other_in_a_task(inline_rows, in_a_task):
+    seen: list[bool] = []
+
+    async def predict(rows: np.ndarray) -> np.ndarray:
+        seen.append(asyncio.current_task() is not None)
+        return rows[:, 0].copy()
+
+    batcher = MicroBatcher(predict, 64, 0, BatchStats(), inline_rows=inline_rows)
+    answers = asyncio.run(_score_together(batcher, _requests(3)))
+    assert [a.tolist() for a in answers] == [[0.0], [1.0], [2.0]]
+    assert seen == [in_a_task]  # one shared call
+
+
 def test_a_server_down_fails_the_whole_batch_at_once_without_retrying_each():
     model = AsyncRecorder()
     model.down = True
@@ -101,22 +130,20 @@ def test_a_server_down_fails_the_whole_batch_at_once_without_retrying_each():
 
 def test_batches_close_at_max_rows_and_large_requests_go_alone():
     model = Recorder()
-    answers = asyncio.run(
-        _score_together(MicroBatcher(_awaited(model), 4, 0, BatchStats()), _requests(6) + [np.zeros((5, 2))])
-    )
+    answers = asyncio.run(_score_together(_inline(model, 4, 0), _requests(6) + [np.zeros((5, 2))]))
     assert sorted(model.calls) == [2, 4, 5]
     assert answers[-1].tolist() == [0.0] * 5
 
 
 def test_batching_off_scores_each_request_alone():
     model = Recorder()
-    asyncio.run(_score_together(MicroBatcher(_awaited(model), 0, 0, BatchStats()), _requests(5)))
+    asyncio.run(_score_together(_inline(model, 0, 0), _requests(5)))
     assert model.calls == [1] * 5
 
 
 def test_a_request_waits_up_to_max_wait_for_others():
     model = Recorder()
-    batcher = MicroBatcher(_awaited(model), 64, 50_000, BatchStats())
+    batcher = _inline(model, 64, 50_000)
 
     async def staggered():
         first = asyncio.ensure_future(batcher.predict(np.zeros((1, 2))))
