@@ -11,16 +11,37 @@ SERVING_ORDER = [
     "triton",
     "ours_nobatch",
     "ours",
+    "ours_before",
     "ours_monitoring",
     "ours_triton",
 ]
+
+
+def _before_after(t: dict) -> list[tuple[str, str, bool | None]]:
+    """This tree against `--before REV` (target ours_before), in the same run: within 3%."""
+    if not {"ours", "ours_before"} <= set(t):
+        return []
+    rows = []
+    for scenario in ("1x1", "1x32"):
+        if scenario in t["ours"]["scenarios"]:
+            now, before = (t[k]["scenarios"][scenario] for k in ("ours", "ours_before"))
+            ratio = now["rps"] / before["rps"]
+            cpu = now["cpu_ms_per_request"] / before["cpu_ms_per_request"]
+            rows.append(
+                (
+                    f"{scenario.replace('x', ' row(s), ')} conns: this tree >= 0.97 x {t['ours_before']['label']}",
+                    f"{ratio:.3f} x (CPU per request {cpu:.3f} x)",
+                    ratio >= 0.97,
+                )
+            )
+    return rows
 
 
 def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
     """(target, figure, met) for each serving target of the issue that the run can judge."""
     t = serving["targets"]
     if not {"b1", "ours", "ours_nobatch"} <= set(t):
-        return []
+        return _before_after(t)
 
     def rps(key: str, scenario: str) -> float:
         return t[key]["scenarios"][scenario]["rps"]
@@ -83,7 +104,7 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
     if "ours_monitoring" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_monitoring", "1x32") / rps("ours", "1x32")
         rows.append(("monitoring layer costs <= 5% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.05))
-    return rows
+    return rows + _before_after(t)
 
 
 def _serving(serving: dict) -> list[str]:

@@ -140,12 +140,3 @@ def webhook():
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    """Building Definitions exports secret settings for EnvVar; no test leaks them into the next."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import Field
 
 import optional_layers.alerts  # noqa: F401 - its settings hold a secret (the Slack webhook)
 from mlops_base.aliases import ALIASES, Alias
-from mlops_base.settings import REPO_ROOT, SettingsError, all_secret_names, load_settings
+from mlops_base.settings import REPO_ROOT, LayerSettings, Settings, SettingsError, all_secret_names, load_settings
 
 
 def test_dev_is_the_default_env(monkeypatch):
@@ -59,12 +60,9 @@ def test_aliases_are_one_closed_type_that_reads_as_plain_strings():
     assert settings.target_alias is Alias.A and f"{settings.target_alias}" == "A"
 
 
-STORAGE_SECRETS = ["DAGSTER_PG_URL", "MLFLOW_BACKEND_STORE_URI", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-
-
 @pytest.fixture
 def no_secrets(monkeypatch):
-    for name in [*STORAGE_SECRETS, "RELOAD_SECRET_TOKEN", "MLOPS_SECRETS_DIR"]:
+    for name in [*all_secret_names(), "MLOPS_SECRETS_DIR"]:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -75,6 +73,21 @@ def no_secrets(monkeypatch):
 def test_prod_refuses_to_start_a_component_without_its_secrets_naming_them(no_secrets, component, missing):
     with pytest.raises(SettingsError, match=f"refuses to start {component}: missing secret\\(s\\) {missing} "):
         load_settings("prod").require_secrets(component)
+
+
+def test_secrets_are_marked_on_their_fields_and_masked_in_repr():
+    assert all_secret_names() >= {
+        "RELOAD_SECRET_TOKEN",
+        "RELOAD_SECRET_TOKEN_PREVIOUS",
+        "TRITON_ADMIN_KEY",
+        "DAGSTER_PG_URL",
+        "MLFLOW_BACKEND_STORE_URI",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "SLACK_WEBHOOK_URL",  # the alerts layer's own settings
+    }
+    shown = repr(load_settings("dev", reload_secret_token="s3cr3t-value-0123456789"))
+    assert "s3cr3t-value" not in shown and "reload_secret_token='**********'" in shown
 
 
 def test_secrets_come_from_the_environment_or_mounted_files(no_secrets, monkeypatch, tmp_path):
@@ -123,3 +136,30 @@ def test_a_missing_mounted_env_dir_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MLOPS_ENV_DIR", str(tmp_path / "nothing"))
     with pytest.raises(SettingsError, match="MLOPS_ENV_DIR has no .*nothing/platform.env"):
         load_settings("prod")
+
+
+class _ExampleLayerSettings(LayerSettings):
+    example_url: str = Field("", pattern=r"^$|^https?://")
+    example_retries: int = 3
+
+
+def test_a_layer_reads_its_own_settings_from_the_env_file_and_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "platform.env").write_text("EXAMPLE_URL=http://from-the-file\nEXAMPLE_RETRIES=5\n")
+    settings = load_settings("example", mlops_env_dir=tmp_path)
+
+    assert "example_url" not in Settings.model_fields  # the core knows no layer's settings
+    assert _ExampleLayerSettings.of(settings).example_url == "http://from-the-file"
+    monkeypatch.setenv("EXAMPLE_URL", "http://from-the-environment")
+    assert _ExampleLayerSettings.of(settings).example_url == "http://from-the-environment"
+    assert _ExampleLayerSettings.of(settings).example_retries == 5
+    monkeypatch.setenv("EXAMPLE_URL", "ftp://nope")
+    with pytest.raises(
+        SettingsError, match=r"invalid _ExampleLayerSettings of env 'example'.*EXAMPLE_URL='ftp://nope'"
+    ):
+        _ExampleLayerSettings.of(settings)
+
+
+def test_the_core_settings_hold_no_layer_field():
+    layer_fields = {"pushgateway_url", "prometheus_url", "rollback_window", "loki_url", "feast_online_store"}
+    assert not layer_fields & set(Settings.model_fields)
+    assert "slack_webhook_url" not in Settings.model_fields
