@@ -203,7 +203,7 @@ def served_alias(
             client,
             registry.model_name,
             context.instance,
-            context.run_id,
+            context.run.run_id,
         )
         refusals = [] if version is None else layers.release_refusals(registry.model_name, version, settings)
         if refusals:
@@ -218,7 +218,7 @@ def served_alias(
             reason=reason,
             lever=lever,
             trigger=trigger_of(context.run.tags),
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
     except RegistryError as exc:
         # every refusal alerts: a rollback whose target was deleted must not go unnoticed
