@@ -140,3 +140,27 @@ def webhook():
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _environment_left_as_found():
+    """A test module that leaves os.environ changed leaks its env (MLOPS_ENV, DAGSTER_HOME, ...) into
+    every later one: it fails here, naming the variables (set them with monkeypatch instead).
+
+    Exempt: pytest's own PYTEST_CURRENT_TEST, the bounded MLflow client's retry defaults (set once per
+    process on purpose), and MLFLOW_TRACKING_URI, which `mlflow.set_tracking_uri` exports for the
+    fluent API training uses: that one is put back here."""
+    before = dict(os.environ)
+    yield
+    if "MLFLOW_TRACKING_URI" in before:
+        os.environ["MLFLOW_TRACKING_URI"] = before["MLFLOW_TRACKING_URI"]
+    else:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    changed = sorted(
+        name
+        for name in set(before) | set(os.environ)
+        if before.get(name) != os.environ.get(name)
+        and name != "PYTEST_CURRENT_TEST"
+        and not name.startswith("MLFLOW_HTTP_REQUEST_")
+    )
+    assert not changed, f"this module left environment variables changed: {changed}"

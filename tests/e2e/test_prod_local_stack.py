@@ -9,7 +9,6 @@ takes the S3 endpoint down.
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 import tempfile
@@ -42,6 +41,7 @@ REGISTER_ONLY = "*registered_model_version"  # upstream of it, itself included: 
 class Stack:
     settings: Settings
     services: list[processes.Service]
+    environ: pytest.MonkeyPatch  # what a Dagster process of the env sees; undone when the module ends
 
     def service(self, name: str) -> processes.Service:
         return next(s for s in self.services if s.name == name)
@@ -55,7 +55,8 @@ class Stack:
 
     def instance(self) -> DagsterInstance:
         """The platform's own instance (on Postgres), as a Dagster process of the env loads it."""
-        os.environ.update(stack.dagster_env(self.settings))
+        for name, value in stack.dagster_env(self.settings).items():
+            self.environ.setenv(name, value)
         return DagsterInstance.from_config(str(stack.dagster_home(self.settings)))
 
     def bucket(self) -> dict[str, int]:
@@ -105,9 +106,11 @@ def prod(request) -> Stack:
         mlflow_allowed_hosts="",
     )
     services = stack.start_platform(settings)
+    environ = pytest.MonkeyPatch()
     try:
-        yield Stack(settings, services)
+        yield Stack(settings, services, environ)
     finally:
+        environ.undo()
         stack.stop_platform(services)
         shutil.rmtree(root, ignore_errors=True)
 
