@@ -142,20 +142,28 @@ def webhook():
         thread.join()
 
 
+# set by libraries themselves, not by tests: put back after each module instead of failing it
+RESTORED_VARIABLES = {
+    "MLFLOW_TRACKING_URI": "mlflow.set_tracking_uri exports it for the fluent API training uses",
+    "PROMETHEUS_MULTIPROC_DIR": "feast sets it when imported",
+    "PROMETHEUS_MULTIPROCESS_DIR": "feast sets it when imported",
+}
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _environment_left_as_found():
     """A test module that leaves os.environ changed leaks its env (MLOPS_ENV, DAGSTER_HOME, ...) into
     every later one: it fails here, naming the variables (set them with monkeypatch instead).
 
     Exempt: pytest's own PYTEST_CURRENT_TEST, the bounded MLflow client's retry defaults (set once per
-    process on purpose), and MLFLOW_TRACKING_URI, which `mlflow.set_tracking_uri` exports for the
-    fluent API training uses: that one is put back here."""
+    process on purpose), and RESTORED_VARIABLES, which are put back."""
     before = dict(os.environ)
     yield
-    if "MLFLOW_TRACKING_URI" in before:
-        os.environ["MLFLOW_TRACKING_URI"] = before["MLFLOW_TRACKING_URI"]
-    else:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    for name in RESTORED_VARIABLES:
+        if name in before:
+            os.environ[name] = before[name]
+        else:
+            os.environ.pop(name, None)
     changed = sorted(
         name
         for name in set(before) | set(os.environ)
