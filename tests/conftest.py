@@ -145,6 +145,7 @@ def webhook():
 # set by libraries themselves, not by tests: put back after each module instead of failing it
 RESTORED_VARIABLES = {
     "MLFLOW_TRACKING_URI": "mlflow.set_tracking_uri exports it for the fluent API training uses",
+    "MLFLOW_EXPERIMENT_ID": "mlflow.set_experiment exports it likewise",
     "PROMETHEUS_MULTIPROC_DIR": "feast sets it when imported",
     "PROMETHEUS_MULTIPROCESS_DIR": "feast sets it when imported",
 }
