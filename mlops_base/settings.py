@@ -4,7 +4,7 @@ Values come from `envs/<env>/platform.env` (the same file feeds the Kubernetes C
 environment variables override it, so any part can be pointed at another registry. Each process
 calls `load_settings` once, in its one assembly point (the Dagster `Definitions`, the model
 server's app factory, the launcher's command), and passes the result on explicitly. A layer reads
-its own settings class from the same file and environment with `LayerSettings.of(settings)`.
+its own settings class from the same file and environment (`mlops_base.layer_settings`).
 
 Secrets are marked on their fields (`Annotated[str, Secret(...)]`): every list of them, and which
 process needs which, is derived from those marks; `repr` masks them.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, Json, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -243,7 +243,8 @@ def dataset_path(dataset: str) -> Path | None:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def _describe(error: ValidationError) -> str:
+def describe_error(error: ValidationError) -> str:
+    """Each invalid setting as NAME='value': why."""
     problems = []
     for item in error.errors():
         name = ".".join(str(part) for part in item["loc"]).upper()
@@ -251,7 +252,8 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _secrets_dir() -> str | None:
+def secrets_dir() -> str | None:
+    """`MLOPS_SECRETS_DIR`: mounted secret files, one per setting."""
     return os.environ.get(SECRETS_DIR_VARIABLE) or None
 
 
@@ -270,42 +272,6 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
         known = sorted(p.name for p in path.parents[1].iterdir() if (p / "platform.env").is_file())
         raise SettingsError(f"unknown env {env!r}: no {path}; known envs: {', '.join(known)}")
     try:
-        return Settings(_env_file=path, _secrets_dir=_secrets_dir(), **{"mlops_env": env, **overrides})
+        return Settings(_env_file=path, _secrets_dir=secrets_dir(), **{"mlops_env": env, **overrides})
     except ValidationError as exc:
-        raise SettingsError(f"invalid settings of env {env!r} ({path}): {_describe(exc)}") from None
-
-
-LayerSettingsT = TypeVar("LayerSettingsT", bound="LayerSettings")
-
-
-class LayerSettings(EnvSettings):
-    """The base of a layer's own settings class: read from the env file and the environment of the
-    core `Settings` it is derived from, so the bottom package knows no layer."""
-
-    @classmethod
-    def of(cls: type[LayerSettingsT], settings: Settings) -> LayerSettingsT:
-        """This layer's settings in the env of `settings` (environment variables override the file).
-
-        Read again only when the file or one of the class's environment variables changed, so a
-        hook may call it per request."""
-        path, secrets_dir = settings.env_file, _secrets_dir()
-        stamp = path.stat().st_mtime_ns if path.is_file() else None
-        key = (cls, path, stamp, secrets_dir, tuple(os.environ.get(name.upper()) for name in cls.model_fields))
-        found = _layer_settings.get(key)
-        if found is None:
-            try:
-                found = _layer_settings[key] = cls(_env_file=path, _secrets_dir=secrets_dir)
-            except ValidationError as exc:
-                raise SettingsError(
-                    f"invalid {cls.__name__} of env {settings.mlops_env!r} ({path}): {_describe(exc)}"
-                ) from None
-        return found
-
-
-_layer_settings: dict[tuple, LayerSettings] = {}
-
-
-def all_secret_names() -> set[str]:
-    """Every secret setting of the core and of the layers imported so far, as variable names."""
-    classes = [Settings, *LayerSettings.__subclasses__()]
-    return {name.upper() for cls in classes for name in secret_fields(cls)}
+        raise SettingsError(f"invalid settings of env {env!r} ({path}): {describe_error(exc)}") from None

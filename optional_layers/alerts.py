@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import httpx
 
-from mlops_base.settings import LayerSettings, Secret, Settings
+from mlops_base.layer_settings import LayerSettings
+from mlops_base.settings import Secret, Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {

@@ -81,9 +81,10 @@ def write_offline(settings: Settings, features: pd.DataFrame) -> int:
 
 
 def feature_view(settings: Settings, feature_names: list[str]) -> tuple[Entity, FeatureView]:
+    feast = FeastSettings.of(settings)
     entity = Entity(
         name=ENTITY,
-        join_keys=[FeastSettings.of(settings).feast_entity_key],
+        join_keys=[feast.feast_entity_key],
         value_type=ValueType.INT64,
         description="one row of the env's dataset",
     )
@@ -91,7 +92,7 @@ def feature_view(settings: Settings, feature_names: list[str]) -> tuple[Entity, 
     view = FeatureView(
         name=VIEW,
         entities=[entity],
-        ttl=timedelta(days=FeastSettings.of(settings).feast_ttl_days),
+        ttl=timedelta(days=feast.feast_ttl_days),
         schema=[Field(name=name, dtype=Float64) for name in feature_names],
         source=source,
         online=True,

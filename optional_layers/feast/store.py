@@ -29,9 +29,10 @@ def project(settings: Settings) -> str:
 
 
 def online_store(settings: Settings) -> dict:
-    if not FeastSettings.of(settings).feast_online_store:
+    url = FeastSettings.of(settings).feast_online_store
+    if not url:
         return {"type": "sqlite", "path": str(feast_dir(settings) / "online.db")}
-    address, _, db = FeastSettings.of(settings).feast_online_store.removeprefix("redis://").partition("/")
+    address, _, db = url.removeprefix("redis://").partition("/")
     return {"type": "redis", "connection_string": f"{address},db={db or 0}"}
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from logging.handlers import RotatingFileHandler
 
-from mlops_base.settings import LayerSettings, Settings
+from mlops_base.layer_settings import LayerSettings
+from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.loki.formatter import JsonFormatter
 from optional_layers.loki.handler import LokiHandler

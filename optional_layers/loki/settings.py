@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_base.settings import LayerSettings
+from mlops_base.layer_settings import LayerSettings
 
 
 class LoggingSettings(LayerSettings):

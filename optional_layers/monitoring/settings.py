@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from mlops_base.settings import LayerSettings
+from mlops_base.layer_settings import LayerSettings
 
 
 class MonitoringSettings(LayerSettings):

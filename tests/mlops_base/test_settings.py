@@ -7,7 +7,8 @@ from pydantic import Field
 
 import optional_layers.alerts  # noqa: F401 - its settings hold a secret (the Slack webhook)
 from mlops_base.aliases import ALIASES, Alias
-from mlops_base.settings import REPO_ROOT, LayerSettings, Settings, SettingsError, all_secret_names, load_settings
+from mlops_base.layer_settings import LayerSettings, all_secret_names
+from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
 
 def test_dev_is_the_default_env(monkeypatch):
