@@ -6,8 +6,8 @@ import uuid
 
 import mlflow
 
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.mlflow_client import bounded_client
 
@@ -21,8 +21,13 @@ def register_iris_model(tracking_uri: str, name: str | None = None) -> str:
     client = bounded_client(tracking_uri)
     existing = name is not None
     name = name or f"bench-{uuid.uuid4().hex[:8]}"
-    features = build_features(None, "target", 0.25, 42)
-    trained = train_and_log(features, "sklearn.linear_model.LogisticRegression", {"max_iter": 500}, "bench", tags={})
+    features = builtin_features()
+    trained = train_and_log(
+        features,
+        TrainingSpec(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 500}),
+        "bench",
+        tags={},
+    )
     version = str(register_version(client, name, trained.model_uri, trained.run_id).version)
     if existing:
         return version

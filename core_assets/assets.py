@@ -13,26 +13,33 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     ResourceParam,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
     asset,
 )
 from pydantic import Field
 
+from core_assets.lib.champion import score_champion
 from core_assets.lib.data import (
     DataValidationError,
     FeatureSet,
     build_features,
+    feature_kinds,
     load_dataset,
+    read_file,
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.training import train_and_log
+from core_assets.lib.schema import schema_differences, signature_kinds
+from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
 from core_assets.release.history import trigger_of
 from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
 from core_assets.release.move import move_metadata, release
-from core_assets.release.registry import RegistryError, register_version
+from core_assets.release.registry import RegistryError, newest_signature, register_version
 from core_assets.resources import MlflowRegistry, ModelServer
 from mlops_base.aliases import Alias
-from mlops_base.settings import Settings, dataset_path
+from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
 
 
@@ -40,6 +47,34 @@ class FeaturesConfig(Config):
     """Set by the new-data sensor; empty means the env's DATASET."""
 
     incoming_file: str | None = None
+    accept_schema_change: bool = Field(
+        False, description="train on columns that differ from the newest registered version's (a new model schema)"
+    )
+
+
+def _column_schema(feature_set: FeatureSet, target_column: str) -> TableSchema:
+    columns = [
+        TableColumn(
+            name,
+            kind,
+            constraints=TableColumnConstraints(nullable=bool(feature_set.x_train[name].isna().any())),
+        )
+        for name, kind in feature_kinds(feature_set).items()
+    ]
+    target = TableColumn(target_column, str(feature_set.y_train.dtype), description="target")
+    return TableSchema(columns=[*columns, target])
+
+
+def _schema_changes(registry: MlflowRegistry, feature_set: FeatureSet) -> str | None:
+    """What changed since the newest registered version's schema, or None."""
+    registered = newest_signature(registry.client(), registry.model_name)
+    if registered is None:
+        return None
+    version, signature = registered
+    differences = schema_differences(signature_kinds(signature), feature_kinds(feature_set))
+    if not differences:
+        return None
+    return f"columns differ from {registry.model_name} v{version}'s: " + "; ".join(differences)
 
 
 @asset(group_name="core")
@@ -48,26 +83,46 @@ def features(
     config: FeaturesConfig,
     settings: ResourceParam[Settings],
     layers: ResourceParam[LayerManager],
+    registry: MlflowRegistry,
 ) -> FeatureSet:
-    """Validated training data, split deterministically into train and test."""
-    source = Path(config.incoming_file) if config.incoming_file else dataset_path(settings.dataset)
+    """Validated training data, split deterministically into train and test; its columns must keep
+    the schema of the newest registered version."""
+    source = config.incoming_file or settings.dataset
     try:
-        frame = load_dataset(source, settings.target_column)
+        if config.incoming_file:
+            frame = read_file(Path(config.incoming_file))
+        else:
+            frame = load_dataset(
+                settings.dataset, settings.target_column, settings.env_dir, settings.mlflow_tracking_uri
+            )
         # an optional layer (e.g. a feature store) may store it and provide the training frame
         provided = layers.feature_source(frame, settings)
         feature_set = build_features(
-            frame if provided is None else provided, settings.target_column, settings.test_size, settings.split_seed
+            frame if provided is None else provided,
+            settings.target_column,
+            settings.test_size,
+            settings.split_seed,
+            settings.task,
         )
+        changes = None if config.accept_schema_change else _schema_changes(registry, feature_set)
     except (DataValidationError, ValueError) as exc:
         kept = ", left in place" if config.incoming_file else ""
-        raise Failure(description=f"dataset {source or settings.dataset} rejected{kept}: {exc}") from exc
+        raise Failure(description=f"dataset {source} rejected{kept}: {exc}") from exc
+    if changes:
+        kept = ", left in place" if config.incoming_file else ""
+        raise Failure(
+            description=f"dataset {source} rejected{kept}: {changes} (a new schema: launch with "
+            "accept_schema_change, or register under another MODEL_NAME)"
+        )
     if config.incoming_file:
         # fully validated and split in memory: only now does the file leave the incoming folder
         archived = archive(Path(config.incoming_file), processed_dir(settings.state_dir))
         context.log.info("ingested %s, archived as %s", config.incoming_file, archived)
     context.add_output_metadata(
         {
-            "dataset": str(config.incoming_file or settings.dataset),
+            "dagster/column_schema": _column_schema(feature_set, settings.target_column),
+            "dagster/row_count": feature_set.row_count,
+            "dataset": str(source),
             "train_rows": len(feature_set.x_train),
             "test_rows": len(feature_set.x_test),
             "feature_names": feature_set.feature_names,
@@ -92,25 +147,34 @@ def features(
 def trained_model(
     context: AssetExecutionContext, features: FeatureSet, settings: ResourceParam[Settings], registry: MlflowRegistry
 ) -> dict[str, Any]:
-    """The env's scikit-learn estimator fitted on `features`, logged as an MLflow run."""
-    registry.client()
-    result = train_and_log(
-        features,
-        settings.estimator,
-        settings.estimator_params,
-        registry.experiment,
-        tags={"mlops.env": settings.mlops_env, "mlops.data_hash": features.data_hash},
-    )
+    """The env's model (ESTIMATOR or the team's TRAINER) fitted on `features`, logged as an MLflow
+    run; with GATE_MAX_REGRESSION, the champion scored on the same test split."""
+    client = registry.client()
+    spec = TrainingSpec.of(settings)
+    try:
+        result = train_and_log(
+            features,
+            spec,
+            registry.experiment,
+            tags={"mlops.env": settings.mlops_env, "mlops.data_hash": features.data_hash},
+        )
+    except TrainingError as exc:
+        raise Failure(description=f"training failed, nothing registered: {exc}") from exc
+    champion = None
+    if settings.gate_max_regression is not None:
+        champion = score_champion(client, registry.model_name, features, settings.task).as_dict()
     context.add_output_metadata(
         {
-            "accuracy": result.accuracy,
-            "f1_macro": result.f1_macro,
-            "estimator": settings.estimator,
+            **result.metrics,
+            "model": spec.name,
+            "flavour": result.flavour,
             "run_id": result.run_id,
             "mlflow_run": MetadataValue.url(registry.run_url(result.experiment_id, result.run_id)),
+            "test_split": MetadataValue.md(result.report),
+            **({"champion": MetadataValue.json(champion)} if champion else {}),
         }
     )
-    return result.as_dict()
+    return {**result.as_dict(), "champion": champion}
 
 
 # an upstream asset is requested in this tick, so this one joins the same run

@@ -1,4 +1,8 @@
-"""The quality gate: a blocking check, so a weak model is never registered."""
+"""The quality gate: a blocking check, so a weak model is never registered.
+
+It judges the env's GATE_METRIC against GATE_THRESHOLD and, with GATE_MAX_REGRESSION, against the
+champion (the version alias A serves) scored on the same test split.
+"""
 
 from typing import Any
 
@@ -12,33 +16,61 @@ from dagster import (
 
 from core_assets.assets import trained_model
 from core_assets.lib.events import emit_lifecycle_event
+from core_assets.lib.metrics import passes, regression_by
 from core_assets.resources import MlflowRegistry
-from mlops_base.settings import Settings
+from mlops_base.settings import LOWER_IS_BETTER, Settings
 from optional_layers.manager import LayerManager
 
 
-@asset_check(asset=trained_model, blocking=True, description="accuracy on the test split >= MIN_ACCURACY")
-def accuracy_gate(
+def judge(trained: dict[str, Any], settings: Settings) -> tuple[bool, list[str], dict[str, Any]]:
+    """Whether the challenger passes, why (one reason per comparison), and the scores compared."""
+    metric, threshold = settings.gate
+    value = trained["metrics"].get(metric)
+    scores: dict[str, Any] = {"metric": metric, "threshold": threshold, "challenger": value}
+    if value is None:
+        return False, [f"{metric} unavailable: the model gives no class probabilities"], scores
+    bound = "<=" if metric in LOWER_IS_BETTER else ">="
+    ok = passes(metric, value, threshold)
+    reasons = [f"{metric} {value:.4f} {bound if ok else 'fails ' + bound} {threshold}"]
+    champion = trained.get("champion")
+    if settings.gate_max_regression is not None and champion is not None:
+        champion_value = champion["metrics"].get(metric)
+        scores.update(champion=champion_value, champion_version=champion["version"])
+        if champion_value is None:
+            reasons.append(f"champion not compared: {champion['error'] or f'no {metric}'}")
+        else:
+            worse = regression_by(metric, value, champion_value)
+            within = worse <= settings.gate_max_regression
+            ok = ok and within
+            reasons.append(
+                f"champion v{champion['version']} {metric} {champion_value:.4f}: challenger worse by {worse:.4f} "
+                f"({'within' if within else 'over'} GATE_MAX_REGRESSION {settings.gate_max_regression})"
+            )
+    return ok, reasons, scores
+
+
+@asset_check(
+    asset=trained_model,
+    blocking=True,
+    description="GATE_METRIC on the test split meets GATE_THRESHOLD, and the champion by GATE_MAX_REGRESSION",
+)
+def quality_gate(
     context: AssetCheckExecutionContext,
     trained_model: dict[str, Any],
     settings: ResourceParam[Settings],
     layers: ResourceParam[LayerManager],
     registry: MlflowRegistry,
 ) -> AssetCheckResult:
-    accuracy, threshold = trained_model["accuracy"], settings.min_accuracy
-    passed = accuracy >= threshold
-    registry.client().set_tag(trained_model["run_id"], "mlops.quality_gate", "passed" if passed else "failed")
+    passed, reasons, scores = judge(trained_model, settings)
+    run_id = trained_model["run_id"]
+    registry.client().set_tag(run_id, "mlops.quality_gate", "passed" if passed else "failed")
     if not passed:
         emit_lifecycle_event(
-            "gate_failed",
-            {"run_id": trained_model["run_id"], "accuracy": accuracy, "threshold": threshold},
-            settings,
-            layers,
-            context.log,
+            "gate_failed", {"run_id": run_id, **scores, "why": "; ".join(reasons)}, settings, layers, context.log
         )
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        description=f"accuracy {accuracy:.4f} {'>=' if passed else '<'} threshold {threshold}",
-        metadata={"accuracy": accuracy, "threshold": threshold, "run_id": trained_model["run_id"]},
+        description="; ".join(reasons),
+        metadata={**{k: v for k, v in scores.items() if v is not None}, "run_id": run_id},
     )

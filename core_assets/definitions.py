@@ -13,10 +13,10 @@ from core_assets.assets import (
     served_alias,
     trained_model,
 )
-from core_assets.checks import accuracy_gate
+from core_assets.checks import quality_gate
 from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
-from core_assets.lib.training import training_code_version
+from core_assets.lib.training import TrainingSpec, training_code_version
 from core_assets.resources import build_resources
 from core_assets.sensors import build_sensors
 from mlops_base import log_context
@@ -25,8 +25,8 @@ from optional_layers.manager import LayerManager, build_manager
 
 
 def _with_training_code_version(settings: Settings):
-    """trained_model's code version follows the training code and the env's parameters."""
-    version = training_code_version(settings.estimator, settings.estimator_params)
+    """trained_model's code version follows the training code (ours and the team's) and the env's parameters."""
+    version = training_code_version(TrainingSpec.of(settings))
     return lambda spec: spec.replace_attributes(code_version=version) if spec.key == AssetKey("trained_model") else spec
 
 
@@ -43,7 +43,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         ),
-        asset_checks=[accuracy_gate],
+        asset_checks=[quality_gate],
         jobs=list(jobs),
         sensors=build_sensors(jobs),
         resources={**build_resources(settings, layers), **io_managers(settings)},

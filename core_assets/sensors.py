@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 
 from core_assets.jobs import Jobs
 from core_assets.lib.events import emit_lifecycle_event
-from core_assets.lib.incoming import incoming_dir, settled_csv_files
+from core_assets.lib.incoming import incoming_dir, settled_files
 from core_assets.release.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
 from core_assets.release.levers import rollback_run_config
 from core_assets.release.readiness import ReadinessCursor, decide
@@ -107,11 +107,11 @@ def rollback(context: RunFailureSensorContext):
 
 
 def new_data(settings: ResourceParam[Settings]):
-    """Retrain on each CSV dropped into the env's incoming folder."""
+    """Retrain on each dataset file (CSV or Parquet) dropped into the env's incoming folder."""
     folder = incoming_dir(settings.state_dir)
-    files = settled_csv_files(folder)
+    files = settled_files(folder)
     if not files:
-        return SkipReason(f"no settled CSV in {folder}")
+        return SkipReason(f"no settled dataset file in {folder}")
     return [
         RunRequest(
             run_key=f"incoming-{file.key}",  # one run per exact drop, even while a failed file stays

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mlflow
 
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
@@ -16,8 +16,10 @@ def register_corrupt_version(settings: Settings) -> str:
     """Register a version whose model file is garbage: its deploy must fail and be rolled back."""
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     client = bounded_client(settings.mlflow_tracking_uri)
-    features = build_features(None, "target", settings.test_size, settings.split_seed)
-    trained = train_and_log(features, "sklearn.tree.DecisionTreeClassifier", {}, "fault-injection", {})
+    features = builtin_features(test_size=settings.test_size, seed=settings.split_seed)
+    trained = train_and_log(
+        features, TrainingSpec(estimator="sklearn.tree.DecisionTreeClassifier", params={}), "fault-injection", {}
+    )
     version = str(register_version(client, settings.model_name, trained.model_uri, trained.run_id).version)
     uri = client.get_model_version_download_uri(settings.model_name, version)
     for model_file in processes.mlflow_artifact_path(settings.state_dir, uri).glob("model.*"):

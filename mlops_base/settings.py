@@ -28,6 +28,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
 Component = Literal["dagster", "serving", "mlflow"]
+# what the model predicts, and the metrics its quality gate may judge it by
+Task = Literal["classification", "regression"]
+GateMetric = Literal["accuracy", "f1_macro", "roc_auc", "log_loss", "r2", "rmse", "mae"]
+TASK_METRICS: dict[Task, tuple[GateMetric, ...]] = {
+    "classification": ("accuracy", "f1_macro", "roc_auc", "log_loss"),
+    "regression": ("r2", "rmse", "mae"),
+}
+LOWER_IS_BETTER: frozenset[GateMetric] = frozenset({"log_loss", "rmse", "mae"})
+# `package.module.Name` (a class or factory) or `package.module:function`
+IMPORT_PATH = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*)$"
 # where a variant's model runs: in the model server's process, or in a Triton Inference Server
 Backend = Literal["sklearn", "triton"]
 # a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
@@ -103,13 +113,21 @@ class Settings(EnvSettings):
     model_name: str = "iris-classifier"
 
     # data and training
-    dataset: str = "iris"
+    dataset: str = Field("iris", description="a CSV or Parquet file, or iris | diabetes | wine | breast_cancer")
     target_column: str = "target"
     test_size: float = Field(0.25, gt=0, lt=1)
     split_seed: int = 42
-    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    task: Task = "classification"
+    estimator: str = Field("sklearn.ensemble.RandomForestClassifier", pattern=IMPORT_PATH)
     estimator_params: Json[dict[str, Any]] = Field(default="{}", validate_default=True)
+    trainer: str = Field("", pattern=r"^$|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+    # the blocking gate: GATE_METRIC (default: accuracy, r2 for regression) against GATE_THRESHOLD
+    # (a minimum, a maximum for error metrics; default for accuracy: MIN_ACCURACY), and with
+    # GATE_MAX_REGRESSION, at most that much worse than the champion (alias A)
+    gate_metric: GateMetric | None = None
+    gate_threshold: float | None = None
     min_accuracy: float = 0.9
+    gate_max_regression: float | None = Field(None, ge=0)
 
     # release
     target_alias: Alias = Alias.B
@@ -167,13 +185,30 @@ class Settings(EnvSettings):
     dagster_port: int = 3000
     serving_port: int = 8000
 
-    @field_validator("estimator")
+    @field_validator("gate_metric", "gate_threshold", "gate_max_regression", mode="before")
     @classmethod
-    def _only_sklearn(cls, value: str) -> str:
-        # the env file names a class to import: keep that to scikit-learn
-        if not value.startswith("sklearn.") or value.count(".") < 2:
-            raise ValueError(f"estimator must be a scikit-learn class path, got {value!r}")
-        return value
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Settings:
+        if self.gate_metric is not None and self.gate_metric not in TASK_METRICS[self.task]:
+            raise ValueError(
+                f"GATE_METRIC {self.gate_metric!r} does not judge a {self.task} model; "
+                f"use one of {', '.join(TASK_METRICS[self.task])}"
+            )
+        if self.gate_threshold is None and self.gate_metric not in (None, "accuracy"):
+            raise ValueError(f"GATE_METRIC {self.gate_metric!r} needs GATE_THRESHOLD")
+        if self.task == "regression" and self.gate_metric is None and self.gate_threshold is None:
+            raise ValueError("TASK=regression needs GATE_METRIC and GATE_THRESHOLD (e.g. r2 and 0.3)")
+        return self
+
+    @property
+    def gate(self) -> tuple[GateMetric, float]:
+        """The gate's metric and threshold (a maximum for LOWER_IS_BETTER metrics)."""
+        metric = self.gate_metric or ("accuracy" if self.task == "classification" else "r2")
+        threshold = self.gate_threshold if self.gate_threshold is not None else self.min_accuracy
+        return metric, threshold
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
@@ -233,14 +268,6 @@ class Settings(EnvSettings):
     @property
     def env_file(self) -> Path:
         return self.env_dir / "platform.env"
-
-
-def dataset_path(dataset: str) -> Path | None:
-    """The CSV a `DATASET` value names (relative to the repo root), or None for built-in iris."""
-    if dataset == "iris":
-        return None
-    path = Path(dataset)
-    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def describe_error(error: ValidationError) -> str:

@@ -67,7 +67,7 @@ def release_and_wait(dag: DagsterClient, settings: Settings, server_url: str) ->
     return Release(
         version=version,
         train_s=took("trained_model"),
-        gate_s=took("trained_model_accuracy_gate"),
+        gate_s=took("trained_model_quality_gate"),
         register_s=took("registered_model_version"),
         served_after_s=(served_at - registered_at).total_seconds(),
     )

@@ -148,6 +148,8 @@ RESTORED_VARIABLES = {
     "MLFLOW_EXPERIMENT_ID": "mlflow.set_experiment exports it likewise",
     "PROMETHEUS_MULTIPROC_DIR": "feast sets it when imported",
     "PROMETHEUS_MULTIPROCESS_DIR": "feast sets it when imported",
+    "KMP_DUPLICATE_LIB_OK": "scikit-learn sets it when imported",
+    "KMP_INIT_AT_FORK": "scikit-learn sets it when imported",
 }
 
 

@@ -20,8 +20,8 @@ import mlflow
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform import layer_toggle, processes
@@ -47,7 +47,7 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
     name = f"serving-{uuid.uuid4().hex[:8]}"
-    features = build_features(None, "target", 0.25, 42)
+    features = builtin_features()
     versions, run_ids = [], []
     for i in range(n_versions):
         estimator, params = (
@@ -55,7 +55,7 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
             if i % 2 == 0
             else ("sklearn.tree.DecisionTreeClassifier", {"max_depth": 1, "random_state": 0})
         )
-        result = train_and_log(features, estimator, params, "serving-tests", tags={})
+        result = train_and_log(features, TrainingSpec(estimator=estimator, params=params), "serving-tests", tags={})
         versions.append(str(register_version(client, name, result.model_uri, result.run_id).version))
         run_ids.append(result.run_id)
     client.set_registered_model_alias(name, "A", versions[0])

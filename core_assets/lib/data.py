@@ -1,13 +1,27 @@
-"""Load, validate and split the training data."""
+"""Load, validate and split the training data: numeric, categorical (string) and boolean columns,
+missing values allowed.
+
+A dataset is named by `DATASET`: a scikit-learn dataset (loaded offline from the files it ships),
+a CSV or Parquet file (relative to the env's folder or the repository), or a file in the env's
+artifact store (`s3://...`, `mlflow-artifacts:/...`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from core_assets.lib.schema import Kind, column_kind, normalise
+from mlops_base.settings import REPO_ROOT, Task
+
+BUILTIN = ("iris", "diabetes", "wine", "breast_cancer")
+READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+REMOTE_SCHEMES = ("s3://", "mlflow-artifacts:", "gs://", "http://", "https://")
 
 
 class DataValidationError(ValueError):
@@ -26,26 +40,61 @@ class FeatureSet:
     def feature_names(self) -> list[str]:
         return list(self.x_train.columns)
 
+    @property
+    def row_count(self) -> int:
+        return len(self.x_train) + len(self.x_test)
 
-def load_dataset(csv_path: Path | None, target_column: str) -> pd.DataFrame:
-    """The env's dataset: iris from scikit-learn when no CSV is configured."""
-    if csv_path is None:
-        from sklearn.datasets import (
-            load_iris,  # scikit-learn loads lazily: most runs never need it
-        )
 
-        frame = load_iris(as_frame=True).frame
-        return frame.rename(columns={"target": target_column})
-    if not csv_path.is_file():
-        raise DataValidationError(f"dataset CSV not found: {csv_path}")
+def resolve_path(dataset: str, env_dir: Path) -> Path:
+    """A relative `DATASET` path: in the env's folder if there, else from the repository root."""
+    path = Path(dataset)
+    if path.is_absolute():
+        return path
+    return env_dir / path if (env_dir / path).exists() else REPO_ROOT / path
+
+
+def _builtin(name: str, target_column: str) -> pd.DataFrame:
+    from sklearn import datasets  # scikit-learn loads lazily: most runs never need it
+
+    frame = getattr(datasets, f"load_{name}")(as_frame=True).frame
+    return frame.rename(columns={"target": target_column})
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataValidationError(f"{path.name}: not a dataset file (expected {', '.join(READERS)})")
+    if not path.is_file():
+        raise DataValidationError(f"dataset file not found: {path}")
     try:
-        return pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"cannot parse {csv_path}: {exc}") from exc
+        return reader(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise DataValidationError(f"cannot read {path.name}: {exc}") from exc
 
 
-def validate_dataset(frame: pd.DataFrame, target_column: str) -> None:
-    """Raise DataValidationError naming every problem: missing target, non-numeric or NaN features."""
+def _remote(uri: str, tracking_uri: str) -> pd.DataFrame:
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory(prefix="dataset-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri)
+        except Exception as exc:  # any store error: the dataset is not there or not reachable
+            raise DataValidationError(f"cannot download {uri}: {type(exc).__name__}: {exc}") from exc
+        return read_file(Path(local))
+
+
+def load_dataset(dataset: str, target_column: str, env_dir: Path, tracking_uri: str = "") -> pd.DataFrame:
+    """The frame `DATASET` names."""
+    if dataset in BUILTIN:
+        return _builtin(dataset, target_column)
+    if dataset.startswith(REMOTE_SCHEMES):
+        return _remote(dataset, tracking_uri)
+    return read_file(resolve_path(dataset, env_dir))
+
+
+def validate_dataset(frame: pd.DataFrame, target_column: str, task: Task = "classification") -> None:
+    """Raise DataValidationError naming every problem: missing target, too few rows, unsupported or
+    mixed column types, a column with no value, infinite numbers, missing or non-numeric targets."""
     problems: list[str] = []
     if target_column not in frame.columns:
         problems.append(f"target column {target_column!r} missing (columns: {list(frame.columns)})")
@@ -57,12 +106,25 @@ def validate_dataset(frame: pd.DataFrame, target_column: str) -> None:
     for name in features.columns:
         if not isinstance(name, str) or not name.strip():
             problems.append(f"feature column name {name!r} is not a non-empty string")
-        if not pd.api.types.is_numeric_dtype(features[name]):
-            problems.append(f"feature {name!r} is not numeric (dtype {features[name].dtype})")
-        elif not np.isfinite(features[name].to_numpy(dtype=float)).all():
-            problems.append(f"feature {name!r} has NaN or infinite values")
-    if target_column in frame.columns and frame[target_column].isna().any():
-        problems.append(f"target column {target_column!r} has missing values")
+            continue
+        column = features[name]
+        try:
+            kind = column_kind(column)
+        except TypeError as exc:
+            problems.append(f"feature {name!r}: {exc}")
+            continue
+        if column.isna().all():
+            problems.append(f"feature {name!r} has no values")
+        elif kind == "number" and np.isinf(column.to_numpy(dtype=float)).any():
+            problems.append(f"feature {name!r} has infinite values")
+    if target_column in frame.columns:
+        target = frame[target_column]
+        if target.isna().any():
+            problems.append(f"target column {target_column!r} has {int(target.isna().sum())} missing values")
+        if task == "regression" and not pd.api.types.is_numeric_dtype(target):
+            problems.append(f"TASK=regression needs a numeric target; {target_column!r} is {target.dtype}")
+        if task == "classification" and target.nunique() < 2:
+            problems.append(f"target column {target_column!r} has fewer than 2 classes")
     if problems:
         raise DataValidationError("; ".join(problems))
 
@@ -74,21 +136,31 @@ def data_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def split_dataset(frame: pd.DataFrame, target_column: str, test_size: float, seed: int) -> FeatureSet:
-    """Deterministic, stratified train/test split."""
+def split_dataset(
+    frame: pd.DataFrame, target_column: str, test_size: float, seed: int, task: Task = "classification"
+) -> FeatureSet:
+    """Deterministic train/test split (stratified for classification)."""
     from sklearn.model_selection import train_test_split
 
-    features = frame.drop(columns=[target_column]).astype(float)
+    features = normalise(frame.drop(columns=[target_column]))
     target = frame[target_column]
-    stratify = target if target.value_counts().min() >= 2 else None
+    stratify = target if task == "classification" and target.value_counts().min() >= 2 else None
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=test_size, random_state=seed, stratify=stratify
     )
     return FeatureSet(x_train, x_test, y_train, y_test, data_hash(frame))
 
 
-def build_features(source: Path | None | pd.DataFrame, target_column: str, test_size: float, seed: int) -> FeatureSet:
-    """Validate and split a dataset: a loaded frame, a CSV path, or None for iris."""
-    frame = source if isinstance(source, pd.DataFrame) else load_dataset(source, target_column)
-    validate_dataset(frame, target_column)
-    return split_dataset(frame, target_column, test_size, seed)
+def build_features(frame: pd.DataFrame, target_column: str, test_size: float, seed: int, task: Task) -> FeatureSet:
+    """Validate and split a loaded dataset."""
+    validate_dataset(frame, target_column, task)
+    return split_dataset(frame, target_column, test_size, seed, task)
+
+
+def feature_kinds(features: FeatureSet) -> dict[str, Kind]:
+    return {name: column_kind(features.x_train[name]) for name in features.feature_names}
+
+
+def builtin_features(name: str = "iris", test_size: float = 0.25, seed: int = 42, task: Task = "classification"):
+    """A scikit-learn dataset, validated and split (target column `target`): for tests, bench and demo."""
+    return build_features(_builtin(name, "target"), "target", test_size, seed, task)

@@ -32,11 +32,16 @@ def processed_dir(state_dir: Path) -> Path:
     return state_dir / "processed"
 
 
-def settled_csv_files(folder: Path, now: float | None = None) -> list[IncomingFile]:
-    """CSV files in `folder` not modified for SETTLE_SECONDS, oldest first."""
+# the dataset files the new-data sensor picks up (the formats `features` reads)
+SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def settled_files(folder: Path, now: float | None = None) -> list[IncomingFile]:
+    """Dataset files in `folder` not modified for SETTLE_SECONDS, oldest first."""
     now = time.time() if now is None else now
     found = []
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES) if folder.is_dir() else []
+    for path in paths:
         stat = path.stat()
         if now - stat.st_mtime >= SETTLE_SECONDS:
             found.append(IncomingFile(path, stat.st_size, stat.st_mtime_ns))

@@ -1,4 +1,4 @@
-"""Fit the env's estimator, evaluate it and log the run to MLflow.
+"""Fit the env's model (an estimator factory or the team's own trainer), score it, log it to MLflow.
 
 The heavy imports (scikit-learn metrics, skops, matplotlib) live inside the functions: every
 Dagster run process imports this module, and most runs (deploy, rollback) never train.
@@ -8,52 +8,106 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+import traceback
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from core_assets.lib.data import FeatureSet
+from core_assets.lib.metrics import score
+from core_assets.lib.report import report_markdown, test_split_figures
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.settings import Settings, Task
 
-# Explicit requirements: inferring them costs ~8 s per logged model.
-PIP_REQUIREMENTS = [
-    f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "numpy", "pandas", "skops")
-]
+BASE_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "skops")
 
 
-def training_code_version(class_path: str, params: dict[str, Any]) -> str:
-    """Changes when this training code or the env's training parameters change."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(json.dumps([class_path, params], sort_keys=True).encode())
-    return digest.hexdigest()[:12]
+class TrainingError(ValueError):
+    """The env's estimator or trainer could not produce a model; the message says why, for the user."""
 
 
 @dataclass(frozen=True)
-class TrainingResult:
-    run_id: str
-    model_uri: str
-    experiment_id: str
-    accuracy: float
-    f1_macro: float
+class TrainingSpec:
+    """What to fit: `trainer(x, y, params)`, or `estimator(**params).fit(x, y)`."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    task: Task = "classification"
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    params: dict[str, Any] = field(default_factory=dict)
+    trainer: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> TrainingSpec:
+        return cls(settings.task, settings.estimator, settings.estimator_params, settings.trainer)
+
+    @property
+    def name(self) -> str:
+        return self.trainer or self.estimator
 
 
-def build_estimator(class_path: str, params: dict[str, Any]):
-    """Instantiate a scikit-learn estimator from its dotted class path."""
-    module_name, _, class_name = class_path.rpartition(".")
+def _split_path(path: str) -> tuple[str, str]:
+    return path.split(":", 1) if ":" in path else path.rsplit(".", 1)
+
+
+def import_object(path: str) -> Any:
+    """`package.module:function` or `package.module.Name`."""
+    module_name, attribute = _split_path(path)
     try:
-        estimator_cls = getattr(importlib.import_module(module_name), class_name)
+        return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(f"unknown estimator {class_path!r}: {exc}") from exc
+        raise TrainingError(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _source_bytes(path: str) -> bytes:
+    """The source of the module `path` lives in (b"" when it has none on disk)."""
     try:
-        return estimator_cls(**params)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters for {class_path}: {exc}") from exc
+        spec = importlib.util.find_spec(_split_path(path)[0])
+    except (ImportError, ValueError):
+        return b""
+    origin = Path(spec.origin) if spec and spec.origin else None
+    return origin.read_bytes() if origin and origin.is_file() else b""
+
+
+def training_code_version(spec: TrainingSpec) -> str:
+    """Changes when this training code, the team's trainer or estimator module, or the env's
+    training parameters change."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in filter(None, (spec.trainer, spec.estimator)):
+        digest.update(_source_bytes(path))
+    digest.update(json.dumps([spec.task, spec.estimator, spec.params, spec.trainer], sort_keys=True).encode())
+    return digest.hexdigest()[:12]
+
+
+def _user_error(what: str, exc: BaseException) -> TrainingError:
+    """The exception with the last frames of its traceback: enough to find the line in the user's code."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:][-3:]
+    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}" for f in frames)
+    return TrainingError(f"{what} raised {type(exc).__name__}: {exc}" + (f" (at {where})" if where else ""))
+
+
+def fit_model(spec: TrainingSpec, x_train: pd.DataFrame, y_train: pd.Series):
+    """The fitted model; TrainingError naming the user's failure, or a result without `predict`."""
+    if spec.trainer:
+        trainer = import_object(spec.trainer)
+        try:
+            model = trainer(x_train.copy(), y_train.copy(), dict(spec.params))
+        except Exception as exc:  # the user's code: any failure is reported, nothing is registered
+            raise _user_error(f"TRAINER {spec.trainer}", exc) from exc
+    else:
+        factory = import_object(spec.estimator)
+        try:
+            model = factory(**spec.params)
+            model.fit(x_train, y_train)
+        except Exception as exc:  # bad parameters, or the estimator cannot take this data
+            raise _user_error(f"ESTIMATOR {spec.estimator}", exc) from exc
+    if not callable(getattr(model, "predict", None)):
+        raise TrainingError(f"{spec.name} returned a {type(model).__name__}, which has no predict()")
+    return model
 
 
 def skops_trusted_types(model) -> list[str]:
@@ -63,30 +117,27 @@ def skops_trusted_types(model) -> list[str]:
     return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
-def evaluate(y_true, y_pred) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "f1_macro": float(f1_score(y_true, y_pred, average="macro")),
-    }
+def flavour_of(model) -> str:
+    """The MLflow flavour a model is logged with: its library's own, scikit-learn's otherwise."""
+    library = type(model).__module__.split(".")[0]
+    return library if library in ("lightgbm", "xgboost") else "sklearn"
 
 
-def _confusion_figure(y_true, y_pred):
-    import matplotlib
+def _log_model(model, signature, example: pd.DataFrame):
+    import mlflow
 
-    matplotlib.use("Agg")  # headless: the figure is rendered to a file
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
-
-    labels = sorted(set(y_true) | set(y_pred))
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ConfusionMatrixDisplay(confusion_matrix(y_true, y_pred, labels=labels), display_labels=labels).plot(
-        ax=ax, colorbar=False
+    flavour = flavour_of(model)
+    requirements = [f"{p}=={version(p)}" for p in BASE_REQUIREMENTS]  # inferring them costs ~8 s
+    if flavour != "sklearn":
+        requirements.append(f"{flavour}=={version(flavour)}")
+    common = {"name": "model", "signature": signature, "input_example": example, "pip_requirements": requirements}
+    if flavour == "xgboost":
+        return mlflow.xgboost.log_model(model, **common)
+    # lightgbm's scikit-learn API and scikit-learn models: skops, never pickle
+    module = mlflow.lightgbm if flavour == "lightgbm" else mlflow.sklearn
+    return module.log_model(
+        model, serialization_format="skops", skops_trusted_types=skops_trusted_types(model), **common
     )
-    ax.set_title("confusion matrix (test split)")
-    fig.tight_layout()
-    return fig
 
 
 def logged_digest(model_id: str) -> str:
@@ -99,40 +150,54 @@ def logged_digest(model_id: str) -> str:
         return directory_digest(Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=tmp)))
 
 
-def train_and_log(
-    features: FeatureSet, class_path: str, params: dict[str, Any], experiment: str, tags: dict[str, str]
-) -> TrainingResult:
-    """Fit on the train split, score on the test split, log params/metrics/figure/model as one run."""
+@dataclass(frozen=True)
+class TrainingResult:
+    run_id: str
+    model_uri: str
+    experiment_id: str
+    metrics: dict[str, float]
+    flavour: str
+    report: str  # Markdown: figures and per-class (per-bucket) metrics of the test split
+
+    @property
+    def accuracy(self) -> float:
+        return self.metrics["accuracy"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """What trained_model hands downstream (the report is shown, not passed on)."""
+        return {k: v for k, v in asdict(self).items() if k != "report"}
+
+
+def train_and_log(features: FeatureSet, spec: TrainingSpec, experiment: str, tags: dict[str, str]) -> TrainingResult:
+    """Fit on the train split, score on the test split, log params/metrics/figures/model as one run."""
     import matplotlib.pyplot as plt
-    import mlflow.sklearn
+    import mlflow
     from mlflow.models import infer_signature
 
-    model = build_estimator(class_path, params)
-    model.fit(features.x_train, features.y_train)
-    predictions = model.predict(features.x_test)
-    metrics = evaluate(features.y_test, predictions)
+    model = fit_model(spec, features.x_train, features.y_train)
+    try:
+        metrics, predictions = score(model, features.x_test, features.y_test, spec.task)
+    except Exception as exc:  # the fitted model cannot predict its own test split
+        raise _user_error(f"predict of the model {spec.name} returned", exc) from exc
 
     experiment_id = mlflow.set_experiment(experiment).experiment_id
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
-        mlflow.log_params({"estimator": class_path, **params, "n_features": len(features.feature_names)})
-        mlflow.log_metrics(metrics)
-        fig = _confusion_figure(features.y_test, predictions)
-        mlflow.log_figure(fig, "confusion_matrix.png")
-        plt.close(fig)
-        example = features.x_train.head(3)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(example, model.predict(example)),
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-            skops_trusted_types=skops_trusted_types(model),
+        mlflow.log_params(
+            {"model": spec.name, "task": spec.task, **spec.params, "n_features": features.x_train.shape[1]}
         )
+        mlflow.log_metrics(metrics)
+        figures = test_split_figures(spec.task, features.y_test, predictions)
+        for name, fig in figures.items():
+            mlflow.log_figure(fig, f"{name}.png")
+        report = report_markdown(spec.task, features.y_test, predictions, figures)
+        for fig in figures.values():
+            plt.close(fig)
+        mlflow.log_text(report, "test_split_report.md")
+        frame = pd.concat([features.x_train, features.x_test])
+        complete = features.x_train.dropna()
+        example = (complete if len(complete) >= 3 else features.x_train).head(3)
+        # inferred from all rows: a column with missing values is marked optional in the signature
+        signature = infer_signature(frame, model.predict(example))
+        info = _log_model(model, signature, example)
         mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
-    return TrainingResult(
-        run_id=run.info.run_id,
-        model_uri=info.model_uri,
-        experiment_id=experiment_id,
-        accuracy=metrics["accuracy"],
-        f1_macro=metrics["f1_macro"],
-    )
+    return TrainingResult(run.info.run_id, info.model_uri, experiment_id, metrics, flavour_of(model), report)

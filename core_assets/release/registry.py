@@ -151,3 +151,18 @@ def _trim_mirror(client: MlflowClient, model_name: str) -> None:
     )
     for key in keys[:-MIRROR_KEEP]:
         client.delete_registered_model_tag(model_name, key)
+
+
+def newest_signature(client: MlflowClient, model_name: str):
+    """The newest registered version and its model's signature, or None when nothing is registered
+    (or the newest version has no signature): what later training data must keep."""
+    try:
+        versions = client.search_model_versions(f"name='{model_name}'", order_by=["version_number DESC"], max_results=1)
+    except MlflowException as exc:
+        if _not_found(exc):
+            return None
+        raise
+    if not versions:
+        return None
+    signature = mlflow.models.get_model_info(f"models:/{model_name}/{versions[0].version}").signature
+    return None if signature is None else (str(versions[0].version), signature)

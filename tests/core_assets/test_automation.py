@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import AssetKey, evaluate_automation_conditions, materialize
 
 from core_assets.assets import features, trained_model
-from core_assets.checks import accuracy_gate
+from core_assets.checks import quality_gate
 from core_assets.definitions import build_definitions
 from tests.core_assets.runs import resources as build_resources
 from tests.core_assets.runs import run_job
@@ -30,7 +30,7 @@ def test_updated_features_retrain_then_register_past_the_gate(defs, instance, se
     assert requested == set()
 
     assert materialize(
-        [features, trained_model, accuracy_gate], resources=resources, instance=instance, selection=[trained_model]
+        [features, trained_model, quality_gate], resources=resources, instance=instance, selection=[trained_model]
     ).success  # retrained by hand: the gate has passed
     tick, requested = _tick(defs, instance, tick)
     assert requested == {AssetKey("registered_model_version"), AssetKey("served_alias")}
@@ -43,7 +43,7 @@ def test_failed_gate_is_never_registered_by_automation(defs, instance, settings)
     tick, _ = _tick(defs, instance, tick)
 
     gated = materialize(
-        [features, trained_model, accuracy_gate],
+        [features, trained_model, quality_gate],
         resources=strict,
         instance=instance,
         selection=[trained_model],

@@ -12,7 +12,7 @@ from core_assets.assets import (
     served_alias,
     trained_model,
 )
-from core_assets.checks import accuracy_gate
+from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import MIRROR_PREFIX, AliasMove
 from tests.core_assets.runs import release, resources, run_job
@@ -33,7 +33,7 @@ def _metadata(result, key: str) -> dict:
 
 
 def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance):
-    result = materialize(ASSETS + [accuracy_gate], resources=resources(settings), instance=instance)
+    result = materialize(ASSETS + [quality_gate], resources=resources(settings), instance=instance)
     assert result.success
 
     [version] = client.search_model_versions(f"name='{settings.model_name}'")
@@ -81,7 +81,7 @@ def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, ins
     release(defs, instance)
     strict = resources(settings.model_copy(update={"min_accuracy": 1.01}))
 
-    result = materialize(ASSETS + [accuracy_gate], resources=strict, instance=instance, raise_on_error=False)
+    result = materialize(ASSETS + [quality_gate], resources=strict, instance=instance, raise_on_error=False)
 
     assert not result.success
     [check] = result.get_asset_check_evaluations()
@@ -99,4 +99,4 @@ def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, ins
 def test_train_job_runs_the_gate(defs, instance):
     result = run_job(defs, instance, "train_job")
     assert result.success
-    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["accuracy_gate", "serving_matches_alias"]
+    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["quality_gate", "serving_matches_alias"]

@@ -38,14 +38,37 @@ def test_mlops_env_selects_the_env(monkeypatch):
 
 
 def test_unknown_env_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown env 'staging'.*known envs: dev, prod, prod-local"):
+    known = "churn-pipeline, dev, diabetes-regression, lightgbm-breast-cancer, prod, prod-local"
+    with pytest.raises(ValueError, match=f"unknown env 'staging'.*known envs: {known}"):
         load_settings("staging")
 
 
-def test_estimator_must_be_scikit_learn(monkeypatch):
-    monkeypatch.setenv("ESTIMATOR", "os.system")
-    with pytest.raises(SettingsError, match="ESTIMATOR='os.system'.*scikit-learn class path"):
+@pytest.mark.parametrize(("name", "value"), [("ESTIMATOR", "LogisticRegression"), ("TRAINER", "pkg.module.train")])
+def test_estimator_and_trainer_must_be_import_paths(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{name}='{value}': String should match pattern"):
         load_settings("dev")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"TASK": "regression", "GATE_METRIC": "accuracy", "GATE_THRESHOLD": "0.5"}, "does not judge a regression"),
+        ({"GATE_METRIC": "roc_auc"}, "GATE_METRIC 'roc_auc' needs GATE_THRESHOLD"),
+        ({"TASK": "regression"}, "TASK=regression needs GATE_METRIC and GATE_THRESHOLD"),
+        ({"GATE_METRIC": "auc"}, "GATE_METRIC='auc'"),
+    ],
+)
+def test_a_gate_that_cannot_judge_the_task_is_refused(monkeypatch, variables, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings("dev")
+
+
+def test_the_gate_defaults_to_accuracy_against_min_accuracy():
+    assert load_settings("dev").gate == ("accuracy", 0.9)
+    assert load_settings("dev", gate_metric="log_loss", gate_threshold=0.4).gate == ("log_loss", 0.4)
 
 
 @pytest.mark.parametrize("name", ["TARGET_ALIAS", "DEFAULT_ALIAS"])

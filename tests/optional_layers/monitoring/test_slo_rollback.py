@@ -13,8 +13,8 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from mlflow import MlflowClient
 
 from core_assets.definitions import build_definitions
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
@@ -30,11 +30,12 @@ MAX_P99_S = 0.01  # the in-process models answer one row in ~1 ms; the slow chal
 
 def _register_slow_version(client: MlflowClient, model_name: str) -> str:
     """A real model that is slow to predict: a 400-tree random forest."""
-    features = build_features(None, "target", 0.25, 42)
+    features = builtin_features()
     trained = train_and_log(
         features,
-        "sklearn.ensemble.RandomForestClassifier",
-        {"n_estimators": 400, "random_state": 0},
+        TrainingSpec(
+            estimator="sklearn.ensemble.RandomForestClassifier", params={"n_estimators": 400, "random_state": 0}
+        ),
         "serving-tests",
         {},
     )
