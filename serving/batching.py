@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from serving.runtimes.base import RuntimeUnavailable
 
-PredictAsync = Callable[[np.ndarray], Awaitable[Any]]
-Pending = list[tuple[np.ndarray, asyncio.Future]]
+PredictAsync = Callable[[Any], Awaitable[Any]]
+Pending = list[tuple[Any, asyncio.Future]]  # each request's input (an array or a frame) and its answer
 
 
 @dataclass
@@ -55,7 +56,7 @@ class MicroBatcher:
         self._flush_handle: asyncio.Handle | None = None
         self._tasks: set[asyncio.Future] = set()
 
-    async def predict(self, rows: np.ndarray) -> Any:
+    async def predict(self, rows: Any) -> Any:
         if len(rows) >= self._max_rows:  # also: batching off (max_rows 0)
             self._stats.requests += 1
             self._stats.predict_calls += 1
@@ -98,7 +99,7 @@ class MicroBatcher:
         if len(batch) > 1:
             self._stats.predict_calls += 1
             try:
-                predictions = await self._predict(np.concatenate([rows for rows, _ in batch]))
+                predictions = await self._predict(_join([rows for rows, _ in batch]))
             except RuntimeUnavailable as exc:  # the same for every request: no point retrying each
                 _fail(batch, exc)
                 return
@@ -141,6 +142,13 @@ class _Continue:
                 awaited = coroutine.throw(error) if error is not None else coroutine.send(value)
             except StopIteration as stop:
                 return stop.value
+
+
+def _join(parts: list) -> Any:
+    """One input of many requests' (arrays, or frames of a named-column model)."""
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _share(batch: Pending, predictions: Any) -> None:

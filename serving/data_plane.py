@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 from fastapi import HTTPException
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -15,20 +16,23 @@ from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import RowsRejected
 from optional_layers.manager import LayerManager
-from serving.payload import OtherForm, PayloadError, Rows, check_shape
-from serving.runtimes.base import RuntimeInfo, RuntimeUnavailable
+from serving.columns import Table, describe, to_frame
+from serving.payload import Inputs, OtherForm, PayloadError, Rows, check_shape
+from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
 
 class Answer(NamedTuple):
-    """What one alias answered: its model's reference, the rows it scored, its predictions."""
+    """What one alias answered: its model's reference, the input it scored, its predictions (and
+    class probabilities, when asked: its classes and one row of probabilities per input row)."""
 
     alias: Alias
     info: RuntimeInfo
-    rows: np.ndarray
+    rows: ModelInput
     predictions: Any
+    probabilities: tuple[list, np.ndarray] | None = None
 
 
 class DataPlane:
@@ -40,34 +44,56 @@ class DataPlane:
         # a layer reads other body forms (e.g. {"entity_ids": [...]}, feast layer on)
         self.other_forms = layers.provides_request_rows()
 
-    async def predict(self, rows: Rows | OtherForm, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
+    async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
         shadow alias, the task that scores a copy after the response."""
         try:
             chosen = route(self.settings, bucket(client_id), self.variants.loaded())
         except NoModelLoaded as exc:
             raise HTTPException(503, str(exc)) from exc
-        answer = await self.predict_alias(chosen.alias, rows)
+        answer = await self.predict_alias(chosen.alias, inputs)
         if chosen.shadow is None:
             return answer, None
         return answer, BackgroundTask(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
 
-    async def predict_alias(self, alias: Alias, rows: Rows | OtherForm) -> Answer:
+    async def predict_alias(self, alias: Alias, inputs: Inputs) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now."""
         with self.variants.lease(alias) as runtime:
             if runtime is None:
                 raise HTTPException(503, f"alias {alias} has no model loaded")
             info = runtime.info
-            if isinstance(rows, OtherForm):
-                rows = await self._layer_rows(rows, info)
-            array = check_shape(rows, info.feature_names, self.settings.max_rows)
+            x = await self._model_input(inputs.rows, info)
             try:
-                predictions = await self.variants.score(runtime, array)
+                predictions = await self.variants.score(runtime, x)
+                probabilities = None
+                if inputs.return_proba:
+                    probabilities = (info.classes, await self.variants.probabilities(runtime, x))
+            except NoProbabilities as exc:
+                raise PayloadError(422, f"return_proba: {exc}") from exc
             except ValueError as exc:
                 raise PayloadError(422, f"the model rejected the input: {exc}") from exc
             except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
-        return Answer(alias, info, array, predictions)
+        return Answer(alias, info, x, predictions, probabilities)
+
+    async def _model_input(self, rows: Rows | Table | OtherForm, info: RuntimeInfo) -> ModelInput:
+        """The body's rows in the form the model takes: a float64 array in column order for a
+        positional model, else a frame of its named, typed columns."""
+        if isinstance(rows, Table):
+            frame = to_frame(rows, info.columns, self.settings.max_rows)
+            return frame.to_numpy(dtype=np.float64) if info.positional else frame
+        if isinstance(rows, OtherForm):
+            rows = await self._layer_rows(rows, info)
+        array = check_shape(rows, info.feature_names, self.settings.max_rows)
+        if info.positional:
+            return array
+        if not info.all_numeric:
+            raise PayloadError(
+                422,
+                f"data: positional rows need an all-numeric model; this one takes named columns "
+                f"{describe(info.columns)}: send dataframe_split or dataframe_records",
+            )
+        return pd.DataFrame(array, columns=info.feature_names)
 
     async def _layer_rows(self, document: OtherForm, info: RuntimeInfo) -> Rows:
         """The rows a layer provides for another body form, for the model version that answers."""
@@ -88,8 +114,8 @@ class DataPlane:
             raise PayloadError(422, f"body has no `data` and no layer reads its form (keys: {sorted(document)})")
         return np.asarray(rows, dtype=np.float64)
 
-    def _shadow_score(self, alias: Alias, rows: np.ndarray, answered: Any) -> None:
+    def _shadow_score(self, alias: Alias, rows: ModelInput, answered: Any) -> None:
         """After the response: the shadow alias scores a copy, under its own lease (in a worker thread)."""
         with self.variants.lease(alias) as runtime:
-            if runtime is not None and runtime.n_features == rows.shape[1]:
+            if runtime is not None and runtime.info is not None and runtime.info.accepts(rows):
                 self.shadow.record(runtime, rows, answered)

@@ -14,6 +14,7 @@ from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import LayerManager, build_manager
 from serving import errors
+from serving.columns import Column, describe
 from serving.data_plane import DataPlane
 from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
@@ -36,26 +37,57 @@ def check_serving_settings(settings: Settings) -> None:
         )
 
 
+_JSON_TYPES = {"number": "number", "string": "string", "boolean": "boolean"}
+
+
+def _loaded_columns(app: FastAPI) -> dict[str, list[Column]]:
+    variants = getattr(app.state, "variants", None)
+    loaded = [v for v in variants.variants() if v.runtime and v.runtime.info] if variants else []
+    return {f"{v.alias} (v{v.runtime.info.ref.version})": v.runtime.info.columns for v in loaded}
+
+
+def _describe_columns(schemas: dict, loaded: dict[str, list[Column]], max_rows: int) -> None:
+    """State the limits as this server applies them: 1 to MAX_ROWS rows, and the loaded models'
+    columns (the named forms' properties when every loaded model takes the same ones)."""
+    data = schemas["PredictRequest"]["properties"]["data"]
+    data.update(minItems=1, maxItems=max_rows)
+    widths = sorted({len(columns) for columns in loaded.values()})
+    if widths:
+        data["items"].update(minItems=widths[0], maxItems=widths[-1])
+    schemas["DataframeRecordsRequest"]["properties"]["dataframe_records"].update(minItems=1, maxItems=max_rows)
+    lines = [f"- {label}: {describe(columns)}" for label, columns in loaded.items()]
+    for name in ("DataframeSplitRequest", "DataframeRecordsRequest"):
+        schemas[name]["description"] += "\n\nThe loaded models take:\n" + ("\n".join(lines) or "- (none loaded)")
+    column_sets = {tuple(columns) for columns in loaded.values()}
+    if len(column_sets) == 1:
+        [columns] = column_sets
+        schemas["DataframeRecordsRequest"]["properties"]["dataframe_records"]["items"] = {
+            "type": "object",
+            "properties": {
+                c.name: {"type": _JSON_TYPES[c.kind] if c.required else [_JSON_TYPES[c.kind], "null"]} for c in columns
+            },
+            "required": [c.name for c in columns if c.required],
+            "additionalProperties": False,
+        }
+
+
 def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:
-    """Add schemas that routes name by reference but FastAPI never saw (bodies read by hand), and
-    state the limits of `data` as this server applies them: 1 to MAX_ROWS rows, each as wide as
-    the loaded models' signatures (recomputed when a reload changes that)."""
+    """Add schemas that routes name by reference but FastAPI never saw (bodies read by hand), with
+    the loaded models' columns (recomputed when a reload changes them)."""
     generate = app.openapi
     documented: dict[str, object] = {}
 
     def openapi() -> dict:
-        variants = getattr(app.state, "variants", None)
-        widths = sorted({v.runtime.n_features for v in variants.variants() if v.runtime}) if variants else []
-        if app.openapi_schema is None or documented.get("widths") != widths:
+        loaded = _loaded_columns(app)
+        if app.openapi_schema is None or documented.get("loaded") != loaded:
             app.openapi_schema = None
             schemas = generate().setdefault("components", {}).setdefault("schemas", {})
             for model in models:
-                schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            data = schemas["PredictRequest"]["properties"]["data"]
-            data.update(minItems=1, maxItems=max_rows)
-            if widths:
-                data["items"].update(minItems=widths[0], maxItems=widths[-1])
-            documented["widths"] = widths
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            _describe_columns(schemas, loaded, max_rows)
+            documented["loaded"] = loaded
         return app.openapi_schema
 
     app.openapi = openapi

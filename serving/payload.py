@@ -1,30 +1,27 @@
-"""Request bodies to feature arrays and predictions to response bytes, without building rows twice.
+"""Request bodies to model inputs and predictions to response bytes, without building rows twice.
 
-The fast path parses with orjson and lets numpy build the 2-D float array in C. Anything it cannot
-prove valid (strings, booleans, nulls, ragged rows, nesting, huge integers, bad JSON) goes to the
-strict pydantic model, which names the row and the column of the problem; so the errors are the
-same as with pydantic alone, and valid bodies never pay for it.
+Three body forms: positional `data` rows (all-numeric models), and MLflow's named-column
+`dataframe_split` / `dataframe_records` (checked against the model's columns in `serving.columns`).
+The positional fast path parses with orjson and lets numpy build the 2-D float array in C. Anything
+it cannot prove valid (strings, booleans, nulls, ragged rows, nesting, huge integers, bad JSON)
+goes to the strict pydantic model, which names the row and the column of the problem; so the
+errors are the same as with pydantic alone, and valid bodies never pay for it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 from pydantic import ValidationError
 
+from serving.columns import NAMED_FORMS, Table, table_of
+from serving.payload_error import PayloadError
 from serving.schemas import PredictRequest
 
 Rows = np.ndarray | list[list[float]]
 """A 2-D float64 array, or (ragged input only) the validated rows, so the shape error names the row."""
-
-
-class PayloadError(ValueError):
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 def check_json(content_type: str | None) -> None:
@@ -48,14 +45,7 @@ def describe_errors(errors: list[dict]) -> str:
     return shown + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
 
 
-def _fast(body: bytes) -> np.ndarray | None:
-    if b"true" in body or b"false" in body:  # numpy would turn booleans into 1.0/0.0
-        return None
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    data = document.get("data") if type(document) is dict else None
+def _fast(data: Any) -> np.ndarray | None:
     if type(data) is not list or not data:
         return None
     try:
@@ -84,27 +74,48 @@ def _strict(body: bytes) -> Rows:
 
 
 class OtherForm(dict):
-    """A JSON object body without `data`, left for a layer to turn into rows (e.g. `entity_ids`)."""
+    """A JSON object body in none of the forms, left for a layer to turn into rows (e.g. `entity_ids`)."""
 
 
-def _other_form(body: bytes) -> OtherForm | None:
+class Inputs(NamedTuple):
+    rows: Rows | Table | OtherForm
+    return_proba: bool = False
+
+
+FORMS = ("data", *NAMED_FORMS)
+
+
+def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
+    proba = document.get("return_proba", False)
+    if type(proba) is not bool:
+        raise PayloadError(422, f"return_proba: expected true or false, got {proba!r}")
+    present = [form for form in FORMS if form in document]
+    if len(present) > 1:
+        raise PayloadError(422, f"body has {' and '.join(present)}; send exactly one of {', '.join(FORMS)}")
+    if present and present[0] != "data":
+        return Inputs(table_of(present[0], document[present[0]]), proba)
+    if not present and other_forms:
+        return Inputs(OtherForm(document), proba)
+    if not present:
+        raise PayloadError(422, f"body has none of {', '.join(FORMS)} (keys: {sorted(document)[:5]})")
+    return Inputs(_strict(body), proba)  # `data` the fast path could not take
+
+
+def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
+    """The body's rows: a float64 array (positional `data`), a named-column table, or (`other_forms`:
+    a layer provides rows for them) an object in none of the forms; PayloadError (400/422) naming what
+    is wrong otherwise."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None
-    return OtherForm(document) if type(document) is dict and "data" not in document else None
-
-
-def parse_rows(body: bytes, other_forms: bool = False) -> Rows | OtherForm:
-    """The body's `data` as a float64 array; PayloadError (400/422) naming what is wrong otherwise.
-
-    With `other_forms` (a layer provides rows for them), an object without `data` is returned as is.
-    """
-    array = _fast(body)
-    if array is not None:
-        return array
-    other = _other_form(body) if other_forms else None
-    return other if other is not None else _strict(body)
+        return Inputs(_strict(body))  # names the JSON error
+    if type(document) is not dict:
+        return Inputs(_strict(body))
+    if len(document) == 1 and b"true" not in body and b"false" not in body:  # numpy would read booleans as 1/0
+        array = _fast(document.get("data"))
+        if array is not None:
+            return Inputs(array)
+    return _forms(document, body, other_forms)
 
 
 def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarray:
@@ -127,13 +138,18 @@ def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarr
 
 def plain(predictions: Any) -> Any:
     """Predictions in a form orjson writes natively (numeric arrays as is, others as lists)."""
-    if isinstance(predictions, np.ndarray) and (predictions.dtype.kind not in "biuf" or predictions.ndim != 1):
+    if isinstance(predictions, np.ndarray) and (
+        predictions.dtype.kind not in "biuf" or predictions.ndim != 1 or not predictions.flags.c_contiguous
+    ):
         return predictions.tolist()
     return predictions
 
 
-def answer_bytes(variant: str, version: str, run_id: str, predictions: Any) -> bytes:
-    return orjson.dumps(
-        {"variant": variant, "version": version, "run_id": run_id, "predictions": plain(predictions)},
-        option=orjson.OPT_SERIALIZE_NUMPY,
-    )
+def answer_bytes(
+    variant: str, version: str, run_id: str, predictions: Any, probabilities: tuple[list, Any] | None = None
+) -> bytes:
+    answer = {"variant": variant, "version": version, "run_id": run_id, "predictions": plain(predictions)}
+    if probabilities is not None:
+        classes, proba = probabilities
+        answer.update(classes=plain(np.asarray(classes)), probabilities=np.ascontiguousarray(proba, dtype=np.float64))
+    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)

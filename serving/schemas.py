@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
@@ -14,10 +14,48 @@ FiniteNumber = Annotated[float, Strict(), AllowInfNan(False)]
 EXAMPLE_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 
+ReturnProba = Field(False, description="also answer `classes` and `probabilities` (classifiers that have them)")
+Value = float | str | bool | None
+
+
 class PredictRequest(BaseModel):
+    """Positional rows, for all-numeric models: the fast path."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"data": EXAMPLE_ROWS}]})
 
     data: list[list[FiniteNumber]] = Field(description="rows of feature values, in signature order")
+    return_proba: bool = ReturnProba
+
+
+class DataframeSplit(BaseModel):
+    columns: list[str] = Field(description="column names (see /models): any order; nullable ones may be left out")
+    data: list[list[Value]] = Field(description="rows, one value per named column")
+
+
+class DataframeSplitRequest(BaseModel):
+    """Named, typed columns in MLflow's `dataframe_split` form (pandas' orient="split")."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"dataframe_split": {"columns": ["plan", "tenure_months"], "data": [["basic", 12.0], [None, 40.0]]}}
+            ]
+        }
+    )
+
+    dataframe_split: DataframeSplit
+    return_proba: bool = ReturnProba
+
+
+class DataframeRecordsRequest(BaseModel):
+    """Named, typed columns in MLflow's `dataframe_records` form (pandas' orient="records")."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"dataframe_records": [{"plan": "basic", "tenure_months": 12.0}]}]}
+    )
+
+    dataframe_records: list[dict[str, Value]] = Field(description="one object per row: column -> value")
+    return_proba: bool = ReturnProba
 
 
 class PredictResponse(BaseModel):
@@ -30,7 +68,9 @@ class PredictResponse(BaseModel):
     variant: Alias
     version: str
     run_id: str
-    predictions: list[Any]
+    predictions: list[Any] = Field(description="labels (classification) or numbers (regression), one per row")
+    classes: list[Any] | None = Field(None, description="with return_proba: the labels, in probability order")
+    probabilities: list[list[float]] | None = Field(None, description="with return_proba: one row per input row")
 
 
 class ReloadRequest(BaseModel):
@@ -48,6 +88,12 @@ class ReloadResponse(BaseModel):
     duration_ms: float
 
 
+class ColumnInfo(BaseModel):
+    name: str
+    type: Literal["number", "string", "boolean"]
+    nullable: bool
+
+
 class ModelStatus(BaseModel):
     alias: Alias
     status: str = Field(description="loaded | not_loaded | load_failed")
@@ -56,6 +102,10 @@ class ModelStatus(BaseModel):
     loaded_at: str | None = None
     backend: Backend
     n_features: int | None = None
+    flavour: str | None = Field(None, description="the MLflow flavour it was logged with (sklearn, lightgbm, ...)")
+    columns: list[ColumnInfo] | None = Field(None, description="the inputs its signature takes")
+    positional: bool | None = Field(None, description="takes `data` rows in column order (all-numeric)")
+    classes: list[Any] | None = None
     last_error: str | None = Field(None, description="why the last load failed (the old model keeps serving)")
 
 

@@ -10,15 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Backend, Settings
 from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import ModelSource
-from serving.runtimes.base import ModelLoadError, ModelRuntime
-from serving.runtimes.sklearn import SklearnRuntime
+from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRuntime
+from serving.runtimes.in_process import InProcessRuntime
 
 log = logging.getLogger("serving.variants")
 
@@ -30,7 +29,7 @@ def _triton(settings: Settings) -> ModelRuntime:
     return TritonRuntime(settings)
 
 
-RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": SklearnRuntime, "triton": _triton}
+RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": InProcessRuntime, "triton": _triton}
 # a new, empty runtime for an alias (its backend's): what the registry hands each load
 RuntimeFactory = Callable[[Alias], ModelRuntime]
 
@@ -143,9 +142,15 @@ class VariantRegistry:
         self._batchers.pop(runtime, None)
         runtime.unload()
 
-    async def score(self, runtime: ModelRuntime, rows: np.ndarray):
-        """Predictions of a leased runtime for validated rows, batched with concurrent requests."""
-        return await self._batchers[runtime].predict(rows)
+    async def score(self, runtime: ModelRuntime, x: ModelInput):
+        """Predictions of a leased runtime for a validated input, batched with concurrent requests."""
+        return await self._batchers[runtime].predict(x)
+
+    async def probabilities(self, runtime: ModelRuntime, x: ModelInput):
+        """Class probabilities of a leased runtime (not batched: asked for per request)."""
+        if len(x) >= THREAD_MIN_ROWS or runtime.inline_rows == 0:
+            return await to_thread.run_sync(runtime.predict_proba, x)
+        return runtime.predict_proba(x)
 
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import LayerManager
+from serving.columns import numeric_columns
 from serving.main import create_app
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
 from tests.support import TOKEN, serving_client
@@ -29,7 +30,7 @@ class SumModel(ModelRuntime):
     backend = "sklearn"
 
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
-        self.info = RuntimeInfo(ref, list(FEATURES), np.ones((2, len(FEATURES))))
+        self.info = RuntimeInfo(ref, numeric_columns(FEATURES), np.ones((2, len(FEATURES))))
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         assert self.info is not None, "predict on an unloaded model"

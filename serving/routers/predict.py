@@ -14,8 +14,14 @@ from fastapi import APIRouter, Header, Request, Response
 
 from mlops_base.aliases import Alias
 from serving.data_plane import Answer, DataPlane
-from serving.payload import answer_bytes, check_json, parse_rows
-from serving.schemas import ErrorResponse, PredictRequest, PredictResponse
+from serving.payload import answer_bytes, check_json, parse_inputs
+from serving.schemas import (
+    DataframeRecordsRequest,
+    DataframeSplitRequest,
+    ErrorResponse,
+    PredictRequest,
+    PredictResponse,
+)
 
 router = APIRouter(tags=["predict"])
 
@@ -28,18 +34,25 @@ RESPONSES = {
     422: {"model": ErrorResponse, "description": "invalid input, named in `detail` (row and column)"},
     503: {"model": ErrorResponse, "description": "no model loaded for that alias, or its backend (Triton) unreachable"},
 }
+# read from the body by hand, so added to the OpenAPI components by the app
+SCHEMAS = [PredictRequest, DataframeSplitRequest, DataframeRecordsRequest]
 REQUEST_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
+        "description": "one of three forms: positional `data` (all-numeric models), or MLflow's named-column "
+        "`dataframe_split` / `dataframe_records` (the loaded models' columns: GET /models)",
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [{"$ref": f"#/components/schemas/{model.__name__}"} for model in SCHEMAS]}
+            }
+        },
     }
 }
-SCHEMAS = [PredictRequest]  # read from the body by hand, so added to the OpenAPI components by the app
 
 
 def _response(answer: Answer) -> Response:
     ref = answer.info.ref
-    body = answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions)
+    body = answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
     # the variant in headers too, so middleware (e.g. metrics) can see who answered
     headers = {"x-model-variant": answer.alias.value, "x-model-version": ref.version}
     return Response(body, media_type="application/json", headers=headers)
@@ -52,8 +65,8 @@ async def predict(
     """Score rows on the alias the routing mode picks for this client."""
     plane: DataPlane = request.app.state.plane  # not through dependencies: each costs ~2% of a one-row request
     check_json(request.headers.get("content-type"))
-    rows = parse_rows(await request.body(), plane.other_forms)
-    answer, shadow = await plane.predict(rows, x_client_id)
+    inputs = parse_inputs(await request.body(), plane.other_forms)
+    answer, shadow = await plane.predict(inputs, x_client_id)
     response = _response(answer)
     if shadow is not None:
         response.background = shadow
@@ -65,5 +78,5 @@ async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     plane: DataPlane = request.app.state.plane
     check_json(request.headers.get("content-type"))
-    rows = parse_rows(await request.body(), plane.other_forms)
-    return _response(await plane.predict_alias(alias, rows))
+    inputs = parse_inputs(await request.body(), plane.other_forms)
+    return _response(await plane.predict_alias(alias, inputs))

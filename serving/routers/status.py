@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
 from serving.schemas import (
     BatchingInfo,
+    ColumnInfo,
     HealthResponse,
     ModelsResponse,
     ModelStatus,
@@ -32,7 +33,13 @@ async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse
             run_id=info.ref.run_id if info else None,
             loaded_at=info.loaded_at if info else None,
             backend=runtime.backend if runtime else settings.backend_of(variant.alias),
-            n_features=len(info.feature_names) if info else None,
+            n_features=len(info.columns) if info else None,
+            flavour=info.flavour if info else None,
+            columns=[ColumnInfo(name=c.name, type=c.kind, nullable=not c.required) for c in info.columns]
+            if info
+            else None,
+            positional=info.positional if info else None,
+            classes=info.classes if info else None,
             last_error=variant.last_error,
         )
     return ModelsResponse(models=statuses)

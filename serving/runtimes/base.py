@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from anyio import to_thread
+
+from serving.columns import Column
+
+ModelInput = np.ndarray | pd.DataFrame
+"""A validated float64 (n, n_features) array for a positional model, else its input frame."""
 
 
 class ModelLoadError(RuntimeError):
@@ -21,6 +27,10 @@ class ModelLoadError(RuntimeError):
 
 class RuntimeUnavailable(RuntimeError):
     """The runtime's server (Triton) cannot answer now: that variant answers 503, the others serve on."""
+
+
+class NoProbabilities(ValueError):
+    """The model gives no class probabilities (a regressor, or a classifier without predict_proba)."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,27 @@ class ModelRef:
 @dataclass
 class RuntimeInfo:
     ref: ModelRef
-    feature_names: list[str]
-    input_example: np.ndarray
+    columns: list[Column]
+    input_example: ModelInput
+    # takes float64 arrays in column order (the fast path); False: a frame with its named columns
+    positional: bool = True
+    flavour: str = "sklearn"
+    classes: list[Any] | None = None  # a classifier's labels, in the order of its probabilities
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def all_numeric(self) -> bool:
+        return all(column.kind == "number" for column in self.columns)
+
+    def accepts(self, x: ModelInput) -> bool:
+        """`x` is an input of this model's form (shadow scoring reuses another alias's input)."""
+        if isinstance(x, np.ndarray):
+            return self.positional and x.shape[1] == len(self.columns)
+        return not self.positional and list(x.columns) == self.feature_names
 
 
 # Inputs this large are scored in a worker thread, so they never hold up the event loop.
@@ -59,23 +87,27 @@ class ModelRuntime(ABC):
     @property
     def n_features(self) -> int:
         assert self.info is not None
-        return len(self.info.feature_names)
+        return len(self.info.columns)
 
     @abstractmethod
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
         """Fetch and load the model; raise ModelLoadError on any failure, leaving nothing half-set."""
 
     @abstractmethod
-    def predict(self, rows: np.ndarray) -> np.ndarray | list[Any]:
-        """Predictions for a validated, finite (n, n_features) float64 array: one per row, in order."""
+    def predict(self, x: ModelInput) -> np.ndarray | list[Any]:
+        """Predictions for a validated input (see ModelInput): one per row, in order."""
 
-    async def predict_async(self, rows: np.ndarray) -> np.ndarray | list[Any]:
+    def predict_proba(self, x: ModelInput) -> np.ndarray:
+        """Class probabilities, one row per input row, columns in `info.classes` order."""
+        raise NoProbabilities("this model gives no class probabilities")
+
+    async def predict_async(self, x: ModelInput) -> np.ndarray | list[Any]:
         """What the model server awaits on its event loop: `predict` in place (a small in-process
         call costs less than a thread hop), in a worker thread from THREAD_MIN_ROWS rows; a runtime
         that calls a server (Triton) awaits that server instead."""
-        if len(rows) >= THREAD_MIN_ROWS:
-            return await to_thread.run_sync(self.predict, rows)
-        return self.predict(rows)
+        if len(x) >= THREAD_MIN_ROWS:
+            return await to_thread.run_sync(self.predict, x)
+        return self.predict(x)
 
     def smoke_test(self) -> None:
         """Predict on the model's own input example before it may take traffic."""

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
-import pandas as pd
 import tritonclient.http as triton_http
 import tritonclient.http.aio as triton_aio
 from mlflow.models import Model
@@ -29,6 +28,7 @@ from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable
+from serving.runtimes.model_meta import signature_inputs
 from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, triton_name
 
 ADMIN_HEADER = "x-mlops-admin-key"  # Triton's restricted repository API answers only holders of this key
@@ -71,9 +71,7 @@ class TritonRuntime(ModelRuntime):
             try:
                 local = download(ref, artifact_uri, tmp)
                 meta = Model.load(local)
-                example = meta.load_input_example(local)
-                if meta.signature is None or example is None:
-                    raise ModelLoadError(f"{label} has no signature or input example")
+                columns, example = signature_inputs(meta, Path(local), label)
                 self._repository.mkdir(parents=True, exist_ok=True)
                 export(Path(local), meta, self._repository, ref.model_name, ref.version, self._max_rows, name)
             except ModelLoadError:
@@ -88,11 +86,7 @@ class TritonRuntime(ModelRuntime):
         except ModelLoadError:
             self._release()
             raise
-        self.info = RuntimeInfo(
-            ref=ref,
-            feature_names=meta.signature.inputs.input_names(),
-            input_example=pd.DataFrame(example).to_numpy(dtype=np.float64),
-        )
+        self.info = RuntimeInfo(ref=ref, columns=columns, input_example=example.to_numpy(dtype=np.float64))
 
     def _triton_load(self, label: str) -> None:
         client = self._client()

@@ -83,6 +83,12 @@ def _tensor_types(meta: Model) -> tuple[str, int, str]:
     if meta.signature is None:
         raise ExportError("the version has no signature")
     inputs = meta.signature.inputs.to_dict()
+    named = [column.get("name") for column in inputs if column.get("type") not in _TYPES]
+    if named:
+        raise ExportError(
+            f"Triton serves all-numeric models only; columns {', '.join(map(str, named))} are not numbers "
+            "(serve this model in process: SERVING_BACKEND=sklearn)"
+        )
     kinds = {column.get("type") for column in inputs}
     if len(kinds) != 1 or next(iter(kinds)) not in _TYPES:
         raise ExportError(

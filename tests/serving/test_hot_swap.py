@@ -8,8 +8,8 @@ import httpx
 import pytest
 from mlflow import MlflowClient
 
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
@@ -50,7 +50,9 @@ def test_repeated_reloads_under_load_fail_no_request(server, fresh_model, mlflow
 
 def _register_then_tamper(client, fresh_model, mlflow_state, tamper) -> str:
     """A new version whose stored artifacts `tamper(model_dir)` changes after registration."""
-    trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
+    trained = train_and_log(
+        builtin_features(), TrainingSpec(estimator="sklearn.svm.SVC", params={}), "serving-tests", {}
+    )
     version = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
     assert client.get_model_version(fresh_model.name, version).tags[DIGEST_TAG]  # logged at training
     tamper(
@@ -165,15 +167,14 @@ def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -
     """A model fitted on 4 features but logged with a 3-feature signature and input example."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
 
     from core_assets.lib.training import (
-        PIP_REQUIREMENTS,
-        build_estimator,
         skops_trusted_types,
     )
 
-    features = build_features(None, "target", 0.25, 42)
-    model = build_estimator("sklearn.linear_model.LogisticRegression", {"max_iter": 500})
+    features = builtin_features()
+    model = LogisticRegression(max_iter=500)
     model.fit(features.x_train, features.y_train)
     example = features.x_train.iloc[:3, :3]
     with mlflow.start_run(experiment_id=mlflow.set_experiment("serving-tests").experiment_id) as run:
@@ -182,7 +183,6 @@ def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -
             name="model",
             signature=infer_signature(example, [0, 0, 0]),
             input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
             skops_trusted_types=skops_trusted_types(model),
         )
     return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)

@@ -52,7 +52,7 @@ def test_integers_are_numbers(client):
         ({"data": []}, 422, "at least one row"),
         ({"data": [ROW] * 6}, 422, "6 rows; at most 5"),
         ({"data": ROW}, 422, "data.0: Input should be a valid array"),
-        ({"rows": [ROW]}, 422, "data: Field required"),
+        ({"rows": [ROW]}, 422, "body has none of data, dataframe_split, dataframe_records"),
         ("{not json", 422, "body is not valid JSON"),
         ("", 422, "body"),
         (b'{"data": [[5.1, 3.5, 1.4, 0.2]], "x": "\xff"}', 400, "body is not UTF-8 JSON"),

@@ -12,6 +12,7 @@ import time
 
 from mlops_base.aliases import Alias
 from mlops_base.settings import load_settings
+from serving.columns import numeric_columns
 from serving.runtimes.base import ModelRef, ModelRuntime, RuntimeInfo
 from serving.variants import VariantRegistry
 
@@ -21,7 +22,7 @@ class CountingRuntime(ModelRuntime):
 
     def __init__(self, version: int):
         super().__init__()
-        self.info = RuntimeInfo(ModelRef("", "m", str(version), "", ""), ["x"], [[1.0]])
+        self.info = RuntimeInfo(ModelRef("", "m", str(version), "", ""), numeric_columns(["x"]), [[1.0]])
         self.unloads = 0
         self.used_after_unload = 0
 

@@ -13,8 +13,8 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 
-from core_assets.lib.data import build_features
-from core_assets.lib.training import train_and_log
+from core_assets.lib.data import builtin_features
+from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_base.settings import SettingsError, load_settings
@@ -113,7 +113,9 @@ def test_a_failed_triton_load_keeps_the_old_version_serving(
     """The new version's skops file is corrupted after registration: Triton refuses to load it."""
     service, repository = triton_server
     client = MlflowClient(mlflow_server)
-    trained = train_and_log(build_features(None, "target", 0.25, 42), "sklearn.svm.SVC", {}, "serving-tests", {})
+    trained = train_and_log(
+        builtin_features(), TrainingSpec(estimator="sklearn.svm.SVC", params={}), "serving-tests", {}
+    )
     corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
     for file in processes.mlflow_artifact_path(
         mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)

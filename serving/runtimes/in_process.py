@@ -1,0 +1,110 @@
+"""In-process runtime: downloads the version's artifacts and predicts in the model server's memory.
+
+How it loads and predicts follows the logged model's flavour: a scikit-learn model (pipelines with
+encoders and imputers included) through skops with its logged trusted types; any other flavour
+(LightGBM, XGBoost, ...) through MLflow's generic `pyfunc` loader, with its library's own model
+for class probabilities. A model that takes float64 arrays in column order as it takes its frame
+is served positionally (the fast path); others get a frame of their named, typed columns.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+
+import mlflow.pyfunc
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import sklearn
+from mlflow.models import Model
+
+from mlops_base.mlflow_client import first_line
+from mlops_base.settings import Settings
+from serving.model_source import download
+from serving.runtimes.base import ModelInput, ModelLoadError, ModelRef, ModelRuntime, NoProbabilities, RuntimeInfo
+from serving.runtimes.model_meta import flavour_of, signature_inputs
+
+# Positional rows arrive as arrays in signature order (checked against the signature's width): the
+# names a DataFrame would carry cost 4x the prediction of one row, and only repeat that order.
+warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool((a == b).all())
+
+
+class InProcessRuntime(ModelRuntime):
+    backend = "sklearn"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._model = None  # what predicts: the scikit-learn model, or the pyfunc model
+        self._native = None  # the library's own model, for predict_proba
+
+    def load(self, ref: ModelRef, artifact_uri: str) -> None:
+        label = f"{ref.model_name} v{ref.version}"
+        with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
+            try:
+                local = download(ref, artifact_uri, tmp)
+                meta = Model.load(local)
+                flavour = flavour_of(meta)
+                if flavour == "sklearn":
+                    model = native = mlflow.sklearn.load_model(str(local))  # skops, its logged trusted types
+                else:
+                    model = mlflow.pyfunc.load_model(str(local))
+                    native = _raw(model)
+                columns, example = signature_inputs(meta, local, label)
+            except ModelLoadError:
+                raise
+            except Exception as exc:  # corrupt or missing artifacts of any kind
+                raise ModelLoadError(f"cannot load {label}: {type(exc).__name__}: {first_line(exc)}") from exc
+        self._model, self._native = model, native
+        positional = flavour == "sklearn" and all(c.kind == "number" for c in columns) and self._takes_arrays(example)
+        self.info = RuntimeInfo(
+            ref=ref,
+            columns=columns,
+            input_example=example.to_numpy(dtype=np.float64) if positional else example,
+            positional=positional,
+            flavour=flavour,
+            classes=_classes(native),
+        )
+
+    def _takes_arrays(self, example: pd.DataFrame) -> bool:
+        """The model answers an array in column order as it answers the frame (no name-based steps)."""
+        try:
+            return _same(self._model.predict(example.to_numpy(dtype=np.float64)), self._model.predict(example))
+        except Exception:  # e.g. a ColumnTransformer that selects columns by name
+            return False
+
+    def predict(self, x: ModelInput) -> np.ndarray:
+        assert self.info is not None and self._model is not None
+        if isinstance(x, np.ndarray):
+            with sklearn.config_context(assume_finite=True):  # the payload check already refused NaN/inf
+                return self._model.predict(x)
+        return np.asarray(self._model.predict(x))
+
+    def predict_proba(self, x: ModelInput) -> np.ndarray:
+        assert self.info is not None
+        if self.info.classes is None:
+            raise NoProbabilities(f"{self.info.ref.model_name} v{self.info.ref.version} gives no class probabilities")
+        return np.asarray(self._native.predict_proba(x))
+
+    def unload(self) -> None:
+        self._model = self._native = None
+        super().unload()
+
+
+def _raw(pyfunc_model):
+    try:
+        return pyfunc_model.get_raw_model()
+    except (NotImplementedError, AttributeError):
+        return None
+
+
+def _classes(native) -> list | None:
+    classes = getattr(native, "classes_", None)
+    if classes is None or not callable(getattr(native, "predict_proba", None)):
+        return None
+    return np.asarray(classes).tolist()
