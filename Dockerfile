@@ -22,12 +22,17 @@ COPY serving_client ./serving_client
 COPY core_assets ./core_assets
 COPY serving ./serving
 COPY optional_layers ./optional_layers
+COPY model_examples ./model_examples
 COPY mlops_platform ./mlops_platform
 COPY envs ./envs
 COPY workspace.yaml ./
 RUN uv sync --frozen --no-dev --no-editable
 
 FROM python:3.11.14-slim-bookworm
+# GCC's OpenMP runtime: LightGBM's wheel links it
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 mlops \
     && useradd --system --uid 10001 --gid mlops --home-dir /app --shell /usr/sbin/nologin mlops
 COPY --from=build --chown=root:root /opt/venv /opt/venv

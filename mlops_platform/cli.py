@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from dagster_graphql import DagsterGraphQLClientError
 
+from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from mlops_platform import cluster, gitops, layer_toggle, processes, release_watch, traffic
@@ -57,6 +58,8 @@ def first_start(settings: Settings, tracking_uri: str) -> None:
     try:
         release = release_watch.release_and_wait(dag, local, serving_url)
         print(f"  {release.line()}", flush=True)
+        if settings.target_alias == Alias.A:  # released straight to the champion
+            return
         if dag.wait(dag.submit("promote_job")) == "SUCCESS":
             served = release.version
             release_watch.wait_for("A served", lambda: release_watch.served_version(serving_url, "A") == served)

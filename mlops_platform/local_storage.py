@@ -226,9 +226,11 @@ def _reload_token(settings: Settings) -> str:
 
 
 def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
-    """The secrets `component` needs, as environment variables, for a stack this machine runs."""
+    """The secrets `component` needs, as environment variables, for a stack this machine runs: a
+    local env without a RELOAD_SECRET_TOKEN of its own gets one generated into its state dir."""
     if not runs_locally(settings):
-        return {}
+        generate = component != "mlflow" and not settings.reload_secret_token
+        return {"RELOAD_SECRET_TOKEN": _reload_token(settings)} if generate else {}
     cluster = postgres(settings)
     if not (cluster.root / "password").is_file():
         raise StorageError(
