@@ -10,6 +10,7 @@ errors are the same as with pydantic alone, and valid bodies never pay for it.
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -101,6 +102,19 @@ def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
     return Inputs(_strict(body), proba)  # `data` the fast path could not take
 
 
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _overflowing(body: bytes) -> Any:
+    """JSON that orjson refuses only for a number too large for a float (read as infinity, which the
+    checks then name), else None."""
+    try:
+        return json.loads(body, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
+
+
 def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     """The body's rows: a float64 array (positional `data`), a named-column table, or (`other_forms`:
     a layer provides rows for them) an object in none of the forms; PayloadError (400/422) naming what
@@ -108,7 +122,9 @@ def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return Inputs(_strict(body))  # names the JSON error
+        document = _overflowing(body)
+        if document is None:
+            return Inputs(_strict(body))  # names the JSON error
     if type(document) is not dict:
         return Inputs(_strict(body))
     if len(document) == 1 and b"true" not in body and b"false" not in body:  # numpy would read booleans as 1/0

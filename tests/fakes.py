@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+import pandas as pd
 from fastapi.testclient import TestClient
 
 from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import LayerManager
-from serving.columns import numeric_columns
+from serving.columns import Column, numeric_columns
 from serving.main import create_app
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
 from tests.support import TOKEN, serving_client
@@ -59,6 +60,26 @@ class SlowModel(SumModel):
     def predict(self, rows: np.ndarray) -> np.ndarray:
         time.sleep(self.delay_s)
         return super().predict(rows)
+
+
+class TableModel(SumModel):
+    """A named-column classifier (a pipeline's inputs): churns ("yes") when the plan is basic and
+    autopay is not on; probabilities [no, yes]."""
+
+    COLUMNS = [Column("plan", "string", True), Column("tenure", "number", False), Column("autopay", "boolean", False)]
+
+    def load(self, ref: ModelRef, artifact_uri: str) -> None:
+        example = pd.DataFrame({"plan": ["basic"], "tenure": [3.0], "autopay": np.array([True], dtype=object)})
+        self.info = RuntimeInfo(ref, self.COLUMNS, example, positional=False, classes=["no", "yes"])
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["plan", "tenure", "autopay"]
+        churns = (frame["plan"] == "basic") & (frame["autopay"] != True)  # noqa: E712 (NaN is not True)
+        return np.where(churns, "yes", "no")
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        yes = (self.predict(frame) == "yes").astype(float) * 0.8 + 0.1
+        return np.column_stack([1 - yes, yes])[:, ::1]
 
 
 class FakeRegistry:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from dagster import MetadataValue
 from mlflow import MlflowClient
 
 from core_assets.release.registry import AliasMove, Lever, move_alias
@@ -76,4 +77,4 @@ def release(
 
 def move_metadata(move: AliasMove, model_url: str) -> dict[str, Any]:
     """Materialization metadata for one alias move: the Dagster event log is the audit log."""
-    return {**move.as_dict(), "registry": model_url}
+    return {**move.as_dict(), "registry": MetadataValue.url(model_url)}

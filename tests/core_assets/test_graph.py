@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dagster import AssetKey, materialize
+from dagster import AssetKey, UrlMetadataValue, materialize
 
 from core_assets.assets import (
     features,
@@ -27,9 +27,9 @@ def mirrored_history(client, model_name: str, alias: str) -> list[AliasMove]:
     return sorted((m for m in moves if alias in (None, m.alias)), key=lambda m: m.moved_at)
 
 
-def _metadata(result, key: str) -> dict:
+def _metadata(result, key: str, raw: bool = False) -> dict:
     [materialization] = result.asset_materializations_for_node(key)
-    return {name: value.value for name, value in materialization.metadata.items()}
+    return {name: value if raw else value.value for name, value in materialization.metadata.items()}
 
 
 def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance):
@@ -60,8 +60,21 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     assert _metadata(result, "registered_model_version")["version"] == version.version
 
     feats = _metadata(result, "features")
-    assert feats["train_rows"] + feats["test_rows"] == 150
-    assert len(feats["feature_names"]) == 4
+    assert feats["train_rows"] + feats["test_rows"] == 150 == feats["dagster/row_count"]
+    schema = feats["dagster/column_schema"]
+    assert [(c.name, c.type) for c in schema.columns][:4] == [(name, "number") for name in feats["feature_names"]]
+    assert schema.columns[-1].name == "target"
+
+    # figures and tables on the asset's page; every link a URL value the UI makes clickable
+    raw = _metadata(result, "trained_model", raw=True)
+    assert raw["test_split"].value.startswith("| class |") and "data:image/png;base64," in raw["test_split"].value
+    links = [
+        (name, value)
+        for key in ASSETS
+        for name, value in _metadata(result, key.key.path[-1], True).items()
+        if "://" in str(value.value)
+    ]
+    assert links and all(isinstance(value, UrlMetadataValue) for _, value in links), links
 
 
 def test_second_release_records_before_version(defs, instance, client, settings):
