@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feast, hotswap, releases, report, serving
+from bench import feast, hotswap, named, releases, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "hotswap", "releases", "feast")
+SUITES = ("serving", "named", "hotswap", "releases", "feast")
 
 
 def machine() -> dict:
@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
             set(filter(None, args.targets.split(","))),
             before,
         )
+    if "named" in suites:
+        print("named columns (the churn pipeline example)...", flush=True)
+        results["named"] = named.run(workdir / "named", venvs, args.rounds, args.seconds)
     if "hotswap" in suites:
         print("hot-swap under load...", flush=True)
         results["hotswap"] = hotswap.run(workdir / "hotswap")

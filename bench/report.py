@@ -256,6 +256,28 @@ def _feast(f: dict) -> list[str]:
     return out + [""]
 
 
+def _named(n: dict) -> list[str]:
+    t = n["targets"]
+    out = [
+        f"Run {n['when']}: median of {n['rounds']} rounds x {n['seconds']} s; the churn pipeline example (numeric, "
+        "categorical and boolean columns, missing values); the same `dataframe_split` bodies to both; ratios against "
+        "`mlflow models serve` in the same run.",
+        "",
+        "| server | rows x conns | req/s (ratio) | rows/s | p50 / p99 ms | CPU ms/req | failed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for scenario in n["scenarios"]:
+        rows = int(scenario.split("x")[0])
+        for key in ("mlflow", "ours"):
+            s, base = t[key]["scenarios"][scenario], t["mlflow"]["scenarios"][scenario]
+            out.append(
+                f"| {t[key]['label']} | {scenario} | {s['rps']:,.0f} ({s['rps'] / base['rps']:.2f}) | "
+                f"{s['rps'] * rows:,.0f} | {s['p50_ms']:.2f} / {s['p99_ms']:.2f} | "
+                f"{s['cpu_ms_per_request']:.2f} | {s['failed']} |"
+            )
+    return out + [""]
+
+
 def render(results: dict) -> str:
     m = results["machine"]
     out = [f"Run {results['when']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, Linux {m['kernel']}.", ""]
@@ -268,6 +290,8 @@ def render(results: dict) -> str:
             # a section kept from an earlier run (a partial `./mlops bench --suites`) says when it ran
             when = [f"Run {results[key]['when']}.", ""] if "when" in results[key] else []
             out += [f"### {title}", "", *when] + section(results[key])
+    if "named" in results:
+        out += ["### Named columns: the churn pipeline example", ""] + _named(results["named"])
     if "feast" in results:
         out += ["### Feast online lookups", ""] + _feast(results["feast"])
     return "\n".join(out)

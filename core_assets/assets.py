@@ -18,6 +18,7 @@ from dagster import (
     TableSchema,
     asset,
 )
+from mlflow.exceptions import MlflowException
 from pydantic import Field
 
 from core_assets.lib.champion import score_champion
@@ -31,14 +32,15 @@ from core_assets.lib.data import (
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.schema import schema_differences, signature_kinds
+from core_assets.lib.schema import schema_differences
 from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
 from core_assets.release.history import trigger_of
 from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
 from core_assets.release.move import move_metadata, release
-from core_assets.release.registry import RegistryError, newest_signature, register_version
+from core_assets.release.registry import RegistryError, register_version, registered_schema
 from core_assets.resources import MlflowRegistry, ModelServer
 from mlops_base.aliases import Alias
+from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
 
@@ -67,11 +69,16 @@ def _column_schema(feature_set: FeatureSet, target_column: str) -> TableSchema:
 
 def _schema_changes(registry: MlflowRegistry, feature_set: FeatureSet) -> str | None:
     """What changed since the newest registered version's schema, or None."""
-    registered = newest_signature(registry.client(), registry.model_name)
+    try:
+        registered = registered_schema(registry.client(), registry.model_name)
+    except MlflowException as exc:
+        raise Failure(
+            description=f"registry unreachable while reading the registered schema: {first_line(exc)}"
+        ) from exc
     if registered is None:
         return None
-    version, signature = registered
-    differences = schema_differences(signature_kinds(signature), feature_kinds(feature_set))
+    version, kinds = registered
+    differences = schema_differences(kinds, feature_kinds(feature_set))
     if not differences:
         return None
     return f"columns differ from {registry.model_name} v{version}'s: " + "; ".join(differences)

@@ -20,6 +20,7 @@ from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
 from serving.routers import predict, reload, status
+from serving.runtimes.base import RuntimeInfo
 from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
@@ -40,35 +41,62 @@ def check_serving_settings(settings: Settings) -> None:
 _JSON_TYPES = {"number": "number", "string": "string", "boolean": "boolean"}
 
 
-def _loaded_columns(app: FastAPI) -> dict[str, list[Column]]:
+def _loaded(app: FastAPI) -> dict[str, RuntimeInfo]:
     variants = getattr(app.state, "variants", None)
     loaded = [v for v in variants.variants() if v.runtime and v.runtime.info] if variants else []
-    return {f"{v.alias} (v{v.runtime.info.ref.version})": v.runtime.info.columns for v in loaded}
+    return {f"{v.alias} (v{v.runtime.info.ref.version})": v.runtime.info for v in loaded}
 
 
-def _describe_columns(schemas: dict, loaded: dict[str, list[Column]], max_rows: int) -> None:
+def _json_type(column: Column) -> str | list[str]:
+    return _JSON_TYPES[column.kind] if column.required else [_JSON_TYPES[column.kind], "null"]
+
+
+def _exact_forms(schemas: dict, columns: list[Column], max_rows: int) -> None:
+    """The named forms as exactly as JSON Schema can say them for one set of columns: records fully;
+    split's columns as names of the model (all of them when none may be left out) and its rows of
+    that width, each cell of the columns' kinds (a row's cells cannot be tied to its column)."""
+    schemas["DataframeRecordsRequest"]["properties"]["dataframe_records"]["items"] = {
+        "type": "object",
+        "properties": {c.name: {"type": _json_type(c)} for c in columns},
+        "required": [c.name for c in columns if c.required],
+        "additionalProperties": False,
+    }
+    width, required = len(columns), sum(c.required for c in columns)
+    cell_types = sorted({_JSON_TYPES[c.kind] for c in columns} | ({"null"} if required < width else set()))
+    row: dict = {"type": "array", "items": {"type": cell_types}}
+    if required == width:
+        row.update(minItems=width, maxItems=width)
+    schemas["DataframeSplit"]["properties"].update(
+        columns={
+            "type": "array",
+            "items": {"enum": [c.name for c in columns]},
+            "uniqueItems": True,
+            "minItems": required,
+            "maxItems": width,
+        },
+        data={"type": "array", "items": row, "minItems": 1, "maxItems": max_rows},
+    )
+
+
+def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: int) -> None:
     """State the limits as this server applies them: 1 to MAX_ROWS rows, and the loaded models'
-    columns (the named forms' properties when every loaded model takes the same ones)."""
+    columns (exactly, when every loaded model takes the same ones)."""
     data = schemas["PredictRequest"]["properties"]["data"]
     data.update(minItems=1, maxItems=max_rows)
-    widths = sorted({len(columns) for columns in loaded.values()})
+    widths = sorted({len(info.columns) for info in loaded.values()})
     if widths:
         data["items"].update(minItems=widths[0], maxItems=widths[-1])
     schemas["DataframeRecordsRequest"]["properties"]["dataframe_records"].update(minItems=1, maxItems=max_rows)
-    lines = [f"- {label}: {describe(columns)}" for label, columns in loaded.items()]
+    schemas["DataframeSplit"]["properties"]["data"].update(minItems=1, maxItems=max_rows)
+    lines = [f"- {label}: {describe(info.columns)}" for label, info in loaded.items()]
     for name in ("DataframeSplitRequest", "DataframeRecordsRequest"):
         schemas[name]["description"] += "\n\nThe loaded models take:\n" + ("\n".join(lines) or "- (none loaded)")
-    column_sets = {tuple(columns) for columns in loaded.values()}
+    column_sets = {tuple(info.columns) for info in loaded.values()}
     if len(column_sets) == 1:
-        [columns] = column_sets
-        schemas["DataframeRecordsRequest"]["properties"]["dataframe_records"]["items"] = {
-            "type": "object",
-            "properties": {
-                c.name: {"type": _JSON_TYPES[c.kind] if c.required else [_JSON_TYPES[c.kind], "null"]} for c in columns
-            },
-            "required": [c.name for c in columns if c.required],
-            "additionalProperties": False,
-        }
+        _exact_forms(schemas, list(next(iter(column_sets))), max_rows)
+    if loaded and all(info.classes is None for info in loaded.values()):
+        for name in ("PredictRequest", "DataframeSplitRequest", "DataframeRecordsRequest"):
+            schemas[name]["properties"]["return_proba"].update(enum=[False], description="no loaded model has them")
 
 
 def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:
@@ -78,8 +106,9 @@ def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> Non
     documented: dict[str, object] = {}
 
     def openapi() -> dict:
-        loaded = _loaded_columns(app)
-        if app.openapi_schema is None or documented.get("loaded") != loaded:
+        loaded = _loaded(app)
+        key = {label: (info.columns, info.classes is None) for label, info in loaded.items()}
+        if app.openapi_schema is None or documented.get("loaded") != key:
             app.openapi_schema = None
             schemas = generate().setdefault("components", {}).setdefault("schemas", {})
             for model in models:
@@ -87,7 +116,7 @@ def _document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> Non
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             _describe_columns(schemas, loaded, max_rows)
-            documented["loaded"] = loaded
+            documented["loaded"] = key
         return app.openapi_schema
 
     app.openapi = openapi

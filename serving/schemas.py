@@ -70,7 +70,9 @@ class PredictResponse(BaseModel):
     run_id: str
     predictions: list[Any] = Field(description="labels (classification) or numbers (regression), one per row")
     classes: list[Any] | None = Field(None, description="with return_proba: the labels, in probability order")
-    probabilities: list[list[float]] | None = Field(None, description="with return_proba: one row per input row")
+    probabilities: list[list[float | None]] | None = Field(
+        None, description="with return_proba: one row per input row (null: not finite, for an input out of range)"
+    )
 
 
 class ReloadRequest(BaseModel):

@@ -21,7 +21,7 @@ from mlops_base.settings import REPO_ROOT, Task
 
 BUILTIN = ("iris", "diabetes", "wine", "breast_cancer")
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-REMOTE_SCHEMES = ("s3://", "mlflow-artifacts:", "gs://", "http://", "https://")
+REMOTE_SCHEMES = ("s3://", "mlflow-artifacts:", "runs:/", "models:/", "gs://", "http://", "https://")
 
 
 class DataValidationError(ValueError):

@@ -11,6 +11,10 @@ import pandas as pd
 
 from mlops_base.column_kinds import SIGNATURE_KINDS, Kind
 
+# the training run's tag holding its feature columns' kinds (JSON): what later data must keep,
+# readable from the registry's database without the artifact store
+SCHEMA_TAG = "mlops.feature_schema"
+
 
 def column_kind(column: pd.Series) -> Kind:
     """The column's kind; TypeError for dates, bytes and columns that mix kinds."""

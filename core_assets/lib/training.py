@@ -19,9 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from core_assets.lib.data import FeatureSet
+from core_assets.lib.data import FeatureSet, feature_kinds
 from core_assets.lib.metrics import score
 from core_assets.lib.report import report_markdown, test_split_figures
+from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from mlops_base.settings import Settings, Task
 
@@ -186,6 +187,7 @@ def train_and_log(features: FeatureSet, spec: TrainingSpec, experiment: str, tag
             {"model": spec.name, "task": spec.task, **spec.params, "n_features": features.x_train.shape[1]}
         )
         mlflow.log_metrics(metrics)
+        mlflow.set_tag(SCHEMA_TAG, json.dumps(feature_kinds(features)))
         figures = test_split_figures(spec.task, features.y_test, predictions)
         for name, fig in figures.items():
             mlflow.log_figure(fig, f"{name}.png")

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
+from core_assets.lib.schema import SCHEMA_TAG, signature_kinds
 from mlops_base.aliases import Alias
 from mlops_base.artifact_digest import DIGEST_TAG
 
@@ -153,9 +154,10 @@ def _trim_mirror(client: MlflowClient, model_name: str) -> None:
         client.delete_registered_model_tag(model_name, key)
 
 
-def newest_signature(client: MlflowClient, model_name: str):
-    """The newest registered version and its model's signature, or None when nothing is registered
-    (or the newest version has no signature): what later training data must keep."""
+def registered_schema(client: MlflowClient, model_name: str) -> tuple[str, dict[str, str]] | None:
+    """The newest registered version and its feature columns' kinds, or None when nothing is
+    registered: what later training data must keep. Read from its training run's tag; versions
+    trained before the tag existed are read from their model's signature."""
     try:
         versions = client.search_model_versions(f"name='{model_name}'", order_by=["version_number DESC"], max_results=1)
     except MlflowException as exc:
@@ -164,5 +166,9 @@ def newest_signature(client: MlflowClient, model_name: str):
         raise
     if not versions:
         return None
-    signature = mlflow.models.get_model_info(f"models:/{model_name}/{versions[0].version}").signature
-    return None if signature is None else (str(versions[0].version), signature)
+    version = versions[0]
+    tags = client.get_run(version.run_id).data.tags if version.run_id else {}
+    if SCHEMA_TAG in tags:
+        return str(version.version), json.loads(tags[SCHEMA_TAG])
+    signature = mlflow.models.get_model_info(f"models:/{model_name}/{version.version}").signature
+    return None if signature is None else (str(version.version), signature_kinds(signature))

@@ -96,7 +96,8 @@ def document_entity_form(app: FastAPI) -> None:
             schema["components"]["schemas"]["EntityPredictRequest"] = ENTITY_REQUEST
             for path in ("/predict", "/variant/{alias}/predict"):
                 body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-                body["schema"] = {"oneOf": [body["schema"], {"$ref": "#/components/schemas/EntityPredictRequest"}]}
+                forms = body["schema"].get("oneOf", [body["schema"]])
+                body["schema"] = {"oneOf": [*forms, {"$ref": "#/components/schemas/EntityPredictRequest"}]}
         return app.openapi_schema
 
     app.openapi = openapi

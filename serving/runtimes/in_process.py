@@ -89,6 +89,9 @@ class InProcessRuntime(ModelRuntime):
         assert self.info is not None
         if self.info.classes is None:
             raise NoProbabilities(f"{self.info.ref.model_name} v{self.info.ref.version} gives no class probabilities")
+        if isinstance(x, np.ndarray):
+            with sklearn.config_context(assume_finite=True):  # as predict: the payload check refused NaN/inf
+                return np.asarray(self._native.predict_proba(x))
         return np.asarray(self._native.predict_proba(x))
 
     def unload(self) -> None:

@@ -136,12 +136,12 @@ def _drop(folder, name, text):
     return path
 
 
-def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance, settings):
+def test_new_data_sensor_ingests_a_good_file_and_leaves_one_whose_columns_changed(defs, instance, settings):
     incoming = settings.state_dir / "incoming"
     assert isinstance(_evaluate(new_data_sensor, instance, settings)[0], SkipReason)
     rows = "\n".join(f"{5 + i % 3}.1,{3 + i % 2}.0,{1 + 2 * (i % 3)}.4,{0.2 + i % 3},{i % 3}" for i in range(60))
     good = _drop(incoming, "good.csv", "a,b,c,d,target\n" + rows + "\n")
-    bad = _drop(incoming, "bad.csv", "a,b,c,d,target\n" + "x,1,2,3,0\n" * 20)
+    bad = _drop(incoming, "bad.csv", "a,b,c,target\n" + "x,1,2,0\nyes,3,4,1\n" * 10)  # `a` a string, `d` gone
     (incoming / "writing.csv").write_text("a,target\n")  # still being written: not settled yet
 
     requests = _evaluate(new_data_sensor, instance, settings)[0]
@@ -156,7 +156,8 @@ def test_new_data_sensor_ingests_a_good_csv_and_leaves_a_bad_one(defs, instance,
 
     failed = run_job(defs, instance, "train_job", by_file["bad.csv"].run_config)
     assert not failed.success
-    assert "rejected, left in place: feature 'a' is not numeric" in step_failure(failed)
+    assert "rejected, left in place: columns differ from" in step_failure(failed)
+    assert "column 'd' (number) is missing; column 'a' was number, is now string" in step_failure(failed)
     assert bad.exists()
     assert not list((settings.state_dir / "processed").glob("*-bad.csv"))
 

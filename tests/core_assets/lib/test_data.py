@@ -85,3 +85,21 @@ def test_missing_or_unknown_files_are_clear_errors(tmp_path):
         load_dataset("absent.csv", "label", tmp_path)
     with pytest.raises(DataValidationError, match=r"data.xlsx: not a dataset file \(expected .csv, .parquet"):
         load_dataset("data.xlsx", "label", tmp_path)
+
+
+def test_a_dataset_in_the_artifact_store_is_downloaded(mlflow_server, tmp_path):
+    """A CSV logged to the env's MLflow artifact store (S3 behind the server in prod), named by its URI."""
+    from mlops_base.mlflow_client import bounded_client
+
+    _mixed().to_parquet(tmp_path / "customers.parquet")
+    client = bounded_client(mlflow_server)
+    run = client.create_run(client.create_experiment(f"datasets-{tmp_path.name}"))
+    client.log_artifact(run.info.run_id, str(tmp_path / "customers.parquet"), "data")
+    uri = f"{run.info.artifact_uri}/data/customers.parquet"
+    assert uri.startswith("mlflow-artifacts:/")
+
+    frame = load_dataset(uri, "label", tmp_path / "elsewhere", mlflow_server)
+
+    assert frame.shape == (40, 4) and frame["s"].isna().sum() == 1
+    with pytest.raises(DataValidationError, match="cannot download mlflow-artifacts:/.*absent.csv"):
+        load_dataset(uri.replace("customers.parquet", "absent.csv"), "label", tmp_path, mlflow_server)

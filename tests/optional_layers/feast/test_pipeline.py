@@ -100,9 +100,11 @@ def test_the_model_server_answers_entity_ids_from_the_online_store(flow, tmp_pat
 
         body = httpx.get(f"{service.url}/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]
         forms = body["content"]["application/json"]["schema"]["oneOf"]
-        assert forms == [
-            {"$ref": "#/components/schemas/PredictRequest"},
-            {"$ref": "#/components/schemas/EntityPredictRequest"},
+        assert [form["$ref"].rsplit("/", 1)[1] for form in forms] == [
+            "PredictRequest",
+            "DataframeSplitRequest",
+            "DataframeRecordsRequest",
+            "EntityPredictRequest",
         ]
     finally:
         processes.stop(service)
