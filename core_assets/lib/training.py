@@ -86,8 +86,10 @@ def training_code_version(spec: TrainingSpec) -> str:
 
 def _user_error(what: str, exc: BaseException) -> TrainingError:
     """The exception with the last frames of its traceback: enough to find the line in the user's code."""
-    frames = traceback.extract_tb(exc.__traceback__)[1:][-3:]
-    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}" for f in frames)
+    frames = traceback.extract_tb(exc.__traceback__)[1:]
+    # the team's frames (not a library's), else where the library raised
+    own = [f for f in frames if "site-packages" not in f.filename and "/lib/python3" not in f.filename]
+    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}" for f in own[-3:] or frames[-1:])
     return TrainingError(f"{what} raised {type(exc).__name__}: {exc}" + (f" (at {where})" if where else ""))
 
 

@@ -67,3 +67,15 @@ def test_a_version_without_a_numeric_signature_is_refused(shared_model, mlflow_s
     meta.signature = None
     with pytest.raises(ExportError, match="no signature"):
         config_pbtxt("m-v1", meta, max_rows=64)
+
+
+def test_a_model_with_named_string_or_boolean_columns_is_refused_naming_them(shared_model, mlflow_server, tmp_path):
+    from mlflow.models import infer_signature
+
+    _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
+    frame = load_iris(as_frame=True).frame.iloc[:3, :2].assign(plan=["a", "b", "c"], autopay=[True, False, True])
+    meta.signature = infer_signature(frame, [0, 1, 2])
+    with pytest.raises(
+        ExportError, match="Triton serves all-numeric models only; columns plan, autopay are not numbers"
+    ):
+        config_pbtxt("m-v1", meta, max_rows=64)
