@@ -98,7 +98,7 @@ def _unknown(table: Table, known: set[str], expected: str) -> None:
             raise PayloadError(422, f"dataframe_records.{i}: unknown column {extra[0]!r}; the model takes {expected}")
 
 
-def _where(table: Table, row: int, column: str) -> str:
+def _where(table: Table, row: int) -> str:
     return f"dataframe_split.data.{row}" if table.columns is not None else f"dataframe_records.{row}"
 
 
@@ -134,7 +134,7 @@ def to_frame(table: Table, columns: list[Column], max_rows: int) -> pd.DataFrame
     data = {}
     for column in columns:
         values = _values(table, column)
-        data[column.name] = column_array(column, values, lambda row, name=column.name: _where(table, row, name))
+        data[column.name] = column_array(column, values, lambda row: _where(table, row))
     return pd.DataFrame(data)
 
 
