@@ -121,9 +121,8 @@ def skops_trusted_types(model) -> list[str]:
 
 
 def flavour_of(model) -> str:
-    """The MLflow flavour a model is logged with: its library's own, scikit-learn's otherwise."""
-    library = type(model).__module__.split(".")[0]
-    return library if library in ("lightgbm", "xgboost") else "sklearn"
+    """The MLflow flavour a model is logged with: LightGBM's for its models, scikit-learn's otherwise."""
+    return "lightgbm" if type(model).__module__.split(".")[0] == "lightgbm" else "sklearn"
 
 
 def _log_model(model, signature, example: pd.DataFrame):
@@ -134,9 +133,7 @@ def _log_model(model, signature, example: pd.DataFrame):
     if flavour != "sklearn":
         requirements.append(f"{flavour}=={version(flavour)}")
     common = {"name": "model", "signature": signature, "input_example": example, "pip_requirements": requirements}
-    if flavour == "xgboost":
-        return mlflow.xgboost.log_model(model, **common)
-    # lightgbm's scikit-learn API and scikit-learn models: skops, never pickle
+    # LightGBM's scikit-learn API and scikit-learn models: skops, never pickle
     module = mlflow.lightgbm if flavour == "lightgbm" else mlflow.sklearn
     return module.log_model(
         model, serialization_format="skops", skops_trusted_types=skops_trusted_types(model), **common

@@ -2,7 +2,7 @@
 
 How it loads and predicts follows the logged model's flavour: a scikit-learn model (pipelines with
 encoders and imputers included) through skops with its logged trusted types; any other flavour
-(LightGBM, XGBoost, ...) through MLflow's generic `pyfunc` loader, with its library's own model
+(LightGBM's, ...) through MLflow's generic `pyfunc` loader, with its library's own model
 for class probabilities. A model that takes float64 arrays in column order as it takes its frame
 is served positionally (the fast path); others get a frame of their named, typed columns.
 """
