@@ -59,7 +59,9 @@ def _column_schema(feature_set: FeatureSet, target_column: str) -> TableSchema:
         TableColumn(
             name,
             kind,
-            constraints=TableColumnConstraints(nullable=bool(feature_set.x_train[name].isna().any())),
+            constraints=TableColumnConstraints(
+                nullable=bool(feature_set.x_train[name].isna().any() or feature_set.x_test[name].isna().any())
+            ),
         )
         for name, kind in feature_kinds(feature_set).items()
     ]

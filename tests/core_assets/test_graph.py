@@ -15,7 +15,7 @@ from core_assets.assets import (
 from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import MIRROR_PREFIX, AliasMove
-from tests.core_assets.runs import release, resources, run_job
+from tests.core_assets.runs import release, resources, run_job, step_failure
 
 ASSETS = [features, trained_model, registered_model_version, served_alias]
 
@@ -113,3 +113,21 @@ def test_train_job_runs_the_gate(defs, instance):
     result = run_job(defs, instance, "train_job")
     assert result.success
     assert [e.check_name for e in result.get_asset_check_evaluations()] == ["quality_gate", "serving_matches_alias"]
+
+
+def test_a_changed_schema_is_refused_unless_the_run_accepts_it(settings, client, instance, tmp_path):
+    from sklearn.datasets import load_iris
+
+    assert materialize(ASSETS + [quality_gate], resources=resources(settings), instance=instance).success
+    load_iris(as_frame=True).frame.drop(columns=["petal width (cm)"]).to_csv(tmp_path / "narrower.csv", index=False)
+    narrower = resources(settings.model_copy(update={"dataset": str(tmp_path / "narrower.csv")}))
+
+    refused = materialize(ASSETS + [quality_gate], resources=narrower, instance=instance, raise_on_error=False)
+    assert not refused.success
+    message = step_failure(refused)
+    assert "columns differ from" in message and "column 'petal width (cm)' (number) is missing" in message
+    assert [v.version for v in client.search_model_versions(f"name='{settings.model_name}'")] == ["1"]
+
+    accept = {"ops": {"features": {"config": {"accept_schema_change": True}}}}
+    assert materialize(ASSETS + [quality_gate], resources=narrower, instance=instance, run_config=accept).success
+    assert client.get_registered_model(settings.model_name).aliases == {"B": "2"}
