@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -15,7 +14,7 @@ from sklearn.datasets import load_iris
 
 from bench import load
 from bench.models import register_iris_model
-from bench.serving import BIN, ROOT, TOKEN, Scenario, Target, data_body, measure, start, summarize, uvicorn
+from bench.serving import BIN, ROOT, TOKEN, Scenario, Target, data_body, measure, start, suite_result, uvicorn
 from mlops_base.settings import load_settings
 from mlops_platform import processes
 from optional_layers.feast import repository
@@ -95,10 +94,4 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
         if redis is not None:
             processes.stop(redis)
         processes.stop(mlflow_server)
-    return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rounds": rounds,
-        "seconds": seconds,
-        "scenarios": [s.key for s in scenarios],
-        "targets": summarize(targets, scenarios, results),
-    }
+    return suite_result(targets, scenarios, results, rounds, seconds)

@@ -6,7 +6,6 @@ missing values, a scikit-learn Pipeline with a ColumnTransformer): this server's
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import orjson
 import pandas as pd
 
 from bench import load, peers
-from bench.serving import TOKEN, Scenario, Target, measure, start, summarize, uvicorn
+from bench.serving import TOKEN, Scenario, Target, measure, start, suite_result, uvicorn
 from core_assets.lib.data import build_features, load_dataset
 from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
@@ -116,10 +115,4 @@ def run(workdir: Path, venvs: Path, rounds: int, seconds: float) -> dict:
             if target.service is not None:
                 processes.stop(target.service)
         processes.stop(mlflow_server)
-    return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rounds": rounds,
-        "seconds": seconds,
-        "scenarios": [s.key for s in scenarios],
-        "targets": summarize(targets, scenarios, results),
-    }
+    return suite_result(targets, scenarios, results, rounds, seconds)

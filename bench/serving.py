@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -287,6 +288,17 @@ def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -
             "scenarios": per,
         }
     return summary
+
+
+def suite_result(targets: list[Target], scenarios: list[Scenario], results: dict, rounds: int, seconds: float) -> dict:
+    """A suite's section of the results: when, how long, and the medians per target."""
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rounds": rounds,
+        "seconds": seconds,
+        "scenarios": [s.key for s in scenarios],
+        "targets": summarize(targets, scenarios, results),
+    }
 
 
 def run(

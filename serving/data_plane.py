@@ -62,7 +62,10 @@ class DataPlane:
             if runtime is None:
                 raise HTTPException(503, f"alias {alias} has no model loaded")
             info = runtime.info
-            x = await self._model_input(inputs.rows, info)
+            rows = inputs.rows
+            if isinstance(rows, OtherForm):
+                rows = await self._layer_rows(rows, info)
+            x = self._model_input(rows, info)
             try:
                 predictions = await self.variants.score(runtime, x)
                 probabilities = None
@@ -76,14 +79,12 @@ class DataPlane:
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         return Answer(alias, info, x, predictions, probabilities)
 
-    async def _model_input(self, rows: Rows | Table | OtherForm, info: RuntimeInfo) -> ModelInput:
+    def _model_input(self, rows: Rows | Table, info: RuntimeInfo) -> ModelInput:
         """The body's rows in the form the model takes: a float64 array in column order for a
         positional model, else a frame of its named, typed columns."""
         if isinstance(rows, Table):
             frame = to_frame(rows, info.columns, self.settings.max_rows)
             return frame.to_numpy(dtype=np.float64) if info.positional else frame
-        if isinstance(rows, OtherForm):
-            rows = await self._layer_rows(rows, info)
         array = check_shape(rows, info.feature_names, self.settings.max_rows)
         if info.positional:
             return array
