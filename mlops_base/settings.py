@@ -132,6 +132,11 @@ class Settings(EnvSettings):
     # release
     target_alias: Alias = Alias.B
     serving_url: str = ""
+    # every replica a release reloads and verifies: a comma-separated list of URLs (local, static
+    # setups), or a headless Service's `host:port` whose DNS records name each pod (a cluster);
+    # neither: SERVING_URL alone
+    serving_replica_urls: str = Field("", pattern=r"^$|^\s*https?://[^,\s]+(\s*,\s*https?://[^,\s]+)*\s*$")
+    serving_replicas_dns: str = Field("", pattern=r"^$|^[A-Za-z0-9.-]+:\d+$")
     reload_secret_token: Annotated[str, Secret(needed_by=("serving",))] = ""
     # serving's reload guard: the token callers sent before a rotation (accepted while set), and
     # how many wrong tokens a client may send per window before it is answered 429
@@ -160,6 +165,8 @@ class Settings(EnvSettings):
     batch_max_wait_us: int = Field(
         0, ge=0, le=100_000, description="how long a request may wait for others; 0 = only those already waiting"
     )
+    # how often each replica asks the registry where its aliases point (0: never; pushes only)
+    alias_poll_seconds: float = Field(2.0, ge=0, le=3600)
     # where model artifacts may be loaded from (comma-separated URI prefixes)
     model_artifact_roots: str = "mlflow-artifacts:/"
 

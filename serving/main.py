@@ -14,6 +14,7 @@ from mlops_base import log_context
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import LayerManager, build_manager
 from serving import errors
+from serving.alias_watch import AliasWatch
 from serving.columns import Column, describe
 from serving.data_plane import DataPlane
 from serving.model_source import ModelSource, RegistrySource
@@ -153,7 +154,11 @@ def create_app(
         # collector from walking it again and again (full collections stalled requests ~100 ms).
         loading.add_done_callback(lambda _: gc.freeze())
         variants.loading = loading
+        watch = app.state.alias_watch = AliasWatch(settings.alias_poll_seconds, source, variants)
+        watching = asyncio.create_task(watch.run()) if settings.alias_poll_seconds else None
         yield
+        if watching is not None:
+            watching.cancel()
         loading.cancel()
         await to_thread.run_sync(variants.close)
 

@@ -78,10 +78,28 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
     return ref, artifact_uri
 
 
+def alias_versions(client: MlflowClient, model_name: str) -> dict[str, str]:
+    """Every alias of the model and the version it names, in one registry call ({} before the
+    model is registered)."""
+    try:
+        model = client.get_registered_model(model_name)
+    except RestException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return {}
+        raise ModelLoadError(f"registry refused to list {model_name}'s aliases: {exc.message}", status=503) from exc
+    except MlflowException as exc:
+        raise ModelLoadError(f"registry unreachable while listing {model_name}'s aliases", status=503) from exc
+    return {alias: str(version) for alias, version in (model.aliases or {}).items()}
+
+
 class ModelSource(Protocol):
     def resolve(self, alias: str) -> tuple[ModelRef, str]:
         """The version `alias` names now and where its artifacts are; ModelLoadError (with the
         status the reload answers) when it cannot say."""
+
+    def alias_versions(self) -> dict[str, str]:
+        """Alias -> version for every alias set now, in one cheap call (the replica's watch);
+        ModelLoadError when the registry cannot answer."""
 
 
 class RegistrySource:
@@ -94,6 +112,9 @@ class RegistrySource:
 
     def resolve(self, alias: str) -> tuple[ModelRef, str]:
         return resolve(bounded_client(self.tracking_uri), self.model_name, self.roots, alias)
+
+    def alias_versions(self) -> dict[str, str]:
+        return alias_versions(bounded_client(self.tracking_uri), self.model_name)
 
 
 def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:

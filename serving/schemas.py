@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
@@ -129,6 +130,19 @@ class BatchingInfo(BaseModel):
     predict_calls: int = Field(description="predict calls they took: fewer than requests when batching pays")
 
 
+class AliasCheckInfo(BaseModel):
+    registry_version: str | None = Field(None, description="the version the registry named at the last check")
+    served_version: str | None = Field(None, description="the version this replica serves")
+    checked_at: datetime | None = Field(None, description="when the registry last answered for this alias")
+    error: str | None = Field(None, description="why the last check or the reload it asked for failed")
+
+
+class AliasWatchInfo(BaseModel):
+    interval_s: float = Field(description="ALIAS_POLL_SECONDS (0: the watch is off, only pushes reload)")
+    failed_calls: int = Field(0, description="registry calls failed in a row (the interval backs off meanwhile)")
+    aliases: dict[Alias, AliasCheckInfo]
+
+
 class HealthResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -160,6 +174,7 @@ class HealthResponse(BaseModel):
     routing: RoutingInfo
     shadow: dict[str, Any] | None = None
     batching: BatchingInfo | None = None
+    alias_watch: AliasWatchInfo | None = None
 
 
 class ErrorResponse(BaseModel):

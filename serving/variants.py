@@ -44,6 +44,7 @@ class Variant:
     alias: Alias
     runtime: ModelRuntime | None = None
     last_error: str | None = None
+    failed: tuple[str, float] | None = None  # (version, monotonic time) of the last version that failed to load
 
     @property
     def status(self) -> str:
@@ -164,7 +165,7 @@ class VariantRegistry:
         with self._lock:
             self._batchers[new] = batcher
             variant = self._variants[alias]
-            old, variant.runtime, variant.last_error = variant.runtime, new, None
+            old, variant.runtime, variant.last_error, variant.failed = variant.runtime, new, None, None
             previous = old.info.ref.version if old is not None and old.info else None
             unload_now = old is not None and not self._leases.get(old)
             if old is not None and not unload_now:
@@ -184,38 +185,59 @@ class VariantRegistry:
         runtime.smoke_test()
         return runtime
 
+    def served_version(self, alias: Alias) -> str | None:
+        runtime = self._variants[alias].runtime
+        return runtime.info.ref.version if runtime is not None and runtime.info else None
+
     async def reload(self, alias: Alias, version: str | None = None) -> SwapResult:
         """Load what the registry's alias names, smoke-test it, swap it in; reloads of one alias queue.
 
         Any failure raises ModelLoadError and leaves the old runtime serving.
         """
         async with self._reload_locks[alias]:
-            variant = self._variants[alias]
-            started = time.perf_counter()
-            try:
-                new = await to_thread.run_sync(self._load, alias, version)
-            except ModelLoadError as exc:
-                variant.last_error = str(exc)
-                log.warning(
-                    "reload of %s failed, keeping the current model: %s",
-                    alias,
-                    exc,
-                    extra={"alias": str(alias), "version": version},
-                )
-                self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
-                raise
-            assert new.info is not None
-            previous = self._swap(alias, new)
-            result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
-            log.info(
-                "alias %s now serves v%s (was v%s)",
+            return await self._reload(alias, version)
+
+    async def converge(self, alias: Alias, version: str, retry_failed_after_s: float) -> SwapResult | None:
+        """The watch's reload: load `version` unless, once the queue reaches it, it is served already
+        (a push may have brought it meanwhile) or failed to load less than `retry_failed_after_s` ago;
+        the registry must still name it (409 otherwise)."""
+        async with self._reload_locks[alias]:
+            failed = self._variants[alias].failed
+            if self.served_version(alias) == version or (
+                failed is not None and failed[0] == version and time.monotonic() - failed[1] < retry_failed_after_s
+            ):
+                return None
+            return await self._reload(alias, version)
+
+    async def _reload(self, alias: Alias, version: str | None) -> SwapResult:
+        variant = self._variants[alias]
+        started = time.perf_counter()
+        try:
+            new = await to_thread.run_sync(self._load, alias, version)
+        except ModelLoadError as exc:
+            variant.last_error = str(exc)
+            if version is not None and exc.status != 409:  # 409: the registry names another version now
+                variant.failed = (str(version), time.monotonic())
+            log.warning(
+                "reload of %s failed, keeping the current model: %s",
                 alias,
-                result.version,
-                previous,
-                extra={"alias": str(alias), "version": result.version},
+                exc,
+                extra={"alias": str(alias), "version": version},
             )
-            self._on_event("reloaded", result.__dict__)
-            return result
+            self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
+            raise
+        assert new.info is not None
+        previous = self._swap(alias, new)
+        result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
+        log.info(
+            "alias %s now serves v%s (was v%s)",
+            alias,
+            result.version,
+            previous,
+            extra={"alias": str(alias), "version": result.version},
+        )
+        self._on_event("reloaded", result.__dict__)
+        return result
 
     def close(self) -> None:
         """Shutdown: release every runtime (a Triton-backed one unloads its model from Triton)."""

@@ -105,13 +105,22 @@ class FakeRegistry:
         uri = f"fake://{self.model_name}/{version}"
         return ModelRef("fake://registry", self.model_name, version, f"run-{version}", uri), uri
 
+    def alias_versions(self) -> dict[str, str]:
+        if self.down:
+            raise ModelLoadError("registry unreachable while listing aliases", status=503)
+        return dict(self.aliases)
+
     def new_runtime(self, alias: str) -> ModelRuntime:
         """The fake of the version the alias names now."""
         return self.kinds.get(self.aliases.get(str(alias), ""), SumModel)()
 
 
 def fake_settings(**overrides) -> Settings:
-    return load_settings("dev", **{"model_name": "fake-model", "reload_secret_token": TOKEN, **overrides})
+    """The dev env's settings on the fake registry; the alias watch off unless a test turns it on,
+    so that what a test moves in the registry reaches the server only when the test says."""
+    return load_settings(
+        "dev", **{"model_name": "fake-model", "reload_secret_token": TOKEN, "alias_poll_seconds": 0, **overrides}
+    )
 
 
 @contextmanager

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from serving.alias_watch import AliasWatch
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
 from serving.schemas import (
+    AliasCheckInfo,
+    AliasWatchInfo,
     BatchingInfo,
     ColumnInfo,
     HealthResponse,
@@ -15,6 +20,7 @@ from serving.schemas import (
     RoutingInfo,
 )
 from serving.traffic_split import configured_split, effective_split
+from serving.variants import VariantRegistry
 
 router = APIRouter(tags=["status"])
 
@@ -45,8 +51,27 @@ async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse
     return ModelsResponse(models=statuses)
 
 
+def _alias_watch(watch: AliasWatch, variants: VariantRegistry) -> AliasWatchInfo:
+    def when(at: float | None) -> datetime | None:
+        return None if at is None else datetime.fromtimestamp(at, UTC)
+
+    return AliasWatchInfo(
+        interval_s=watch.interval_s,
+        failed_calls=watch.failures,
+        aliases={
+            alias: AliasCheckInfo(
+                registry_version=check.registry_version,
+                served_version=variants.served_version(alias),
+                checked_at=when(check.checked_at),
+                error=check.error,
+            )
+            for alias, check in watch.checks.items()
+        },
+    )
+
+
 @router.get("/health", response_model=HealthResponse)
-async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep) -> HealthResponse:
+async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep, request: Request) -> HealthResponse:
     """Liveness (always 200 while the process runs) and what is being served."""
     loaded = variants.loaded()
     note = None
@@ -77,6 +102,7 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
             requests=variants.batch_stats.requests,
             predict_calls=variants.batch_stats.predict_calls,
         ),
+        alias_watch=_alias_watch(request.app.state.alias_watch, variants),
     )
 
 
