@@ -43,6 +43,7 @@ from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
+from serving_client import ServingError
 
 
 class FeaturesConfig(Config):
@@ -240,7 +241,7 @@ SERVING_CHECK = AssetCheckSpec(
     "serving_matches_alias",
     asset="served_alias",
     blocking=True,
-    description="the model server serves the version the alias was moved to",
+    description="every model-server replica serves the version the alias was moved to",
 )
 
 
@@ -269,6 +270,7 @@ def served_alias(
     client = registry.client()
     alias, version = config.alias or settings.target_alias, config.version  # what was asked, until planned
     try:
+        fleet = model_server.fleet(settings.reload_secret_token)  # found before anything moves
         alias, version, reason = plan_move(
             lever,
             MoveRequest(config.alias, config.version, config.remove, config.reason),
@@ -283,7 +285,7 @@ def served_alias(
             raise RegistryError("; ".join(refusals))
         deployment = release(
             client,
-            model_server.client(settings.reload_secret_token),
+            fleet,
             context.log,
             model_name=registry.model_name,
             alias=alias,
@@ -293,7 +295,7 @@ def served_alias(
             trigger=trigger_of(context.run.tags),
             run_id=context.run.run_id,
         )
-    except RegistryError as exc:
+    except (RegistryError, ServingError) as exc:
         # every refusal alerts: a rollback whose target was deleted must not go unnoticed
         refused = {
             "model_name": registry.model_name,
@@ -314,6 +316,7 @@ def served_alias(
                 check_name=SERVING_CHECK.name,
                 passed=deployment.serving_ok,
                 description=deployment.detail,
+                metadata={"replicas": MetadataValue.json(deployment.replicas)} if deployment.replicas else {},
             )
         ],
     )

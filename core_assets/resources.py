@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
-from serving_client import ServingClient
+from serving_client import Fleet, replica_urls
 
 
 class MlflowRegistry(ConfigurableResource):
@@ -45,12 +45,17 @@ class MlflowRegistry(ConfigurableResource):
 
 
 class ModelServer(ConfigurableResource):
-    """The model server that releases hot-swap; an empty URL means there is none to call."""
+    """The model-server replicas that releases hot-swap: `replica_urls` or the headless Service
+    `replicas_dns` names them, else `url` alone; nothing set means there is none to call."""
 
     url: str = ""
+    replica_urls: str = ""
+    replicas_dns: str = ""
 
-    def client(self, reload_token: str) -> ServingClient | None:
-        return ServingClient(self.url, reload_token) if self.url else None
+    def fleet(self, reload_token: str) -> Fleet | None:
+        """The replicas found now; ServingError when the DNS name resolves to none."""
+        urls = replica_urls(self.url, self.replica_urls, self.replicas_dns)
+        return Fleet(urls, reload_token) if urls else None
 
 
 def build_resources(settings: Settings, layers: LayerManager) -> dict[str, Any]:
@@ -60,7 +65,11 @@ def build_resources(settings: Settings, layers: LayerManager) -> dict[str, Any]:
             model_name=settings.model_name,
             experiment=settings.mlflow_experiment,
         ),
-        "model_server": ModelServer(url=settings.serving_url),
+        "model_server": ModelServer(
+            url=settings.serving_url,
+            replica_urls=settings.serving_replica_urls,
+            replicas_dns=settings.serving_replicas_dns,
+        ),
         "settings": ResourceDefinition.hardcoded_resource(
             settings, "the env's settings, as the code location loaded them"
         ),

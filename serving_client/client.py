@@ -1,8 +1,4 @@
-"""HTTP client of the model server's reload and status routes, used by the release steps.
-
-Kept free of Dagster and of the server's own modules: it is the one module of `serving` the
-Dagster code location may import (an import-linter contract says so).
-"""
+"""HTTP client of one model-server replica's reload and status routes."""
 
 from __future__ import annotations
 
@@ -21,15 +17,15 @@ class ServingError(RuntimeError):
 
 class ServingClient:
     def __init__(self, base_url: str, token: str, timeout_s: float = 30.0):
-        self._base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout_s
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = httpx.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
+            response = httpx.request(method, self.base_url + path, timeout=self._timeout, **kwargs)
         except httpx.HTTPError as exc:
-            raise ServingError(f"{method} {self._base_url}{path} failed: {exc}") from exc
+            raise ServingError(f"{method} {self.base_url}{path} failed: {exc}") from exc
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)

@@ -1,9 +1,9 @@
-"""Release = move an alias in the registry, then hot-swap and verify the model server."""
+"""Release = move an alias in the registry, then hot-swap and verify every model-server replica."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dagster import MetadataValue
@@ -11,29 +11,22 @@ from mlflow import MlflowClient
 
 from core_assets.release.registry import AliasMove, Lever, move_alias
 from mlops_base.aliases import Alias
-from serving_client import ServingClient, ServingError
+from serving_client import Fleet
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """An alias move and what the model server did about it."""
+    """An alias move and what the model-server replicas did about it."""
 
     move: AliasMove
-    serving_ok: bool  # the server serves the moved version (or has nothing to verify)
+    serving_ok: bool  # every replica serves the moved version (or there is nothing to verify)
     detail: str
-
-
-def hot_swap(server: ServingClient, alias: Alias, version: str) -> None:
-    """Reload `alias` on the server and check through /models that it serves `version`."""
-    server.reload(alias, version)
-    served = server.served_version(alias)
-    if served != str(version):
-        raise ServingError(f"after reload the server serves {alias}=v{served}, expected v{version}")
+    replicas: dict[str, dict[str, str | None]] = field(default_factory=dict)  # url -> served, error
 
 
 def release(
     client: MlflowClient,
-    server: ServingClient | None,
+    fleet: Fleet | None,
     log: logging.Logger,
     *,
     model_name: str,
@@ -44,11 +37,11 @@ def release(
     trigger: str,
     run_id: str,
 ) -> Deployment:
-    """Move `alias` to `version`, then hot-swap the server if one is configured.
+    """Move `alias` to `version`, then hot-swap every replica of the model server, if there is one.
 
-    RegistryError when the registry refuses (nothing changed). Once the alias has moved, a failed
-    hot-swap is reported, not raised: the move happened and must be recorded. `version=None`
-    removes the alias; the server then keeps the model it has loaded.
+    RegistryError when the registry refuses (nothing changed). Once the alias has moved, a replica
+    that fails the hot-swap is reported, not raised: the move happened and must be recorded.
+    `version=None` removes the alias; the replicas then keep the model they have loaded.
     """
     move = move_alias(client, model_name, alias, version, reason, lever=lever, trigger=trigger, run_id=run_id)
     log.info(
@@ -59,20 +52,16 @@ def release(
         move.after_version or "none",
         reason,
     )
-    if server is None:
+    if fleet is None:
         return Deployment(move, True, "SERVING_URL is not set: no model server to hot-swap")
     if version is None:
-        try:  # the server refuses (404) and records why in /health, keeping its loaded model
-            server.reload(alias)
-        except ServingError as exc:
-            log.warning("alias %s removed: the model server keeps its loaded model (%s)", alias, exc)
+        for outcome in fleet.reload(alias):  # each refuses (404), keeps its model and says why in /health
+            log.info("alias %s removed: %s keeps its loaded model (%s)", alias, outcome.url, outcome.error)
         return Deployment(move, True, f"alias {alias} removed: the model server keeps its loaded model")
-    try:
-        hot_swap(server, alias, str(version))
-    except ServingError as exc:
-        return Deployment(move, False, f"alias {alias} moved, but the hot-swap to v{version} failed: {exc}")
-    log.info("model server now serves %s=v%s", alias, version)
-    return Deployment(move, True, f"the model server serves {alias}=v{version}")
+    result = fleet.hot_swap(alias, str(version))
+    (log.info if result.ok else log.warning)("%s", result.detail())
+    detail = result.detail() if result.ok else f"alias {alias} moved, but {result.detail()}"
+    return Deployment(move, result.ok, detail, result.as_dict())
 
 
 def move_metadata(move: AliasMove, model_url: str) -> dict[str, Any]:
