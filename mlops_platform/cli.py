@@ -22,13 +22,8 @@ from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from mlops_platform import cluster, gitops, layer_toggle, processes, release_watch, traffic
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.stack import (
-    BIN,
-    check_ports,
-    dagster_env,
-    start_platform,
-    stop_platform,
-)
+from mlops_platform.reaper import Reaper
+from mlops_platform.stack import BIN, check_ports, dagster_env, say, start_platform, stop_platform
 from optional_layers.state import read_state
 
 
@@ -46,61 +41,66 @@ def materialize(settings: Settings, select: str) -> int:
     return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **dagster_env(settings)}).returncode
 
 
-def first_start(settings: Settings, tracking_uri: str) -> None:
+def first_start(settings: Settings, tracking_uri: str, serving_url: str) -> None:
     """An empty registry gets a first model: train, then the readiness sensor serves it; it becomes champion."""
     client = bounded_client(tracking_uri)
     if client.search_model_versions(f"name='{settings.model_name}'", max_results=1):
         return
-    print("  first start: training and releasing the first model (no manual step)...", flush=True)
+    say("  first start: training and releasing the first model (no manual step)...")
     local = settings.model_copy(update={"mlflow_tracking_uri": tracking_uri})
     dag = DagsterClient(settings.dagster_port)
-    serving_url = f"http://127.0.0.1:{settings.serving_port}"
     try:
         release = release_watch.release_and_wait(dag, local, serving_url)
-        print(f"  {release.line()}", flush=True)
+        say(f"  {release.line()}")
         if settings.target_alias == Alias.A:  # released straight to the champion
             return
         if dag.wait(dag.submit("promote_job")) == "SUCCESS":
             served = release.version
             release_watch.wait_for("A served", lambda: release_watch.served_version(serving_url, "A") == served)
-            print(f"  promoted v{release.version} to champion A: /predict and /ready answer", flush=True)
+            say(f"  promoted v{release.version} to champion A: /predict and /ready answer")
     except (RuntimeError, TimeoutError, httpx.HTTPError, DagsterGraphQLClientError) as exc:
-        print(
+        say(
             f"  warning: the first release did not complete ({exc}); the platform stays up: "
-            f"see the runs in the Dagster UI",
-            flush=True,
+            "see the runs in the Dagster UI"
         )
 
 
-def up(settings: Settings) -> int:
-    check_ports(settings)
-    print(f"mlops: starting env {settings.mlops_env!r} (state: {settings.state_dir})", flush=True)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+def up(settings: Settings, replicas: int = 0) -> int:
+    """Start the platform and keep it up until Ctrl-C, SIGTERM or a closed terminal (SIGHUP); whatever
+    ends the launcher, SIGKILL included, ends every process it started (the reaper sees to it)."""
+    check_ports(settings, replicas)
+    say(f"mlops: starting env {settings.mlops_env!r} (state: {settings.state_dir})")
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    reaper = Reaper()
     services: list[processes.Service] = []
     try:
-        services = start_platform(settings)
-        first_start(settings, next(s.url for s in services if s.name == "mlflow"))
-        print("\nPlatform up:")
+        services = start_platform(settings, replicas, on_start=lambda service: reaper.watch(service.process.pid))
+        by_name = {service.name: service.url for service in services}
+        # with replicas, the first one is watched: the balancer answers only once the champion is served
+        first_start(settings, by_name["mlflow"], by_name.get("serving-1", by_name.get("serving", "")))
+        say("\nPlatform up:")
         for service in services:
-            print(f"  {service.name:<8} {service.url}")
-        print("Press Ctrl-C to stop.", flush=True)
+            say(f"  {service.name:<10} {service.url}")
+        say("Press Ctrl-C to stop.")
         while True:
             for service in services:
                 if service.process.poll() is not None:
-                    print(f"error: {service.name} exited ({service.process.returncode}); see {service.log_path}")
+                    say(f"error: {service.name} exited ({service.process.returncode}); see {service.log_path}")
                     return 1
             time.sleep(1)
     except _Stop:
-        print("\nmlops: stopping...", flush=True)
+        say("\nmlops: stopping...")
         return 0
     except processes.ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abort the clean stop
-        stop_platform(services)
-        print("mlops: stopped.", flush=True)
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):  # nothing may abort the clean stop
+            signal.signal(sig, signal.SIG_IGN)
+        stop_platform(services, on_stop=lambda service: reaper.forget(service.process.pid))
+        reaper.close()
+        say("mlops: stopped.")
 
 
 def layers(settings: Settings, action: str, layer: str | None, apply: bool = False, dry_run: bool = False) -> int:
@@ -166,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
+    up_parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N model-server replicas behind HAProxy on SERVING_PORT (the replicas on the N ports after it)",
+    )
     mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
     layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
@@ -203,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "up":
-        return up(settings)
+        if args.replicas < 0:
+            parser.error("--replicas takes a number of replicas (1 or more)")
+        return up(settings, args.replicas)
     if args.command == "layers":
         return layers(settings, args.action, args.layer, args.apply, args.dry_run)
     if args.command == "mlflow-server":

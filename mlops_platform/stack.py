@@ -2,7 +2,8 @@
 
 What the launcher sets for the processes it starts (over the env's files): `MLOPS_ENV`,
 `MLOPS_STATE_DIR` and `MLFLOW_TRACKING_URI` for all of them; `DAGSTER_HOME`, `SERVING_URL`
-(and `S3_ENDPOINT_URL`) for Dagster; on prod-local, each process's secrets of the local storage stack.
+(with replicas, `SERVING_REPLICA_URLS`; and `S3_ENDPOINT_URL`) for Dagster; on prod-local, each
+process's secrets of the local storage stack.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from core_assets.instance import instance_config
 from mlops_base.settings import REPO_ROOT, Settings
-from mlops_platform import local_storage, processes, triton_server
+from mlops_platform import balancer, local_storage, processes, triton_server
 
 BIN = Path(sys.executable).parent
 
@@ -31,12 +33,27 @@ def dagster_home(settings: Settings) -> Path:
     return home
 
 
-def check_ports(settings: Settings) -> None:
+def say(line: str = "") -> None:
+    """Print and flush; a closed terminal or a reader gone from the pipe (`| tee` stopped by the same
+    Ctrl-C) must never keep the launcher from stopping what it started."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
+
+
+def replica_ports(settings: Settings, replicas: int) -> list[int]:
+    """`--replicas N`: the balancer takes SERVING_PORT, the replicas the N ports after it."""
+    return [settings.serving_port + i for i in range(1, replicas + 1)]
+
+
+def check_ports(settings: Settings, replicas: int = 0) -> None:
     ports = {
         "MLFLOW_PORT": settings.mlflow_port,
         "SERVING_PORT": settings.serving_port,
         "DAGSTER_PORT": settings.dagster_port,
     }
+    ports |= {f"SERVING_PORT (+{i}, replica {i})": port for i, port in enumerate(replica_ports(settings, replicas), 1)}
     if local_storage.runs_locally(settings):
         ports |= {
             "POSTGRES_PORT": settings.postgres_port,
@@ -47,9 +64,12 @@ def check_ports(settings: Settings) -> None:
             raise SystemExit(f"error: port {port} is in use on 127.0.0.1; free it or set {name}=<port>")
 
 
-def start_platform(settings: Settings) -> list[processes.Service]:
+def start_platform(
+    settings: Settings, replicas: int = 0, on_start: Callable[[processes.Service], None] = lambda service: None
+) -> list[processes.Service]:
     """Start MLflow, the model server and Dagster, wired to each other (on a prod-like env, first
-    PostgreSQL and the S3 endpoint); returns them in start order."""
+    PostgreSQL and the S3 endpoint); with `replicas`, that many model servers behind HAProxy.
+    `on_start` is told of each service as it starts; returns them in start order."""
     if settings.storage != "local" and not local_storage.runs_locally(settings):
         raise processes.ServiceError(
             f"env {settings.mlops_env!r} keeps its storage off this machine (S3_ENDPOINT_URL is not on loopback): it "
@@ -57,27 +77,39 @@ def start_platform(settings: Settings) -> list[processes.Service]:
         )
     logs = settings.state_dir / "logs"
     services: list[processes.Service] = []
-    if local_storage.runs_locally(settings):
-        services = local_storage.start_local_storage(settings, logs)
-        for service in services:
-            print(f"  {service.name:<8} ready              {service.url}", flush=True)
+
+    def started(service: processes.Service, ready_line: str = "") -> None:
+        services.append(service)
+        on_start(service)
+        if ready_line:
+            say(f"  {service.name:<10} {ready_line}")
+
     try:
+        if local_storage.runs_locally(settings):
+            for service in local_storage.start_local_storage(settings, logs):
+                started(service, f"ready              {service.url}")
         serving_env: dict[str, str] = {}
         if settings.uses_triton and not settings.triton_url:  # else the env names a Triton of its own
             service, serving_env = start_local_triton(settings, logs)
-            services.append(service)
-            print(f"  {service.name:<8} ready              {service.url}", flush=True)
-        for name, command, port, health, env in _plan(settings, serving_env):
+            started(service, f"ready              {service.url}")
+        for name, command, port, health, env in _plan(settings, serving_env, replicas):
             url = f"http://127.0.0.1:{port}"
-            service = processes.start(name, command, logs / f"{name}.log", url, env)
-            services.append(service)
-            print(f"  {name:<8} starting (log: {service.log_path})", flush=True)
-            waited = processes.wait_ready(service, health, timeout_s=180)
-            print(f"  {name:<8} ready in {waited:.1f}s   {url}", flush=True)
+            started(processes.start(name, command, logs / f"{name}.log", url, env), f"starting (log: {name}.log)")
+            waited = processes.wait_ready(services[-1], health, timeout_s=180)
+            say(f"  {name:<10} ready in {waited:.1f}s   {url}")
+            if name == f"serving-{replicas}":  # the last replica: the balancer goes in front of them
+                urls = [f"http://127.0.0.1:{p}" for p in replica_ports(settings, replicas)]
+                started(
+                    balancer.start(logs, settings.serving_port, urls), f"ready              {_serving_url(settings)}"
+                )
     except BaseException:
         stop_platform(services)
         raise
     return services
+
+
+def _serving_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.serving_port}"
 
 
 def _shared_env(settings: Settings) -> dict[str, str]:
@@ -112,68 +144,75 @@ def start_local_triton(settings: Settings, log_dir: Path) -> tuple[processes.Ser
     }
 
 
-def _plan(settings: Settings, serving_env: dict[str, str]) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
-    """name, command, port, health path and extra environment of MLflow, the model server and Dagster."""
-    return [
-        (
-            "mlflow",
-            processes.mlflow_server_command(
-                settings.state_dir,
-                settings.mlflow_port,
-                settings.mlflow_artifacts_destination,
-                settings.mlflow_allowed_hosts,
-            ),
+def _serving(settings: Settings, serving_env: dict[str, str], name: str, port: int):
+    command = [str(BIN / "uvicorn"), "--factory", "serving.main:create_app", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**_shared_env(settings), **local_storage.local_secrets(settings, "serving"), **serving_env}
+    return name, command, port, "/health", env
+
+
+def _plan(
+    settings: Settings, serving_env: dict[str, str], replicas: int = 0
+) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
+    """name, command, port, health path and extra environment of MLflow, the model server (or each
+    of its replicas) and Dagster."""
+    mlflow = (
+        "mlflow",
+        processes.mlflow_server_command(
+            settings.state_dir,
             settings.mlflow_port,
-            "/health",
-            {**processes.MLFLOW_SERVER_ENV, **local_storage.local_secrets(settings, "mlflow")},
+            settings.mlflow_artifacts_destination,
+            settings.mlflow_allowed_hosts,
         ),
-        (
-            "serving",
-            [
-                str(BIN / "uvicorn"),
-                "--factory",
-                "serving.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(settings.serving_port),
-            ],
-            settings.serving_port,
-            "/health",
-            {**_shared_env(settings), **local_storage.local_secrets(settings, "serving"), **serving_env},
-        ),
-        (
-            "dagster",
-            [
-                str(BIN / "dagster"),
-                "dev",
-                "-w",
-                str(REPO_ROOT / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(settings.dagster_port),
-            ],
-            settings.dagster_port,
-            "/server_info",
-            dagster_env(settings),
-        ),
-    ]
+        settings.mlflow_port,
+        "/health",
+        {**processes.MLFLOW_SERVER_ENV, **local_storage.local_secrets(settings, "mlflow")},
+    )
+    servings = (
+        [
+            _serving(settings, serving_env, f"serving-{i}", port)
+            for i, port in enumerate(replica_ports(settings, replicas), 1)
+        ]
+        if replicas
+        else [_serving(settings, serving_env, "serving", settings.serving_port)]
+    )
+    dagster = (
+        "dagster",
+        [
+            str(BIN / "dagster"),
+            "dev",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.dagster_port),
+        ],
+        settings.dagster_port,
+        "/server_info",
+        dagster_env(settings, replicas),
+    )
+    return [mlflow, *servings, dagster]
 
 
-def stop_platform(services: list[processes.Service]) -> None:
+def stop_platform(
+    services: list[processes.Service], on_stop: Callable[[processes.Service], None] = lambda service: None
+) -> None:
     for service in reversed(services):
-        print(f"  stopping {service.name} (pid {service.process.pid})", flush=True)
+        say(f"  stopping {service.name} (pid {service.process.pid})")
         processes.stop(service)
+        on_stop(service)
 
 
-def dagster_env(settings: Settings) -> dict[str, str]:
+def dagster_env(settings: Settings, replicas: int = 0) -> dict[str, str]:
     """What Dagster processes of this env need (`dagster dev`, `./mlops materialize`): its instance,
-    the platform's MLflow and model server (and on a prod-like env, the local storage's secrets)."""
+    the platform's MLflow and model server, each replica a release reaches (and on a prod-like env,
+    the local storage's secrets)."""
+    urls = ",".join(f"http://127.0.0.1:{port}" for port in replica_ports(settings, replicas))
     return {
         **_shared_env(settings),
         **local_storage.local_secrets(settings, "dagster"),
         "DAGSTER_HOME": str(dagster_home(settings)),
-        "SERVING_URL": f"http://127.0.0.1:{settings.serving_port}",
+        "SERVING_URL": _serving_url(settings),
+        **({"SERVING_REPLICA_URLS": urls} if urls else {}),
         **({"S3_ENDPOINT_URL": settings.s3_endpoint_url} if settings.s3_endpoint_url else {}),
     }
