@@ -71,17 +71,21 @@ def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> 
 
 
 def start_model_server(
-    log_dir: Path, env: dict[str, str], port: int | None = None, wait_for_models: bool = True
+    log_dir: Path,
+    env: dict[str, str],
+    port: int | None = None,
+    wait_for_models: bool = True,
+    factory: str | None = None,
 ) -> processes.Service:
-    """A real uvicorn process serving `serving.main:create_app` on a loopback port, answering;
-    with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
+    """A real uvicorn process serving `serving.main:create_app` (or another `factory`) on a loopback
+    port, answering; with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
     port = port or processes.free_port()
     service = processes.start_ready(
         "serving",
         [
             str(Path(sys.executable).parent / "uvicorn"),
             "--factory",
-            "serving.main:create_app",
+            factory or "serving.main:create_app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -182,6 +186,14 @@ def serving_client(app, **kwargs) -> Iterator[TestClient]:
         yield client
 
 
+def _json_or_empty(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:  # e.g. a load balancer's HTML error page
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 class Hammer:
     """Clients posting predictions to a model server until the block ends, taking `paths` in turn
     with distinct client ids; `outcomes` counts (status, variant, version)."""
@@ -203,15 +215,21 @@ class Hammer:
         with httpx.Client(base_url=self._url, timeout=30) as http:
             i = 0
             while not self._stop.is_set():
-                response = http.post(
-                    self._paths[i % len(self._paths)],
-                    json={"data": self._rows(i)},
-                    headers={"x-client-id": f"w{worker}-{i}"},
-                )
-                body = response.json()
+                try:
+                    response = http.post(
+                        self._paths[i % len(self._paths)],
+                        json={"data": self._rows(i)},
+                        headers={"x-client-id": f"w{worker}-{i}"},
+                    )
+                    status, body = response.status_code, _json_or_empty(response)
+                except httpx.HTTPError as exc:  # counted, never a silently dead worker
+                    status, body = type(exc).__name__, {}
                 with self._lock:
-                    self.outcomes[(response.status_code, body.get("variant"), body.get("version"))] += 1
+                    self.outcomes[(status, body.get("variant"), body.get("version"))] += 1
                 i += 1
+
+    def failed(self) -> int:
+        return sum(n for (status, _, _), n in self.outcomes.items() if status != 200)
 
     def __enter__(self) -> Hammer:
         for thread in self._threads:
