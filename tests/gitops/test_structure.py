@@ -14,7 +14,7 @@ import yaml
 
 import optional_layers.alerts  # noqa: F401 - its settings hold a secret (the Slack webhook)
 from mlops_base.layer_settings import all_secret_names
-from mlops_base.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform.layer_toggle import plan
 from optional_layers.manager import known_layers
 from tests.gitops.manifests import (
@@ -66,7 +66,7 @@ def test_the_core_syncs_with_prune_and_self_heal_but_storage_never_prunes(apps):
     postgres = [d for d in render(REPO_ROOT / "envs" / "prod") if d["kind"] == "StatefulSet"]
     assert postgres[0]["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false,Delete=false"
     assert postgres[0]["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
-    [root] = render(REPO_ROOT / "gitops" / "bootstrap")[1:]
+    [root] = [d for d in render(REPO_ROOT / "gitops" / "bootstrap") if d["kind"] == "Application"]
     assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
 
 
@@ -161,8 +161,20 @@ def test_the_settings_configmap_is_the_env_file_local_runs_read():
         assert settings["data"] == {"platform.env": (REPO_ROOT / "envs" / env / "platform.env").read_text()}
 
 
+def _serving_docs(env: str) -> list[dict]:
+    return render(component_dir(REPO_ROOT, env, "serving"))
+
+
 def _serving(env: str) -> dict[str, dict]:
-    return {d["kind"]: d for d in render(component_dir(REPO_ROOT, env, "serving"))}
+    return {d["kind"]: d for d in _serving_docs(env) if d["metadata"]["name"] == "serving"}
+
+
+def _cluster_env(env: str) -> dict[str, str]:
+    """cluster.env's variables, as the pods see them over platform.env."""
+    lines = (REPO_ROOT / "envs" / env / "cluster.env").read_text().splitlines()
+    pairs = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    paths = {"mlops_env", "mlops_env_dir", "mlops_state_dir"}  # the pod's mounts, not this machine's
+    return {k.lower(): v for k, v in pairs.items() if k.lower() in Settings.model_fields and k.lower() not in paths}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -206,8 +218,35 @@ def test_admin_surfaces_are_not_exposed(env):
     }
     assert workloads <= selected, f"workloads without a policy of their own: {workloads - selected}"
     ingress = docs[[d["kind"] for d in docs].index("Ingress")]
-    paths = {p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert paths == {"/predict", "/variant", "/models", "/health", "/ready"}
+    paths = {(p["path"], p["pathType"]) for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+    # prediction and health only, each exactly: no reload, no status route, nothing by prefix
+    assert paths == {
+        (path, "Exact") for path in ("/predict", "/variant/A/predict", "/variant/B/predict", "/health", "/ready")
+    }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_ingress_serves_tls_with_a_cert_manager_certificate_for_each_host(env):
+    docs = [d for c in COMPONENTS for d in render(component_dir(REPO_ROOT, env, c))]
+    docs += [d for d in render(REPO_ROOT / "envs" / env / "optional") if d["kind"] == "Ingress"]
+    ingresses = [d for d in docs if d["kind"] == "Ingress"]
+    assert ingresses
+    for ingress in ingresses:
+        hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+        covered = {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
+        assert hosts <= covered and all(tls["secretName"] for tls in ingress["spec"]["tls"])
+        assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_releases_find_every_ready_replica_through_a_headless_service(env):
+    services = {d["metadata"]["name"]: d for d in _serving_docs(env) if d["kind"] == "Service"}
+    headless = services["serving-replicas"]["spec"]
+    assert headless["clusterIP"] == "None" and not headless.get("publishNotReadyAddresses")
+    assert headless["selector"] == services["serving"]["spec"]["selector"]
+    settings = load_settings(env, **_cluster_env(env))
+    assert settings.serving_replicas_dns == f"serving-replicas.mlops-{env}.svc.cluster.local:8000"
 
 
 def test_the_generated_gitops_files_are_current():
