@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feast, hotswap, named, releases, report, serving
+from bench import feast, hotswap, named, releases, replicas, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "named", "hotswap", "releases", "feast")
+SUITES = ("serving", "named", "hotswap", "releases", "replicas", "feast")
 
 
 def machine() -> dict:
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     if "releases" in suites:
         print("releases: a throwaway platform...", flush=True)
         results["releases"] = releases.run(workdir / "releases", args.releases, args.commits, args.faults)
+    if "replicas" in suites:
+        print("replicas: three model servers behind HAProxy...", flush=True)
+        results["replicas"] = replicas.run(workdir / "replicas", args.releases, args.rounds, args.seconds)
     if "feast" in suites:
         print("feast online lookups...", flush=True)
         results["feast"] = feast.run(workdir / "feast", args.rounds, args.seconds)

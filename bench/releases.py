@@ -31,7 +31,7 @@ from mlops_platform.stack import start_platform, stop_platform
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _percentiles(values: list[float]) -> dict:
+def percentiles(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
     ordered = sorted(values)
@@ -140,7 +140,7 @@ def run(workdir: Path, releases: int = 10, commits: int = 3, faults: int = 3) ->
     finally:
         stop_platform(services)
     return {
-        "registration_to_serving": _percentiles(served),
-        "commit_to_served": {**_percentiles(commit_s), "phases": commit_phases},
-        "failed_deploy_to_previous_served": _percentiles(rollback_s),
+        "registration_to_serving": percentiles(served),
+        "commit_to_served": {**percentiles(commit_s), "phases": commit_phases},
+        "failed_deploy_to_previous_served": percentiles(rollback_s),
     }

@@ -278,6 +278,40 @@ def _named(n: dict) -> list[str]:
     return out + [""]
 
 
+def _replicas(r: dict) -> list[str]:
+    rows = [
+        ("a release (deploy_job) -> served on all replicas", r["release_to_all_replicas"]),
+        (f"alias moved by hand -> all replicas (watch every {r['poll_s']:g} s)", r["alias_by_hand_to_all_replicas"]),
+    ]
+    out = [
+        f"{r['replicas']} replicas (uvicorn) behind HAProxy; each time from the registry change to the last replica.",
+        "",
+    ]
+    out += ["| path | n | p50 | p95 | max |", "|---|---|---|---|---|"]
+    out += [f"| {name} | {f['n']} | {f['p50_s']:.2f} s | {f['p95_s']:.2f} s | {f['max_s']:.2f} s |" for name, f in rows]
+    t, base = r["throughput"], r["throughput"]["direct_1"]["rps"]
+    labels = {
+        "direct_1": "1 replica, direct",
+        "balanced_1": "HAProxy -> 1 replica",
+        "balanced_3": "HAProxy -> 3 replicas",
+    }
+    out += [
+        "",
+        f"Predict, 1 row x 32 connections (median of {r['rounds']} x {r['seconds']} s; wrk on core 1, the servers "
+        "unpinned on the 2 cores); ratios against one replica called directly:",
+        "",
+        "| target | req/s (ratio) | p50 / p99 ms | CPU ms/req (servers + HAProxy) | failed |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in labels.items():
+        s = t[key]
+        out.append(
+            f"| {label} | {s['rps']:,.0f} ({s['rps'] / base:.2f}) | {s['p50_ms']:.2f} / {s['p99_ms']:.2f} | "
+            f"{s['cpu_ms_per_request']:.2f} | {s['failed']} |"
+        )
+    return out + [""]
+
+
 def render(results: dict) -> str:
     m = results["machine"]
     out = [f"Run {results['when']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, Linux {m['kernel']}.", ""]
@@ -285,6 +319,7 @@ def render(results: dict) -> str:
         ("serving", "Serving", _serving),
         ("hotswap", "Hot-swap under load", _hotswap),
         ("releases", "Releases", _releases),
+        ("replicas", "Replicas", _replicas),
     ):
         if key in results:
             # a section kept from an earlier run (a partial `./mlops bench --suites`) says when it ran

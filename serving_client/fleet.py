@@ -36,10 +36,6 @@ class ReplicaOutcome:
     served: str | None  # the version it serves after the reload (None: unknown)
     error: str | None = None  # why it does not serve the version asked for
 
-    @property
-    def unreachable(self) -> bool:
-        return self.error is not None and self.error.startswith("unreachable")
-
 
 @dataclass(frozen=True)
 class FleetResult:
