@@ -56,7 +56,13 @@ class AliasWatch:
             await asyncio.wait({self._variants.loading})
         while True:
             await asyncio.sleep(self.delay_s())
-            await self.check()
+            try:
+                await self.check()
+            except Exception as exc:  # the watch outlives any one bad answer; it is counted as failed
+                log.exception("alias watch check failed")
+                self.failures += 1
+                for check in self.checks.values():
+                    check.error = f"{type(exc).__name__}: {exc}"
 
     async def check(self) -> None:
         """Ask the registry once; reload each alias it names a version for that is not served here."""
@@ -74,9 +80,13 @@ class AliasWatch:
         self.failures = 0
         now = self._clock()
         for alias in ALIASES:
-            version = versions.get(str(alias))
-            self.checks[alias] = AliasCheck(now, version, None)
-            if version is not None and version != self._variants.served_version(alias):
+            version, before = versions.get(str(alias)), self.checks[alias]
+            pending = version is not None and version != self._variants.served_version(alias)
+            # a version still not served keeps the reason it failed until it loads
+            self.checks[alias] = AliasCheck(
+                now, version, before.error if pending and before.registry_version == version else None
+            )
+            if pending:
                 await self._converge(alias, version)
 
     async def _converge(self, alias: Alias, version: str) -> None:
