@@ -24,7 +24,7 @@ from serving.variants import VariantRegistry
 
 log = logging.getLogger("serving.alias_watch")
 
-MAX_BACKOFF_S = 15.0  # the longest wait between tries while the registry is down
+MAX_BACKOFF_S = 10.0  # the longest wait between tries while the registry is down
 FAILED_RETRY_S = 30.0  # a version that failed to load here (pushed or watched) is retried after this
 
 

@@ -181,8 +181,12 @@ class VariantRegistry:
                 f"registry says {self._settings.model_name}@{alias} is v{ref.version}, not v{version}", status=409
             )
         runtime = self._new_runtime(alias)
-        runtime.load(ref, artifact_uri)
-        runtime.smoke_test()
+        try:
+            runtime.load(ref, artifact_uri)
+            runtime.smoke_test()
+        except ModelLoadError:
+            self._variants[alias].failed = (ref.version, time.monotonic())  # the watch waits before a retry
+            raise
         return runtime
 
     def served_version(self, alias: Alias) -> str | None:

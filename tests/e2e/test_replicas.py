@@ -149,9 +149,10 @@ def test_a_replica_killed_during_a_release_and_restarted_serves_the_new_version(
         time.sleep(0.3)
         victim.process.kill()  # SIGKILL: no clean shutdown
         release.join()
-        processes.stop(victim)
-        platform.replicas[1] = platform.start_replica(int(victim.url.rsplit(":", 1)[1]))
-        platform.wait_all(version, timeout_s=10)
+        time.sleep(1)  # the balancer's health check has taken the dead replica out
+    processes.stop(victim)
+    platform.replicas[1] = platform.start_replica(int(victim.url.rsplit(":", 1)[1]))
+    platform.wait_all(version, timeout_s=10)
 
     assert platform.served() == [version] * 3
     # the balancer retries what the dead replica dropped before answering; an answer it had begun to

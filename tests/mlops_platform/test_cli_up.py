@@ -84,7 +84,10 @@ def _assert_all_gone(pids: set[int], ports: list[int]) -> None:
     assert not [p for p in ports if port_in_use(p)], f"ports still held: {[p for p in ports if port_in_use(p)]}"
 
 
-def test_up_serves_both_uis_reuses_state_and_leaves_nothing_whatever_stops_it(tmp_path):
+def test_up_serves_both_uis_reuses_state_runs_replicas_and_leaves_nothing_whatever_stops_it(tmp_path):
+    """Four starts of one env: the first trains and releases (then Ctrl-C through `| tee`); the
+    others reuse its state: three replicas behind HAProxy (then SIGKILL of the launcher), then
+    SIGHUP with the terminal gone, then SIGTERM."""
     env = _env(tmp_path)
     mlflow_url, serving_url = f"http://127.0.0.1:{env['MLFLOW_PORT']}", f"http://127.0.0.1:{env['SERVING_PORT']}"
     out = tmp_path / "up.log"
@@ -114,32 +117,11 @@ def test_up_serves_both_uis_reuses_state_and_leaves_nothing_whatever_stops_it(tm
     _assert_all_gone(started, _ports(env))
     assert "telemetry:\n  enabled: false" in (tmp_path / "state/dagster/dagster.yaml").read_text()
 
-    for stop in (signal.SIGHUP, signal.SIGTERM):  # a closed terminal, then a service manager
-        proc, lines = _start(env)
-        started = _descendants(proc.pid)
-        try:
-            assert "first start" not in "".join(lines)
-            names = [m.name for m in MlflowClient(mlflow_url).search_registered_models()]
-            assert "kept-across-restarts" in names
-            if stop == signal.SIGHUP:
-                proc.stdout.close()  # the terminal is gone: nothing reads the launcher's output any more
-            proc.send_signal(stop)
-            proc.wait(90)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert proc.returncode == 0, stop
-        _assert_all_gone(started, _ports(env))
-
-
-def test_up_with_three_replicas_balances_them_and_a_killed_launcher_takes_them_along(tmp_path):
-    env = _env(tmp_path)
-    serving_url = f"http://127.0.0.1:{env['SERVING_PORT']}"
     proc, lines = _start(env, "--replicas", "3")
     started = _descendants(proc.pid)
     try:
         text = "".join(lines)
+        assert "first start" not in text
         replicas = re.findall(r"serving-\d\s+ready in [\d.]+s\s+(http://127\.0\.0\.1:\d+)", text)
         assert len(replicas) == 3 and f"balancer   ready              {serving_url}" in text, text
         answers = [
@@ -155,3 +137,20 @@ def test_up_with_three_replicas_balances_them_and_a_killed_launcher_takes_them_a
             proc.kill()
             proc.wait()
     _assert_all_gone(started, _ports(env, replicas=3))
+
+    for stop in (signal.SIGHUP, signal.SIGTERM):  # a closed terminal, then a service manager
+        proc, lines = _start(env)
+        started = _descendants(proc.pid)
+        try:
+            names = [m.name for m in MlflowClient(mlflow_url).search_registered_models()]
+            assert "kept-across-restarts" in names
+            if stop == signal.SIGHUP:
+                proc.stdout.close()  # the terminal is gone: nothing reads the launcher's output any more
+            proc.send_signal(stop)
+            proc.wait(90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, stop
+        _assert_all_gone(started, _ports(env))
