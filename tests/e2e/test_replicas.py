@@ -33,6 +33,7 @@ from tests.support import TOKEN, Hammer, RegisteredModel, register_model, start_
 pytestmark = pytest.mark.real
 
 POLL_S = 2.0  # ALIAS_POLL_SECONDS' default
+NO_COMPUTE_LOGS = {"module": "dagster.core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 
 
 @dataclass
@@ -98,7 +99,9 @@ def platform(tmp_path_factory):
         services.append(processes.start_mlflow(root / "mlflow", mlflow_port))
         model = register_model(services[0].url, n_versions=2)
         (root / "dagster").mkdir()
-        with DagsterInstance.local_temp(str(root / "dagster"), overrides={"telemetry": {"enabled": False}}) as inst:
+        # no compute-log capture: its `tail -F` helpers can outlive a run launched from a thread
+        overrides = {"telemetry": {"enabled": False}, "compute_logs": NO_COMPUTE_LOGS}
+        with DagsterInstance.local_temp(str(root / "dagster"), overrides=overrides) as inst:
             ports = [processes.free_port() for _ in range(3)]
             platform = Platform(services[0], root / "mlflow", model, [], None, None, inst, root)  # type: ignore[arg-type]
             with ThreadPoolExecutor(3) as pool:  # the third cannot load versions tagged for it
