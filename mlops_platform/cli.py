@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "up":
         if args.replicas < 0:
-            parser.error("--replicas takes a number of replicas (1 or more)")
+            parser.error("--replicas cannot be negative (0, the default: one model server and no balancer)")
         return up(settings, args.replicas)
     if args.command == "layers":
         return layers(settings, args.action, args.layer, args.apply, args.dry_run)
