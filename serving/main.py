@@ -20,7 +20,7 @@ from serving.data_plane import DataPlane
 from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
-from serving.routers import predict, reload, status
+from serving.routers import mlflow_scoring, predict, reload, status
 from serving.runtimes.base import RuntimeInfo
 from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
@@ -79,6 +79,26 @@ def _exact_forms(schemas: dict, columns: list[Column], max_rows: int) -> None:
     )
 
 
+def _invocation_forms(schemas: dict) -> None:
+    """MLflow's `/invocations` forms, from the same row and table schemas as /predict's (no `return_proba`)."""
+    rows = {"$ref": "#/components/schemas/PredictRequest/properties/data"}
+    records = {"$ref": "#/components/schemas/DataframeRecordsRequest/properties/dataframe_records"}
+    split = {"$ref": "#/components/schemas/DataframeSplit"}
+
+    def form(name: str, value: dict) -> dict:
+        return {"type": "object", "properties": {name: value}, "required": [name], "additionalProperties": False}
+
+    schemas["InvocationsRequest"] = {
+        "description": "exactly one form: `dataframe_split`, `dataframe_records`, or `instances` / `inputs` "
+        "(rows as lists, or records)",
+        "oneOf": [
+            form("dataframe_split", split),
+            form("dataframe_records", records),
+            *(form(name, value) for name in ("instances", "inputs") for value in (rows, records)),
+        ],
+    }
+
+
 def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: int) -> None:
     """State the limits as this server applies them: 1 to MAX_ROWS rows, and the loaded models'
     columns (exactly, when every loaded model takes the same ones)."""
@@ -92,6 +112,7 @@ def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: i
     lines = [f"- {label}: {describe(info.columns)}" for label, info in loaded.items()]
     for name in ("DataframeSplitRequest", "DataframeRecordsRequest"):
         schemas[name]["description"] += "\n\nThe loaded models take:\n" + ("\n".join(lines) or "- (none loaded)")
+    _invocation_forms(schemas)
     column_sets = {tuple(info.columns) for info in loaded.values()}
     if len(column_sets) == 1:
         _exact_forms(schemas, list(next(iter(column_sets))), max_rows)
@@ -172,7 +193,7 @@ def create_app(
     app.state.reload_guard = ReloadGuard(settings)
     app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
-    for router in (predict.router, reload.router, status.router):
+    for router in (predict.router, mlflow_scoring.router, reload.router, status.router):
         app.include_router(router)
     _document(app, predict.SCHEMAS, settings.max_rows)
     log_context.attach(layers.logging_handlers(settings, "serving"))

@@ -60,7 +60,8 @@ def _fast(data: Any) -> np.ndarray | None:
     return array.astype(np.float64, copy=False)
 
 
-def _strict(body: bytes) -> Rows:
+def strict_rows(body: bytes) -> Rows:
+    """`{\"data\": rows}` through the strict model: the rows, or a PayloadError naming what is wrong."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -72,6 +73,13 @@ def _strict(body: bytes) -> Rows:
     if rows and len({len(row) for row in rows}) == 1:
         return np.array(rows, dtype=np.float64)
     return rows
+
+
+def positional_rows(value: Any) -> Rows:
+    """Rows given as a JSON value already parsed (another protocol's field): the fast path's array, or
+    the strict model's errors naming the row and column."""
+    array = _fast(value)
+    return array if array is not None else strict_rows(orjson.dumps({"data": value}))
 
 
 class OtherForm(dict):
@@ -99,7 +107,7 @@ def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
         return Inputs(OtherForm(document), proba)
     if not present:
         raise PayloadError(422, f"body has none of {', '.join(FORMS)} (keys: {sorted(document)[:5]})")
-    return Inputs(_strict(body), proba)  # `data` the fast path could not take
+    return Inputs(strict_rows(body), proba)  # `data` the fast path could not take
 
 
 def _refuse(constant: str) -> None:
@@ -124,9 +132,9 @@ def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     except orjson.JSONDecodeError:
         document = _overflowing(body)
         if document is None:
-            return Inputs(_strict(body))  # names the JSON error
+            return Inputs(strict_rows(body))  # names the JSON error
     if type(document) is not dict:
-        return Inputs(_strict(body))
+        return Inputs(strict_rows(body))
     if len(document) == 1 and b"true" not in body and b"false" not in body:  # numpy would read booleans as 1/0
         array = _fast(document.get("data"))
         if array is not None:

@@ -59,6 +59,14 @@ class DataframeRecordsRequest(BaseModel):
     return_proba: bool = ReturnProba
 
 
+class InvocationsResponse(BaseModel):
+    """What `mlflow models serve` answers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"predictions": [0, 2]}]})
+
+    predictions: list[Any] = Field(description="labels (classification) or numbers (regression), one per row")
+
+
 class PredictResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -22,6 +22,10 @@ from tests.support import TOKEN, start_server
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # explicitly all, not the configured default set
+# a CSV body's schema is a string: which strings are a valid table no schema can say, so for those
+# only whether data is accepted or rejected goes unchecked (no 500, statuses, answers still are)
+DATA_CHECKS = {"negative_data_rejection", "positive_data_acceptance"}
+CSV_CHECKS = [check for check in ALL_CHECKS if check.__name__ not in DATA_CHECKS]
 CASES_PER_MODE = 180  # per operation: schema-valid requests, and as many schema-violating ones
 # a schema-violating body over MAX_BODY_BYTES is refused before it is read: 413 is a rejection too
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
@@ -62,7 +66,7 @@ def _fuzz(operation, mode: GenerationMode, cases: Counter) -> None:
         if case.path.endswith("/reload") and int(hashlib.sha256(repr(case).encode()).hexdigest(), 16) % 2:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
         cases[f"{operation.label} ({mode.value})"] += 1
-        case.call_and_validate(timeout=60, checks=ALL_CHECKS)
+        case.call_and_validate(timeout=60, checks=CSV_CHECKS if case.media_type == "text/csv" else ALL_CHECKS)
 
     try:
         run()

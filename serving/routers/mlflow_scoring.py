@@ -1,0 +1,81 @@
+"""MLflow's scoring protocol (also SageMaker's custom-container contract): `GET /ping`, `GET /version`,
+`POST /invocations`, routed like `/predict` through the same data plane. A client written for
+`mlflow models serve` points at this server unchanged."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as package_version
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from serving.data_plane import DataPlane
+from serving.dependencies import SettingsDep, VariantsDep
+from serving.mlflow_forms import parse_invocation, predictions_bytes
+from serving.schemas import ErrorResponse, InvocationsResponse
+
+router = APIRouter(tags=["mlflow scoring protocol"])
+
+INVOCATION_FORMS = {
+    "dataframe_split": {"$ref": "#/components/schemas/DataframeSplitRequest"},
+    "dataframe_records": {"$ref": "#/components/schemas/DataframeRecordsRequest"},
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "MLflow's forms: `dataframe_split`, `dataframe_records`, `instances` or `inputs` (rows as "
+        "lists, records, or an object of column lists), or `text/csv` with a header row",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/InvocationsRequest"}},
+            "text/csv": {"schema": {"type": "string", "description": "a header row of column names, then rows"}},
+        },
+    }
+}
+
+
+@router.get("/ping", responses={503: {"model": ErrorResponse, "description": "the default alias is not loaded"}})
+async def ping(settings: SettingsDep, variants: VariantsDep):
+    """200 once the default alias is loaded (SageMaker's and `mlflow models serve`'s health check)."""
+    if settings.default_alias in variants.loaded():
+        return {"ready": True}
+    return JSONResponse({"detail": f"default alias {settings.default_alias} is not loaded"}, 503)
+
+
+@router.get(
+    "/version",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string", "examples": ["3.17.2"]}}}}},
+)
+async def version() -> str:
+    """The MLflow version this server loads models with, as plain text (what `mlflow models serve` answers)."""
+    return package_version("mlflow")
+
+
+@router.post(
+    "/invocations",
+    response_model=None,
+    openapi_extra=REQUEST_BODY,
+    responses={
+        200: {"model": InvocationsResponse, "description": "one prediction per row, as `mlflow models serve` answers"},
+        400: {"model": ErrorResponse, "description": "body is not UTF-8"},
+        413: {"model": ErrorResponse, "description": "body too large"},
+        415: {
+            "model": ErrorResponse,
+            "description": "a content type other than JSON or CSV, or a charset other than UTF-8",
+        },
+        422: {"model": ErrorResponse, "description": "invalid input, named in `detail`"},
+        503: {"model": ErrorResponse, "description": "no model loaded, or its backend (Triton) unreachable"},
+    },
+)
+async def invocations(
+    request: Request, x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None
+) -> Response:
+    """Score rows on the alias the routing mode picks for this client, in MLflow's request and answer forms."""
+    plane: DataPlane = request.app.state.plane
+    inputs = parse_invocation(await request.body(), request.headers.get("content-type"))
+    answer, shadow = await plane.predict(inputs, x_client_id)
+    headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
+    return Response(
+        predictions_bytes(answer.predictions), media_type="application/json", headers=headers, background=shadow
+    )
