@@ -65,7 +65,6 @@ class Fleet:
     def __init__(self, urls: list[str], token: str, timeout_s: float = 60.0):
         if not urls:
             raise ServingError("no model-server replica to release to")
-        self.urls = urls
         self._clients = [ServingClient(url, token, timeout_s) for url in urls]
 
     def _each(self, call) -> list:
