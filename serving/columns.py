@@ -21,6 +21,8 @@ from serving.payload_error import PayloadError
 
 NamedForm = Literal["dataframe_split", "dataframe_records"]
 NAMED_FORMS: tuple[NamedForm, ...] = ("dataframe_split", "dataframe_records")
+TableForm = NamedForm | Literal["inputs"]  # "inputs": the Open Inference Protocol's, one input per column
+_COLUMNS_AT = {"dataframe_split": "dataframe_split.columns", "inputs": "inputs"}
 _ACCEPTS: dict[Kind, tuple[type, ...]] = {"number": (int, float), "string": (str,), "boolean": (bool,)}
 _ARTICLE = {"number": "a number", "string": "a string", "boolean": "a boolean"}
 
@@ -46,8 +48,8 @@ def columns_of(signature) -> list[Column]:
 class Table(NamedTuple):
     """A named-column body, checked for shape only (the model's columns are known later)."""
 
-    form: NamedForm
-    columns: list[str] | None  # dataframe_split's; None for records
+    form: TableForm
+    columns: list[str] | None  # dataframe_split's (or the inputs' names); None for records
     rows: list  # lists (split) or dicts (records)
 
 
@@ -75,7 +77,7 @@ def _values(table: Table, column: Column) -> list:
     if table.columns is not None:  # split
         if column.name not in table.columns:
             if column.required:
-                raise PayloadError(422, f"dataframe_split.columns: column {column.name!r} is missing")
+                raise PayloadError(422, f"{_COLUMNS_AT[table.form]}: column {column.name!r} is missing")
             return [None] * len(table.rows)
         j = table.columns.index(column.name)
         return [row[j] for row in table.rows]
@@ -90,7 +92,9 @@ def _unknown(table: Table, known: set[str], expected: str) -> None:
     if table.columns is not None:
         extra = [name for name in table.columns if name not in known]
         if extra:
-            raise PayloadError(422, f"dataframe_split.columns: unknown column {extra[0]!r}; the model takes {expected}")
+            raise PayloadError(
+                422, f"{_COLUMNS_AT[table.form]}: unknown column {extra[0]!r}; the model takes {expected}"
+            )
         return
     for i, record in enumerate(table.rows):
         extra = [name for name in record if name not in known]
@@ -98,7 +102,9 @@ def _unknown(table: Table, known: set[str], expected: str) -> None:
             raise PayloadError(422, f"dataframe_records.{i}: unknown column {extra[0]!r}; the model takes {expected}")
 
 
-def _where(table: Table, row: int) -> str:
+def _where(table: Table, row: int, column: Column) -> str:
+    if table.form == "inputs":
+        return f"inputs.{column.name}.data.{row}"
     return f"dataframe_split.data.{row}" if table.columns is not None else f"dataframe_records.{row}"
 
 
@@ -134,7 +140,7 @@ def to_frame(table: Table, columns: list[Column], max_rows: int) -> pd.DataFrame
     data = {}
     for column in columns:
         values = _values(table, column)
-        data[column.name] = column_array(column, values, lambda row: _where(table, row))
+        data[column.name] = column_array(column, values, lambda row, column=column: _where(table, row, column))
     return pd.DataFrame(data)
 
 

@@ -23,6 +23,8 @@ from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
+NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
+
 
 class Answer(NamedTuple):
     """What one alias answered: its model's reference, the input it scored, its predictions (and
@@ -65,34 +67,35 @@ class DataPlane:
             rows = inputs.rows
             if isinstance(rows, OtherForm):
                 rows = await self._layer_rows(rows, info)
-            x = self._model_input(rows, info)
+            x = self._model_input(rows, info, inputs.where)
             try:
                 predictions = await self.variants.score(runtime, x)
                 probabilities = None
-                if inputs.return_proba:
+                if inputs.return_proba or (inputs.proba_if_any and info.classes is not None):
                     probabilities = (info.classes, await self.variants.probabilities(runtime, x))
             except NoProbabilities as exc:
-                raise PayloadError(422, f"return_proba: {exc}") from exc
+                asked_by = "outputs.predict_proba" if inputs.where.startswith("inputs") else "return_proba"
+                raise PayloadError(422, f"{asked_by}: {exc}") from exc
             except ValueError as exc:
                 raise PayloadError(422, f"the model rejected the input: {exc}") from exc
             except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         return Answer(alias, info, x, predictions, probabilities)
 
-    def _model_input(self, rows: Rows | Table, info: RuntimeInfo) -> ModelInput:
+    def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:
         """The body's rows in the form the model takes: a float64 array in column order for a
         positional model, else a frame of its named, typed columns."""
         if isinstance(rows, Table):
             frame = to_frame(rows, info.columns, self.settings.max_rows)
             return frame.to_numpy(dtype=np.float64) if info.positional else frame
-        array = check_shape(rows, info.feature_names, self.settings.max_rows)
+        array = check_shape(rows, info.feature_names, self.settings.max_rows, where)
         if info.positional:
             return array
         if not info.all_numeric:
             raise PayloadError(
                 422,
-                f"data: positional rows need an all-numeric model; this one takes named columns "
-                f"{describe(info.columns)}: send dataframe_split or dataframe_records",
+                f"{where}: positional rows need an all-numeric model; this one takes named columns "
+                f"{describe(info.columns)}: {NAMED_HINT.get(where, 'send them by name')}",
             )
         return pd.DataFrame(array, columns=info.feature_names)
 

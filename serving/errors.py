@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.aliases import ALIASES
@@ -16,26 +18,43 @@ from serving.runtimes.base import ModelLoadError
 log = logging.getLogger("serving.errors")
 
 
+V2_PREFIX = "/v2"
+
+
+def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """`{"detail": ...}`; on the Open Inference Protocol's routes its `{"error": ...}`, and its 400
+    for input it cannot take (422 elsewhere)."""
+    if path == V2_PREFIX or path.startswith(V2_PREFIX + "/"):
+        return JSONResponse({"error": message}, status_code=400 if status == 422 else status, headers=headers)
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
         alias = request.path_params.get("alias")
-        return JSONResponse({"detail": f"unknown alias {alias!r}; known: {', '.join(ALIASES)}"}, status_code=404)
+        return error_response(request.url.path, 404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
     located = [{**e, "loc": tuple(part for part in e.get("loc", ()) if part != "body")} for e in errors]
-    return JSONResponse({"detail": describe_errors(located)}, status_code=422)
+    return error_response(request.url.path, 422, describe_errors(located))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code in (204, 304):
+        return await http_exception_handler(request, exc)
+    return error_response(request.url.path, exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _payload_error(request: Request, exc: PayloadError) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    return error_response(request.url.path, exc.status, exc.detail)
 
 
 async def _model_load_error(request: Request, exc: ModelLoadError) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    return error_response(request.url.path, exc.status, str(exc))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
+    return error_response(request.url.path, 500, f"internal error ({type(exc).__name__})")
 
 
 class _TooLarge(HTTPException):
@@ -79,10 +98,10 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(scope["path"], send)
 
-    async def _reject(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body exceeds {self.max_bytes} bytes"}, status_code=413)
+    async def _reject(self, path: str, send: Send) -> None:
+        response = error_response(path, 413, f"request body exceeds {self.max_bytes} bytes")
         await response({"type": "http"}, _no_body, send)
 
 
@@ -92,6 +111,7 @@ async def _no_body() -> Message:
 
 def install(app: FastAPI, max_body_bytes: int) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ModelLoadError, _model_load_error)
     app.add_exception_handler(PayloadError, _payload_error)
     app.add_exception_handler(Exception, _unexpected)

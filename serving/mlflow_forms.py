@@ -57,7 +57,7 @@ def _tensor(form: str, value: Any) -> Inputs:
         raise PayloadError(422, f"{form}: expected a non-empty list of rows or records, or an object of columns")
     if all(type(item) is dict for item in value):
         return Inputs(table_of("dataframe_records", value))
-    return Inputs(positional_rows(value))
+    return Inputs(positional_rows(value, form), where=form)
 
 
 def parse_invocation(body: bytes, content_type: str | None) -> Inputs:

@@ -75,11 +75,16 @@ def strict_rows(body: bytes) -> Rows:
     return rows
 
 
-def positional_rows(value: Any) -> Rows:
-    """Rows given as a JSON value already parsed (another protocol's field): the fast path's array, or
-    the strict model's errors naming the row and column."""
+def positional_rows(value: Any, where: str) -> Rows:
+    """Rows given as a JSON value already parsed (another protocol's field `where`): the fast path's
+    array, or the strict model's errors naming the row and column."""
     array = _fast(value)
-    return array if array is not None else strict_rows(orjson.dumps({"data": value}))
+    if array is not None:
+        return array
+    try:
+        return strict_rows(orjson.dumps({"data": value}))
+    except PayloadError as exc:
+        raise PayloadError(exc.status, exc.detail.replace("data", where, 1)) from exc
 
 
 class OtherForm(dict):
@@ -89,6 +94,8 @@ class OtherForm(dict):
 class Inputs(NamedTuple):
     rows: Rows | Table | OtherForm
     return_proba: bool = False
+    where: str = "data"  # what errors in positional rows are named after (another protocol's field)
+    proba_if_any: bool = False  # probabilities too when the model has them (a v2 request listing no outputs)
 
 
 FORMS = ("data", *NAMED_FORMS)
@@ -142,12 +149,12 @@ def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     return _forms(document, body, other_forms)
 
 
-def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarray:
+def check_shape(rows: Rows, feature_names: list[str], max_rows: int, where: str = "data") -> np.ndarray:
     """The rows as an (n, n_features) array, or a 422 naming the first row of the wrong width."""
     if len(rows) == 0:
-        raise PayloadError(422, "data: at least one row is required")
+        raise PayloadError(422, f"{where}: at least one row is required")
     if len(rows) > max_rows:
-        raise PayloadError(422, f"data: {len(rows)} rows; at most {max_rows} per request")
+        raise PayloadError(422, f"{where}: {len(rows)} rows; at most {max_rows} per request")
     expected = len(feature_names)
     if isinstance(rows, np.ndarray):
         if rows.shape[1] == expected:
@@ -156,7 +163,7 @@ def check_shape(rows: Rows, feature_names: list[str], max_rows: int) -> np.ndarr
     else:  # ragged: some rows differ from the others
         first, width = next((i, len(row)) for i, row in enumerate(rows) if len(row) != expected)
     raise PayloadError(
-        422, f"data.{first}: {width} features; the model expects {expected} ({', '.join(feature_names)})"
+        422, f"{where}.{first}: {width} features; the model expects {expected} ({', '.join(feature_names)})"
     )
 
 

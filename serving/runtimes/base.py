@@ -54,6 +54,7 @@ class RuntimeInfo:
     positional: bool = True
     flavour: str = "sklearn"
     classes: list[Any] | None = None  # a classifier's labels, in the order of its probabilities
+    predicts: np.dtype | None = None  # the dtype of its predictions (seen on its input example)
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -118,6 +119,7 @@ class ModelRuntime(ABC):
             raise ModelLoadError(f"smoke prediction failed: {type(exc).__name__}: {exc}") from exc
         if len(predictions) != len(self.info.input_example):
             raise ModelLoadError("smoke prediction returned the wrong number of rows")
+        self.info.predicts = np.asarray(predictions).dtype
 
     def unload(self) -> None:
         self.info = None
