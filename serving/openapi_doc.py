@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from mlops_base.aliases import ALIASES
 from serving.columns import Column, describe
 from serving.errors import V2_PREFIX
 from serving.runtimes.base import RuntimeInfo
@@ -92,12 +93,20 @@ def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: i
             schemas[name]["properties"]["return_proba"].update(enum=[False], description="no loaded model has them")
 
 
-def _v2_statuses(paths: dict) -> None:
-    """The Open Inference Protocol's routes answer bad input with 400, never FastAPI's 422."""
+def _v2_paths(paths: dict, model_name: str, loaded: dict[str, RuntimeInfo]) -> None:
+    """The Open Inference Protocol's routes: the names and versions this server serves now, and
+    its 400 for bad input (never FastAPI's 422)."""
+    values = {
+        "model_name": [model_name],
+        "model_version": [*ALIASES, *sorted({info.ref.version for info in loaded.values()}, key=int)],
+    }
     for path, operations in paths.items():
         if path.startswith(V2_PREFIX):
             for operation in operations.values():
                 operation.get("responses", {}).pop("422", None)
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "path" and parameter["name"] in values:
+                        parameter["schema"]["enum"] = values[parameter["name"]]
 
 
 def document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:
@@ -117,7 +126,7 @@ def document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             _describe_columns(schemas, loaded, max_rows)
-            _v2_statuses(app.openapi_schema["paths"])
+            _v2_paths(app.openapi_schema["paths"], app.state.settings.model_name, loaded)
             documented["loaded"] = key
         return app.openapi_schema
 

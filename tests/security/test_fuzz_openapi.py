@@ -11,21 +11,32 @@ from collections import Counter
 
 import pytest
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 
+from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
 from tests.support import TOKEN, start_server
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # explicitly all, not the configured default set
-# a CSV body's schema is a string: which strings are a valid table no schema can say, so for those
-# only whether data is accepted or rejected goes unchecked (no 500, statuses, answers still are)
+# a CSV body's schema is a string: which strings are a valid table no schema can say, nor which v2
+# tensors are (a shape's product must be its data's length): for those only whether data is
+# accepted or rejected goes unchecked (no 500, statuses, answers still are)
 DATA_CHECKS = {"negative_data_rejection", "positive_data_acceptance"}
-CSV_CHECKS = [check for check in ALL_CHECKS if check.__name__ not in DATA_CHECKS]
+LOOSE_BODY_CHECKS = [check for check in ALL_CHECKS if check.__name__ not in DATA_CHECKS]
+CONFORMANCE_CHECKS = [
+    check
+    for check in ALL_CHECKS
+    if check.__name__
+    in {"not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance"}
+]
+INFER_BODY = {"inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2] * 2}]}
+OPEN_INFERENCE_OPENAPI = REPO_ROOT.parent / "shared" / "vendor" / "open-inference-protocol" / "open_inference_rest.yaml"
 CASES_PER_MODE = 180  # per operation: schema-valid requests, and as many schema-violating ones
 # a schema-violating body over MAX_BODY_BYTES is refused before it is read: 413 is a rejection too
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
@@ -49,9 +60,14 @@ def fuzzed_server(mlflow_server, shared_model, tmp_path_factory):
         processes.stop(service)
 
 
-def _fuzz(operation, mode: GenerationMode, cases: Counter) -> None:
+def _checks(case) -> list:
+    loose = case.media_type == "text/csv" or case.path.endswith("/infer")
+    return LOOSE_BODY_CHECKS if loose else ALL_CHECKS
+
+
+def _fuzz(operation, mode: GenerationMode, cases: Counter, checks=_checks, path: dict | None = None) -> None:
     """Up to CASES_PER_MODE generated requests of `mode` against one operation (fewer where its
-    schema allows fewer: the GET operations have no parameters)."""
+    schema allows fewer: the GET operations have no parameters); `path` fixes its path parameters."""
 
     @settings(
         max_examples=CASES_PER_MODE,
@@ -65,8 +81,10 @@ def _fuzz(operation, mode: GenerationMode, cases: Counter) -> None:
     def run(case) -> None:
         if case.path.endswith("/reload") and int(hashlib.sha256(repr(case).encode()).hexdigest(), 16) % 2:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
+        if path is not None:
+            case.path_parameters = dict(path)
         cases[f"{operation.label} ({mode.value})"] += 1
-        case.call_and_validate(timeout=60, checks=CSV_CHECKS if case.media_type == "text/csv" else ALL_CHECKS)
+        case.call_and_validate(timeout=60, checks=checks(case))
 
     try:
         run()
@@ -85,3 +103,42 @@ def test_every_generated_request_gets_a_documented_answer(fuzzed_server):
     print(dict(cases))
     assert {label.rsplit(" (", 1)[0] for label in cases} == {operation.label for operation in operations}
     assert sum(cases.values()) >= 1000, cases
+
+
+def _served_paths(document: dict, model_name: str, versions: list[str]) -> dict:
+    """The vendored document's paths (templated `${NAME}` there) for this server's model and the
+    versions it serves: any other name or version is a 404 the document does not list."""
+    values = {"MODEL_NAME": [model_name], "MODEL_VERSION": ["A", "B", *versions]}
+    paths = {}
+    for path, item in document["paths"].items():
+        for parameter in item.get("parameters", []):
+            parameter["schema"]["enum"] = values[parameter["name"]]
+        paths[path.replace("${", "{")] = item
+    return {**document, "paths": paths}
+
+
+@pytest.mark.slow
+def test_the_open_inference_protocols_own_openapi_document_holds(fuzzed_server, shared_model):
+    """Schemathesis on the protocol's OpenAPI document (vendored beside the repository, read in
+    place): every route it lists answers as it says, for requests it calls valid (and, for infer,
+    ones it calls invalid: its 400)."""
+    if not OPEN_INFERENCE_OPENAPI.exists():
+        pytest.skip(f"the vendored specification is not beside the repository ({OPEN_INFERENCE_OPENAPI})")
+    document = _served_paths(
+        yaml.safe_load(OPEN_INFERENCE_OPENAPI.read_text()), shared_model.name, shared_model.versions
+    )
+    api = schemathesis.openapi.from_dict(document, config=CONFIG)
+    api.config.update(base_url=fuzzed_server.url)
+    cases: Counter = Counter()
+    for result in api.get_all_operations():
+        operation = result.ok()
+        # the document lists no 404: requests it calls invalid go to infer only, with a served name and
+        # version (the body is what they violate; its 400 is listed)
+        _fuzz(operation, GenerationMode.POSITIVE, cases, checks=lambda case: CONFORMANCE_CHECKS)
+        if operation.method == "post":
+            served = {"MODEL_NAME": shared_model.name, "MODEL_VERSION": "A"}
+            _fuzz(operation, GenerationMode.NEGATIVE, cases, checks=lambda case: CONFORMANCE_CHECKS, path=served)
+            valid = operation.Case(path_parameters=served, body=INFER_BODY, media_type="application/json")
+            assert valid.call_and_validate(timeout=60, checks=CONFORMANCE_CHECKS).status_code == 200  # its answer too
+    print(dict(cases))
+    assert len({label.rsplit(" (", 1)[0] for label in cases}) == len(document["paths"]), cases
