@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feast, hotswap, named, releases, replicas, report, serving
+from bench import feast, hotswap, named, protocols, releases, replicas, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "named", "hotswap", "releases", "replicas", "feast")
+SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast")
 
 
 def machine() -> dict:
@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
             set(filter(None, args.targets.split(","))),
             before,
         )
+    if "protocols" in suites:
+        print("protocols: v2 and /invocations beside MLServer, Triton and mlflow models serve...", flush=True)
+        results["protocols"] = protocols.run(workdir / "protocols", venvs, args.rounds, args.seconds)
     if "named" in suites:
         print("named columns (the churn pipeline example)...", flush=True)
         results["named"] = named.run(workdir / "named", venvs, args.rounds, args.seconds)

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench import load, serving
+from bench import load, targets
 from bench.models import register_iris_model
-from bench.serving import TOKEN
+from bench.targets import TOKEN
 from mlops_base.mlflow_client import bounded_client
 from mlops_platform import processes
 
@@ -55,7 +55,7 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
         client = bounded_client(mlflow.url)
         second = register_iris_model(mlflow.url, name=model)  # a second version of the same model
         versions = ["1", second]
-        server = serving.this_server(
+        server = targets.this_server(
             "ours",
             "this server",
             {
@@ -65,7 +65,7 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
                 "MLOPS_ENV": "dev",
             },
         )
-        serving.start(server, workdir)
+        targets.start(server, workdir)
         pid = server.service.process.pid
         url = f"{server.service.url}/predict"
         max_rps = load.run_wrk(url, BODY, 32, 3, pid).rps

@@ -89,9 +89,13 @@ def mlserver_command(
     return [str(bin_dir / "mlserver"), "start", str(workdir)]
 
 
-def kserve_v2_body(rows: list[list[float]], input_name: str = "input-0") -> bytes:
-    """An inference request of the KServe v2 protocol (MLServer's default input name)."""
+def kserve_v2_body(rows: list[list[float]]) -> bytes:
+    """An inference request of the Open Inference Protocol (KServe v2) that MLServer, Triton (the
+    export's names) and this server all take: input `input-0`, output `predict`."""
     flat = [value for row in rows for value in row]
     return json.dumps(
-        {"inputs": [{"name": input_name, "shape": [len(rows), len(rows[0])], "datatype": "FP64", "data": flat}]}
+        {
+            "inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP64", "data": flat}],
+            "outputs": [{"name": "predict"}],
+        }
     ).encode()

@@ -22,7 +22,7 @@ from dagster import DagsterInstance
 from bench import load
 from bench.models import register_iris_model
 from bench.releases import percentiles
-from bench.serving import TOKEN, uvicorn
+from bench.targets import TOKEN, uvicorn
 from core_assets.definitions import build_definitions
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings

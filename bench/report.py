@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench import protocols
+
 SERVING_ORDER = [
     "b0",
     "b1",
@@ -325,6 +327,10 @@ def render(results: dict) -> str:
             # a section kept from an earlier run (a partial `./mlops bench --suites`) says when it ran
             when = [f"Run {results[key]['when']}.", ""] if "when" in results[key] else []
             out += [f"### {title}", "", *when] + section(results[key])
+    if "protocols" in results:
+        out += ["### Protocols: Open Inference Protocol v2 and /invocations", ""] + protocols.render(
+            results["protocols"]
+        )
     if "named" in results:
         out += ["### Named columns: the churn pipeline example", ""] + _named(results["named"])
     if "feast" in results:

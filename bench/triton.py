@@ -11,19 +11,15 @@ from pathlib import Path
 import httpx
 from mlflow.models import Model
 
-from bench import load, peers
+from bench import load
 from mlops_base.settings import Settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
-from serving.runtimes.triton_export import INPUT, export
+from serving.runtimes.triton_export import export
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 MAX_ROWS = Settings.model_fields["max_rows"].default
 DIRECT_MODEL = "iris"
-
-
-def body(rows: list[list[float]]) -> bytes:
-    return peers.kserve_v2_body(rows, INPUT)
 
 
 def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:

@@ -85,7 +85,8 @@ def create_app(
     app.state.reload_guard = ReloadGuard(settings)
     app.state.shadow = ShadowStats(on_event=on_event)
     errors.install(app, settings.max_body_bytes)
-    for router in (predict.router, mlflow_scoring.router, open_inference.router, reload.router, status.router):
+    # routes are matched in order: the prediction routes first
+    for router in (predict.router, open_inference.router, mlflow_scoring.router, reload.router, status.router):
         app.include_router(router)
     openapi_doc.document(app, [*predict.SCHEMAS, *open_inference.SCHEMAS], settings.max_rows)
     log_context.attach(layers.logging_handlers(settings, "serving"))

@@ -249,6 +249,38 @@ def _outputs(document: dict) -> tuple[tuple[RequestedOutput, ...] | None, bool]:
     return tuple(requested), binary
 
 
+PREDICT_ONLY = (RequestedOutput("predict", False),)
+
+
+def _fast(document: dict, text: bytes) -> InferRequest | None:
+    """The common request, proved valid at numpy's speed: one JSON input of positional rows, finite
+    numbers only, answered as JSON; None for anything else (the full path checks and names it)."""
+    inputs, outputs = document.get("inputs"), document.get("outputs")
+    if len(document) > 2 or type(inputs) is not list or len(inputs) != 1 or b"true" in text or b"false" in text:
+        return None
+    if outputs is not None and outputs != [{"name": "predict"}]:
+        return None
+    spec = inputs[0]
+    if type(spec) is not dict or len(spec) != 4 or spec.get("datatype") not in NUMERIC:
+        return None
+    shape, data = spec.get("shape"), spec.get("data")
+    if type(spec.get("name")) is not str or type(shape) is not list or len(shape) != 2 or type(data) is not list:
+        return None
+    rows, width = shape
+    if type(rows) is not int or type(width) is not int or rows < 1 or width < 1:
+        return None
+    array = np.array(data)
+    if array.dtype.kind not in "iuf" or array.size != rows * width:
+        return None
+    array = array.astype(np.float64, copy=False).reshape(rows, width)
+    if not np.isfinite(array).all():
+        return None
+    where = f"inputs.{spec['name']}"
+    if outputs is None:
+        return InferRequest(Inputs(array, where=where, proba_if_any=True), None, False, None)
+    return InferRequest(Inputs(array, where=where), PREDICT_ONLY, False, None)
+
+
 def parse_infer(body: bytes, header_length: str | None) -> InferRequest:
     """An infer request (JSON, or JSON then binary tensor data) as inputs of the data plane and the
     outputs it asks for; PayloadError naming the input and the element otherwise."""
@@ -259,6 +291,10 @@ def parse_infer(body: bytes, header_length: str | None) -> InferRequest:
         raise PayloadError(400, f"body is not a JSON inference request ({exc})") from exc
     if type(document) is not dict:
         raise PayloadError(422, "body must be a JSON object with `inputs`")
+    if header_length is None:
+        fast = _fast(document, text)
+        if fast is not None:
+            return fast
     request_id = document.get("id")
     if request_id is not None and type(request_id) is not str:
         raise PayloadError(422, "id: expected a string")
@@ -297,6 +333,11 @@ def infer_response(
     model_name: str, version: str, request: InferRequest, predictions: Any, probabilities: Any | None
 ) -> tuple[bytes, int | None]:
     """The answer's bytes and, when some output is binary, the length of its JSON header."""
+    if request.outputs is PREDICT_ONLY and isinstance(predictions, np.ndarray) and predictions.ndim == 1:
+        if predictions.dtype.kind in "if":  # numbers of one row each, as JSON: what most requests ask
+            tensor = {"name": "predict", "datatype": datatype_of(predictions.dtype), "shape": [len(predictions)]}
+            answer = {"model_name": model_name, "model_version": version, "outputs": [{**tensor, "data": predictions}]}
+            return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY), None
     available = {"predict": predictions}
     if probabilities is not None:
         available["predict_proba"] = probabilities

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import version as package_version
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Settings
@@ -61,6 +61,16 @@ REQUEST_BODY = {
         },
     }
 }
+ROUTED_PARAMETERS = [
+    {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "x-client-id",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "sticky routing key",
+    },
+]
 SCHEMAS = [V2InferRequest]  # read from the body by hand, so added to the OpenAPI components by the app
 VersionPath = Annotated[str, Path(description="a registry version served now, or an alias: A, B")]
 
@@ -111,6 +121,53 @@ def _metadata(settings: Settings, variants: VariantRegistry, info: RuntimeInfo) 
         inputs=inputs,
         outputs=outputs,
     )
+
+
+async def _infer(request: Request, alias: Alias | None, client_id: str | None) -> Response:
+    settings: Settings = request.app.state.settings
+    plane: DataPlane = request.app.state.plane
+    body = decompress(await request.body(), request.headers.get("content-encoding"), settings.max_body_bytes)
+    parsed = parse_infer(body, request.headers.get(HEADER_LENGTH))
+    shadow = None
+    if alias is None:
+        answer, shadow = await plane.predict(parsed.inputs, client_id)
+    else:
+        answer = await plane.predict_alias(alias, parsed.inputs)
+    probabilities = answer.probabilities[1] if answer.probabilities is not None else None
+    content, header_length = infer_response(
+        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities
+    )
+    headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
+    media = "application/json"
+    if header_length is not None:
+        headers["inference-header-content-length"] = str(header_length)
+        media = "application/octet-stream"
+    return Response(content, media_type=media, headers=headers, background=shadow)
+
+
+@router.post(
+    "/models/{model_name}/infer",
+    response_model=None,
+    responses=INFER_RESPONSES,
+    openapi_extra={**REQUEST_BODY, "parameters": ROUTED_PARAMETERS},
+)
+async def infer(request: Request) -> Response:
+    """Score on the alias the routing mode picks for this client (sticky per `x-client-id`)."""
+    # parameters read by hand, as /predict's body: FastAPI's parameter parsing cost ~3% of a request
+    _check_name(request.app.state.settings, request.path_params["model_name"])
+    return await _infer(request, None, request.headers.get("x-client-id"))
+
+
+@router.post(
+    "/models/{model_name}/versions/{model_version}/infer",
+    response_model=None,
+    responses=INFER_RESPONSES,
+    openapi_extra=REQUEST_BODY,
+)
+async def infer_version(model_name: str, model_version: VersionPath, request: Request) -> Response:
+    """Score on one served version (a registry version, or an alias)."""
+    alias = _alias(request.app.state.settings, request.app.state.variants, model_name, model_version)
+    return await _infer(request, alias, None)
 
 
 @router.get("", response_model=V2ServerMetadata)
@@ -181,48 +238,3 @@ async def version_ready(
 ) -> V2Ready:
     _info(variants, _alias(settings, variants, model_name, model_version))
     return V2Ready(name=model_name, ready=True)
-
-
-async def _infer(request: Request, alias: Alias | None, client_id: str | None) -> Response:
-    settings: Settings = request.app.state.settings
-    plane: DataPlane = request.app.state.plane
-    body = decompress(await request.body(), request.headers.get("content-encoding"), settings.max_body_bytes)
-    parsed = parse_infer(body, request.headers.get(HEADER_LENGTH))
-    shadow = None
-    if alias is None:
-        answer, shadow = await plane.predict(parsed.inputs, client_id)
-    else:
-        answer = await plane.predict_alias(alias, parsed.inputs)
-    probabilities = answer.probabilities[1] if answer.probabilities is not None else None
-    content, header_length = infer_response(
-        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities
-    )
-    headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
-    media = "application/json"
-    if header_length is not None:
-        headers["inference-header-content-length"] = str(header_length)
-        media = "application/octet-stream"
-    return Response(content, media_type=media, headers=headers, background=shadow)
-
-
-@router.post("/models/{model_name}/infer", response_model=None, responses=INFER_RESPONSES, openapi_extra=REQUEST_BODY)
-async def infer(
-    model_name: str,
-    request: Request,
-    x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None,
-) -> Response:
-    """Score on the alias the routing mode picks for this client."""
-    _check_name(request.app.state.settings, model_name)
-    return await _infer(request, None, x_client_id)
-
-
-@router.post(
-    "/models/{model_name}/versions/{model_version}/infer",
-    response_model=None,
-    responses=INFER_RESPONSES,
-    openapi_extra=REQUEST_BODY,
-)
-async def infer_version(model_name: str, model_version: VersionPath, request: Request) -> Response:
-    """Score on one served version (a registry version, or an alias)."""
-    alias = _alias(request.app.state.settings, request.app.state.variants, model_name, model_version)
-    return await _infer(request, alias, None)

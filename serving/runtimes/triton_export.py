@@ -11,7 +11,8 @@ from pathlib import Path
 
 from mlflow.models import Model
 
-INPUT, OUTPUT = "INPUT", "OUTPUT"
+# the names this server's own v2 route gives a positional model (MLServer's too): one v2 body fits all three
+INPUT, OUTPUT = "input-0", "predict"
 _TYPES = {
     "double": "TYPE_FP64",
     "float": "TYPE_FP32",

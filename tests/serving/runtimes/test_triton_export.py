@@ -16,7 +16,7 @@ from mlflow.models import Model
 from sklearn.datasets import load_iris
 
 from mlops_platform import triton_server as triton
-from serving.runtimes.triton_export import ExportError, config_pbtxt, export
+from serving.runtimes.triton_export import INPUT, ExportError, config_pbtxt, export
 from tests.support import TRITON_KEY as KEY
 
 
@@ -44,7 +44,7 @@ def test_each_version_predicts_on_triton_what_it_predicts_in_process(
             f"{service.url}/v2/models/{name}/infer",
             json={
                 "inputs": [
-                    {"name": "INPUT", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}
+                    {"name": INPUT, "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}
                 ]
             },
             timeout=60,
@@ -57,8 +57,8 @@ def test_each_version_predicts_on_triton_what_it_predicts_in_process(
 def test_the_config_comes_from_the_signature(shared_model, mlflow_server, tmp_path):
     _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
     config = config_pbtxt("m-v1", meta, max_rows=64)
-    assert 'input [ { name: "INPUT", data_type: TYPE_FP64, dims: [ 4 ] } ]' in config
-    assert 'output [ { name: "OUTPUT", data_type: TYPE_INT64, dims: [ 1 ] } ]' in config
+    assert 'input [ { name: "input-0", data_type: TYPE_FP64, dims: [ 4 ] } ]' in config
+    assert 'output [ { name: "predict", data_type: TYPE_INT64, dims: [ 1 ] } ]' in config
     assert "max_batch_size: 64" in config and "dynamic_batching" in config
 
 
