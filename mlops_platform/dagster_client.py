@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import UTC, datetime
 
 import httpx
 from dagster_graphql import DagsterGraphQLClient
+
+# dagster_graphql's own call into gql uses arguments gql deprecated: printed to every `./mlops up`
+# user, and not ours to change
+warnings.filterwarnings("ignore", "Using variable_values and operation_name arguments", DeprecationWarning)
 
 LOCATION, REPOSITORY = "core", "__repository__"
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
