@@ -242,7 +242,8 @@ def _outputs(document: dict) -> tuple[tuple[RequestedOutput, ...] | None, bool]:
         if type(spec) is not dict or spec.get("name") not in OUTPUTS:
             name = spec.get("name") if type(spec) is dict else spec
             raise PayloadError(422, f"outputs.{i}: unknown output {name!r}; this model has {', '.join(OUTPUTS)}")
-        own = (spec.get("parameters") or {}).get("binary_data", binary)
+        own_parameters = spec.get("parameters") or {}
+        own = own_parameters.get("binary_data", binary) if type(own_parameters) is dict else None
         if type(own) is not bool:
             raise PayloadError(422, f"outputs.{i}.parameters.binary_data: expected true or false")
         requested.append(RequestedOutput(spec["name"], own))

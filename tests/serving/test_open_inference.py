@@ -118,6 +118,14 @@ def test_named_inputs_are_columns_and_every_output_comes_without_a_list(binary):
         ({"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP64", "data": [1, 2, 3]}]}, 400, "holds 8 values"),
         ({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP99", "data": [1, 2, 3, 4]}]}, 400, "datatype"),
         (
+            {
+                "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}],
+                "outputs": [{"name": "predict", "parameters": [1]}],
+            },
+            400,
+            "outputs.0.parameters.binary_data",
+        ),
+        (
             {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}], "outputs": [{}]},
             400,
             "unknown output",
