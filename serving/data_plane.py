@@ -24,6 +24,8 @@ from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
 NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
+# how the path of every route that scores ends, in every protocol (layers' middleware watches them)
+PREDICTION_PATHS_END = ("/predict", "/infer", "/invocations")
 
 
 class Answer(NamedTuple):

@@ -16,7 +16,7 @@ import orjson
 import pandas as pd
 
 from serving.columns import NAMED_FORMS, Table, table_of
-from serving.payload import Inputs, positional_rows, strict_rows
+from serving.payload import Inputs, OtherForm, positional_rows, strict_rows
 from serving.payload_error import PayloadError
 
 TENSOR_FORMS = ("instances", "inputs")
@@ -60,8 +60,9 @@ def _tensor(form: str, value: Any) -> Inputs:
     return Inputs(positional_rows(value, form), where=form)
 
 
-def parse_invocation(body: bytes, content_type: str | None) -> Inputs:
-    """The body of an `/invocations` request as the data plane's inputs; PayloadError otherwise."""
+def parse_invocation(body: bytes, content_type: str | None, other_forms: bool = False) -> Inputs:
+    """The body of an `/invocations` request as the data plane's inputs; PayloadError otherwise.
+    `other_forms`: a layer provides rows for objects in none of the forms (e.g. `entity_ids`)."""
     if _media(content_type) == "text/csv":
         return _csv(body)
     try:
@@ -71,6 +72,8 @@ def parse_invocation(body: bytes, content_type: str | None) -> Inputs:
     if type(document) is not dict:
         raise PayloadError(422, f"body must be a JSON object with one of {', '.join(FORMS)}")
     present = [form for form in FORMS if form in document]
+    if not present and other_forms:
+        return Inputs(OtherForm(document))
     extra = sorted(set(document) - set(FORMS))
     if len(present) != 1 or extra:
         raise PayloadError(

@@ -1,30 +1,17 @@
-"""The Open Inference Protocol's (KServe v2) infer bodies turned into the data plane's inputs, and
-its answers into bytes: JSON tensors, and the binary tensor data extension (tritonclient's default)
-both ways.
-
-One input with a 2-D numeric shape is positional rows (the fast path); otherwise each input is one
-named column of shape [rows] or [rows, 1], checked against the model's columns like
-`dataframe_split`. Outputs: `predict` (one per row) and, for classifiers that have them,
-`predict_proba` ([rows, classes], in the order of the model's classes).
-"""
+"""Open Inference Protocol (KServe v2) tensors: JSON data and the binary tensor data extension
+(tritonclient's default) read into values and written back, compressed request bodies inflated."""
 
 from __future__ import annotations
 
 import math
 import struct
 import zlib
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 import numpy as np
-import orjson
 
-from serving.columns import Table
-from serving.payload import Inputs
 from serving.payload_error import PayloadError
 
-OutputName = Literal["predict", "predict_proba"]
-OUTPUTS: tuple[OutputName, ...] = ("predict", "predict_proba")
-POSITIONAL_INPUT = "input-0"  # the name the metadata gives a positional model's one input (MLServer's)
 HEADER_LENGTH = "inference-header-content-length"
 NUMERIC = {
     "UINT8": "<u1",
@@ -40,19 +27,7 @@ NUMERIC = {
     "FP64": "<f8",
 }
 DATATYPES = (*NUMERIC, "BOOL", "BYTES")
-_LENGTH = struct.Struct("<I")
-
-
-class RequestedOutput(NamedTuple):
-    name: OutputName
-    binary: bool
-
-
-class InferRequest(NamedTuple):
-    inputs: Inputs
-    outputs: tuple[RequestedOutput, ...] | None  # None: every output the model has
-    binary_output: bool  # the request's default for outputs it does not list
-    id: str | None
+LENGTH_PREFIX = struct.Struct("<I")
 
 
 def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
@@ -71,7 +46,7 @@ def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
     return inflated
 
 
-def _split(body: bytes, header_length: str | None) -> tuple[bytes, memoryview]:
+def split_body(body: bytes, header_length: str | None) -> tuple[bytes, memoryview]:
     if header_length is None:
         return body, memoryview(b"")
     if not header_length.isdigit() or int(header_length) > len(body):
@@ -113,7 +88,7 @@ def _binary_values(spec: dict, where: str, count: int, chunk: memoryview) -> np.
         while at < len(chunk):
             if at + 4 > len(chunk):
                 raise PayloadError(422, f"{where}: BYTES element {len(values)} has a truncated length prefix")
-            (size,) = _LENGTH.unpack_from(chunk, at)
+            (size,) = LENGTH_PREFIX.unpack_from(chunk, at)
             element = bytes(chunk[at + 4 : at + 4 + size])
             if len(element) != size:
                 raise PayloadError(422, f"{where}: BYTES element {len(values)} is shorter than its length prefix")
@@ -147,7 +122,7 @@ def _spec(spec: Any, i: int) -> tuple[str, dict]:
     return where, parameters
 
 
-def _inputs(document: dict, binary: memoryview) -> list[tuple[str, str, list[int], Any]]:
+def decode_inputs(document: dict, binary: memoryview) -> list[tuple[str, str, list[int], Any]]:
     """Each input's (name, datatype, shape, flat values): a numpy array (binary), else the JSON list."""
     specs = document.get("inputs")
     if type(specs) is not list or not specs:
@@ -173,7 +148,7 @@ def _inputs(document: dict, binary: memoryview) -> list[tuple[str, str, list[int
     return decoded
 
 
-def _numbers(where: str, datatype: str, values: Any, check_each: bool) -> np.ndarray:
+def numbers(where: str, datatype: str, values: Any, check_each: bool) -> np.ndarray:
     """A numeric tensor's values as float64, or a 422 at the first that is not a finite number.
     numpy alone would read strings of digits and booleans as numbers: a JSON body with booleans in
     it (or any value numpy cannot take as a number) is checked value by value."""
@@ -188,7 +163,7 @@ def _numbers(where: str, datatype: str, values: Any, check_each: bool) -> np.nda
     return array
 
 
-def _column(where: str, datatype: str, values: Any) -> list:
+def column_values(where: str, datatype: str, values: Any) -> list:
     """A named column's values as JSON-like Python values (the column check names wrong kinds)."""
     if isinstance(values, np.ndarray):
         return values.astype(bool).tolist() if datatype == "BOOL" else values.tolist()
@@ -203,118 +178,12 @@ def _column(where: str, datatype: str, values: Any) -> list:
     return values
 
 
-def _rows(decoded: list, check_each: bool) -> Inputs:
-    if len(decoded) == 1 and len(decoded[0][2]) == 2 and decoded[0][1] in NUMERIC:
-        name, datatype, shape, values = decoded[0]
-        where = f"inputs.{name}"
-        return Inputs(_numbers(where, datatype, values, check_each).reshape(shape), where=where)
-    lengths = set()
-    columns: dict[str, list] = {}
-    for name, datatype, shape, values in decoded:
-        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
-            raise PayloadError(
-                422,
-                f"inputs.{name}: shape {shape}: a named input is one column ([rows] or [rows, 1]); "
-                "only a positional model takes one numeric [rows, features] input",
-            )
-        lengths.add(shape[0])
-        columns[name] = _column(f"inputs.{name}", datatype, values)
-    if len(lengths) > 1:
-        raise PayloadError(422, f"inputs: the named inputs have different numbers of rows ({sorted(lengths)})")
-    rows = [list(row) for row in zip(*columns.values(), strict=True)]
-    return Inputs(Table("inputs", list(columns), rows), where="inputs")
-
-
-def _outputs(document: dict) -> tuple[tuple[RequestedOutput, ...] | None, bool]:
-    parameters = document.get("parameters") or {}
-    if type(parameters) is not dict:
-        raise PayloadError(422, "parameters: expected an object")
-    binary = parameters.get("binary_data_output", False)
-    if type(binary) is not bool:
-        raise PayloadError(422, "parameters.binary_data_output: expected true or false")
-    listed = document.get("outputs")
-    if listed is None:
-        return None, binary
-    if type(listed) is not list:
-        raise PayloadError(422, "outputs: expected a list of {name} objects")
-    requested = []
-    for i, spec in enumerate(listed):
-        if type(spec) is not dict or spec.get("name") not in OUTPUTS:
-            name = spec.get("name") if type(spec) is dict else spec
-            raise PayloadError(422, f"outputs.{i}: unknown output {name!r}; this model has {', '.join(OUTPUTS)}")
-        own_parameters = spec.get("parameters") or {}
-        own = own_parameters.get("binary_data", binary) if type(own_parameters) is dict else None
-        if type(own) is not bool:
-            raise PayloadError(422, f"outputs.{i}.parameters.binary_data: expected true or false")
-        requested.append(RequestedOutput(spec["name"], own))
-    return tuple(requested), binary
-
-
-PREDICT_ONLY = (RequestedOutput("predict", False),)
-
-
-def _fast(document: dict, text: bytes) -> InferRequest | None:
-    """The common request, proved valid at numpy's speed: one JSON input of positional rows, finite
-    numbers only, answered as JSON; None for anything else (the full path checks and names it)."""
-    inputs, outputs = document.get("inputs"), document.get("outputs")
-    if len(document) > 2 or type(inputs) is not list or len(inputs) != 1 or b"true" in text or b"false" in text:
-        return None
-    if outputs is not None and outputs != [{"name": "predict"}]:
-        return None
-    spec = inputs[0]
-    if type(spec) is not dict or len(spec) != 4 or spec.get("datatype") not in NUMERIC:
-        return None
-    shape, data = spec.get("shape"), spec.get("data")
-    if type(spec.get("name")) is not str or type(shape) is not list or len(shape) != 2 or type(data) is not list:
-        return None
-    rows, width = shape
-    if type(rows) is not int or type(width) is not int or rows < 1 or width < 1:
-        return None
-    array = np.array(data)
-    if array.dtype.kind not in "iuf" or array.size != rows * width:
-        return None
-    array = array.astype(np.float64, copy=False).reshape(rows, width)
-    if not np.isfinite(array).all():
-        return None
-    where = f"inputs.{spec['name']}"
-    if outputs is None:
-        return InferRequest(Inputs(array, where=where, proba_if_any=True), None, False, None)
-    return InferRequest(Inputs(array, where=where), PREDICT_ONLY, False, None)
-
-
-def parse_infer(body: bytes, header_length: str | None) -> InferRequest:
-    """An infer request (JSON, or JSON then binary tensor data) as inputs of the data plane and the
-    outputs it asks for; PayloadError naming the input and the element otherwise."""
-    text, binary = _split(body, header_length)
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError(400, f"body is not a JSON inference request ({exc})") from exc
-    if type(document) is not dict:
-        raise PayloadError(422, "body must be a JSON object with `inputs`")
-    if header_length is None:
-        fast = _fast(document, text)
-        if fast is not None:
-            return fast
-    request_id = document.get("id")
-    if request_id is not None and type(request_id) is not str:
-        raise PayloadError(422, "id: expected a string")
-    decoded = _inputs(document, binary)
-    outputs, binary_output = _outputs(document)
-    inputs = _rows(decoded, check_each=b"true" in text or b"false" in text)
-    if outputs is None:
-        inputs = inputs._replace(proba_if_any=True)
-    else:
-        inputs = inputs._replace(return_proba=any(output.name == "predict_proba" for output in outputs))
-    return InferRequest(inputs, outputs, binary_output, request_id)
-
-
 def datatype_of(dtype: np.dtype) -> str:
     """The v2 datatype the answer of a model whose predictions have `dtype` is sent in."""
     return {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}.get(dtype.kind, "BYTES")
 
 
-def _tensor(name: str, values: Any) -> tuple[str, list[int], np.ndarray | list]:
+def tensor(values: Any) -> tuple[str, list[int], np.ndarray | list]:
     array = np.asarray(values)
     datatype = datatype_of(array.dtype)
     if datatype == "BYTES":
@@ -323,40 +192,8 @@ def _tensor(name: str, values: Any) -> tuple[str, list[int], np.ndarray | list]:
     return datatype, list(array.shape), np.ascontiguousarray(array, dtype=cast).ravel()
 
 
-def _binary(values: np.ndarray | list) -> bytes:
+def binary_bytes(values: np.ndarray | list) -> bytes:
     if isinstance(values, np.ndarray):
         return values.astype(values.dtype.newbyteorder("<"), copy=False).tobytes()
     encoded = [value.encode("utf-8") for value in values]
-    return b"".join(_LENGTH.pack(len(e)) + e for e in encoded)
-
-
-def infer_response(
-    model_name: str, version: str, request: InferRequest, predictions: Any, probabilities: Any | None
-) -> tuple[bytes, int | None]:
-    """The answer's bytes and, when some output is binary, the length of its JSON header."""
-    if request.outputs is PREDICT_ONLY and isinstance(predictions, np.ndarray) and predictions.ndim == 1:
-        if predictions.dtype.kind in "if":  # numbers of one row each, as JSON: what most requests ask
-            tensor = {"name": "predict", "datatype": datatype_of(predictions.dtype), "shape": [len(predictions)]}
-            answer = {"model_name": model_name, "model_version": version, "outputs": [{**tensor, "data": predictions}]}
-            return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY), None
-    available = {"predict": predictions}
-    if probabilities is not None:
-        available["predict_proba"] = probabilities
-    wanted = request.outputs or [RequestedOutput(name, request.binary_output) for name in available]
-    outputs, chunks = [], []
-    for output in wanted:
-        datatype, shape, values = _tensor(output.name, available[output.name])
-        tensor: dict[str, Any] = {"name": output.name, "datatype": datatype, "shape": shape}
-        if output.binary:
-            chunks.append(_binary(values))
-            tensor["parameters"] = {"binary_data_size": len(chunks[-1])}
-        else:
-            tensor["data"] = values
-        outputs.append(tensor)
-    answer: dict[str, Any] = {"model_name": model_name, "model_version": version, "outputs": outputs}
-    if request.id is not None:
-        answer["id"] = request.id
-    header = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
-    if not chunks:
-        return header, None
-    return header + b"".join(chunks), len(header)
+    return b"".join(LENGTH_PREFIX.pack(len(e)) + e for e in encoded)

@@ -94,7 +94,7 @@ def document_entity_form(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema["components"]["schemas"]["EntityPredictRequest"] = ENTITY_REQUEST
-            for path in ("/predict", "/variant/{alias}/predict"):
+            for path in ("/predict", "/variant/{alias}/predict", "/invocations"):
                 body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
                 forms = body["schema"].get("oneOf", [body["schema"]])
                 body["schema"] = {"oneOf": [*forms, {"$ref": "#/components/schemas/EntityPredictRequest"}]}

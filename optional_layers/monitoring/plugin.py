@@ -26,6 +26,7 @@ from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.monitoring import gitops, pipeline_metrics
 from optional_layers.monitoring.settings import MonitoringSettings
+from serving.data_plane import PREDICTION_PATHS_END
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY)
@@ -83,7 +84,7 @@ class PredictMetrics:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/predict"):
+        if scope["type"] != "http" or not scope["path"].endswith(PREDICTION_PATHS_END):
             await self.app(scope, receive, send)
             return
         seen = ["500", "none", "none"]  # status, variant, version

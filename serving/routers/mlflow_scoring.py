@@ -73,7 +73,7 @@ async def invocations(
 ) -> Response:
     """Score rows on the alias the routing mode picks for this client, in MLflow's request and answer forms."""
     plane: DataPlane = request.app.state.plane
-    inputs = parse_invocation(await request.body(), request.headers.get("content-type"))
+    inputs = parse_invocation(await request.body(), request.headers.get("content-type"), plane.other_forms)
     answer, shadow = await plane.predict(inputs, x_client_id)
     headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
     return Response(

@@ -18,6 +18,7 @@ from mlops_base.settings import Settings
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
 from serving.runtimes.base import RuntimeInfo
+from serving.v2_infer import POSITIONAL_INPUT, infer_response, parse_infer
 from serving.v2_schemas import (
     V2Error,
     V2InferRequest,
@@ -28,7 +29,7 @@ from serving.v2_schemas import (
     V2ServerMetadata,
     V2ServerReady,
 )
-from serving.v2_tensors import HEADER_LENGTH, POSITIONAL_INPUT, datatype_of, decompress, infer_response, parse_infer
+from serving.v2_tensors import HEADER_LENGTH, datatype_of, decompress
 from serving.variants import VariantRegistry
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
@@ -127,7 +128,7 @@ async def _infer(request: Request, alias: Alias | None, client_id: str | None) -
     settings: Settings = request.app.state.settings
     plane: DataPlane = request.app.state.plane
     body = decompress(await request.body(), request.headers.get("content-encoding"), settings.max_body_bytes)
-    parsed = parse_infer(body, request.headers.get(HEADER_LENGTH))
+    parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), plane.other_forms)
     shadow = None
     if alias is None:
         answer, shadow = await plane.predict(parsed.inputs, client_id)

@@ -168,6 +168,15 @@ def test_an_example_env_releases_serves_named_columns_and_its_champion_gate_refu
         assert split.json()["predictions"] == predictions
         described = httpx.get(f"{env.server.url}/models", timeout=10).json()["models"]["A"]["columns"]
         assert [c["name"] for c in described] == columns
+        # the Open Inference Protocol: one input per column, as the model's v2 metadata names and types them
+        v2 = f"{env.server.url}/v2/models/{env.settings.model_name}"
+        inputs = [
+            {**spec, "shape": [len(records)], "data": [r.get(spec["name"]) for r in records]}
+            for spec in httpx.get(v2, timeout=10).json()["inputs"]
+        ]
+        inferred = httpx.post(f"{v2}/versions/A/infer", json={"inputs": inputs, "outputs": [{"name": "predict"}]})
+        assert inferred.status_code == 200, inferred.text
+        assert inferred.json()["outputs"][0]["data"] == pytest.approx(predictions)
         required = next(c["name"] for c in described if not c["nullable"])
         missing = env.predict({"dataframe_records": [{k: v for k, v in records[0].items() if k != required}]})
         assert missing.status_code == 422, missing.text

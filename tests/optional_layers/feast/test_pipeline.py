@@ -89,6 +89,11 @@ def test_the_model_server_answers_entity_ids_from_the_online_store(flow, tmp_pat
         assert by_id.status_code == 200, by_id.text
         by_rows = httpx.post(f"{service.url}/predict", json={"data": iris[FEATURES].iloc[[0, 75, 149]].values.tolist()})
         assert by_id.json() == by_rows.json() and by_id.json()["version"] == "1"
+        invoked = httpx.post(f"{service.url}/invocations", json={"entity_ids": [0, 75, 149]})
+        assert invoked.json() == {"predictions": by_rows.json()["predictions"]}  # every protocol reaches the layer
+        ids = {"name": "entity_ids", "shape": [3], "datatype": "INT64", "data": [0, 75, 149]}
+        inferred = httpx.post(f"{service.url}/v2/models/{settings.model_name}/infer", json={"inputs": [ids]})
+        assert inferred.json()["outputs"][0]["data"] == by_rows.json()["predictions"], inferred.text
 
         missing = httpx.post(f"{service.url}/variant/B/predict", json={"entity_ids": [3, 999]})
         assert missing.status_code == 422
