@@ -51,9 +51,11 @@ class Table(NamedTuple):
     form: TableForm
     columns: list[str] | None  # dataframe_split's (or the inputs' names); None for records
     rows: list  # lists (split) or dicts (records)
+    # the body held no JSON booleans, so numpy reads its rows as numbers only when they are numbers
+    numbers_only: bool = False
 
 
-def table_of(form: NamedForm, value: Any) -> Table:
+def table_of(form: NamedForm, value: Any, numbers_only: bool = False) -> Table:
     """The body's table, or a 422 naming what is malformed."""
     if form == "dataframe_split":
         if type(value) is not dict or type(value.get("columns")) is not list or type(value.get("data")) is not list:
@@ -64,7 +66,7 @@ def table_of(form: NamedForm, value: Any) -> Table:
         for i, row in enumerate(value["data"]):
             if type(row) is not list or len(row) != len(names):
                 raise PayloadError(422, f"dataframe_split.data.{i}: expected a list of {len(names)} values")
-        return Table(form, names, value["data"])
+        return Table(form, names, value["data"], numbers_only)
     if type(value) is not list:
         raise PayloadError(422, "dataframe_records: expected a list of {column: value} objects")
     for i, record in enumerate(value):

@@ -17,7 +17,7 @@ from mlops_base.settings import Settings
 from optional_layers.hookspecs import RowsRejected
 from optional_layers.manager import LayerManager
 from serving.columns import Table, describe, to_frame
-from serving.payload import Inputs, OtherForm, PayloadError, Rows, check_shape
+from serving.payload import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
@@ -88,6 +88,10 @@ class DataPlane:
         """The body's rows in the form the model takes: a float64 array in column order for a
         positional model, else a frame of its named, typed columns."""
         if isinstance(rows, Table):
+            if info.positional and rows.numbers_only and rows.columns == info.feature_names:
+                array = numeric_array(rows.rows)  # the model's columns in its order: rows as they are
+                if array is not None:
+                    return check_shape(array, info.feature_names, self.settings.max_rows, rows.form)
             frame = to_frame(rows, info.columns, self.settings.max_rows)
             return frame.to_numpy(dtype=np.float64) if info.positional else frame
         array = check_shape(rows, info.feature_names, self.settings.max_rows, where)

@@ -16,7 +16,7 @@ import orjson
 import pandas as pd
 
 from serving.columns import NAMED_FORMS, Table, table_of
-from serving.payload import Inputs, OtherForm, positional_rows, strict_rows
+from serving.payload import Inputs, OtherForm, no_booleans, positional_rows, strict_rows
 from serving.payload_error import PayloadError
 
 TENSOR_FORMS = ("instances", "inputs")
@@ -46,7 +46,7 @@ def _csv(body: bytes) -> Inputs:
     return Inputs(Table("dataframe_split", [str(c) for c in frame.columns], rows))
 
 
-def _tensor(form: str, value: Any) -> Inputs:
+def _tensor(form: str, value: Any, numbers_only: bool) -> Inputs:
     """`instances` / `inputs`: rows of values (positional), records, or {column: [values]}."""
     if type(value) is dict:
         names, columns = list(value), list(value.values())
@@ -57,7 +57,7 @@ def _tensor(form: str, value: Any) -> Inputs:
         raise PayloadError(422, f"{form}: expected a non-empty list of rows or records, or an object of columns")
     if all(type(item) is dict for item in value):
         return Inputs(table_of("dataframe_records", value))
-    return Inputs(positional_rows(value, form), where=form)
+    return Inputs(positional_rows(value, form, numbers_only), where=form)
 
 
 def parse_invocation(body: bytes, content_type: str | None, other_forms: bool = False) -> Inputs:
@@ -81,8 +81,8 @@ def parse_invocation(body: bytes, content_type: str | None, other_forms: bool = 
         )
     form = present[0]
     if form in NAMED_FORMS:
-        return Inputs(table_of(form, document[form]))
-    return _tensor(form, document[form])
+        return Inputs(table_of(form, document[form], no_booleans(body)))
+    return _tensor(form, document[form], no_booleans(body))
 
 
 def predictions_bytes(predictions: Any) -> bytes:

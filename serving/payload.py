@@ -46,7 +46,8 @@ def describe_errors(errors: list[dict]) -> str:
     return shown + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
 
 
-def _fast(data: Any) -> np.ndarray | None:
+def numeric_array(data: Any) -> np.ndarray | None:
+    """Rows as a 2-D float64 array when they are finite numbers only (booleans aside: see callers), else None."""
     if type(data) is not list or not data:
         return None
     try:
@@ -75,10 +76,11 @@ def strict_rows(body: bytes) -> Rows:
     return rows
 
 
-def positional_rows(value: Any, where: str) -> Rows:
+def positional_rows(value: Any, where: str, numbers_only: bool) -> Rows:
     """Rows given as a JSON value already parsed (another protocol's field `where`): the fast path's
-    array, or the strict model's errors naming the row and column."""
-    array = _fast(value)
+    array (`numbers_only`: its body held no booleans), or the strict model's errors naming the row
+    and column."""
+    array = numeric_array(value) if numbers_only else None
     if array is not None:
         return array
     try:
@@ -109,12 +111,16 @@ def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
     if len(present) > 1:
         raise PayloadError(422, f"body has {' and '.join(present)}; send exactly one of {', '.join(FORMS)}")
     if present and present[0] != "data":
-        return Inputs(table_of(present[0], document[present[0]]), proba)
+        return Inputs(table_of(present[0], document[present[0]], no_booleans(body)), proba)
     if not present and other_forms:
         return Inputs(OtherForm(document), proba)
     if not present:
         raise PayloadError(422, f"body has none of {', '.join(FORMS)} (keys: {sorted(document)[:5]})")
     return Inputs(strict_rows(body), proba)  # `data` the fast path could not take
+
+
+def no_booleans(body: bytes) -> bool:
+    return b"true" not in body and b"false" not in body
 
 
 def _refuse(constant: str) -> None:
@@ -142,8 +148,8 @@ def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
             return Inputs(strict_rows(body))  # names the JSON error
     if type(document) is not dict:
         return Inputs(strict_rows(body))
-    if len(document) == 1 and b"true" not in body and b"false" not in body:  # numpy would read booleans as 1/0
-        array = _fast(document.get("data"))
+    if len(document) == 1 and no_booleans(body):  # numpy would read booleans as 1/0
+        array = numeric_array(document.get("data"))
         if array is not None:
             return Inputs(array)
     return _forms(document, body, other_forms)

@@ -58,7 +58,22 @@ def test_named_columns_with_strings_and_missing_values():
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "says"),
     [
-        (b'{"instances": [[1, 2, 3]]}', "application/json", 422, "4"),
+        (b'{"instances": [[1, 2, 3]]}', "application/json", 422, "instances.0: 3 features"),
+        (b'{"instances": [[1, true, 3, 4]]}', "application/json", 422, "instances.0.1"),  # never read as 1
+        (
+            b'{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"], '
+            b'"data": [[1, true, 3, 4]]}}',
+            "application/json",
+            422,
+            "expects a number, got True",
+        ),
+        (
+            b'{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"], '
+            b'"data": [[1, "2", 3, 4]]}}',
+            "application/json",
+            422,
+            "expects a number, got '2'",
+        ),
         (b'{"instances": [[1, 2, 3, 4]], "params": {}}', "application/json", 422, "exactly one of"),
         (b'{"dataframe_split": {}, "inputs": []}', "application/json", 422, "exactly one of"),
         (b"[[1, 2, 3, 4]]", "application/json", 422, "JSON object"),
