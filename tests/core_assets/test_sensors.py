@@ -23,7 +23,7 @@ from core_assets.sensors import build_sensors
 from mlops_base.settings import load_settings
 from mlops_platform.processes import free_port
 from tests.core_assets.runs import register, release, resources, run_job, step_failure
-from tests.support import DelayingProxy
+from tests.delaying_proxy import DelayingProxy
 
 SENSORS = {sensor.name: sensor for sensor in build_sensors(build_jobs(load_settings("dev")))}
 readiness_sensor, rollback_sensor, new_data_sensor = (

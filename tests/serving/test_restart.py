@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from mlops_platform import processes
-from tests.support import ROW, TOKEN, DelayingProxy, start_model_server, start_server
+from tests.delaying_proxy import DelayingProxy
+from tests.support import ROW, TOKEN, start_model_server, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
