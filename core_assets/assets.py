@@ -13,34 +13,28 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     ResourceParam,
-    TableColumn,
-    TableColumnConstraints,
-    TableSchema,
     asset,
 )
-from mlflow.exceptions import MlflowException
 from pydantic import Field
 
+from core_assets.feature_schema import column_schema, schema_changes
 from core_assets.lib.champion import score_champion
 from core_assets.lib.data import (
     DataValidationError,
     FeatureSet,
     build_features,
-    feature_kinds,
     load_dataset,
     read_file,
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.schema import schema_differences
 from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
 from core_assets.release.history import trigger_of
 from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
 from core_assets.release.move import move_metadata, release
-from core_assets.release.registry import RegistryError, register_version, registered_schema
+from core_assets.release.registry import RegistryError, register_version
 from core_assets.resources import MlflowRegistry, ModelServer
 from mlops_base.aliases import Alias
-from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
 from serving_client import ServingError
@@ -53,38 +47,6 @@ class FeaturesConfig(Config):
     accept_schema_change: bool = Field(
         False, description="train on columns that differ from the newest registered version's (a new model schema)"
     )
-
-
-def _column_schema(feature_set: FeatureSet, target_column: str) -> TableSchema:
-    columns = [
-        TableColumn(
-            name,
-            kind,
-            constraints=TableColumnConstraints(
-                nullable=bool(feature_set.x_train[name].isna().any() or feature_set.x_test[name].isna().any())
-            ),
-        )
-        for name, kind in feature_kinds(feature_set).items()
-    ]
-    target = TableColumn(target_column, str(feature_set.y_train.dtype), description="target")
-    return TableSchema(columns=[*columns, target])
-
-
-def _schema_changes(registry: MlflowRegistry, feature_set: FeatureSet) -> str | None:
-    """What changed since the newest registered version's schema, or None."""
-    try:
-        registered = registered_schema(registry.client(), registry.model_name)
-    except MlflowException as exc:
-        raise Failure(
-            description=f"registry unreachable while reading the registered schema: {first_line(exc)}"
-        ) from exc
-    if registered is None:
-        return None
-    version, kinds = registered
-    differences = schema_differences(kinds, feature_kinds(feature_set))
-    if not differences:
-        return None
-    return f"columns differ from {registry.model_name} v{version}'s: " + "; ".join(differences)
 
 
 @asset(group_name="core")
@@ -114,7 +76,7 @@ def features(
             settings.split_seed,
             settings.task,
         )
-        changes = None if config.accept_schema_change else _schema_changes(registry, feature_set)
+        changes = None if config.accept_schema_change else schema_changes(registry, feature_set)
     except (DataValidationError, ValueError) as exc:
         kept = ", left in place" if config.incoming_file else ""
         raise Failure(description=f"dataset {source} rejected{kept}: {exc}") from exc
@@ -130,7 +92,7 @@ def features(
         context.log.info("ingested %s, archived as %s", config.incoming_file, archived)
     context.add_output_metadata(
         {
-            "dagster/column_schema": _column_schema(feature_set, settings.target_column),
+            "dagster/column_schema": column_schema(feature_set, settings.target_column),
             "dagster/row_count": feature_set.row_count,
             "dataset": str(source),
             "train_rows": len(feature_set.x_train),
