@@ -8,7 +8,8 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from mlops_base.settings import EnvSettings, Settings, SettingsError, describe_error, secret_fields, secrets_dir
+from mlops_base.env_settings import EnvSettings, describe_error, secret_fields, secrets_dir
+from mlops_base.settings import Settings, SettingsError
 
 LayerSettingsT = TypeVar("LayerSettingsT", bound="LayerSettings")
 

@@ -13,21 +13,25 @@ process needs which, is derived from those marks; `repr` masks them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, Json, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, Json, ValidationError, field_validator, model_validator
 
 from mlops_base.aliases import Alias
+from mlops_base.env_settings import (
+    SECRETS_DIR_VARIABLE,
+    Component,
+    EnvSettings,
+    Secret,
+    describe_error,
+    secret_fields,
+    secrets_dir,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
-Component = Literal["dagster", "serving", "mlflow"]
 # what the model predicts, and the metrics its quality gate may judge it by
 Task = Literal["classification", "regression"]
 GateMetric = Literal["accuracy", "f1_macro", "roc_auc", "log_loss", "r2", "rmse", "mae"]
@@ -40,29 +44,10 @@ LOWER_IS_BETTER: frozenset[GateMetric] = frozenset({"log_loss", "rmse", "mae"})
 IMPORT_PATH = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*)$"
 # where a variant's model runs: in the model server's process, or in a Triton Inference Server
 Backend = Literal["sklearn", "triton"]
-# a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
-SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
 
 
 class SettingsError(ValueError):
     """The env does not exist, or one of its settings is invalid."""
-
-
-@dataclass(frozen=True)
-class Secret:
-    """Marks a setting as a secret: never shown in a UI, a resource's config or `repr`, never in a
-    committed file but dev's. `needed_by`: the processes that refuse to start without it, when
-    `when(settings)` holds."""
-
-    needed_by: tuple[Component, ...] = ()
-    when: Callable[[Any], bool] | None = None
-
-
-def secret_fields(model: type[BaseModel]) -> dict[str, Secret]:
-    """The secret fields of a settings class, by field name, from their marks."""
-    return {
-        name: mark for name, field in model.model_fields.items() for mark in field.metadata if isinstance(mark, Secret)
-    }
 
 
 def _uses_postgres_s3(settings: Settings) -> bool:
@@ -82,21 +67,6 @@ def resolve_env_dir(env: str, envs_dir: Path | None = None, env_dir: Path | None
 def current_env() -> str:
     """`MLOPS_ENV`, `dev` when unset."""
     return os.environ.get("MLOPS_ENV", "dev")
-
-
-class EnvSettings(BaseSettings):
-    """Settings read from an env's `platform.env` and the environment; secrets masked in `repr`."""
-
-    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
-
-    def __repr_args__(self):
-        secrets = secret_fields(type(self))
-        for name, value in super().__repr_args__():
-            yield name, ("**********" if name in secrets and value else value)
-
-    def secret_values(self) -> tuple[str, ...]:
-        """The values of this object's secrets that are set (e.g. for masking log messages)."""
-        return tuple(str(getattr(self, name)) for name in secret_fields(type(self)) if getattr(self, name))
 
 
 class Settings(EnvSettings):
@@ -275,20 +245,6 @@ class Settings(EnvSettings):
     @property
     def env_file(self) -> Path:
         return self.env_dir / "platform.env"
-
-
-def describe_error(error: ValidationError) -> str:
-    """Each invalid setting as NAME='value': why."""
-    problems = []
-    for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"]).upper()
-        problems.append(f"{name}={item['input']!r}: {item['msg']}")
-    return "; ".join(problems)
-
-
-def secrets_dir() -> str | None:
-    """`MLOPS_SECRETS_DIR`: mounted secret files, one per setting."""
-    return os.environ.get(SECRETS_DIR_VARIABLE) or None
 
 
 def load_settings(env: str | None = None, **overrides: Any) -> Settings:

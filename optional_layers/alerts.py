@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import httpx
 
+from mlops_base.env_settings import Secret
 from mlops_base.layer_settings import LayerSettings
-from mlops_base.settings import Secret, Settings
+from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {

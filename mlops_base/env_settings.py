@@ -1,0 +1,63 @@
+"""What every settings class shares: secrets marked on their fields (and masked in `repr`), read
+from an env file, mounted secret files and the environment; invalid values described by name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
+Component = Literal["dagster", "serving", "mlflow"]
+# a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
+SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Marks a setting as a secret: never shown in a UI, a resource's config or `repr`, never in a
+    committed file but dev's. `needed_by`: the processes that refuse to start without it, when
+    `when(settings)` holds."""
+
+    needed_by: tuple[Component, ...] = ()
+    when: Callable[[Any], bool] | None = None
+
+
+def secret_fields(model: type[BaseModel]) -> dict[str, Secret]:
+    """The secret fields of a settings class, by field name, from their marks."""
+    return {
+        name: mark for name, field in model.model_fields.items() for mark in field.metadata if isinstance(mark, Secret)
+    }
+
+
+class EnvSettings(BaseSettings):
+    """Settings read from an env's `platform.env` and the environment; secrets masked in `repr`."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+
+    def __repr_args__(self):
+        secrets = secret_fields(type(self))
+        for name, value in super().__repr_args__():
+            yield name, ("**********" if name in secrets and value else value)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values of this object's secrets that are set (e.g. for masking log messages)."""
+        return tuple(str(getattr(self, name)) for name in secret_fields(type(self)) if getattr(self, name))
+
+
+def describe_error(error: ValidationError) -> str:
+    """Each invalid setting as NAME='value': why."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper()
+        problems.append(f"{name}={item['input']!r}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def secrets_dir() -> str | None:
+    """`MLOPS_SECRETS_DIR`: mounted secret files, one per setting."""
+    return os.environ.get(SECRETS_DIR_VARIABLE) or None
