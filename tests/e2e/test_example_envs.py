@@ -168,12 +168,17 @@ def test_an_example_env_releases_serves_named_columns_and_its_champion_gate_refu
         assert split.json()["predictions"] == predictions
         described = httpx.get(f"{env.server.url}/models", timeout=10).json()["models"]["A"]["columns"]
         assert [c["name"] for c in described] == columns
-        # the Open Inference Protocol: one input per column, as the model's v2 metadata names and types them
+        # the Open Inference Protocol, as the model's v2 metadata says: one [rows, features] input for a
+        # positional model, else one input per column, typed
         v2 = f"{env.server.url}/v2/models/{env.settings.model_name}"
-        inputs = [
-            {**spec, "shape": [len(records)], "data": [r.get(spec["name"]) for r in records]}
-            for spec in httpx.get(v2, timeout=10).json()["inputs"]
-        ]
+        specs = httpx.get(v2, timeout=10).json()["inputs"]
+        if specs[0]["shape"] == [-1, len(columns)]:
+            inputs = [{**specs[0], "shape": [len(records), len(columns)], "data": [list(r.values()) for r in records]}]
+        else:
+            assert [spec["name"] for spec in specs] == columns
+            inputs = [
+                {**spec, "shape": [len(records)], "data": [r.get(spec["name"]) for r in records]} for spec in specs
+            ]
         inferred = httpx.post(f"{v2}/versions/A/infer", json={"inputs": inputs, "outputs": [{"name": "predict"}]})
         assert inferred.status_code == 200, inferred.text
         assert inferred.json()["outputs"][0]["data"] == pytest.approx(predictions)
