@@ -8,11 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bench import load, peers
-from bench.models import register_iris_model
-from bench.serving import Scenario, measure, suite_result
-from bench.targets import Target, build_targets, check_answers, start_targets, stop_targets
-from mlops_platform import processes
+from bench import peers
+from bench.serving import Scenario, side_by_side, suite_result
+from bench.targets import Target
 
 BATCHES = (1, 100)
 CONNECTIONS = (1, 32)
@@ -47,23 +45,13 @@ def _protocol_targets(targets: list[Target], model_name: str) -> list[Target]:
     ]
 
 
+def _with_protocol_targets(targets: list[Target], model_name: str) -> list[Target]:
+    return sorted(targets + _protocol_targets(targets, model_name), key=lambda t: ORDER.index(t.key))
+
+
 def run(workdir: Path, venvs: Path, rounds: int, seconds: float) -> dict:
-    load.require_wrk()
     scenarios = [Scenario(rows, conns) for rows in BATCHES for conns in CONNECTIONS]
-    mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
-    targets: list[Target] = []
-    triton_server = None
-    try:
-        model_name = register_iris_model(mlflow_server.url)
-        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, PEERS, None)
-        targets += _protocol_targets(targets, model_name)
-        targets.sort(key=lambda t: ORDER.index(t.key))
-        triton_server = start_targets(targets, workdir)
-        check_answers(targets)
-        results = measure(targets, scenarios, rounds, seconds)
-    finally:
-        stop_targets(targets, triton_server)
-        processes.stop(mlflow_server)
+    targets, results = side_by_side(workdir, venvs, scenarios, rounds, seconds, PEERS, more=_with_protocol_targets)
     return suite_result(targets, scenarios, results, rounds, seconds)
 
 

@@ -8,6 +8,7 @@ drift of the machine hits all targets alike. Figures are medians over the rounds
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +89,36 @@ def suite_result(targets: list[Target], scenarios: list[Scenario], results: dict
     }
 
 
+def side_by_side(
+    workdir: Path,
+    venvs: Path,
+    scenarios: list[Scenario],
+    rounds: int,
+    seconds: float,
+    wanted: set[str],
+    before: tuple[str, Path] | None = None,
+    more: Callable[[list[Target], str], list[Target]] | None = None,
+) -> tuple[list[Target], dict]:
+    """The targets on one registered iris model (`more`: targets added from them and the model's
+    name), started, checked to agree, measured; every process stopped after."""
+    load.require_wrk()
+    mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
+    targets: list[Target] = []
+    triton_server = None
+    try:
+        model_name = register_iris_model(mlflow_server.url)
+        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted, before)
+        if more is not None:
+            targets = more(targets, model_name)
+        triton_server = start_targets(targets, workdir)
+        check_answers(targets)
+        results = measure(targets, scenarios, rounds, seconds)
+    finally:
+        stop_targets(targets, triton_server)
+        processes.stop(mlflow_server)
+    return targets, results
+
+
 def run(
     workdir: Path,
     venvs: Path,
@@ -98,20 +129,8 @@ def run(
     before: tuple[str, Path] | None = None,
 ) -> dict:
     """`before`: (a revision, its checkout): its model server is measured beside this one (`ours_before`)."""
-    load.require_wrk()
     scenarios = [Scenario(rows, conns) for rows in batches for conns in CONNECTIONS]
-    mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
-    targets: list[Target] = []
-    triton_server = None
-    try:
-        model_name = register_iris_model(mlflow_server.url)
-        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted, before)
-        triton_server = start_targets(targets, workdir)
-        check_answers(targets)
-        results = measure(targets, scenarios, rounds, seconds)
-    finally:
-        stop_targets(targets, triton_server)
-        processes.stop(mlflow_server)
+    targets, results = side_by_side(workdir, venvs, scenarios, rounds, seconds, wanted, before)
     return {
         "rounds": rounds,
         "seconds": seconds,
