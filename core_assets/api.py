@@ -9,15 +9,28 @@ the core may reshape its private modules without breaking them. Keep it small an
 - `AliasMove`: one entry of it (before and after version, reason, lever, trigger, run).
 - `rollback_run_config(alias, version, reason)`: the run config of `rollback_job` restoring `version`.
 - `ROLLBACK_JOB`: the name of that job, for a sensor's `job_name`.
+- `promote_run_config(reason)`, `PROMOTE_JOB`: the same for promoting the challenger to champion.
+- `TRIGGER_TAG`: the run tag naming what decided a move (shown as the move's trigger).
 """
 
 from __future__ import annotations
 
-from core_assets.release.history import alias_moves
-from core_assets.release.levers import rollback_run_config
+from core_assets.release.history import TRIGGER_TAG, alias_moves
+from core_assets.release.levers import promote_run_config, rollback_run_config
 from core_assets.release.registry import AliasMove, alias_version
 from core_assets.resources import MlflowRegistry
 
 ROLLBACK_JOB = "rollback_job"
+PROMOTE_JOB = "promote_job"
 
-__all__ = ["ROLLBACK_JOB", "AliasMove", "MlflowRegistry", "alias_moves", "alias_version", "rollback_run_config"]
+__all__ = [
+    "PROMOTE_JOB",
+    "ROLLBACK_JOB",
+    "TRIGGER_TAG",
+    "AliasMove",
+    "MlflowRegistry",
+    "alias_moves",
+    "alias_version",
+    "promote_run_config",
+    "rollback_run_config",
+]

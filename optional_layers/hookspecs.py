@@ -64,9 +64,15 @@ def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
 
 
 @hookspec
-def mlops_serving_startup(app: FastAPI, settings: Settings, metric_values: Callable[[], dict[str, float]]) -> None:
+def mlops_serving_startup(
+    app: FastAPI,
+    settings: Settings,
+    metric_values: Callable[[], dict[str, float]],
+    metric_samples: Callable[[], list[tuple[str, str, dict[str, str], float]]],
+) -> None:
     """Extend the model server while it is built: add middleware and routes to `app`.
-    `metric_values` reads the counters every layer of this server keeps (`mlops_metric_values`).
+    `metric_values` reads the counters every layer of this server keeps (`mlops_metric_values`),
+    `metric_samples` their gauges (`mlops_metric_samples`).
 
     Called once from the app factory, before the app serves any request.
     """
@@ -89,6 +95,34 @@ def mlops_release_check(model_name: str, version: str, settings: Settings) -> st
     Called by `served_alias` before every move to a version (release, rollback, promote); the
     run fails with every layer's reason.
     """
+
+
+@dataclass(frozen=True)
+class AnsweredPrediction:
+    """One prediction the model server answered, as the data plane saw it: references to the
+    scored input and the predictions (not copies), for a layer to serialize off the hot path."""
+
+    request_id: str | None
+    time: float  # seconds since the epoch, when answered
+    alias: str
+    model_name: str
+    version: str
+    bucket: int | None  # the client's sticky bucket (0..99) on routed routes, None per variant
+    rows: Any  # what the model scored: a float64 array or a frame of named columns
+    predictions: Any
+
+
+@hookspec
+def mlops_prediction_answered(prediction: AnsweredPrediction, settings: Settings) -> None:
+    """Record an answered prediction (e.g. into a prediction log). Called on the model server's event
+    loop for every answered prediction of every route, only when some layer implements it: it must
+    only hand the record on (a bounded queue), never block or raise."""
+
+
+@hookspec
+def mlops_metric_samples() -> list[tuple[str, str, dict[str, str], float]]:
+    """Gauges the layer computes (name, help, labels, value), exported by the monitoring layer at
+    scrape time when it is on, e.g. an online evaluation's metric per variant."""
 
 
 class RowsRejected(ValueError):

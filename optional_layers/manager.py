@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from optional_layers import hookspecs
-from optional_layers.hookspecs import PROJECT, LayerInfo
+from optional_layers.hookspecs import PROJECT, AnsweredPrediction, LayerInfo
 from optional_layers.state import read_state
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ class LayerManager:
         return [d for d in self.pm.hook.mlops_dagster_definitions(settings=settings) if d is not None]
 
     def serving_startup(self, app: FastAPI, settings: Settings) -> None:
-        self.pm.hook.mlops_serving_startup(app=app, settings=settings, metric_values=self.metric_values)
+        self.pm.hook.mlops_serving_startup(
+            app=app, settings=settings, metric_values=self.metric_values, metric_samples=self.metric_samples
+        )
 
     def feature_source(self, dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
         return self.pm.hook.mlops_feature_source(dataset=dataset, settings=settings)
@@ -76,6 +78,12 @@ class LayerManager:
             document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
         )
 
+    def records_predictions(self) -> bool:
+        return bool(self.pm.hook.mlops_prediction_answered.get_hookimpls())
+
+    def prediction_answered(self, prediction: AnsweredPrediction, settings: Settings) -> None:
+        self.pm.hook.mlops_prediction_answered(prediction=prediction, settings=settings)
+
     def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)
 
@@ -91,6 +99,9 @@ class LayerManager:
 
     def metric_values(self) -> dict[str, float]:
         return {name: value for values in self.pm.hook.mlops_metric_values() for name, value in values.items()}
+
+    def metric_samples(self) -> list[tuple[str, str, dict[str, str], float]]:
+        return [sample for samples in self.pm.hook.mlops_metric_samples() for sample in samples]
 
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call each subscriber through its own `pm.hook` call, so one that raises stops no other.

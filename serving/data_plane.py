@@ -4,6 +4,7 @@ answers (MLServer's split); they never hold request logic of their own."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -13,8 +14,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from mlops_base.aliases import Alias
+from mlops_base.log_context import request_id
 from mlops_base.settings import Settings
-from optional_layers.hookspecs import RowsRejected
+from optional_layers.hookspecs import AnsweredPrediction, RowsRejected
 from optional_layers.manager import LayerManager
 from serving.columns import Table, describe, to_frame
 from serving.payload import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
@@ -47,20 +49,23 @@ class DataPlane:
         self.shadow = shadow
         # a layer reads other body forms (e.g. {"entity_ids": [...]}, feast layer on)
         self.other_forms = layers.provides_request_rows()
+        # a layer records answered predictions (evaluation layer on); off: not even a call
+        self.records_predictions = layers.records_predictions()
 
     async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
         shadow alias, the task that scores a copy after the response."""
+        client_bucket = bucket(client_id)
         try:
-            chosen = route(self.settings, bucket(client_id), self.variants.loaded())
+            chosen = route(self.settings, client_bucket, self.variants.loaded())
         except NoModelLoaded as exc:
             raise HTTPException(503, str(exc)) from exc
-        answer = await self.predict_alias(chosen.alias, inputs)
+        answer = await self.predict_alias(chosen.alias, inputs, client_bucket)
         if chosen.shadow is None:
             return answer, None
         return answer, BackgroundTask(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
 
-    async def predict_alias(self, alias: Alias, inputs: Inputs) -> Answer:
+    async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now."""
         with self.variants.lease(alias) as runtime:
             if runtime is None:
@@ -82,6 +87,12 @@ class DataPlane:
                 raise PayloadError(422, f"the model rejected the input: {exc}") from exc
             except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
+        if self.records_predictions:
+            ref = info.ref
+            answered = AnsweredPrediction(
+                request_id.get(), time.time(), alias, ref.model_name, ref.version, client_bucket, x, predictions
+            )
+            self.layers.prediction_answered(answered, self.settings)
         return Answer(alias, info, x, predictions, probabilities)
 
     def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:

@@ -22,13 +22,17 @@ SENSOR_NAME_TAG = "dagster/sensor_name"
 SCHEDULE_NAME_TAG = "dagster/schedule_name"
 BACKFILL_ID_TAG = "dagster/backfill"
 FROM_UI_TAG = "dagster/from_ui"
+# set by a layer's sensor that decides a move on its own evidence (e.g. "evaluation")
+TRIGGER_TAG = "mlops/trigger"
 
 _MOVE_FIELDS = {f.name for f in fields(AliasMove)}
 _REQUIRED = {f.name for f in fields(AliasMove) if f.default is MISSING}
 
 
 def trigger_of(tags: Mapping[str, str]) -> str:
-    """What launched a run, as Dagster's run tags tell."""
+    """What launched a run, as Dagster's run tags tell (or the deciding layer's own tag)."""
+    if tags.get(TRIGGER_TAG):
+        return tags[TRIGGER_TAG]
     if tags.get(AUTOMATION_CONDITION_TAG):
         return f"automation ({tags.get(SENSOR_NAME_TAG, 'automation condition')})"
     if SENSOR_NAME_TAG in tags:

@@ -65,3 +65,8 @@ def rollback_run_config(alias: Alias, version: str | None, reason: str) -> dict:
     """rollback_job's run config restoring `version` on `alias` (None: remove the alias)."""
     target = {"version": version} if version else {"remove": True}
     return {"ops": {"served_alias": {"config": {"alias": str(alias), **target, "reason": reason}}}}
+
+
+def promote_run_config(reason: str) -> dict:
+    """promote_job's run config: the champion takes the challenger's version, for `reason`."""
+    return {"ops": {"served_alias": {"config": {"reason": reason}}}}

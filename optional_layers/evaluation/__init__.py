@@ -1,1 +1,1 @@
-"""The evaluation layer (issue 26, in progress): champion vs challenger judged on fed-back outcomes."""
+"""The evaluation layer: predictions logged, outcomes fed back, champion vs challenger judged."""

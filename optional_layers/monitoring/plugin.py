@@ -19,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.settings import Settings
@@ -49,14 +49,23 @@ MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", 
 
 
 class LayerCounters:
-    """Counters other layers keep (`mlops_metric_values`, e.g. log records dropped), read at scrape time."""
+    """Counters (`mlops_metric_values`, e.g. log records dropped) and gauges (`mlops_metric_samples`,
+    e.g. an online evaluation) other layers keep, read at scrape time."""
 
     def __init__(self) -> None:
         self.source: Callable[[], dict[str, float]] = dict
+        self.samples: Callable[[], list[tuple[str, str, dict[str, str], float]]] = list
 
     def collect(self):
         for name, value in sorted(self.source().items()):
             yield CounterMetricFamily(name.removesuffix("_total"), f"{name}, kept by an optional layer", value=value)
+        families: dict[str, GaugeMetricFamily] = {}
+        for name, help_text, labels, value in self.samples():
+            family = families.get(name)
+            if family is None:
+                family = families[name] = GaugeMetricFamily(name, help_text, labels=sorted(labels))
+            family.add_metric([labels[key] for key in sorted(labels)], value)
+        yield from families.values()
 
 
 LAYER_COUNTERS = LayerCounters()
@@ -121,9 +130,13 @@ def mlops_gitops_files() -> dict[str, str]:
 
 
 @hookimpl
-def mlops_serving_startup(app: FastAPI, metric_values: Callable[[], dict[str, float]]) -> None:
+def mlops_serving_startup(
+    app: FastAPI,
+    metric_values: Callable[[], dict[str, float]],
+    metric_samples: Callable[[], list[tuple[str, str, dict[str, str], float]]],
+) -> None:
     app.add_middleware(PredictMetrics)
-    LAYER_COUNTERS.source = metric_values
+    LAYER_COUNTERS.source, LAYER_COUNTERS.samples = metric_values, metric_samples
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

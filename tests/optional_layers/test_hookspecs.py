@@ -22,6 +22,8 @@ def test_the_expected_hooks_exist():
         "mlops_release_check",
         "mlops_request_rows",
         "mlops_metric_values",
+        "mlops_metric_samples",
+        "mlops_prediction_answered",
     }
 
 

@@ -31,7 +31,7 @@ def envs_with_monitoring(tmp_path):
     )
     assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
         "attached": True,
-        "layers": {"feast": False, "logging": False, "monitoring": True},
+        "layers": {"evaluation": False, "feast": False, "logging": False, "monitoring": True},
     }
     return env
 

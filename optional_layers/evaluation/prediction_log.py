@@ -1,0 +1,152 @@
+"""The prediction log: answered predictions handed over on the event loop (one deque append), written
+by a thread in batches to rotated JSON-lines files and to the outcome store. A full queue drops the
+record and counts it: logging never slows or fails a request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from optional_layers.evaluation.store import OutcomeStore
+from optional_layers.hookspecs import AnsweredPrediction
+
+_log = logging.getLogger("mlops.evaluation")
+FLUSH_SECONDS = 0.2
+_JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+
+
+def _values(data: Any) -> list:
+    if isinstance(data, pd.DataFrame):
+        return data.astype(object).where(data.notna(), None).to_dict(orient="records")
+    return np.asarray(data).tolist()
+
+
+def record(prediction: AnsweredPrediction, with_inputs: bool) -> dict[str, Any]:
+    """One line of the log."""
+    line = {
+        "request_id": prediction.request_id,
+        "time": prediction.time,
+        "alias": prediction.alias,
+        "model_name": prediction.model_name,
+        "version": prediction.version,
+        "bucket": prediction.bucket,
+        "predictions": _values(prediction.predictions),
+    }
+    if with_inputs:
+        line["inputs"] = _values(prediction.rows)
+    return line
+
+
+class RotatingFile:
+    """Append-only JSON lines, a new file past `max_bytes`; `on_closed` gets each closed file."""
+
+    def __init__(self, directory: Path, max_bytes: int, on_closed: Callable[[Path], None]):
+        self.directory, self.max_bytes, self.on_closed = directory, max_bytes, on_closed
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path: Path | None = None
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        if self.path is None:
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            self.path = self.directory / f"predictions-{stamp}-{os.getpid()}-{random.randrange(1 << 32):08x}.jsonl"
+        with self.path.open("ab") as out:
+            out.write(data)
+        self.size += len(data)
+        if self.size >= self.max_bytes:
+            self.close()
+
+    def close(self) -> None:
+        if self.path is not None:
+            closed, self.path, self.size = self.path, None, 0
+            self.on_closed(closed)
+
+
+class PredictionLog:
+    def __init__(
+        self,
+        store: OutcomeStore,
+        files: RotatingFile,
+        capacity: int,
+        sample: float,
+    ):
+        self.store, self.files, self.capacity, self.sample = store, files, capacity, sample
+        self.queue: deque[AnsweredPrediction] = deque()
+        self.dropped = 0
+        self.written = 0
+        self._wake = threading.Event()
+        self._drained = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, prediction: AnsweredPrediction) -> None:
+        """On the event loop: O(1), never blocks."""
+        if len(self.queue) >= self.capacity:
+            self.dropped += 1
+            return
+        self.queue.append(prediction)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until what was queued before this call is written (feedback right after its prediction)."""
+        with self._drained:
+            target = self.written + len(self.queue)
+            self._wake.set()
+            return self._drained.wait_for(lambda: self.written >= target or self._stop, timeout)
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        self.files.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self._write_batch()
+            except Exception:  # a broken disk or database loses this batch, never the server
+                _log.exception("prediction log batch lost")
+            if self._stop and not self.queue:
+                return
+
+    def _write_batch(self) -> None:
+        batch = []
+        while self.queue:
+            batch.append(self.queue.popleft())
+        try:
+            if batch:
+                lines = [record(p, random.random() < self.sample) for p in batch]
+                self.files.write(b"".join(orjson.dumps(line, option=_JSON) for line in lines))
+                self.store.add_predictions(
+                    [
+                        {
+                            "request_id": line["request_id"],
+                            "answered_at": line["time"],
+                            "alias": line["alias"],
+                            "version": line["version"],
+                            "bucket": line["bucket"],
+                            "predictions": orjson.dumps(line["predictions"]).decode(),
+                        }
+                        for line in lines
+                        if line["request_id"]
+                    ]
+                )
+        finally:
+            with self._drained:
+                self.written += len(batch)
+                self._drained.notify_all()

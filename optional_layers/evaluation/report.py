@@ -1,0 +1,125 @@
+"""The judgement of the served champion and challenger over the stored outcomes, per variant and
+version, and how the difference developed as outcomes arrived."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from optional_layers.evaluation.judgement import Arm, Task, judge, scores
+from optional_layers.evaluation.store import Outcome
+
+TEST = (
+    "mixture sequential probability ratio test (mSPRT), always-valid confidence sequence; "
+    "Johari, Koomen, Pekelis, Walsh: Always Valid Inference, Operations Research 70(3), 2022"
+)
+HISTORY_POINTS = 200
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, 6)
+
+
+def _interval(pair: tuple[float, float]) -> list[float | None]:
+    return [_finite(pair[0]), _finite(pair[1])]
+
+
+def evaluation(
+    task: Task,
+    outcomes: list[Outcome],
+    served: dict[str, str | None],
+    alpha: float,
+    min_samples: int,
+    mixing_sd: float,
+    history: bool = False,
+) -> dict[str, Any]:
+    """What GET /evaluation answers: every (variant, version) with outcomes, and the served
+    challenger (B) judged against the served champion (A)."""
+    by_arm: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_arm[(outcome.alias, outcome.version)].append(outcome)
+    settings = {"alpha": alpha, "min_samples": min_samples, "mixing_sd": mixing_sd}
+    variants = []
+    for (alias, version), arm_outcomes in sorted(by_arm.items()):
+        arm = Arm.of(_scores(task, arm_outcomes))
+        variants.append({"variant": alias, "version": version, "outcomes": arm.n, "metric": _finite(arm.mean)})
+    champion = by_arm.get(("A", served.get("A") or ""), [])
+    challenger = by_arm.get(("B", served.get("B") or ""), [])
+    judged = judge(task, Arm.of(_scores(task, champion)), Arm.of(_scores(task, challenger)), **settings)
+    answer = {
+        "task": task,
+        "metric": judged.metric,
+        "outcomes": len(outcomes),
+        "variants": variants,
+        "comparison": {
+            "champion": {
+                "variant": "A",
+                "version": served.get("A"),
+                "outcomes": judged.champion.n,
+                "metric": _finite(judged.champion.mean),
+                "interval": _interval(judged.champion_interval),
+            },
+            "challenger": {
+                "variant": "B",
+                "version": served.get("B"),
+                "outcomes": judged.challenger.n,
+                "metric": _finite(judged.challenger.mean),
+                "interval": _interval(judged.challenger_interval),
+            },
+            "difference": _finite(judged.difference),
+            "difference_interval": _interval(judged.difference_interval),
+            "decision": judged.decision,
+            "why": judged.why,
+        },
+        "test": {"name": TEST, **settings},
+    }
+    if history:
+        answer["history"] = difference_history(task, champion, challenger, **settings)
+    return answer
+
+
+def _scores(task: Task, outcomes: list[Outcome]) -> np.ndarray:
+    if not outcomes:
+        return np.zeros(0)
+    return scores(task, [o.prediction for o in outcomes], [o.label for o in outcomes])
+
+
+def difference_history(
+    task: Task, champion: list[Outcome], challenger: list[Outcome], **settings: Any
+) -> list[dict[str, Any]]:
+    """The difference and its interval after each outcome (at most HISTORY_POINTS of them), as a
+    dashboard reading it after every outcome would have seen them."""
+    events = sorted(
+        [(o.received_at, 0, s) for o, s in zip(champion, _scores(task, champion), strict=True)]
+        + [(o.received_at, 1, s) for o, s in zip(challenger, _scores(task, challenger), strict=True)]
+    )
+    sums, squares, counts = [0.0, 0.0], [0.0, 0.0], [0, 0]
+    points = []
+    step = max(1, len(events) // HISTORY_POINTS)
+    for index, (at, side, score) in enumerate(events):
+        sums[side] += score
+        squares[side] += score * score
+        counts[side] += 1
+        if (index + 1) % step and index + 1 != len(events):
+            continue
+        if min(counts) < 2:
+            continue
+        arms = [
+            Arm(n, s / n, max(q - n * (s / n) ** 2, 0.0) / (n - 1))
+            for n, s, q in zip(counts, sums, squares, strict=True)
+        ]
+        judged = judge(task, arms[0], arms[1], **settings)
+        points.append(
+            {
+                "time": at,
+                "champion_outcomes": counts[0],
+                "challenger_outcomes": counts[1],
+                "difference": _finite(judged.difference),
+                "interval": _interval(judged.difference_interval),
+                "decision": judged.decision,
+            }
+        )
+    return points

@@ -1,0 +1,195 @@
+"""What the evaluation layer adds to the model server: the prediction log, `POST /feedback` and
+`GET /evaluation`, and the judgement as gauges."""
+
+from __future__ import annotations
+
+import atexit
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlops_base.settings import Settings
+from optional_layers.evaluation.archive import archiver
+from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, PredictionLog, RotatingFile
+from optional_layers.evaluation.report import evaluation
+from optional_layers.evaluation.settings import EvaluationSettings
+from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
+
+Label = StrictInt | StrictFloat | StrictStr | StrictBool
+GAUGE_CACHE_SECONDS = 10.0
+
+
+class Feedback(BaseModel):
+    """The true outcome of one answered prediction: its class, or its value for regression (a list,
+    one per row, when the request had several rows)."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(min_length=1, max_length=128, description="the x-request-id the prediction answered with")
+    label: Label | list[Label]
+
+
+class FeedbackAccepted(BaseModel):
+    accepted: int = Field(description="outcomes stored (request ids)")
+    rows: int = Field(description="scored rows they add")
+
+
+class Evaluation:
+    """The layer's state in one model server: the store, the log, and the app to read served versions from."""
+
+    def __init__(self, app: FastAPI, settings: Settings):
+        layer = EvaluationSettings.of(settings)
+        self.app, self.settings, self.layer = app, settings, layer
+        self.store = OutcomeStore(
+            engine_for(layer.evaluation_db_url, settings.state_dir), settings.task, layer.feedback_ttl_hours * 3600
+        )
+        files = RotatingFile(
+            settings.state_dir / "evaluation" / "prediction-log",
+            int(layer.prediction_log_rotate_mb * 1024 * 1024),
+            archiver(settings),
+        )
+        self.log = PredictionLog(self.store, files, layer.prediction_log_queue, layer.prediction_log_sample)
+        self._gauges: tuple[float, list] = (0.0, [])
+
+    def served(self) -> dict[str, str | None]:
+        return {
+            variant.alias: variant.runtime.info.ref.version if variant.runtime else None
+            for variant in self.app.state.variants.variants()
+        }
+
+    def judge(self, history: bool = False) -> dict[str, Any]:
+        layer = self.layer
+        return evaluation(
+            self.settings.task,
+            self.store.outcomes(),
+            self.served(),
+            layer.evaluation_alpha,
+            layer.evaluation_min_samples,
+            layer.evaluation_mixing_sd,
+            history=history,
+        )
+
+    def feedback(self, items: list[tuple[str, Any]]) -> int:
+        """Stored all or none; an id not found yet may sit in a replica's queue: written within
+        FLUSH_SECONDS, so this replica's is flushed and the lookup tried once more."""
+        try:
+            return self.store.add_feedback(items)
+        except FeedbackError as exc:
+            if exc.status != 404:
+                raise
+        self.log.flush()
+        time.sleep(FLUSH_SECONDS)
+        return self.store.add_feedback(items)
+
+    def gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
+        """The judgement as gauges, computed at most every GAUGE_CACHE_SECONDS (scrapes stay cheap)."""
+        at, samples = self._gauges
+        if time.monotonic() - at < GAUGE_CACHE_SECONDS:
+            return samples
+        try:
+            judged = self.judge()
+        except SQLAlchemyError:
+            return samples
+        samples = [
+            (
+                "mlops_evaluation_outcomes",
+                "Fed-back outcomes (scored rows)",
+                {"variant": v["variant"], "version": v["version"]},
+                v["outcomes"],
+            )
+            for v in judged["variants"]
+        ]
+        samples += [
+            (
+                "mlops_evaluation_metric",
+                "Online metric per variant and version",
+                {"variant": v["variant"], "version": v["version"], "metric": judged["metric"]},
+                v["metric"],
+            )
+            for v in judged["variants"]
+            if v["metric"] is not None
+        ]
+        comparison = judged["comparison"]
+        for bound, value in zip(("low", "high"), comparison["difference_interval"], strict=True):
+            if value is not None:
+                samples.append(
+                    (
+                        "mlops_evaluation_difference",
+                        "Challenger minus champion, always-valid interval",
+                        {"bound": bound},
+                        value,
+                    )
+                )
+        if comparison["difference"] is not None:
+            samples.append(
+                (
+                    "mlops_evaluation_difference",
+                    "Challenger minus champion, always-valid interval",
+                    {"bound": "estimate"},
+                    comparison["difference"],
+                )
+            )
+        samples += [
+            (
+                "mlops_evaluation_decision",
+                "1 for the judgement's current decision",
+                {"decision": d},
+                float(comparison["decision"] == d),
+            )
+            for d in ("better", "worse", "not yet known")
+        ]
+        self._gauges = (time.monotonic(), samples)
+        return samples
+
+
+def _of(request: Request) -> Evaluation:
+    return request.app.state.evaluation
+
+
+ERRORS = {
+    404: {"description": "unknown request id: no logged prediction has it"},
+    409: {"description": "the request id already has an outcome, or is given twice"},
+    410: {"description": "the prediction is older than FEEDBACK_TTL_HOURS"},
+    422: {"description": "a label of the wrong type or count, or a malformed body"},
+    503: {"description": "the outcome store cannot be reached; nothing was stored"},
+}
+router = APIRouter(tags=["evaluation"])
+
+
+@router.post("/feedback", response_model=FeedbackAccepted, responses=ERRORS)
+def feedback(
+    request: Request,
+    body: Annotated[Feedback | list[Feedback], Body(description="one outcome or a list of at most 10,000")],
+) -> FeedbackAccepted:
+    """The true outcomes of answered predictions, by the request id each answered with. All or none
+    are stored; each refusal names the item."""
+    items = body if isinstance(body, list) else [body]
+    if not 1 <= len(items) <= 10_000:
+        raise HTTPException(422, f"give 1 to 10,000 outcomes, not {len(items)}")
+    try:
+        rows = _of(request).feedback([(item.request_id, item.label) for item in items])
+    except FeedbackError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
+    return FeedbackAccepted(accepted=len(items), rows=rows)
+
+
+@router.get("/evaluation", responses={503: ERRORS[503]})
+def online_evaluation(request: Request, history: bool = False) -> dict[str, Any]:
+    """Per variant and version: outcomes and the metric; the served challenger (B) against the served
+    champion (A): the difference with its always-valid interval and the decision."""
+    try:
+        return _of(request).judge(history)
+    except SQLAlchemyError as exc:
+        raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
+
+
+def attach(app: FastAPI, settings: Settings) -> Evaluation:
+    state = app.state.evaluation = Evaluation(app, settings)
+    state.log.start()
+    atexit.register(state.log.close)  # the last batch is written when the server stops
+    app.include_router(router)
+    return state

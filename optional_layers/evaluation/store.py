@@ -1,0 +1,227 @@
+"""Predictions and their fed-back outcomes, joined by request id, in one SQL database (SQLite under
+the env's state dir, or Postgres): every replica writes its predictions there, so feedback may reach
+any replica."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from optional_layers.evaluation.judgement import Task
+
+METADATA = MetaData()
+PREDICTIONS = Table(
+    "evaluation_predictions",
+    METADATA,
+    Column("request_id", String(128), primary_key=True),
+    Column("answered_at", Float, nullable=False, index=True),
+    Column("alias", String(8), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("bucket", Integer),
+    Column("predictions", Text, nullable=False),  # JSON list, one per row
+)
+OUTCOMES = Table(
+    "evaluation_outcomes",
+    METADATA,
+    Column("request_id", String(128), primary_key=True),
+    Column("label", Text, nullable=False),  # JSON list, one per row
+    Column("received_at", Float, nullable=False, index=True),
+)
+
+
+class FeedbackError(ValueError):
+    """Feedback refused as a whole (nothing stored): the HTTP status and why, naming the item."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scored row: which variant and version answered, what it predicted, what was true, when."""
+
+    alias: str
+    version: str
+    prediction: Any
+    label: Any
+    received_at: float
+
+
+def engine_for(url: str, state_dir: Path):
+    if not url:
+        path = state_dir / "evaluation" / "outcomes.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _shared_file(connection, _record):  # several replicas' processes write the one file
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=10000")
+
+    METADATA.create_all(engine)
+    return engine
+
+
+def _insert_ignoring_repeats(engine, table: Table):
+    """INSERT that keeps the first row of a repeated key (a caller may reuse an x-request-id)."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
+    if dialect is None:
+        return insert(table)
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+
+
+class OutcomeStore:
+    def __init__(self, engine, task: Task, ttl_seconds: float):
+        self.engine, self.task, self.ttl_seconds = engine, task, ttl_seconds
+
+    def add_predictions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of PREDICTIONS (one per answered request), in one transaction."""
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(_insert_ignoring_repeats(self.engine, PREDICTIONS), list(rows))
+
+    def add_feedback(self, items: Sequence[tuple[str, Any]], now: float | None = None) -> int:
+        """Store (request id, label) pairs, all or none; the number of scored rows they add."""
+        now = time.time() if now is None else now
+        ids = [request_id for request_id, _ in items]
+        for index, request_id in enumerate(ids):
+            if request_id in ids[:index]:
+                raise FeedbackError(409, f"[{index}].request_id: {request_id!r} is given twice in this body")
+        with self.engine.begin() as connection:
+            found = {
+                row.request_id: row
+                for row in connection.execute(
+                    select(PREDICTIONS.c.request_id, PREDICTIONS.c.answered_at, PREDICTIONS.c.predictions).where(
+                        PREDICTIONS.c.request_id.in_(ids)
+                    )
+                )
+            }
+            known = set(connection.scalars(select(OUTCOMES.c.request_id).where(OUTCOMES.c.request_id.in_(ids))).all())
+            labels = []
+            for index, (request_id, label) in enumerate(items):
+                row = found.get(request_id)
+                if row is None:
+                    raise FeedbackError(
+                        404, f"[{index}].request_id: {request_id!r} is unknown (no logged prediction has this id)"
+                    )
+                if row.answered_at < now - self.ttl_seconds:
+                    raise FeedbackError(
+                        410,
+                        f"[{index}].request_id: {request_id!r} has expired: its prediction is older than "
+                        f"FEEDBACK_TTL_HOURS={self.ttl_seconds / 3600:g}",
+                    )
+                if request_id in known:
+                    raise FeedbackError(409, f"[{index}].request_id: {request_id!r} already has an outcome")
+                labels.append(check_labels(self.task, orjson.loads(row.predictions), label, f"[{index}].label"))
+            try:
+                connection.execute(
+                    insert(OUTCOMES),
+                    [
+                        {"request_id": request_id, "label": orjson.dumps(rows).decode(), "received_at": now}
+                        for (request_id, _), rows in zip(items, labels, strict=True)
+                    ],
+                )
+            except IntegrityError as exc:  # another replica stored one of them meanwhile
+                raise FeedbackError(
+                    409, "one of these request ids got an outcome meanwhile; send the rest again"
+                ) from exc
+        return sum(len(rows) for rows in labels)
+
+    def outcomes(self, since: float = 0.0) -> list[Outcome]:
+        """Every scored row received after `since`, oldest first."""
+        query = (
+            select(
+                PREDICTIONS.c.alias,
+                PREDICTIONS.c.version,
+                PREDICTIONS.c.predictions,
+                OUTCOMES.c.label,
+                OUTCOMES.c.received_at,
+            )
+            .join(OUTCOMES, OUTCOMES.c.request_id == PREDICTIONS.c.request_id)
+            .where(OUTCOMES.c.received_at > since)
+            .order_by(OUTCOMES.c.received_at)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Outcome(row.alias, row.version, prediction, label, row.received_at)
+            for row in rows
+            for prediction, label in zip(orjson.loads(row.predictions), orjson.loads(row.label), strict=True)
+        ]
+
+    def prune(self, now: float | None = None) -> None:
+        """Forget predictions past the feedback window that never got an outcome."""
+        cutoff = (time.time() if now is None else now) - self.ttl_seconds
+        with self.engine.begin() as connection:
+            connection.execute(
+                PREDICTIONS.delete().where(
+                    PREDICTIONS.c.answered_at < cutoff,
+                    PREDICTIONS.c.request_id.not_in(select(OUTCOMES.c.request_id)),
+                )
+            )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
+def check_labels(task: Task, predictions: list, label: Any, where: str) -> list:
+    """The label(s) of one request, one per predicted row, of the type its predictions have."""
+    labels = label if isinstance(label, list) else [label]
+    if len(labels) != len(predictions):
+        raise FeedbackError(
+            422,
+            f"{where}: the request had {len(predictions)} rows; give "
+            + ("one label" if len(predictions) == 1 else f"a list of {len(predictions)} labels"),
+        )
+    expected = _expected_kinds(task, predictions)
+    for index, value in enumerate(labels):
+        kind = _kind(value)
+        if kind not in expected or (isinstance(value, float) and not math.isfinite(value)):
+            at = where if len(labels) == 1 and not isinstance(label, list) else f"{where}.{index}"
+            wanted = "a number" if task == "regression" else f"a class like the model's ({_describe(predictions[0])})"
+            raise FeedbackError(422, f"{at}: {value!r} is not {wanted}")
+    return labels
+
+
+def _expected_kinds(task: Task, predictions: Iterable) -> set[str]:
+    if task == "regression":
+        return {"integer", "number"}
+    kinds = {_kind(p) for p in predictions}
+    return {"integer"} if kinds <= {"integer"} else kinds
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
