@@ -1,7 +1,8 @@
 """`mlops demo`: the one-commit flow, headless, on a throwaway platform, with timings.
 
 Train, gate, register, READY, served (by the readiness sensor), traffic split, then an injected
-deploy failure (a corrupt artifact) that the rollback sensor must undo.
+deploy failure (a corrupt artifact) that the rollback sensor must undo, and an online experiment
+whose fed-back outcomes get the challenger promoted by the evaluation layer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core_assets.lib.data import builtin_features
+from demo.experiment import env_with_evaluation, promotion_runs, run_experiment
 from demo.faults import register_corrupt_version
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings
@@ -25,6 +28,7 @@ class DemoReport:
     lines: list[str] = field(default_factory=list)
     serve_times: list[float] = field(default_factory=list)
     rolled_back: bool = False
+    evaluation: dict | None = None  # the final /evaluation of the experiment
 
     def add(self, line: str) -> None:
         self.lines.append(line)
@@ -40,6 +44,7 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
     settings = load_settings(
         "dev",
         mlops_state_dir=state_dir,
+        mlops_env_dir=env_with_evaluation(load_settings("dev").env_dir, state_dir),
         mlflow_port=processes.free_port(),
         serving_port=processes.free_port(),
         dagster_port=processes.free_port(),
@@ -88,6 +93,9 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
             f"server B=v{serving_b} (before the failed deploy: v{before})"
         )
         report.add(report.summary())
+        report.evaluation = run_experiment(server_url, builtin_features().x_test.to_numpy().tolist(), report.add)
+        for run in promotion_runs(dag):
+            report.add(f"promote_job run {run['runId'][:8]} {run['status']}, trigger evaluation")
     finally:
         stop_platform(services)
     return report

@@ -122,6 +122,8 @@ def _shared_env(settings: Settings) -> dict[str, str]:
         "MLOPS_ENV": settings.mlops_env,
         "MLOPS_STATE_DIR": str(settings.state_dir),
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{settings.mlflow_port}",
+        # an env folder outside the repo's tree (e.g. the demo's copy) is every process's env
+        **({"MLOPS_ENV_DIR": str(settings.env_dir)} if settings.mlops_env_dir else {}),
     }
 
 

@@ -2,8 +2,6 @@
 sensor that materializes it when outcomes arrive, and (AUTO_PROMOTE) the sensors that promote or
 roll back the challenger on its evidence through the core's levers."""
 
-from __future__ import annotations
-
 import json
 import time
 from typing import Any
@@ -147,7 +145,7 @@ def _key(judged: dict[str, Any]) -> str:
     return f"evaluation-{c['decision']}-A{c['champion']['version']}-B{c['challenger']['version']}"
 
 
-@sensor(job_name=PROMOTE_JOB, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(job_name=PROMOTE_JOB, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING)
 def evaluation_promote_sensor(context: SensorEvaluationContext, online_evaluation_source: OnlineEvaluation):
     """AUTO_PROMOTE: the challenger judged better becomes the champion."""
     judged, why_not = decided(online_evaluation_source, "better")
@@ -158,7 +156,7 @@ def evaluation_promote_sensor(context: SensorEvaluationContext, online_evaluatio
     )
 
 
-@sensor(job_name=ROLLBACK_JOB, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(job_name=ROLLBACK_JOB, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING)
 def evaluation_rollback_sensor(
     context: SensorEvaluationContext, online_evaluation_source: OnlineEvaluation, registry: MlflowRegistry
 ):

@@ -137,6 +137,7 @@ class PredictionLog:
                         {
                             "request_id": line["request_id"],
                             "answered_at": line["time"],
+                            "model_name": line["model_name"],
                             "alias": line["alias"],
                             "version": line["version"],
                             "bucket": line["bucket"],

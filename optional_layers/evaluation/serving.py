@@ -63,7 +63,7 @@ class Evaluation:
         layer = self.layer
         return evaluation(
             self.settings.task,
-            self.store.outcomes(),
+            self.store.outcomes(self.settings.model_name),
             self.served(),
             layer.evaluation_alpha,
             layer.evaluation_min_samples,

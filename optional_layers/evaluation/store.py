@@ -36,6 +36,7 @@ PREDICTIONS = Table(
     METADATA,
     Column("request_id", String(128), primary_key=True),
     Column("answered_at", Float, nullable=False, index=True),
+    Column("model_name", String(256), nullable=False),
     Column("alias", String(8), nullable=False),
     Column("version", String(32), nullable=False),
     Column("bucket", Integer),
@@ -151,8 +152,8 @@ class OutcomeStore:
                 ) from exc
         return sum(len(rows) for rows in labels)
 
-    def outcomes(self, since: float = 0.0) -> list[Outcome]:
-        """Every scored row received after `since`, oldest first."""
+    def outcomes(self, model_name: str, since: float = 0.0) -> list[Outcome]:
+        """Every scored row of `model_name`'s predictions received after `since`, oldest first."""
         query = (
             select(
                 PREDICTIONS.c.alias,
@@ -162,7 +163,7 @@ class OutcomeStore:
                 OUTCOMES.c.received_at,
             )
             .join(OUTCOMES, OUTCOMES.c.request_id == PREDICTIONS.c.request_id)
-            .where(OUTCOMES.c.received_at > since)
+            .where(PREDICTIONS.c.model_name == model_name, OUTCOMES.c.received_at > since)
             .order_by(OUTCOMES.c.received_at)
         )
         with self.engine.connect() as connection:

@@ -3,7 +3,9 @@
 This is the end-to-end test of the sensors: `run_demo` starts real MLflow, model server and
 `dagster dev` processes, launches train_job through the webserver, and waits for the readiness
 sensor to get each version served; then injects a deploy failure (a corrupt artifact) and waits
-for the rollback sensor to restore the alias and the served model.
+for the rollback sensor to restore the alias and the served model; then runs an online experiment
+(evaluation layer on, outcomes of known accuracies fed back) and waits for the layer's sensor to
+promote the better challenger through promote_job.
 """
 
 from __future__ import annotations
@@ -23,3 +25,7 @@ def test_release_without_hands_and_automatic_rollback(tmp_path):
     assert report.rolled_back, report.lines
     assert any(line.startswith("promote: champion A = v1") for line in report.lines)
     assert any("statuses {200: 1000}" in line for line in report.lines)
+    assert report.evaluation is not None
+    assert any(line.endswith("-> better") for line in report.lines), report.lines
+    assert any(line.startswith("promoted by the evaluation layer") for line in report.lines), report.lines
+    assert any(line.endswith("SUCCESS, trigger evaluation") for line in report.lines), report.lines
