@@ -14,6 +14,7 @@ SERVING_ORDER = [
     "ours",
     "ours_before",
     "ours_monitoring",
+    "ours_evaluation",
     "ours_triton",
 ]
 
@@ -105,6 +106,11 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
     if "ours_monitoring" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_monitoring", "1x32") / rps("ours", "1x32")
         rows.append(("monitoring layer costs <= 5% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.05))
+    if "ours_evaluation" in t and "1x32" in t["ours"]["scenarios"]:
+        cost = 1 - rps("ours_evaluation", "1x32") / rps("ours", "1x32")
+        rows.append(
+            ("evaluation layer's prediction log costs <= 3% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.03)
+        )
     return rows + _before_after(t)
 
 

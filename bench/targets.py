@@ -98,18 +98,23 @@ def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None 
     return Target(key, label, "/predict", "/ready", data_body, command, env)
 
 
+def _envs_with(workdir: Path, layer: str) -> Path:
+    """A copy of the env tree with one layer on, toggled by the real CLI."""
+    envs = workdir / f"envs-{layer}-on"
+    shutil.copytree(ROOT / "envs", envs, dirs_exist_ok=True)
+    subprocess.run(
+        [str(BIN / "mlops"), "layers", "on", layer],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MLOPS_ENVS_DIR": str(envs)},
+    )
+    return envs
+
+
 def build_targets(
     workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str], before: tuple[str, Path] | None
 ) -> list[Target]:
     model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
-    envs_on = workdir / "envs-monitoring-on"
-    shutil.copytree(ROOT / "envs", envs_on, dirs_exist_ok=True)
-    subprocess.run(
-        [str(BIN / "mlops"), "layers", "on", "monitoring"],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "MLOPS_ENVS_DIR": str(envs_on)},
-    )
     ours = {
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MODEL_NAME": model_name,
@@ -174,7 +179,18 @@ def build_targets(
         this_server("ours", "**this server** (batching on)", ours),
         *([this_server("ours_before", f"this server at {before[0]} (batching on)", ours, before[1])] if before else []),
         this_server(
-            "ours_monitoring", "this server, batching + monitoring on", {**ours, "MLOPS_ENVS_DIR": str(envs_on)}
+            "ours_monitoring",
+            "this server, batching + monitoring on",
+            {**ours, "MLOPS_ENVS_DIR": str(_envs_with(workdir, "monitoring"))},
+        ),
+        this_server(
+            "ours_evaluation",
+            "this server, batching + evaluation on (prediction log)",
+            {
+                **ours,
+                "MLOPS_ENVS_DIR": str(_envs_with(workdir, "evaluation")),
+                "MLOPS_STATE_DIR": str(workdir / "state"),
+            },
         ),
         Target(
             "triton",

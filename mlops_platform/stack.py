@@ -19,7 +19,9 @@ import yaml
 
 from core_assets.instance import instance_config
 from mlops_base.settings import REPO_ROOT, Settings
-from mlops_platform import balancer, local_storage, processes, triton_server
+from mlops_platform import alerting, balancer, local_storage, processes, triton_server
+from optional_layers.alerts import AlertsSettings
+from optional_layers.state import read_state
 
 BIN = Path(sys.executable).parent
 
@@ -102,6 +104,14 @@ def start_platform(
                 started(
                     balancer.start(logs, settings.serving_port, urls), f"ready              {_serving_url(settings)}"
                 )
+        webhook = AlertsSettings.of(settings).slack_webhook_url
+        if "monitoring" in read_state(settings.env_dir).active() and webhook:
+            alerting.ensure_installed()
+            alertmanager = alerting.start_alertmanager(logs / "alerting", webhook)
+            started(alertmanager, f"ready              {alertmanager.url} (alerts to SLACK_WEBHOOK_URL)")
+            servers = [f"http://127.0.0.1:{p}" for p in replica_ports(settings, replicas)] or [_serving_url(settings)]
+            prometheus = alerting.start_prometheus(logs / "alerting", {"serving": servers}, alertmanager.url)
+            started(prometheus, f"ready              {prometheus.url}")
     except BaseException:
         stop_platform(services)
         raise

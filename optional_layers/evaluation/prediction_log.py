@@ -134,15 +134,15 @@ class PredictionLog:
                 self.files.write(b"".join(orjson.dumps(line, option=_JSON) for line in lines))
                 self.store.add_predictions(
                     [
-                        {
-                            "request_id": line["request_id"],
-                            "answered_at": line["time"],
-                            "model_name": line["model_name"],
-                            "alias": line["alias"],
-                            "version": line["version"],
-                            "bucket": line["bucket"],
-                            "predictions": orjson.dumps(line["predictions"]).decode(),
-                        }
+                        (
+                            line["request_id"],
+                            line["time"],
+                            line["model_name"],
+                            line["alias"],
+                            line["version"],
+                            line["bucket"],
+                            orjson.dumps(line["predictions"]).decode(),
+                        )
                         for line in lines
                         if line["request_id"]
                     ]

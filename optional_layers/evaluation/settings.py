@@ -12,7 +12,7 @@ from mlops_base.layer_settings import LayerSettings
 
 class EvaluationSettings(LayerSettings):
     # share of logged predictions whose inputs are kept too (0..1); predictions are always kept
-    prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0)
+    prediction_log_sample: float = Field(0.1, ge=0.0, le=1.0)
     # records waiting to be written; more are dropped and counted, never a slower request
     prediction_log_queue: int = Field(100_000, ge=100)
     # a log file is closed (and copied to S3 in prod) at this size

@@ -17,7 +17,8 @@ ROW = [1.0, 2.0, 3.0, 4.0]  # SumModel answers 10.0 times its version: a "class"
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREDICTION_LOG_SAMPLE", "1")  # every logged prediction keeps its inputs
     with fake_server(layers=LayerManager({"evaluation"}), mlops_state_dir=tmp_path) as (client, registry):
         yield client
 
@@ -113,7 +114,7 @@ def test_feedback_statuses_are_declared_in_the_openapi(server):
 
 
 def test_a_full_queue_drops_and_counts_never_blocks():
-    log = PredictionLog(store=None, files=None, capacity=100, sample=1.0)  # writer never started
+    log = PredictionLog(store=None, files=None, capacity=100, sample=0.1)  # writer never started
     prediction = AnsweredPrediction("r", 0.0, "A", "m", "1", 3, [[1.0]], [1])
     for _ in range(250):
         log.put(prediction)
