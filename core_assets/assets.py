@@ -34,6 +34,7 @@ from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
 from core_assets.release.move import move_metadata, release
 from core_assets.release.registry import RegistryError, register_version
 from core_assets.resources import MlflowRegistry, ModelServer
+from mlops_base import tracing
 from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
@@ -245,18 +246,20 @@ def served_alias(
         refusals = [] if version is None else layers.release_refusals(registry.model_name, version, settings)
         if refusals:
             raise RegistryError("; ".join(refusals))
-        deployment = release(
-            client,
-            fleet,
-            context.log,
-            model_name=registry.model_name,
-            alias=alias,
-            version=version,
-            reason=reason,
-            lever=lever,
-            trigger=trigger_of(context.run.tags),
-            run_id=context.run.run_id,
-        )
+        # the run's trace: the replicas' reloads (load, smoke test, swap) are its children
+        with tracing.span("served_alias", alias=alias, version=version, lever=lever, run_id=context.run.run_id):
+            deployment = release(
+                client,
+                fleet,
+                context.log,
+                model_name=registry.model_name,
+                alias=alias,
+                version=version,
+                reason=reason,
+                lever=lever,
+                trigger=trigger_of(context.run.tags),
+                run_id=context.run.run_id,
+            )
     except (RegistryError, ServingError) as exc:
         # every refusal alerts: a rollback whose target was deleted must not go unnoticed
         refused = {

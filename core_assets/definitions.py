@@ -19,7 +19,7 @@ from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
 from core_assets.resources import build_resources
 from core_assets.sensors import build_sensors
-from mlops_base import log_context
+from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, load_settings
 from optional_layers.manager import LayerManager, build_manager
 
@@ -34,6 +34,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
     """The core graph, merged with whatever the env's enabled optional layers contribute (`layers`:
     the manager of the env's `layers.yaml` unless one is given)."""
     settings.require_secrets("dagster")
+    tracing.configure("mlops-dagster", settings.otel_exporter_otlp_endpoint)  # off unless the endpoint is set
     layers = layers or build_manager(settings)
     handlers = layers.logging_handlers(settings, "dagster")
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events

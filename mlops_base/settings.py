@@ -102,6 +102,8 @@ class Settings(EnvSettings):
     # release
     target_alias: Alias = Alias.B
     serving_url: str = ""
+    # OpenTelemetry: traces of the model server and the runs over OTLP/HTTP (empty: tracing off)
+    otel_exporter_otlp_endpoint: str = Field("", pattern=r"^$|^https?://\S+$")
     # every replica a release reloads and verifies: a comma-separated list of URLs (local, static
     # setups), or a headless Service's `host:port` whose DNS records name each pod (a cluster);
     # neither: SERVING_URL alone

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from mlops_base import log_context
+from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, SettingsError, load_settings
 from optional_layers.manager import LayerManager, build_manager
 from serving import errors, openapi_doc
@@ -22,6 +22,8 @@ from serving.routers import mlflow_scoring, open_inference, predict, reload, sta
 from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
+# probes and scrapes: not traced
+UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
 # tokens that must never protect a reload endpoint outside dev
 WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
 
@@ -91,5 +93,9 @@ def create_app(
     openapi_doc.document(app, [*predict.SCHEMAS, *open_inference.SCHEMAS], settings.max_rows)
     log_context.attach(layers.logging_handlers(settings, "serving"))
     layers.serving_startup(app, settings)  # optional layers add middleware and routes here
+    if tracing.configure("mlops-serving", settings.otel_exporter_otlp_endpoint):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # only when tracing
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=tracing.provider, excluded_urls=UNTRACED)
     app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     return app

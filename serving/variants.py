@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from anyio import to_thread
 
+from mlops_base import tracing
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Backend, Settings
 from serving.batching import BatchStats, MicroBatcher
@@ -182,8 +183,10 @@ class VariantRegistry:
             )
         runtime = self._new_runtime(alias)
         try:
-            runtime.load(ref, artifact_uri)
-            runtime.smoke_test()
+            with tracing.span("load", alias=alias, version=ref.version, backend=runtime.backend):
+                runtime.load(ref, artifact_uri)
+            with tracing.span("smoke_test", alias=alias, version=ref.version):
+                runtime.smoke_test()
         except ModelLoadError:
             self._variants[alias].failed = (ref.version, time.monotonic())  # the watch waits before a retry
             raise
@@ -231,7 +234,8 @@ class VariantRegistry:
             self._on_event("reload_failed", {"alias": str(alias), "status": exc.status, "error": str(exc)})
             raise
         assert new.info is not None
-        previous = self._swap(alias, new)
+        with tracing.span("swap", alias=alias, version=new.info.ref.version):
+            previous = self._swap(alias, new)
         result = SwapResult(str(alias), new.info.ref.version, previous, (time.perf_counter() - started) * 1000)
         log.info(
             "alias %s now serves v%s (was v%s)",

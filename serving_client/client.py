@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from mlops_base import tracing
+
 
 class ServingError(RuntimeError):
     """The model server refused or failed a request; `status` is the HTTP status (0 if unreachable)."""
@@ -37,7 +39,7 @@ class ServingClient:
     def reload(self, alias: str, version: str | None = None) -> dict[str, Any]:
         """Hot-swap `alias`; with `version`, the server refuses (409) if the registry disagrees."""
         body = {"version": str(version)} if version is not None else {}
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = tracing.inject({"Authorization": f"Bearer {self._token}"})  # the release's trace, when on
         return self._request("POST", f"/variant/{alias}/reload", json=body, headers=headers)
 
     def models(self) -> dict[str, Any]:

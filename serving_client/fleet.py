@@ -7,6 +7,7 @@ reached is named in the outcome, never averaged away.
 
 from __future__ import annotations
 
+import contextvars
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,8 +69,10 @@ class Fleet:
         self._clients = [ServingClient(url, token, timeout_s) for url in urls]
 
     def _each(self, call) -> list:
+        """`call` per replica in parallel, each in a copy of the caller's context (its trace)."""
+        contexts = [contextvars.copy_context() for _ in self._clients]  # copied here, in the caller's thread
         with ThreadPoolExecutor(max_workers=min(len(self._clients), 16)) as pool:
-            return list(pool.map(call, self._clients))
+            return list(pool.map(lambda context, client: context.run(call, client), contexts, self._clients))
 
     def hot_swap(self, alias: str, version: str) -> FleetResult:
         """Reload `alias` on every replica (each refuses with 409 if the registry disagrees), then

@@ -1,5 +1,5 @@
 """One JSON object per record: timestamp, level, env, component, logger, message, and what the
-record is about (alias, version, run_id, request_id) when known. Secrets never appear."""
+record is about (alias, version, run_id, request_id, trace_id) when known. Secrets never appear."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 
 from mlops_base.log_context import request_id
+from mlops_base.tracing import current_trace_id
 
 FIELDS = ("alias", "version", "run_id")
 
@@ -24,6 +25,9 @@ def context_of(record: logging.LogRecord) -> dict[str, str]:
     rid = request_id.get()
     if rid:
         found["request_id"] = rid
+    trace_id = current_trace_id()  # None unless tracing is on
+    if trace_id:
+        found["trace_id"] = trace_id
     return found
 
 

@@ -24,6 +24,7 @@ import tritonclient.http.aio as triton_aio
 from mlflow.models import Model
 from tritonclient.utils import InferenceServerException
 
+from mlops_base import tracing
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
@@ -37,6 +38,11 @@ _DATATYPE = {np.dtype("float64"): "FP64"}
 _MODEL_GONE = ("unknown model", "is not ready", "not found")
 
 log = logging.getLogger("serving.runtimes.triton")
+
+
+def _trace_headers() -> dict[str, str] | None:
+    """The request's trace context for Triton (its own tracing joins the trace); None when off."""
+    return tracing.inject({}) if tracing.enabled() else None
 
 
 class TritonRuntime(ModelRuntime):
@@ -120,6 +126,7 @@ class TritonRuntime(ModelRuntime):
                 self._name,
                 self._inputs(rows, triton_http),
                 outputs=[triton_http.InferRequestedOutput(OUTPUT, binary_data=True)],
+                headers=_trace_headers(),
             )
         except InferenceServerException as exc:
             raise self._error(exc) from exc
@@ -138,6 +145,7 @@ class TritonRuntime(ModelRuntime):
                 self._name,
                 self._inputs(rows, triton_aio),
                 outputs=[triton_aio.InferRequestedOutput(OUTPUT, binary_data=True)],
+                headers=_trace_headers(),
             )
         except InferenceServerException as exc:
             raise self._error(exc) from exc

@@ -1,0 +1,71 @@
+"""Tracing with the OpenTelemetry SDK's in-memory exporter (fast tier: the real app on fakes): the
+server's request spans, a release's reload as children of the caller's trace (load, smoke test,
+swap), the trace id in the JSON logs and in the headers to Triton; off: no middleware, no span."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from mlops_base import tracing
+from optional_layers.loki.formatter import context_of
+from serving.runtimes.triton import _trace_headers
+from tests.fakes import fake_server
+from tests.support import TOKEN
+
+ROW = [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.fixture
+def spans():
+    exporter = InMemorySpanExporter()
+    assert tracing.configure("mlops-serving-test", exporter=exporter)
+    try:
+        yield exporter
+    finally:
+        tracing.reset()
+
+
+def _names(exporter) -> list[str]:
+    return [span.name for span in exporter.get_finished_spans()]
+
+
+def test_a_reload_is_a_child_of_the_callers_trace_with_load_smoke_test_and_swap(spans):
+    with fake_server() as (client, registry):
+        registry.aliases["B"] = "3"
+        with tracing.span("served_alias", alias="B", version="3") as parent:
+            headers = tracing.inject({"Authorization": f"Bearer {TOKEN}"})
+            assert headers["traceparent"].split("-")[1] == format(parent.get_span_context().trace_id, "032x")
+            assert client.post("/variant/B/reload", headers=headers).status_code == 200
+        assert client.post("/predict", json={"data": [ROW]}).status_code == 200
+        assert client.get("/health").status_code == 200
+
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    trace_id = finished["served_alias"].context.trace_id
+    for name in ("load", "smoke_test", "swap"):
+        assert finished[name].context.trace_id == trace_id, name
+    assert finished["load"].attributes["version"] == "3"
+    assert finished["POST /variant/{alias}/reload"].parent.span_id == finished["served_alias"].context.span_id
+    assert "POST /predict" in finished and finished["POST /predict"].context.trace_id != trace_id
+    assert not [n for n in finished if n.startswith("GET /health")]  # probes are not traced
+
+
+def test_the_trace_id_reaches_the_logs_and_the_headers_to_triton(spans):
+    record = logging.LogRecord("serving", logging.INFO, __file__, 1, "reloaded", None, None)
+    assert "trace_id" not in context_of(record)
+    with tracing.span("request") as span:
+        trace_id = format(span.get_span_context().trace_id, "032x")
+        assert context_of(record)["trace_id"] == trace_id
+        assert _trace_headers()["traceparent"].split("-")[1] == trace_id
+
+
+def test_off_no_middleware_no_span_no_header():
+    assert not tracing.enabled()
+    with fake_server() as (client, _):
+        assert not any("OpenTelemetry" in m.cls.__name__ for m in client.app.user_middleware)
+        assert client.post("/predict", json={"data": [ROW]}).status_code == 200
+    with tracing.span("anything") as span:
+        assert span is None
+    assert tracing.inject({}) == {} and _trace_headers() is None and tracing.current_trace_id() is None
