@@ -15,6 +15,7 @@ SERVING_ORDER = [
     "ours_before",
     "ours_monitoring",
     "ours_evaluation",
+    "ours_tracing",
     "ours_triton",
 ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import load
 from bench.models import register_iris_model
+from bench.otlp_sink import OtlpSink
 from bench.targets import CONNECTIONS, Target, build_targets, check_answers, rows_of, start_targets, stop_targets
 from mlops_platform import processes
 
@@ -103,11 +104,12 @@ def side_by_side(
     name), started, checked to agree, measured; every process stopped after."""
     load.require_wrk()
     mlflow_server = processes.start_mlflow(workdir / "mlflow", processes.free_port())
+    collector = OtlpSink()  # where the traced target exports its spans
     targets: list[Target] = []
     triton_server = None
     try:
         model_name = register_iris_model(mlflow_server.url)
-        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted, before)
+        targets = build_targets(workdir, mlflow_server.url, model_name, venvs, wanted, before, collector.url)
         if more is not None:
             targets = more(targets, model_name)
         triton_server = start_targets(targets, workdir)
@@ -116,6 +118,7 @@ def side_by_side(
     finally:
         stop_targets(targets, triton_server)
         processes.stop(mlflow_server)
+        collector.close()
     return targets, results
 
 

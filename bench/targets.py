@@ -112,7 +112,13 @@ def _envs_with(workdir: Path, layer: str) -> Path:
 
 
 def build_targets(
-    workdir: Path, tracking_uri: str, model_name: str, venvs: Path, wanted: set[str], before: tuple[str, Path] | None
+    workdir: Path,
+    tracking_uri: str,
+    model_name: str,
+    venvs: Path,
+    wanted: set[str],
+    before: tuple[str, Path] | None,
+    otlp_url: str = "",
 ) -> list[Target]:
     model_dir, model_file, columns = _export_model(tracking_uri, model_name, workdir)
     ours = {
@@ -191,6 +197,11 @@ def build_targets(
                 "MLOPS_ENVS_DIR": str(_envs_with(workdir, "evaluation")),
                 "MLOPS_STATE_DIR": str(workdir / "state"),
             },
+        ),
+        this_server(
+            "ours_tracing",
+            "this server, batching + tracing on (OTLP)",
+            {**ours, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_url},
         ),
         Target(
             "triton",

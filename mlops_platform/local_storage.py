@@ -244,7 +244,9 @@ def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
             **s3,
         }
     token = {"RELOAD_SECRET_TOKEN": _reload_token(settings)}
-    return token if component == "serving" else {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **token}
+    if component == "serving":  # S3: the evaluation layer copies its prediction log there
+        return {**s3, **token}
+    return {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **token}
 
 
 def start_local_storage(settings: Settings, log_dir: Path) -> list[processes.Service]:

@@ -3,6 +3,7 @@ store): every protocol's answers logged, feedback joined to them, bad feedback r
 
 from __future__ import annotations
 
+import re
 import time
 
 import orjson
@@ -127,3 +128,17 @@ def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
         assert client.post("/feedback", json={"request_id": "x", "label": 1}).status_code == 404
         assert client.get("/evaluation").status_code == 404
     assert not (tmp_path / "evaluation").exists()
+
+
+def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitoring_on(tmp_path):
+    layers = LayerManager({"evaluation", "monitoring"})
+    with fake_server(layers=layers, mlops_state_dir=tmp_path) as (client, _):
+        answer = client.post("/variant/A/predict", json={"data": [ROW]})
+        assert client.post("/feedback", json=_truth(answer)).status_code == 200
+        text = client.get("/metrics").text
+    assert 'mlops_evaluation_outcomes{variant="A",version="1"} 1.0' in text
+    assert 'mlops_evaluation_metric{metric="accuracy",variant="A",version="1"} 1.0' in text
+    assert 'mlops_evaluation_decision{decision="not yet known"} 1.0' in text
+    # every server of this process (the tests' earlier apps too) counts into the process's counters
+    assert re.search(r"^mlops_prediction_log_written_total [1-9][0-9.e+]*$", text, re.MULTILINE)
+    assert "mlops_prediction_log_dropped_total 0.0" in text

@@ -27,6 +27,7 @@ from mlops_platform.stack import dagster_home
 from optional_layers.evaluation.definitions import (
     evaluation_promote_sensor,
     evaluation_rollback_sensor,
+    online_evaluation_sensor,
 )
 from tests.core_assets.runs import run_job
 from tests.support import start_server, toggle, wired_to
@@ -101,6 +102,12 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             assert judged["challenger"]["outcomes"] == judged["champion"]["outcomes"] == len(rows)
             low, high = judged["difference_interval"]
             assert low < judged["difference"] < high < 0
+
+            # enough new outcomes (76 >= EVALUATION_MIN_NEW_OUTCOMES=50): online_evaluation is materialized, once
+            with build_sensor_context(instance=instance, resources=defs.resources) as context:
+                materialize = online_evaluation_sensor(context)
+                assert isinstance(materialize, RunRequest) and materialize.tags["mlops/trigger"] == "evaluation"
+                assert isinstance(online_evaluation_sensor(context), SkipReason)
 
             promote = _sensor(evaluation_promote_sensor, instance, defs)
             assert isinstance(promote, SkipReason) and "decision: worse" in promote.skip_message
