@@ -94,8 +94,8 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
         )
         report.add(report.summary())
         report.evaluation = run_experiment(server_url, builtin_features().x_test.to_numpy().tolist(), report.add)
-        for run in promotion_runs(dag):
-            report.add(f"promote_job run {run['runId'][:8]} {run['status']}, trigger evaluation")
+        for run in promotion_runs(dag):  # the alias is served before its run records its end
+            report.add(f"promote_job run {run['runId'][:8]} {dag.wait(run['runId'])}, trigger evaluation")
     finally:
         stop_platform(services)
     return report
