@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlops_base.settings import Settings
 from optional_layers.evaluation.archive import archiver
+from optional_layers.evaluation.metrics import gauges
 from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, PredictionLog, RotatingFile
 from optional_layers.evaluation.report import evaluation
 from optional_layers.evaluation.settings import EvaluationSettings
@@ -89,57 +90,9 @@ class Evaluation:
         if time.monotonic() - at < GAUGE_CACHE_SECONDS:
             return samples
         try:
-            judged = self.judge()
+            samples = gauges(self.judge())
         except SQLAlchemyError:
             return samples
-        samples = [
-            (
-                "mlops_evaluation_outcomes",
-                "Fed-back outcomes (scored rows)",
-                {"variant": v["variant"], "version": v["version"]},
-                v["outcomes"],
-            )
-            for v in judged["variants"]
-        ]
-        samples += [
-            (
-                "mlops_evaluation_metric",
-                "Online metric per variant and version",
-                {"variant": v["variant"], "version": v["version"], "metric": judged["metric"]},
-                v["metric"],
-            )
-            for v in judged["variants"]
-            if v["metric"] is not None
-        ]
-        comparison = judged["comparison"]
-        for bound, value in zip(("low", "high"), comparison["difference_interval"], strict=True):
-            if value is not None:
-                samples.append(
-                    (
-                        "mlops_evaluation_difference",
-                        "Challenger minus champion, always-valid interval",
-                        {"bound": bound},
-                        value,
-                    )
-                )
-        if comparison["difference"] is not None:
-            samples.append(
-                (
-                    "mlops_evaluation_difference",
-                    "Challenger minus champion, always-valid interval",
-                    {"bound": "estimate"},
-                    comparison["difference"],
-                )
-            )
-        samples += [
-            (
-                "mlops_evaluation_decision",
-                "1 for the judgement's current decision",
-                {"decision": d},
-                float(comparison["decision"] == d),
-            )
-            for d in ("better", "worse", "not yet known")
-        ]
         self._gauges = (time.monotonic(), samples)
         return samples
 
