@@ -82,7 +82,10 @@ class LayerManager:
         return bool(self.pm.hook.mlops_prediction_answered.get_hookimpls())
 
     def prediction_answered(self, prediction: AnsweredPrediction, settings: Settings) -> None:
-        self.pm.hook.mlops_prediction_answered(prediction=prediction, settings=settings)
+        try:
+            self.pm.hook.mlops_prediction_answered(prediction=prediction, settings=settings)
+        except Exception:  # a recorder that breaks its contract never fails the answered request
+            log.exception("a layer failed to record prediction %s", prediction.request_id)
 
     def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)
