@@ -23,6 +23,7 @@ from optional_layers.hookspecs import AnsweredPrediction
 
 _log = logging.getLogger("mlops.evaluation")
 FLUSH_SECONDS = 0.2
+PRUNE_SECONDS = 3600.0  # how often predictions past the feedback window are forgotten
 _JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
 
@@ -114,11 +115,15 @@ class PredictionLog:
         self.files.close()
 
     def _run(self) -> None:
+        pruned = time.monotonic()
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             try:
                 self._write_batch()
+                if time.monotonic() - pruned > PRUNE_SECONDS:
+                    pruned = time.monotonic()
+                    self.store.prune()
             except Exception:  # a broken disk or database loses this batch, never the server
                 _log.exception("prediction log batch lost")
             if self._stop and not self.queue:

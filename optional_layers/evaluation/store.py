@@ -114,10 +114,11 @@ class OutcomeStore:
     def add_feedback(self, items: Sequence[tuple[str, Any]], now: float | None = None) -> int:
         """Store (request id, label) pairs, all or none; the number of scored rows they add."""
         now = time.time() if now is None else now
-        ids = [request_id for request_id, _ in items]
-        for index, request_id in enumerate(ids):
-            if request_id in ids[:index]:
+        ids: set[str] = set()
+        for index, (request_id, _) in enumerate(items):
+            if request_id in ids:
                 raise FeedbackError(409, f"[{index}].request_id: {request_id!r} is given twice in this body")
+            ids.add(request_id)
         with self.engine.begin() as connection:
             found = {
                 row.request_id: row

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from optional_layers.evaluation.prediction_log import PredictionLog
+from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
 from optional_layers.hookspecs import AnsweredPrediction
 from optional_layers.manager import LayerManager
 from tests.fakes import fake_server
@@ -142,3 +143,14 @@ def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitori
     # every server of this process (the tests' earlier apps too) counts into the process's counters
     assert re.search(r"^mlops_prediction_log_written_total [1-9][0-9.e+]*$", text, re.MULTILINE)
     assert "mlops_prediction_log_dropped_total 0.0" in text
+
+
+def test_predictions_past_the_window_without_an_outcome_are_pruned(tmp_path):
+    store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
+    rows = [(f"r{i}", 1000.0, "m", "A", "1", None, "[1]") for i in range(3)]
+    store.add_predictions(rows)
+    store.add_feedback([("r0", 1)], now=1010.0)
+    store.prune(now=2000.0)
+    assert [o.label for o in store.outcomes("m")] == [1]  # r0 kept: it has its outcome
+    with pytest.raises(FeedbackError, match="'r1' is unknown"):
+        store.add_feedback([("r1", 1)], now=2000.0)
