@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
 
@@ -97,10 +97,10 @@ def mlops_release_check(model_name: str, version: str, settings: Settings) -> st
     """
 
 
-@dataclass(frozen=True)
-class AnsweredPrediction:
+class AnsweredPrediction(NamedTuple):
     """One prediction the model server answered, as the data plane saw it: references to the
-    scored input and the predictions (not copies), for a layer to serialize off the hot path."""
+    scored input and the predictions (not copies), for a layer to serialize off the hot path.
+    (A tuple: built per request, ~4 times cheaper than a frozen dataclass.)"""
 
     request_id: str | None
     time: float  # seconds since the epoch, when answered
@@ -113,10 +113,11 @@ class AnsweredPrediction:
 
 
 @hookspec
-def mlops_prediction_answered(prediction: AnsweredPrediction, settings: Settings) -> None:
-    """Record an answered prediction (e.g. into a prediction log). Called on the model server's event
-    loop for every answered prediction of every route, only when some layer implements it: it must
-    only hand the record on (a bounded queue), never block or raise."""
+def mlops_prediction_recorder(app: FastAPI, settings: Settings) -> Callable[[AnsweredPrediction], None] | None:
+    """A function the model server calls with every answered prediction of every route (e.g. to
+    feed a prediction log), or None. Asked once, when the server starts serving (after
+    `mlops_serving_startup`); the function then runs on the event loop per request, so it must only
+    hand the record on (a bounded queue), never block or raise."""
 
 
 @hookspec

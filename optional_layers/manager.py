@@ -5,6 +5,7 @@ global one: `build_manager` makes it where the settings are made, and it is pass
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -78,14 +79,21 @@ class LayerManager:
             document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
         )
 
-    def records_predictions(self) -> bool:
-        return bool(self.pm.hook.mlops_prediction_answered.get_hookimpls())
+    def prediction_recorder(self, app: FastAPI, settings: Settings) -> Callable[[AnsweredPrediction], None] | None:
+        """One function calling every layer's recorder (None when no layer records): asked once,
+        called per request without a hook call's cost."""
+        recorders = [r for r in self.pm.hook.mlops_prediction_recorder(app=app, settings=settings) if r is not None]
+        if not recorders:
+            return None
 
-    def prediction_answered(self, prediction: AnsweredPrediction, settings: Settings) -> None:
-        try:
-            self.pm.hook.mlops_prediction_answered(prediction=prediction, settings=settings)
-        except Exception:  # a recorder that breaks its contract never fails the answered request
-            log.exception("a layer failed to record prediction %s", prediction.request_id)
+        def record(prediction: AnsweredPrediction) -> None:
+            for recorder in recorders:
+                try:
+                    recorder(prediction)
+                except Exception:  # a recorder that breaks its contract never fails the answered request
+                    log.exception("a layer failed to record prediction %s", prediction.request_id)
+
+        return record
 
     def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
         self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)

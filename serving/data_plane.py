@@ -49,8 +49,8 @@ class DataPlane:
         self.shadow = shadow
         # a layer reads other body forms (e.g. {"entity_ids": [...]}, feast layer on)
         self.other_forms = layers.provides_request_rows()
-        # a layer records answered predictions (evaluation layer on); off: not even a call
-        self.records_predictions = layers.records_predictions()
+        # what records answered predictions (evaluation layer on); None: not even a call
+        self.record = None
 
     async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
@@ -87,12 +87,13 @@ class DataPlane:
                 raise PayloadError(422, f"the model rejected the input: {exc}") from exc
             except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
-        if self.records_predictions:
+        if self.record is not None:
             ref = info.ref
-            answered = AnsweredPrediction(
-                request_id.get(), time.time(), alias, ref.model_name, ref.version, client_bucket, x, predictions
+            self.record(
+                AnsweredPrediction(
+                    request_id.get(), time.time(), alias, ref.model_name, ref.version, client_bucket, x, predictions
+                )
             )
-            self.layers.prediction_answered(answered, self.settings)
         return Answer(alias, info, x, predictions, probabilities)
 
     def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:

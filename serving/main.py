@@ -61,7 +61,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         variants = app.state.variants = VariantRegistry(settings, source, new_runtime, on_event=on_event)
-        app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
+        plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
+        plane.record = layers.prediction_recorder(app, settings)
         # Models load in the background, never at import: the server answers at once, /ready says
         # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
         loading = asyncio.create_task(variants.load_all())
@@ -96,6 +97,9 @@ def create_app(
     if tracing.configure("mlops-serving", settings.otel_exporter_otlp_endpoint):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # only when tracing
 
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=tracing.provider, excluded_urls=UNTRACED)
+        # one span per request: the per-ASGI-message send/receive spans doubled its cost (bench)
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing.provider, excluded_urls=UNTRACED, exclude_spans=["receive", "send"]
+        )
     app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     return app

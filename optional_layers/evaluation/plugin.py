@@ -3,6 +3,7 @@ a Dagster asset, and (AUTO_PROMOTE) promotion or rollback on its evidence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,9 +11,8 @@ from fastapi import FastAPI
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import AnsweredPrediction, LayerInfo, hookimpl
 
-# the layer's state per model server in this process, by its settings object (the data plane
-# passes the very object the server was built with)
-_SERVERS: dict[int, Any] = {}
+# the layer's state per model server in this process (its counters are the process's)
+_SERVERS: dict[int, Any] = {}  # by id(app)
 
 
 @hookimpl
@@ -28,14 +28,13 @@ def mlops_layer_info() -> LayerInfo:
 def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
     from optional_layers.evaluation.serving import attach  # the model server only
 
-    _SERVERS[id(settings)] = attach(app, settings)
+    _SERVERS[id(app)] = attach(app, settings)
 
 
 @hookimpl
-def mlops_prediction_answered(prediction: AnsweredPrediction, settings: Settings) -> None:
-    server = _SERVERS.get(id(settings))
-    if server is not None:
-        server.log.put(prediction)
+def mlops_prediction_recorder(app: FastAPI) -> Callable[[AnsweredPrediction], None] | None:
+    state = getattr(app.state, "evaluation", None)
+    return None if state is None else state.log.put
 
 
 @hookimpl

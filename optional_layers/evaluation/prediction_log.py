@@ -22,19 +22,25 @@ from optional_layers.evaluation.store import OutcomeStore
 from optional_layers.hookspecs import AnsweredPrediction
 
 _log = logging.getLogger("mlops.evaluation")
-FLUSH_SECONDS = 0.2
+FLUSH_SECONDS = 0.5  # a batch per half second: per-batch costs (a transaction, a file append) stay small
 PRUNE_SECONDS = 3600.0  # how often predictions past the feedback window are forgotten
-_JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
 
-def _values(data: Any) -> list:
+def _json(data: Any) -> bytes:
+    """Predictions or inputs as JSON: arrays by orjson's own numpy encoder, frames as records."""
     if isinstance(data, pd.DataFrame):
-        return data.astype(object).where(data.notna(), None).to_dict(orient="records")
-    return np.asarray(data).tolist()
+        return orjson.dumps(data.astype(object).where(data.notna(), None).to_dict(orient="records"))
+    if isinstance(data, np.ndarray):
+        try:
+            return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+        except orjson.JSONEncodeError:  # object or non-contiguous arrays
+            return orjson.dumps(data.tolist())
+    return orjson.dumps(data)
 
 
-def record(prediction: AnsweredPrediction, with_inputs: bool) -> dict[str, Any]:
-    """One line of the log."""
+def encode(prediction: AnsweredPrediction, with_inputs: bool) -> tuple[bytes, bytes]:
+    """One line of the log, and its predictions' JSON (the outcome store keeps them too)."""
+    predictions = _json(prediction.predictions)
     line = {
         "request_id": prediction.request_id,
         "time": prediction.time,
@@ -42,11 +48,11 @@ def record(prediction: AnsweredPrediction, with_inputs: bool) -> dict[str, Any]:
         "model_name": prediction.model_name,
         "version": prediction.version,
         "bucket": prediction.bucket,
-        "predictions": _values(prediction.predictions),
+        "predictions": orjson.Fragment(predictions),
     }
     if with_inputs:
-        line["inputs"] = _values(prediction.rows)
-    return line
+        line["inputs"] = orjson.Fragment(_json(prediction.rows))
+    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE), predictions
 
 
 class RotatingFile:
@@ -135,21 +141,14 @@ class PredictionLog:
             batch.append(self.queue.popleft())
         try:
             if batch:
-                lines = [record(p, random.random() < self.sample) for p in batch]
-                self.files.write(b"".join(orjson.dumps(line, option=_JSON) for line in lines))
+                sample, draw = self.sample, random.random
+                encoded = [encode(p, draw() < sample) for p in batch]
+                self.files.write(b"".join(line for line, _ in encoded))
                 self.store.add_predictions(
                     [
-                        (
-                            line["request_id"],
-                            line["time"],
-                            line["model_name"],
-                            line["alias"],
-                            line["version"],
-                            line["bucket"],
-                            orjson.dumps(line["predictions"]).decode(),
-                        )
-                        for line in lines
-                        if line["request_id"]
+                        (p.request_id, p.time, p.model_name, p.alias, p.version, p.bucket, predictions.decode())
+                        for p, (_, predictions) in zip(batch, encoded, strict=True)
+                        if p.request_id
                     ]
                 )
         finally:

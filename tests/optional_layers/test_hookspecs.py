@@ -23,7 +23,7 @@ def test_the_expected_hooks_exist():
         "mlops_request_rows",
         "mlops_metric_values",
         "mlops_metric_samples",
-        "mlops_prediction_answered",
+        "mlops_prediction_recorder",
     }
 
 

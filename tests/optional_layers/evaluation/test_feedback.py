@@ -125,7 +125,7 @@ def test_a_full_queue_drops_and_counts_never_blocks():
 
 def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
     with fake_server(mlops_state_dir=tmp_path) as (client, _):
-        assert client.app.state.plane.records_predictions is False
+        assert client.app.state.plane.record is None
         assert client.post("/feedback", json={"request_id": "x", "label": 1}).status_code == 404
         assert client.get("/evaluation").status_code == 404
     assert not (tmp_path / "evaluation").exists()
