@@ -18,7 +18,7 @@ import pytest
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
-from tests.support import TRITON_KEY, RegisteredModel, register_model, start_mlflow
+from tests.support import TRITON_KEY, RegisteredModel, register_trained, start_mlflow, train_versions
 
 os.environ.update(processes.QUIET_ENV)
 
@@ -61,15 +61,22 @@ def settings(mlflow_server: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def shared_model(mlflow_server) -> RegisteredModel:
+def trained_pair(mlflow_server) -> list:
+    """Two trained and logged models, trained once: every registered test model's versions."""
+    return train_versions(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def shared_model(mlflow_server, trained_pair) -> RegisteredModel:
     """Read-only for tests: A = v1 (logistic regression), B = v2 (a depth-1 tree that disagrees)."""
-    return register_model(mlflow_server)
+    return register_trained(mlflow_server, trained_pair)
 
 
 @pytest.fixture
-def fresh_model(mlflow_server) -> RegisteredModel:
-    """A model of this test's own, free to move aliases on."""
-    return register_model(mlflow_server)
+def fresh_model(mlflow_server, trained_pair) -> RegisteredModel:
+    """A model of this test's own, free to move aliases on (its versions' artifacts are shared:
+    a test that tampers with artifacts registers a version of its own)."""
+    return register_trained(mlflow_server, trained_pair)
 
 
 @pytest.fixture(scope="session")

@@ -42,25 +42,36 @@ class RegisteredModel:
     run_ids: list[str]
 
 
-def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
-    """Train and register `n_versions` distinct models; A -> v1, B -> the last."""
+def train_versions(tracking_uri: str, n_versions: int = 2) -> list:
+    """`n_versions` distinct trained and logged models (alternately a logistic regression and a
+    depth-1 tree that disagrees with it), ready to register under any name."""
     mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
-    name = f"serving-{uuid.uuid4().hex[:8]}"
     features = builtin_features()
-    versions, run_ids = [], []
+    trained = []
     for i in range(n_versions):
         estimator, params = (
             ("sklearn.linear_model.LogisticRegression", {"C": 1.0, "max_iter": 500})
             if i % 2 == 0
             else ("sklearn.tree.DecisionTreeClassifier", {"max_depth": 1, "random_state": 0})
         )
-        result = train_and_log(features, TrainingSpec(estimator=estimator, params=params), "serving-tests", tags={})
-        versions.append(str(register_version(client, name, result.model_uri, result.run_id).version))
-        run_ids.append(result.run_id)
+        trained.append(train_and_log(features, TrainingSpec(estimator=estimator, params=params), "serving-tests", {}))
+    return trained
+
+
+def register_trained(tracking_uri: str, trained: list) -> RegisteredModel:
+    """A model of its own name whose versions are `trained` (their runs' artifacts, read-only);
+    A -> v1, B -> the last."""
+    client = MlflowClient(tracking_uri)
+    name = f"serving-{uuid.uuid4().hex[:8]}"
+    versions = [str(register_version(client, name, t.model_uri, t.run_id).version) for t in trained]
     client.set_registered_model_alias(name, "A", versions[0])
     client.set_registered_model_alias(name, "B", versions[-1])
-    return RegisteredModel(name, versions, run_ids)
+    return RegisteredModel(name, versions, [t.run_id for t in trained])
+
+
+def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
+    """Train and register `n_versions` distinct models; A -> v1, B -> the last."""
+    return register_trained(tracking_uri, train_versions(tracking_uri, n_versions))
 
 
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:
