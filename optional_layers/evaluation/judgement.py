@@ -42,6 +42,12 @@ class Arm:
     variance: float
 
     @classmethod
+    def of_sums(cls, n: int, total: float, squares: float) -> Arm:
+        """From running sums (n >= 2): how the judgement is read again after each new outcome."""
+        mean = total / n
+        return cls(n, mean, max(squares - n * mean * mean, 0.0) / (n - 1))
+
+    @classmethod
     def of(cls, scores: Sequence[float]) -> Arm:
         values = np.asarray(scores, dtype=np.float64)
         if len(values) == 0:

@@ -41,14 +41,15 @@ def evaluation(
     by_arm: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_arm[(outcome.alias, outcome.version)].append(outcome)
+    scored = {key: _scores(task, arm_outcomes) for key, arm_outcomes in by_arm.items()}  # scored once
     settings = {"alpha": alpha, "min_samples": min_samples, "mixing_sd": mixing_sd}
     variants = []
-    for (alias, version), arm_outcomes in sorted(by_arm.items()):
-        arm = Arm.of(_scores(task, arm_outcomes))
+    for (alias, version), arm_scores in sorted(scored.items()):
+        arm = Arm.of(arm_scores)
         variants.append({"variant": alias, "version": version, "outcomes": arm.n, "metric": _finite(arm.mean)})
-    champion = by_arm.get(("A", served.get("A") or ""), [])
-    challenger = by_arm.get(("B", served.get("B") or ""), [])
-    judged = judge(task, Arm.of(_scores(task, champion)), Arm.of(_scores(task, challenger)), **settings)
+    sides = [("A", served.get("A") or ""), ("B", served.get("B") or "")]
+    champion, challenger = ((by_arm.get(key, []), scored.get(key, np.zeros(0))) for key in sides)
+    judged = judge(task, Arm.of(champion[1]), Arm.of(challenger[1]), **settings)
     answer = {
         "task": task,
         "metric": judged.metric,
@@ -88,13 +89,17 @@ def _scores(task: Task, outcomes: list[Outcome]) -> np.ndarray:
 
 
 def difference_history(
-    task: Task, champion: list[Outcome], challenger: list[Outcome], **settings: Any
+    task: Task,
+    champion: tuple[list[Outcome], np.ndarray],
+    challenger: tuple[list[Outcome], np.ndarray],
+    **settings: Any,
 ) -> list[dict[str, Any]]:
     """The difference and its interval after each outcome (at most HISTORY_POINTS of them), as a
-    dashboard reading it after every outcome would have seen them."""
+    dashboard reading it after every outcome would have seen them. Each side: its outcomes and scores."""
     events = sorted(
-        [(o.received_at, 0, s) for o, s in zip(champion, _scores(task, champion), strict=True)]
-        + [(o.received_at, 1, s) for o, s in zip(challenger, _scores(task, challenger), strict=True)]
+        (outcome.received_at, side, score)
+        for side, (arm_outcomes, arm_scores) in enumerate((champion, challenger))
+        for outcome, score in zip(arm_outcomes, arm_scores, strict=True)
     )
     sums, squares, counts = [0.0, 0.0], [0.0, 0.0], [0, 0]
     points = []
@@ -107,11 +112,9 @@ def difference_history(
             continue
         if min(counts) < 2:
             continue
-        arms = [
-            Arm(n, s / n, max(q - n * (s / n) ** 2, 0.0) / (n - 1))
-            for n, s, q in zip(counts, sums, squares, strict=True)
-        ]
-        judged = judge(task, arms[0], arms[1], **settings)
+        judged = judge(
+            task, Arm.of_sums(counts[0], sums[0], squares[0]), Arm.of_sums(counts[1], sums[1], squares[1]), **settings
+        )
         points.append(
             {
                 "time": at,

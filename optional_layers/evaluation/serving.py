@@ -55,10 +55,8 @@ class Evaluation:
         self._gauges: tuple[float, list] = (0.0, [])
 
     def served(self) -> dict[str, str | None]:
-        return {
-            variant.alias: variant.runtime.info.ref.version if variant.runtime else None
-            for variant in self.app.state.variants.variants()
-        }
+        variants = self.app.state.variants
+        return {variant.alias: variants.served_version(variant.alias) for variant in variants.variants()}
 
     def judge(self, history: bool = False) -> dict[str, Any]:
         layer = self.layer

@@ -25,11 +25,6 @@ def absolute_errors(mae: float) -> Draw:
     return lambda rng, n: np.abs(rng.normal(0.0, sd, n))
 
 
-def _arm(total: float, squares: float, n: int) -> Arm:
-    mean = total / n
-    return Arm(n, mean, max(squares - n * mean * mean, 0.0) / (n - 1))
-
-
 def experiment(
     rng: np.random.Generator,
     task: Task,
@@ -46,7 +41,9 @@ def experiment(
     squares_a, squares_b = np.cumsum(a * a), np.cumsum(b * b)
     for n in range(batch, max_per_arm + 1, batch):
         i = n - 1
-        judged = judge(task, _arm(sums_a[i], squares_a[i], n), _arm(sums_b[i], squares_b[i], n), **settings).decision
+        judged = judge(
+            task, Arm.of_sums(n, sums_a[i], squares_a[i]), Arm.of_sums(n, sums_b[i], squares_b[i]), **settings
+        ).decision
         if judged != "not yet known":
             return judged
     return "not yet known"

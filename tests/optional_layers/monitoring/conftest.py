@@ -12,9 +12,7 @@ import pytest
 import yaml
 
 from mlops_base.settings import REPO_ROOT
-from mlops_platform import processes
-
-RULES = REPO_ROOT / "optional_layers" / "monitoring" / "rules" / "mlops-alerts.yaml"
+from mlops_platform import alerting, processes
 
 
 @pytest.fixture
@@ -37,34 +35,7 @@ def envs_with_monitoring(tmp_path):
 
 
 def start_prometheus(tmp_path: Path, server_url: str, pushgateway_url: str | None = None) -> processes.Service:
-    """A real Prometheus (Debian `prometheus`) with the layer's rules, scraping the model server
-    (and the Pushgateway) every second."""
-    port = processes.free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(RULES)],
-        "scrape_configs": [
-            {"job_name": "serving", "static_configs": [{"targets": [server_url.removeprefix("http://")]}]},
-        ],
-    }
-    if pushgateway_url:  # the runs' own labels (job, env) win over the scrape's
-        config["scrape_configs"].append(
-            {
-                "job_name": "pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": [pushgateway_url.removeprefix("http://")]}],
-            }
-        )
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    return processes.start_ready(
-        "prometheus",
-        [
-            "prometheus",
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        tmp_path / "prometheus.log",
-        f"http://127.0.0.1:{port}",
-        "/-/ready",
-    )
+    """The launcher's Prometheus (Debian `prometheus`, the layer's rules), scraping the model server
+    (and the Pushgateway, keeping the runs' own labels) every second; no Alertmanager."""
+    targets = {"serving": [server_url], **({"pushgateway": [pushgateway_url]} if pushgateway_url else {})}
+    return alerting.start_prometheus(tmp_path, targets, None, "1s")
