@@ -5,12 +5,13 @@ answers (MLServer's split); they never hold request logic of their own."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from mlops_base.aliases import Alias
@@ -52,9 +53,9 @@ class DataPlane:
         # what records answered predictions (evaluation layer on); None: not even a call
         self.record = None
 
-    async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, BackgroundTask | None]:
+    async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, Callable[[], None] | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
-        shadow alias, the task that scores a copy after the response."""
+        shadow alias, what scores a copy after the response (blocking: run it in a worker thread)."""
         client_bucket = bucket(client_id)
         try:
             chosen = route(self.settings, client_bucket, self.variants.loaded())
@@ -63,7 +64,7 @@ class DataPlane:
         answer = await self.predict_alias(chosen.alias, inputs, client_bucket)
         if chosen.shadow is None:
             return answer, None
-        return answer, BackgroundTask(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
+        return answer, partial(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
 
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now."""

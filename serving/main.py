@@ -15,6 +15,7 @@ from optional_layers.manager import LayerManager, build_manager
 from serving import errors, openapi_doc
 from serving.alias_watch import AliasWatch
 from serving.data_plane import DataPlane
+from serving.hot_path import HotPath
 from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
@@ -87,6 +88,7 @@ def create_app(
     app.state.settings = settings
     app.state.reload_guard = ReloadGuard(settings)
     app.state.shadow = ShadowStats(on_event=on_event)
+    app.add_middleware(HotPath, state=app.state)  # innermost: every middleware below wraps it too
     errors.install(app, settings.max_body_bytes)
     # routes are matched in order: the prediction routes first
     for router in (predict.router, open_inference.router, mlflow_scoring.router, reload.router, status.router):

@@ -5,14 +5,15 @@
 from __future__ import annotations
 
 from importlib.metadata import version as package_version
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
 from serving.mlflow_forms import parse_invocation, predictions_bytes
+from serving.openapi_doc import CLIENT_ID_HEADER
+from serving.reply import Headers, Reply, reply_of, response_of
 from serving.schemas import ErrorResponse, InvocationsResponse
 
 router = APIRouter(tags=["mlflow scoring protocol"])
@@ -55,7 +56,7 @@ async def version() -> str:
 @router.post(
     "/invocations",
     response_model=None,
-    openapi_extra=REQUEST_BODY,
+    openapi_extra={**REQUEST_BODY, "parameters": [CLIENT_ID_HEADER]},
     responses={
         200: {"model": InvocationsResponse, "description": "one prediction per row, as `mlflow models serve` answers"},
         400: {"model": ErrorResponse, "description": "body is not UTF-8"},
@@ -68,14 +69,12 @@ async def version() -> str:
         503: {"model": ErrorResponse, "description": "no model loaded, or its backend (Triton) unreachable"},
     },
 )
-async def invocations(
-    request: Request, x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None
-) -> Response:
+async def invocations(request: Request) -> Response:
     """Score rows on the alias the routing mode picks for this client, in MLflow's request and answer forms."""
-    plane: DataPlane = request.app.state.plane
-    inputs = parse_invocation(await request.body(), request.headers.get("content-type"), plane.other_forms)
-    answer, shadow = await plane.predict(inputs, x_client_id)
-    headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
-    return Response(
-        predictions_bytes(answer.predictions), media_type="application/json", headers=headers, background=shadow
-    )
+    return response_of(await invoke(request.app.state.plane, await request.body(), request.headers))
+
+
+async def invoke(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
+    inputs = parse_invocation(body, headers.get("content-type"), plane.other_forms)
+    answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
+    return reply_of(answer, predictions_bytes(answer.predictions), shadow)

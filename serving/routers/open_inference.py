@@ -17,6 +17,8 @@ from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Settings
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
+from serving.openapi_doc import CLIENT_ID_HEADER
+from serving.reply import Headers, Reply, reply_of, response_of
 from serving.runtimes.base import RuntimeInfo
 from serving.v2_infer import POSITIONAL_INPUT, infer_response, parse_infer
 from serving.v2_schemas import (
@@ -64,13 +66,7 @@ REQUEST_BODY = {
 }
 ROUTED_PARAMETERS = [
     {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}},
-    {
-        "name": "x-client-id",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "sticky routing key",
-    },
+    CLIENT_ID_HEADER,
 ]
 SCHEMAS = [V2InferRequest]  # read from the body by hand, so added to the OpenAPI components by the app
 VersionPath = Annotated[str, Path(description="a registry version served now, or an alias: A, B")]
@@ -124,28 +120,30 @@ def _metadata(settings: Settings, variants: VariantRegistry, info: RuntimeInfo) 
     )
 
 
-async def _infer(request: Request, alias: Alias | None, client_id: str | None) -> Response:
-    settings: Settings = request.app.state.settings
-    plane: DataPlane = request.app.state.plane
-    body = decompress(await request.body(), request.headers.get("content-encoding"), settings.max_body_bytes)
-    parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), plane.other_forms)
+async def infer_on(plane: DataPlane, model_name: str, version: str | None, body: bytes, headers: Headers) -> Reply:
+    """An infer request to the model (routed, sticky per `x-client-id`) or to one of its served versions."""
+    settings = plane.settings
+    if version is None:
+        _check_name(settings, model_name)
+    alias = None if version is None else _alias(settings, plane.variants, model_name, version)
+    body = decompress(body, headers.get("content-encoding"), settings.max_body_bytes)
+    parsed = parse_infer(body, headers.get(HEADER_LENGTH), plane.other_forms)
     shadow = None
     if alias is None:
-        answer, shadow = await plane.predict(parsed.inputs, client_id)
+        answer, shadow = await plane.predict(parsed.inputs, headers.get("x-client-id"))
     else:
         answer = await plane.predict_alias(alias, parsed.inputs)
     probabilities = answer.probabilities[1] if answer.probabilities is not None else None
     content, header_length = infer_response(
         settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities
     )
-    headers = {"x-model-variant": answer.alias.value, "x-model-version": answer.info.ref.version}
-    media = "application/json"
-    if header_length is not None:
-        headers["inference-header-content-length"] = str(header_length)
-        media = "application/octet-stream"
-    return Response(content, media_type=media, headers=headers, background=shadow)
+    if header_length is None:
+        return reply_of(answer, content, shadow)
+    extra = (("inference-header-content-length", str(header_length)),)
+    return reply_of(answer, content, shadow, "application/octet-stream", extra)
 
 
+# Served by `serving.hot_path`; these routes document them (and answer when the app runs without it).
 @router.post(
     "/models/{model_name}/infer",
     response_model=None,
@@ -154,9 +152,8 @@ async def _infer(request: Request, alias: Alias | None, client_id: str | None) -
 )
 async def infer(request: Request) -> Response:
     """Score on the alias the routing mode picks for this client (sticky per `x-client-id`)."""
-    # parameters read by hand, as /predict's body: FastAPI's parameter parsing cost ~3% of a request
-    _check_name(request.app.state.settings, request.path_params["model_name"])
-    return await _infer(request, None, request.headers.get("x-client-id"))
+    model_name = request.path_params["model_name"]
+    return response_of(await infer_on(request.app.state.plane, model_name, None, await request.body(), request.headers))
 
 
 @router.post(
@@ -167,8 +164,8 @@ async def infer(request: Request) -> Response:
 )
 async def infer_version(model_name: str, model_version: VersionPath, request: Request) -> Response:
     """Score on one served version (a registry version, or an alias)."""
-    alias = _alias(request.app.state.settings, request.app.state.variants, model_name, model_version)
-    return await _infer(request, alias, None)
+    plane = request.app.state.plane
+    return response_of(await infer_on(plane, model_name, model_version, await request.body(), request.headers))
 
 
 @router.get("", response_model=V2ServerMetadata)

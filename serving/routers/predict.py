@@ -8,13 +8,13 @@ The request and response schemas are still the ones the OpenAPI shows.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import Alias
 from serving.data_plane import Answer, DataPlane
+from serving.openapi_doc import CLIENT_ID_HEADER
 from serving.payload import answer_bytes, check_json, parse_inputs
+from serving.reply import Headers, Reply, reply_of, response_of
 from serving.schemas import (
     DataframeRecordsRequest,
     DataframeSplitRequest,
@@ -48,35 +48,33 @@ REQUEST_BODY = {
         },
     }
 }
+CLIENT_ID = {"parameters": [CLIENT_ID_HEADER]}
 
 
-def _response(answer: Answer) -> Response:
+def _body(answer: Answer) -> bytes:
     ref = answer.info.ref
-    body = answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
-    # the variant in headers too, so middleware (e.g. metrics) can see who answered
-    headers = {"x-model-variant": answer.alias.value, "x-model-version": ref.version}
-    return Response(body, media_type="application/json", headers=headers)
+    return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
-@router.post("/predict", response_model=None, responses=RESPONSES, openapi_extra=REQUEST_BODY)
-async def predict(
-    request: Request, x_client_id: Annotated[str | None, Header(description="sticky routing key")] = None
-) -> Response:
+async def predict_routed(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
+    check_json(headers.get("content-type"))
+    answer, shadow = await plane.predict(parse_inputs(body, plane.other_forms), headers.get("x-client-id"))
+    return reply_of(answer, _body(answer), shadow)
+
+
+async def predict_on(plane: DataPlane, alias: Alias, body: bytes, headers: Headers) -> Reply:
+    check_json(headers.get("content-type"))
+    return reply_of(answer := await plane.predict_alias(alias, parse_inputs(body, plane.other_forms)), _body(answer))
+
+
+# Served by `serving.hot_path`; these routes document them (and answer when the app runs without it).
+@router.post("/predict", response_model=None, responses=RESPONSES, openapi_extra={**REQUEST_BODY, **CLIENT_ID})
+async def predict(request: Request) -> Response:
     """Score rows on the alias the routing mode picks for this client."""
-    plane: DataPlane = request.app.state.plane  # not through dependencies: each costs ~2% of a one-row request
-    check_json(request.headers.get("content-type"))
-    inputs = parse_inputs(await request.body(), plane.other_forms)
-    answer, shadow = await plane.predict(inputs, x_client_id)
-    response = _response(answer)
-    if shadow is not None:
-        response.background = shadow
-    return response
+    return response_of(await predict_routed(request.app.state.plane, await request.body(), request.headers))
 
 
 @router.post("/variant/{alias}/predict", response_model=None, responses=RESPONSES, openapi_extra=REQUEST_BODY)
 async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
-    plane: DataPlane = request.app.state.plane
-    check_json(request.headers.get("content-type"))
-    inputs = parse_inputs(await request.body(), plane.other_forms)
-    return _response(await plane.predict_alias(alias, inputs))
+    return response_of(await predict_on(request.app.state.plane, alias, await request.body(), request.headers))
