@@ -18,6 +18,7 @@ import mlflow.artifacts
 import mlflow.sklearn
 import orjson
 
+import serving
 from bench import load, peers
 from bench import triton as bench_triton
 from mlops_platform import processes
@@ -83,14 +84,15 @@ def _export_model(tracking_uri: str, model_name: str, workdir: Path) -> tuple[Pa
     return model_dir, model_file, list(model.feature_names_in_)
 
 
-def uvicorn(factory: str) -> Callable[[int], list[str]]:
-    """The command of an app factory under the same uvicorn settings for every FastAPI target."""
-    return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, "--port", str(port)]
+def uvicorn(factory: str, *flags: str) -> Callable[[int], list[str]]:
+    """The command of an app factory under the same uvicorn settings for every FastAPI target (and
+    the `flags` its launcher adds: the model server's own)."""
+    return lambda port: [str(BIN / "uvicorn"), "--factory", factory, *UVICORN_FLAGS, *flags, "--port", str(port)]
 
 
 def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None = None) -> Target:
     """The model server; from `app_dir` (a checkout of another revision) when given, else this tree."""
-    command = uvicorn("serving.main:create_app")
+    command = uvicorn("serving.main:create_app", *serving.UVICORN_FLAGS)
     if app_dir is not None:
         return Target(
             key, label, "/predict", "/ready", data_body, lambda port: [*command(port), "--app-dir", str(app_dir)], env

@@ -133,7 +133,7 @@ class Settings(EnvSettings):
     max_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     # Micro-batching: concurrent small requests to one variant share one predict call.
-    batch_max_rows: int = Field(64, ge=0, description="rows per shared predict call; 0 turns batching off")
+    batch_max_rows: int = Field(1_000, ge=0, description="rows per shared predict call; 0 turns batching off")
     batch_max_wait_us: int = Field(
         0, ge=0, le=100_000, description="how long a request may wait for others; 0 = only those already waiting"
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+import serving
 from core_assets.instance import instance_config
 from mlops_base.settings import REPO_ROOT, Settings
 from mlops_platform import alerting, balancer, local_storage, processes, triton_server
@@ -157,7 +158,8 @@ def start_local_triton(settings: Settings, log_dir: Path) -> tuple[processes.Ser
 
 
 def _serving(settings: Settings, serving_env: dict[str, str], name: str, port: int):
-    command = [str(BIN / "uvicorn"), "--factory", "serving.main:create_app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [str(BIN / "uvicorn"), "--factory", "serving.main:create_app", *serving.UVICORN_FLAGS]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
     env = {**_shared_env(settings), **local_storage.local_secrets(settings, "serving"), **serving_env}
     return name, command, port, "/health", env
 

@@ -72,7 +72,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._declared_within(scope):
             await self.app(scope, receive, send)
             return
         # counted as the route reads it, declared or chunked: a route that refuses the request
@@ -99,6 +99,16 @@ class BodySizeLimit:
         except _TooLarge:
             if not started:
                 await self._reject(scope["path"], send)
+
+    def _declared_within(self, scope: Scope) -> bool:
+        """A Content-Length within the limit: the server reads no byte past it, so nothing to count."""
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                return False
+        return length is not None and length.isdigit() and int(length) <= self.max_bytes
 
     async def _reject(self, path: str, send: Send) -> None:
         response = error_response(path, 413, f"request body exceeds {self.max_bytes} bytes")

@@ -15,7 +15,7 @@ from optional_layers.manager import LayerManager, build_manager
 from serving import errors, openapi_doc
 from serving.alias_watch import AliasWatch
 from serving.data_plane import DataPlane
-from serving.hot_path import HotPath
+from serving.hot_path import HotPath, ModelServerApp
 from serving.model_source import ModelSource, RegistrySource
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
@@ -79,7 +79,7 @@ def create_app(
         loading.cancel()
         await to_thread.run_sync(variants.close)
 
-    app = FastAPI(
+    app = ModelServerApp(
         title="Model server",
         description="Routes predictions between the champion (A) and challenger (B) aliases of "
         f"`{settings.model_name}`; hot-swaps them from the MLflow registry.",
@@ -100,6 +100,7 @@ def create_app(
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # only when tracing
 
         # one span per request: the per-ASGI-message send/receive spans doubled its cost (bench)
+        app.direct = False  # the instrumentation wraps FastAPI's stack: every request goes through it
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=tracing.provider, excluded_urls=UNTRACED, exclude_spans=["receive", "send"]
         )

@@ -6,8 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
@@ -115,18 +114,17 @@ class VariantRegistry:
         with self._lock:
             return len(self._retired)
 
-    @contextmanager
-    def lease(self, alias: Alias) -> Iterator[ModelRuntime | None]:
-        """The runtime `alias` serves now (None if none), kept loaded until the block ends."""
+    def lease(self, alias: Alias) -> _Lease:
+        """`with registry.lease(alias) as runtime`: the runtime `alias` serves now (None if none),
+        kept loaded until the block ends."""
+        return _Lease(self, alias)
+
+    def _take_lease(self, alias: Alias) -> ModelRuntime | None:
         with self._lock:
             runtime = self._variants[alias].runtime
             if runtime is not None:
                 self._leases[runtime] = self._leases.get(runtime, 0) + 1
-        try:
-            yield runtime
-        finally:
-            if runtime is not None:
-                self._drop_lease(runtime)
+        return runtime
 
     def _drop_lease(self, runtime: ModelRuntime) -> None:
         with self._lock:
@@ -263,3 +261,20 @@ class VariantRegistry:
         for alias, result in zip(ALIASES, results, strict=False):
             if isinstance(result, BaseException) and not isinstance(result, ModelLoadError):
                 self._variants[alias].last_error = f"{type(result).__name__}: {result}"
+
+
+class _Lease:
+    """A context manager as a class: a generator-based one cost ~1.5 us more per request."""
+
+    __slots__ = ("_registry", "_alias", "_runtime")
+
+    def __init__(self, registry: VariantRegistry, alias: Alias):
+        self._registry, self._alias, self._runtime = registry, alias, None
+
+    def __enter__(self) -> ModelRuntime | None:
+        self._runtime = self._registry._take_lease(self._alias)
+        return self._runtime
+
+    def __exit__(self, *exc_info) -> None:
+        if self._runtime is not None:
+            self._registry._drop_lease(self._runtime)
