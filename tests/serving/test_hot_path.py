@@ -1,0 +1,74 @@
+"""The hot routes answer the same through the direct path as through FastAPI's stack (the one a
+traced server keeps to): bodies, statuses, headers, a request id once, and a JSON 500 (never a
+traceback) for a failure nobody expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from serving.hot_path import ModelServerApp
+from tests.fakes import FakeRegistry, SumModel, fake_server
+from tests.support import ROW
+
+REQUESTS = [
+    ("/predict", {"data": [ROW, ROW]}, {}),
+    ("/variant/B/predict", {"data": [ROW]}, {}),
+    ("/invocations", {"inputs": [ROW]}, {}),
+    ("/v2/models/fake-model/infer", {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": ROW}]}, {}),
+    (
+        "/v2/models/fake-model/versions/2/infer",
+        {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": ROW}]},
+        {},
+    ),
+    ("/predict", {"data": [[1, 2]]}, {}),  # 422
+    ("/predict", {"data": [ROW]}, {"content-type": "text/plain"}),  # 415
+    ("/v2/models/other/infer", {"inputs": []}, {}),  # 404
+    ("/variant/C/predict", {"data": [ROW]}, {}),  # 404 from FastAPI's route
+]
+
+
+def _answers(direct: bool) -> list[tuple[int, bytes, dict[str, str]]]:
+    ModelServerApp.direct = direct
+    try:
+        with fake_server() as (client, _):
+            answers = []
+            for path, body, headers in REQUESTS:
+                answer = client.post(
+                    path, json=body, headers={"x-request-id": "same-id", "x-client-id": "client-7", **headers}
+                )
+                assert answer.headers.get_list("x-request-id") == ["same-id"], path
+                kept = {k: v for k, v in answer.headers.items() if k.startswith(("x-", "content-"))}
+                answers.append((answer.status_code, answer.content, kept))
+            return answers
+    finally:
+        del ModelServerApp.direct  # back to the class default
+
+
+def test_every_hot_route_answers_the_same_direct_and_through_fastapi():
+    direct, through_fastapi = _answers(True), _answers(False)
+    assert [status for status, _, _ in direct] == [200, 200, 200, 200, 200, 422, 415, 404, 404]
+    assert direct == through_fastapi
+
+
+class ExplodingModel(SumModel):
+    """Fails in a way no handler expects (not a ValueError the data plane maps to a 422)."""
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 3:
+            raise KeyError("unexpected")
+        return super().predict(rows)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_an_unexpected_failure_is_a_json_500_and_the_server_answers_on(direct):
+    registry = FakeRegistry()
+    registry.kinds["1"] = ExplodingModel
+    ModelServerApp.direct = direct
+    try:
+        with fake_server(registry, batch_max_rows=0) as (client, _):
+            failed = client.post("/variant/A/predict", json={"data": [ROW] * 3})
+            assert failed.status_code == 500 and failed.json() == {"detail": "internal error (KeyError)"}
+            assert client.post("/variant/A/predict", json={"data": [ROW]}).status_code == 200
+    finally:
+        del ModelServerApp.direct
