@@ -65,8 +65,9 @@ class Round:
 
 
 def group_pids(leader: int) -> list[int]:
-    """Every live process in the process group `leader` leads (servers and their workers)."""
-    pids = []
+    """Every live process of the process group `leader` leads and their descendants (servers and
+    their workers; BentoML starts its workers in sessions of their own)."""
+    parents, groups = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -75,9 +76,13 @@ def group_pids(leader: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == leader:  # field 5 of stat: the process group
-            pids.append(int(entry.name))
-    return pids
+        parents[int(entry.name)], groups[int(entry.name)] = int(fields[1]), int(fields[2])
+    found = {pid for pid, group in groups.items() if group == leader}
+    while True:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        if not children:
+            return sorted(found)
+        found |= children
 
 
 def cpu_seconds(*leaders: int) -> float:

@@ -2,7 +2,9 @@
 
 - `mlflow models serve` (MLflow's scoring server) on the MLflow model directory;
 - Seldon MLServer with its scikit-learn runtime on the same estimator saved with joblib, with its
-  default `parallel_workers` (1: a separate inference process) and with `parallel_workers=0`.
+  default `parallel_workers` (1: a separate inference process) and with `parallel_workers=0`;
+- BentoML and LitServe, each with a service of its own (`bench/peer_services/`) loading that
+  joblib file, with and without their batching.
 
 MLServer pins uvloop 0.21: with uvloop >= 0.22 its parallel workers never become ready
 (SeldonIO/MLServer#2286).
@@ -16,7 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+BENTOML, LITSERVE = "1.4.40", "0.2.19"
+SERVICES = Path(__file__).parent / "peer_services"
 PEER_PACKAGES = {
+    "bentoml": [f"bentoml=={BENTOML}", "scikit-learn==1.9.1", "joblib"],
+    "litserve": [f"litserve=={LITSERVE}", "scikit-learn==1.9.1", "joblib"],
     "mlflow": ["mlflow==3.17.2", "scikit-learn==1.9.1", "skops"],
     "mlserver": ["mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop==0.21.0", "scikit-learn==1.9.1"],
 }
@@ -99,3 +105,24 @@ def kserve_v2_body(rows: list[list[float]]) -> bytes:
             "outputs": [{"name": "predict"}],
         }
     ).encode()
+
+
+def bentoml_command(bin_dir: Path, port: int) -> list[str]:
+    return [
+        str(bin_dir / "bentoml"),
+        "serve",
+        "bentoml_iris:Iris",
+        "--working-dir",
+        str(SERVICES),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def litserve_command(bin_dir: Path, port: int) -> list[str]:
+    return [str(bin_dir / "python"), str(SERVICES / "litserve_iris.py"), str(port)]
+
+
+PYTHON_PEERS = {"bentoml": bentoml_command, "litserve": litserve_command}

@@ -9,6 +9,10 @@ SERVING_ORDER = [
     "mlserver",
     "mlserver_pw0",
     "mlflow",
+    "bentoml",
+    "bentoml_batch",
+    "litserve",
+    "litserve_batch",
     "triton",
     "ours_nobatch",
     "ours",
@@ -40,11 +44,37 @@ def _before_after(t: dict) -> list[tuple[str, str, bool | None]]:
     return rows
 
 
+def _against_triton(t: dict) -> list[tuple[str, str, bool | None]]:
+    """The hot path against Triton alone, and what the start, the memory and the backend cost."""
+    if "ours" not in t:
+        return []
+    rows = []
+    ours = t["ours"]["scenarios"]
+    if "triton" in t:
+        triton = t["triton"]["scenarios"]
+        for scenario in ("1x32", "100x32"):
+            if scenario in ours:
+                ratio = ours[scenario]["rps"] / triton[scenario]["rps"]
+                rows.append(
+                    (f"{scenario}: >= 1.0 x Triton alone (stretch 1.5 at 1x32)", f"{ratio:.2f} x", ratio >= 1.0)
+                )
+        if "1x1" in ours:
+            mine, theirs = ours["1x1"]["p50_ms"], triton["1x1"]["p50_ms"]
+            rows.append(("1x1: p50 <= Triton's", f"{mine:.2f} vs {theirs:.2f} ms", mine <= theirs))
+    if "b1" in t:
+        ratio = t["ours"]["start_to_ready_s"] / t["b1"]["start_to_ready_s"]
+        rows.append(("start to ready <= 1.2 x B1's", f"{ratio:.2f} x", ratio <= 1.2))
+    if "ours_triton" in t and "1x32" in ours:
+        ratio = t["ours_triton"]["scenarios"]["1x32"]["rps"] / ours["1x32"]["rps"]
+        rows.append(("1x32: a Triton variant >= 0.9 x in-process", f"{ratio:.2f} x", ratio >= 0.9))
+    return rows
+
+
 def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
-    """(target, figure, met) for each serving target of the issue that the run can judge."""
+    """(target, figure, met) for each serving target of the issues that the run can judge."""
     t = serving["targets"]
     if not {"b1", "ours", "ours_nobatch"} <= set(t):
-        return _before_after(t)
+        return _against_triton(t) + _before_after(t)
 
     def rps(key: str, scenario: str) -> float:
         return t[key]["scenarios"][scenario]["rps"]
@@ -106,13 +136,13 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
             )
     if "ours_monitoring" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_monitoring", "1x32") / rps("ours", "1x32")
-        rows.append(("monitoring layer costs <= 5% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.05))
+        rows.append(("monitoring layer costs <= 3% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.03))
     if "ours_evaluation" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_evaluation", "1x32") / rps("ours", "1x32")
         rows.append(
             ("evaluation layer's prediction log costs <= 3% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.03)
         )
-    return rows + _before_after(t)
+    return rows + _against_triton(t) + _before_after(t)
 
 
 def render(serving: dict) -> list[str]:

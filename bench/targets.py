@@ -62,7 +62,9 @@ def data_body(rows: list[list[float]]) -> bytes:
     return orjson.dumps({"data": rows})
 
 
-def _predictions(target: Target, answer: dict) -> list:
+def _predictions(target: Target, answer: dict | list) -> list:
+    if isinstance(answer, list):  # BentoML: the API's return value as is
+        return answer
     if target.path.startswith("/v2/"):  # KServe v2: MLServer, Triton
         return answer["outputs"][0]["data"]
     return answer["predictions"]
@@ -140,6 +142,10 @@ def build_targets(
 
         return command
 
+    def peer(name: str) -> Callable[[int], list[str]]:
+        return lambda port: peers.PYTHON_PEERS[name](peers.ensure_venv(venvs, name), port)
+
+    model = {"BENCH_MODEL_PATH": str(model_file)}
     targets = [
         Target(
             "b0",
@@ -156,7 +162,7 @@ def build_targets(
             "/health",
             data_body,
             uvicorn("bench.baselines:create_b1"),
-            {"BENCH_MODEL_PATH": str(model_file)},
+            model,
         ),
         Target(
             "mlflow",
@@ -182,6 +188,26 @@ def build_targets(
             "/v2/models/iris/ready",
             peers.kserve_v2_body,
             mlserver(0, "mlserver-pw0"),
+        ),
+        Target("bentoml", f"BentoML {peers.BENTOML}", "/predict", "/readyz", data_body, peer("bentoml"), model),
+        Target(
+            "bentoml_batch",
+            f"BentoML {peers.BENTOML}, adaptive batching",
+            "/predict",
+            "/readyz",
+            data_body,
+            peer("bentoml"),
+            {**model, "BENCH_BATCHING": "1"},
+        ),
+        Target("litserve", f"LitServe {peers.LITSERVE}", "/predict", "/health", data_body, peer("litserve"), model),
+        Target(
+            "litserve_batch",
+            f"LitServe {peers.LITSERVE}, batching (64 requests, 1 ms)",
+            "/predict",
+            "/health",
+            data_body,
+            peer("litserve"),
+            {**model, "BENCH_MAX_BATCH": "64"},
         ),
         this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
         this_server("ours", "**this server** (batching on)", ours),
