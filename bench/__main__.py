@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feast, hotswap, named, protocols, releases, replicas, report, serving
+from bench import feast, hotswap, named, plot, protocols, releases, replicas, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast")
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     latest.write_text(json.dumps(results, indent=2))
     markdown = report.render(results)
     (args.out / "latest.md").write_text(markdown)
+    if "serving" in results:
+        plot.draw({"when": results.get("when", ""), **results["serving"]}, args.out / "serving.png")
     print(markdown)
 
 

@@ -30,23 +30,31 @@ class Scenario:
         return f"{self.rows}x{self.connections}"
 
 
+def _others(targets: list[Target], target: Target) -> set[int]:
+    """The process groups of every target but `target` (and the server behind it)."""
+    return {leader for other in targets for leader in other.leaders} - set(target.leaders)
+
+
 def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, seconds: float) -> dict:
+    """Each target measured alone on the core: the others are paused meanwhile."""
     bodies = {(t.key, s.rows): t.body(rows_of(s.rows)) for t in targets for s in scenarios}
     for target in targets:  # warm-up
         one_row = bodies.get((target.key, 1)) or target.body(rows_of(1))
-        load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders)
+        with load.paused(_others(targets, target)):
+            load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders)
         target.memory_mb = load.memory_mb(*target.leaders)
     results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
     for r in range(rounds):
         for scenario in scenarios:
             for target in targets:
-                measured = load.run_wrk(
-                    target.service.url + target.path,
-                    bodies[target.key, scenario.rows],
-                    scenario.connections,
-                    seconds,
-                    target.leaders,
-                )
+                with load.paused(_others(targets, target)):
+                    measured = load.run_wrk(
+                        target.service.url + target.path,
+                        bodies[target.key, scenario.rows],
+                        scenario.connections,
+                        seconds,
+                        target.leaders,
+                    )
                 results[target.key][scenario.key].append(measured)
             print(
                 f"  round {r + 1}/{rounds}, {scenario.rows} rows x {scenario.connections} conns: "

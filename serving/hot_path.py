@@ -29,12 +29,11 @@ from mlops_base.aliases import ALIASES, Alias
 from serving.errors import error_response
 from serving.payload_error import PayloadError
 from serving.reply import Reply
-from serving.request_id import HOT as HANDLER
-from serving.request_id import SCOPE_KEY as REQUEST_ID
 from serving.routers.mlflow_scoring import invoke
 from serving.routers.open_inference import infer_on
 from serving.routers.predict import predict_on, predict_routed
 from serving.runtimes.base import ModelLoadError
+from serving.scope_keys import ANSWERED, HOT, REQUEST_ID
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
@@ -70,7 +69,7 @@ class HotPath:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = scope.pop(HANDLER, None) or self.handler(scope)
+        handler = scope.pop(HOT, None) or self.handler(scope)
         if handler is None:
             await self.app(scope, receive, send)
             return
@@ -99,6 +98,7 @@ class HotPath:
             }
         )
         await send({"type": "http.response.body", "body": reply.body})
+        scope[ANSWERED] = ("200", reply.variant, reply.version)
         if reply.after is not None:
             await run_in_threadpool(reply.after)
 
@@ -133,7 +133,9 @@ async def _error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> 
     rid = scope.get(REQUEST_ID)
     if rid is not None:
         headers = {**(headers or {}), "x-request-id": rid.decode()}
-    await error_response(scope["path"], status, message, headers)(scope, receive, send)
+    response = error_response(scope["path"], status, message, headers)
+    await response(scope, receive, send)
+    scope[ANSWERED] = (str(response.status_code), "none", "none")
 
 
 class ModelServerApp(FastAPI):
@@ -159,7 +161,7 @@ class ModelServerApp(FastAPI):
             handler = self._hot_path.handler(scope)
             if handler is not None:
                 scope["app"] = self
-                scope[HANDLER] = handler
+                scope[HOT] = handler
                 await self._direct_stack(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

@@ -10,10 +10,9 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.log_context import request_id
+from serving.scope_keys import HOT, REQUEST_ID
 
 HEADER = b"x-request-id"
-SCOPE_KEY = "mlops.request_id"  # where a route that writes its own headers finds the id (the hot path)
-HOT = "mlops.hot_handler"  # set on a request the hot path answers (see `serving.hot_path`)
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 # 32 hex characters: a random prefix per process and a counter (uuid4 costs ~3 us a request, this ~0.3)
 _PREFIX = os.urandom(8).hex()
@@ -38,7 +37,7 @@ class RequestId:
         rid = given if given is not None and _SANE.match(given) else new_id()
         token = request_id.set(rid.decode())
         if HOT in scope:  # it sends the id itself: no wrapper around each message
-            scope[SCOPE_KEY] = rid
+            scope[REQUEST_ID] = rid
             try:
                 await self.app(scope, receive, send)
             finally:

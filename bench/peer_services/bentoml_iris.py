@@ -19,6 +19,6 @@ class Iris:
     def __init__(self) -> None:
         self.model = joblib.load(os.environ["BENCH_MODEL_PATH"])
 
-    @bentoml.api(batchable=BATCHING, batch_dim=0, max_batch_size=1_000, max_latency_ms=10_000)
+    @bentoml.api(batchable=BATCHING, batch_dim=0, max_batch_size=1_000, max_latency_ms=100)
     def predict(self, data: np.ndarray) -> np.ndarray:
         return self.model.predict(data)

@@ -28,25 +28,22 @@ REQUESTS = [
 ]
 
 
-def _answers(direct: bool) -> list[tuple[int, bytes, dict[str, str]]]:
-    ModelServerApp.direct = direct
-    try:
-        with fake_server() as (client, _):
-            answers = []
-            for path, body, headers in REQUESTS:
-                answer = client.post(
-                    path, json=body, headers={"x-request-id": "same-id", "x-client-id": "client-7", **headers}
-                )
-                assert answer.headers.get_list("x-request-id") == ["same-id"], path
-                kept = {k: v for k, v in answer.headers.items() if k.startswith(("x-", "content-"))}
-                answers.append((answer.status_code, answer.content, kept))
-            return answers
-    finally:
-        del ModelServerApp.direct  # back to the class default
+def _answers(monkeypatch, direct: bool) -> list[tuple[int, bytes, dict[str, str]]]:
+    monkeypatch.setattr(ModelServerApp, "direct", direct)
+    with fake_server() as (client, _):
+        answers = []
+        for path, body, headers in REQUESTS:
+            answer = client.post(
+                path, json=body, headers={"x-request-id": "same-id", "x-client-id": "client-7", **headers}
+            )
+            assert answer.headers.get_list("x-request-id") == ["same-id"], path
+            kept = {k: v for k, v in answer.headers.items() if k.startswith(("x-", "content-"))}
+            answers.append((answer.status_code, answer.content, kept))
+        return answers
 
 
-def test_every_hot_route_answers_the_same_direct_and_through_fastapi():
-    direct, through_fastapi = _answers(True), _answers(False)
+def test_every_hot_route_answers_the_same_direct_and_through_fastapi(monkeypatch):
+    direct, through_fastapi = _answers(monkeypatch, True), _answers(monkeypatch, False)
     assert [status for status, _, _ in direct] == [200, 200, 200, 200, 200, 422, 415, 404, 404]
     assert direct == through_fastapi
 
@@ -61,14 +58,11 @@ class ExplodingModel(SumModel):
 
 
 @pytest.mark.parametrize("direct", [True, False])
-def test_an_unexpected_failure_is_a_json_500_and_the_server_answers_on(direct):
+def test_an_unexpected_failure_is_a_json_500_and_the_server_answers_on(monkeypatch, direct):
     registry = FakeRegistry()
     registry.kinds["1"] = ExplodingModel
-    ModelServerApp.direct = direct
-    try:
-        with fake_server(registry, batch_max_rows=0) as (client, _):
-            failed = client.post("/variant/A/predict", json={"data": [ROW] * 3})
-            assert failed.status_code == 500 and failed.json() == {"detail": "internal error (KeyError)"}
-            assert client.post("/variant/A/predict", json={"data": [ROW]}).status_code == 200
-    finally:
-        del ModelServerApp.direct
+    monkeypatch.setattr(ModelServerApp, "direct", direct)
+    with fake_server(registry, batch_max_rows=0) as (client, _):
+        failed = client.post("/variant/A/predict", json={"data": [ROW] * 3})
+        assert failed.status_code == 500 and failed.json() == {"detail": "internal error (KeyError)"}
+        assert client.post("/variant/A/predict", json={"data": [ROW]}).status_code == 200

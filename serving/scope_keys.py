@@ -1,0 +1,14 @@
+"""The keys the model server sets in an ASGI request's scope, for middleware (its own and the
+layers') that would otherwise wrap every message of a hot route to learn them.
+
+- HOT: set on a request `serving.hot_path` answers directly (nothing else sends for it);
+- REQUEST_ID: the request's id (bytes), which the hot path sends as `x-request-id` itself;
+- ANSWERED: after the hot path answered, `(status, variant, version)` as strings ("none" for a
+  variant or version when no model answered).
+"""
+
+from __future__ import annotations
+
+HOT = "mlops.hot_handler"
+REQUEST_ID = "mlops.request_id"
+ANSWERED = "mlops.answered"
