@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
-from mlflow.models import Model
 
 from bench import load
 from mlops_base.settings import Settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
+from serving.runtimes.model_meta import read_mlmodel
 from serving.runtimes.triton_export import export
 
 ADMIN_KEY = "bench-admin-key-0123456789"
@@ -43,7 +43,7 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
         timeout_s=120,
     )
     try:
-        export(model_dir, Model.load(model_dir), repository, "iris", "1", MAX_ROWS, name=DIRECT_MODEL)
+        export(model_dir, read_mlmodel(model_dir), repository, "iris", "1", MAX_ROWS, name=DIRECT_MODEL)
         loaded = httpx.post(
             f"{service.url}/v2/repository/models/{DIRECT_MODEL}/load",
             headers={triton.ADMIN_HEADER: ADMIN_KEY},

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from mlflow import MlflowClient
+if TYPE_CHECKING:  # imported when a client is made: the model server uses `first_line` only
+    from mlflow import MlflowClient
 
 # A dead registry fails in seconds (retries after 1 s and 2 s, 10 s timeout), not minutes.
 BOUNDED_RETRY_ENV = {
@@ -18,6 +20,8 @@ BOUNDED_RETRY_ENV = {
 def bounded_client(tracking_uri: str) -> MlflowClient:
     for key, value in BOUNDED_RETRY_ENV.items():
         os.environ.setdefault(key, value)
+    from mlflow import MlflowClient
+
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
 

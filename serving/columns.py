@@ -34,14 +34,17 @@ class Column:
     required: bool  # False: the training data had missing values here, so null is accepted
 
 
-def columns_of(signature) -> list[Column]:
-    """The model's input columns from its MLflow signature; ValueError for a type it cannot take."""
+def columns_of(inputs: list[dict]) -> list[Column]:
+    """The model's input columns from its MLflow signature's inputs (the MLmodel file's JSON column
+    specs); ValueError for a type it cannot take."""
     columns = []
-    for spec in signature.inputs.inputs:
-        kind = SIGNATURE_KINDS.get(getattr(spec.type, "name", ""))
-        if kind is None or spec.name is None:
-            raise ValueError(f"input {spec.name!r} of type {spec.type} is not a number, string or boolean column")
-        columns.append(Column(spec.name, kind, bool(getattr(spec, "required", True))))
+    for spec in inputs:
+        kind = SIGNATURE_KINDS.get(spec.get("type", ""))
+        name = spec.get("name")
+        if kind is None or name is None:
+            kind_shown = spec.get("type") or spec.get("tensor-spec")
+            raise ValueError(f"input {name!r} of type {kind_shown} is not a number, string or boolean column")
+        columns.append(Column(name, kind, bool(spec.get("required", True))))
     return columns
 
 

@@ -12,13 +12,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-import mlflow.artifacts
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException, RestException
-
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
-from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
+from serving.registry_client import RegistryClient, RegistryError, RegistryUnreachable
 from serving.runtimes.base import ModelLoadError, ModelRef
 
 _log = logging.getLogger("serving.model_source")
@@ -54,15 +50,15 @@ def check_artifact_location(uri: str, roots: list[str]) -> None:
     raise ModelLoadError(f"artifact location {uri!r} is outside the allowed roots {roots}; refused", status=403)
 
 
-def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str) -> tuple[ModelRef, str]:
+def resolve(client: RegistryClient, model_name: str, roots: list[str], alias: str) -> tuple[ModelRef, str]:
     """The model version an alias names, and where its artifacts are."""
     label = f"{model_name}@{alias}"
     try:
-        model_version = client.get_model_version_by_alias(model_name, alias)
-        artifact_uri = client.get_model_version_download_uri(model_name, model_version.version)
-    except RestException as exc:
-        raise ModelLoadError(f"{label} not found in the registry: {exc.message}", status=404) from exc
-    except MlflowException as exc:
+        model_version = client.version_by_alias(model_name, alias)
+        artifact_uri = client.download_uri(model_name, model_version.version)
+    except RegistryError as exc:
+        raise ModelLoadError(f"{label} not found in the registry: {exc}", status=404) from exc
+    except RegistryUnreachable as exc:
         raise ModelLoadError(f"registry unreachable while resolving {label}", status=503) from exc
     if model_version.status != "READY":
         raise ModelLoadError(f"{label} is {model_version.status}, not READY", status=409)
@@ -70,26 +66,25 @@ def resolve(client: MlflowClient, model_name: str, roots: list[str], alias: str)
     ref = ModelRef(
         client.tracking_uri,
         model_name,
-        str(model_version.version),
-        model_version.run_id or "",
+        model_version.version,
+        model_version.run_id,
         model_version.source,
-        digest=(model_version.tags or {}).get(DIGEST_TAG),
+        digest=model_version.tags.get(DIGEST_TAG),
     )
     return ref, artifact_uri
 
 
-def alias_versions(client: MlflowClient, model_name: str) -> dict[str, str]:
+def alias_versions(client: RegistryClient, model_name: str) -> dict[str, str]:
     """Every alias of the model and the version it names, in one registry call ({} before the
     model is registered)."""
     try:
-        model = client.get_registered_model(model_name)
-    except RestException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return client.aliases(model_name)
+    except RegistryError as exc:
+        if exc.code == "RESOURCE_DOES_NOT_EXIST":
             return {}
-        raise ModelLoadError(f"registry refused to list {model_name}'s aliases: {exc.message}", status=503) from exc
-    except MlflowException as exc:
+        raise ModelLoadError(f"registry refused to list {model_name}'s aliases: {exc}", status=503) from exc
+    except RegistryUnreachable as exc:
         raise ModelLoadError(f"registry unreachable while listing {model_name}'s aliases", status=503) from exc
-    return {alias: str(version) for alias, version in (model.aliases or {}).items()}
 
 
 class ModelSource(Protocol):
@@ -103,26 +98,31 @@ class ModelSource(Protocol):
 
 
 class RegistrySource:
-    """The env's MLflow registry (a bounded client: a dead registry fails in seconds)."""
+    """The env's MLflow registry, over its REST API (bounded: a dead registry fails in seconds)."""
 
     def __init__(self, settings: Settings):
         self.tracking_uri = settings.mlflow_tracking_uri
         self.model_name = settings.model_name
         self.roots = [r.strip() for r in settings.model_artifact_roots.split(",") if r.strip()]
+        self.client = RegistryClient(self.tracking_uri)
 
     def resolve(self, alias: str) -> tuple[ModelRef, str]:
-        return resolve(bounded_client(self.tracking_uri), self.model_name, self.roots, alias)
+        return resolve(self.client, self.model_name, self.roots, alias)
 
     def alias_versions(self) -> dict[str, str]:
-        return alias_versions(bounded_client(self.tracking_uri), self.model_name)
+        return alias_versions(self.client, self.model_name)
 
 
 def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
     """The version's artifacts in `dst`, refused (422) when they no longer match the digest logged at
     training: bytes changed in the artifact store after registration are never served."""
-    local = Path(
-        mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=dst, tracking_uri=ref.registry_uri)
-    )
+    client = RegistryClient(ref.registry_uri)
+    try:
+        local = client.download(artifact_uri, Path(dst))
+    except (RegistryError, RegistryUnreachable) as exc:
+        raise ModelLoadError(f"{ref.model_name} v{ref.version}: artifacts could not be downloaded: {exc}") from exc
+    finally:
+        client.close()
     if ref.digest is None:
         _log.warning(
             "%s v%s has no logged %s: its artifacts cannot be verified", ref.model_name, ref.version, DIGEST_TAG

@@ -1,10 +1,11 @@
 """In-process runtime: downloads the version's artifacts and predicts in the model server's memory.
 
 How it loads and predicts follows the logged model's flavour: a scikit-learn model (pipelines with
-encoders and imputers included) through skops with its logged trusted types; any other flavour
-(LightGBM's, ...) through MLflow's generic `pyfunc` loader, with its library's own model
-for class probabilities. A model that takes float64 arrays in column order as it takes its frame
-is served positionally (the fast path); others get a frame of their named, typed columns.
+encoders and imputers included) through skops with its logged trusted types, read without MLflow;
+any other flavour (LightGBM's, ...) through MLflow's generic `pyfunc` loader (imported then only),
+with its library's own model for class probabilities. A model that takes float64 arrays in column
+order as it takes its frame is served positionally (the fast path); others get a frame of their
+named, typed columns.
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ from __future__ import annotations
 import tempfile
 import warnings
 
-import mlflow.pyfunc
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import sklearn
-from mlflow.models import Model
 
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelInput, ModelLoadError, ModelRef, ModelRuntime, NoProbabilities, RuntimeInfo
-from serving.runtimes.model_meta import flavour_of, signature_inputs
+from serving.runtimes.model_meta import flavour_of, load_sklearn, read_mlmodel, signature_inputs
 
 # Positional rows arrive as arrays in signature order (checked against the signature's width): the
 # names a DataFrame would carry cost 4x the prediction of one row, and only repeat that order.
@@ -48,11 +46,13 @@ class InProcessRuntime(ModelRuntime):
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
                 local = download(ref, artifact_uri, tmp)
-                meta = Model.load(local)
+                meta = read_mlmodel(local)
                 flavour = flavour_of(meta)
                 if flavour == "sklearn":
-                    model = native = mlflow.sklearn.load_model(str(local))  # skops, its logged trusted types
+                    model = native = load_sklearn(local, meta)
                 else:
+                    import mlflow.pyfunc  # only for flavours the server cannot read itself
+
                     model = mlflow.pyfunc.load_model(str(local))
                     native = _raw(model)
                 columns, example = signature_inputs(meta, local, label)

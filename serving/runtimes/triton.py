@@ -21,7 +21,6 @@ import aiohttp
 import numpy as np
 import tritonclient.http as triton_http
 import tritonclient.http.aio as triton_aio
-from mlflow.models import Model
 from tritonclient.utils import InferenceServerException
 
 from mlops_base import tracing
@@ -29,7 +28,7 @@ from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable
-from serving.runtimes.model_meta import signature_inputs
+from serving.runtimes.model_meta import read_mlmodel, signature_inputs
 from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, triton_name
 
 ADMIN_HEADER = "x-mlops-admin-key"  # Triton's restricted repository API answers only holders of this key
@@ -76,7 +75,7 @@ class TritonRuntime(ModelRuntime):
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
                 local = download(ref, artifact_uri, tmp)
-                meta = Model.load(local)
+                meta = read_mlmodel(Path(local))
                 columns, example = signature_inputs(meta, Path(local), label)
                 self._repository.mkdir(parents=True, exist_ok=True)
                 export(Path(local), meta, self._repository, ref.model_name, ref.version, self._max_rows, name)

@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-from mlflow.models import Model
+from serving.runtimes.model_meta import MLModel
 
 # the names this server's own v2 route gives a positional model (MLServer's too): one v2 body fits all three
 INPUT, OUTPUT = "input-0", "predict"
@@ -79,11 +79,12 @@ def triton_name(model_name: str, version: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_-]', '_', model_name)}-v{version}"
 
 
-def _tensor_types(meta: Model) -> tuple[str, int, str]:
+def _tensor_types(meta: MLModel) -> tuple[str, int, str]:
     """(input type, number of features, output type) from the signature."""
-    if meta.signature is None:
+    signature = meta.get("signature") or {}
+    if not signature.get("inputs") or not signature.get("outputs"):
         raise ExportError("the version has no signature")
-    inputs = meta.signature.inputs.to_dict()
+    inputs = json.loads(signature["inputs"])
     named = [column.get("name") for column in inputs if column.get("type") not in _TYPES]
     if named:
         raise ExportError(
@@ -95,14 +96,14 @@ def _tensor_types(meta: Model) -> tuple[str, int, str]:
         raise ExportError(
             f"input columns must share one numeric type for a Triton tensor, got {sorted(map(str, kinds))}"
         )
-    [output] = meta.signature.outputs.to_dict()
+    [output] = json.loads(signature["outputs"])
     out_kind = output.get("tensor-spec", {}).get("dtype") if output.get("type") == "tensor" else output.get("type")
     if out_kind not in _TYPES:
         raise ExportError(f"output type {out_kind!r} has no Triton tensor type here")
     return _TYPES[next(iter(kinds))], len(inputs), _TYPES[out_kind]
 
 
-def config_pbtxt(name: str, meta: Model, max_rows: int, max_queue_delay_us: int = 500) -> str:
+def config_pbtxt(name: str, meta: MLModel, max_rows: int, max_queue_delay_us: int = 500) -> str:
     in_type, n_features, out_type = _tensor_types(meta)
     return (
         f'name: "{name}"\nbackend: "python"\nmax_batch_size: {max_rows}\n'
@@ -115,7 +116,7 @@ def config_pbtxt(name: str, meta: Model, max_rows: int, max_queue_delay_us: int 
 
 def export(
     local_model: Path,
-    meta: Model,
+    meta: MLModel,
     repository: Path,
     model_name: str,
     version: str,
@@ -124,7 +125,7 @@ def export(
 ) -> str:
     """Write the Triton model of a downloaded MLflow sklearn model; returns its Triton name
     (`name`, or one from the model's name and version)."""
-    flavor = meta.flavors.get("sklearn", {})
+    flavor = meta["flavors"].get("sklearn", {})
     if flavor.get("serialization_format") != "skops":
         raise ExportError(
             f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})"

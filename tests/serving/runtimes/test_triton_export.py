@@ -12,10 +12,10 @@ import mlflow.sklearn
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-from mlflow.models import Model
 from sklearn.datasets import load_iris
 
 from mlops_platform import triton_server as triton
+from serving.runtimes.model_meta import read_mlmodel
 from serving.runtimes.triton_export import INPUT, ExportError, config_pbtxt, export
 from tests.support import TRITON_KEY as KEY
 
@@ -25,7 +25,7 @@ def _download(mlflow_server, model, version, tmp_path):
     local = mlflow.artifacts.download_artifacts(
         artifact_uri=source, dst_path=str(tmp_path / version), tracking_uri=mlflow_server
     )
-    return local, Model.load(local)
+    return local, read_mlmodel(Path(local))
 
 
 def test_each_version_predicts_on_triton_what_it_predicts_in_process(
@@ -64,7 +64,7 @@ def test_the_config_comes_from_the_signature(shared_model, mlflow_server, tmp_pa
 
 def test_a_version_without_a_numeric_signature_is_refused(shared_model, mlflow_server, tmp_path):
     _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
-    meta.signature = None
+    meta["signature"] = None
     with pytest.raises(ExportError, match="no signature"):
         config_pbtxt("m-v1", meta, max_rows=64)
 
@@ -74,7 +74,8 @@ def test_a_model_with_named_string_or_boolean_columns_is_refused_naming_them(sha
 
     _, meta = _download(mlflow_server, shared_model, shared_model.versions[0], tmp_path)
     frame = load_iris(as_frame=True).frame.iloc[:3, :2].assign(plan=["a", "b", "c"], autopay=[True, False, True])
-    meta.signature = infer_signature(frame, [0, 1, 2])
+    signature = infer_signature(frame, [0, 1, 2])
+    meta["signature"] = {"inputs": signature.inputs.to_json(), "outputs": signature.outputs.to_json()}
     with pytest.raises(
         ExportError, match="Triton serves all-numeric models only; columns plan, autopay are not numbers"
     ):

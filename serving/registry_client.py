@@ -1,0 +1,155 @@
+"""The little of MLflow's REST API the model server needs, over httpx: where an alias points, the
+version's details and tags, where its artifacts are, and the artifacts themselves.
+
+The model server imports no MLflow: the library costs ~2 s and ~50 MB of every replica's start for
+five GET requests and a file download. Retries and timeouts are bounded as the core's client's
+(`mlops_base.mlflow_client`): a dead registry fails in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+API = "/api/2.0/mlflow"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+TIMEOUT_S = 10.0
+RETRY_AFTER_S = (1.0, 2.0)  # then give up: retries after 1 s and 2 s, as the core's client
+
+
+class RegistryError(Exception):
+    """The registry answered with an error (`status` its HTTP status, `code` MLflow's error code)."""
+
+    def __init__(self, message: str, status: int, code: str = ""):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class RegistryUnreachable(Exception):
+    """No answer from the registry (refused, timed out, or a 5xx after the retries)."""
+
+
+class ModelVersion(NamedTuple):
+    version: str
+    status: str
+    run_id: str
+    source: str
+    tags: dict[str, str]
+
+
+class RegistryClient:
+    def __init__(self, tracking_uri: str, timeout_s: float = TIMEOUT_S):
+        self.tracking_uri = tracking_uri.rstrip("/")
+        self._http = httpx.Client(base_url=self.tracking_uri, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str, params: dict[str, str] | None = None, stream_to: Path | None = None) -> Any:
+        for wait_s in (*RETRY_AFTER_S, None):
+            try:
+                if stream_to is not None:
+                    with self._http.stream("GET", path, params=params) as response:
+                        if response.status_code == 200:
+                            with stream_to.open("wb") as file:
+                                for chunk in response.iter_bytes(1 << 20):
+                                    file.write(chunk)
+                            return None
+                        response.read()
+                else:
+                    response = self._http.get(path, params=params)
+                    if response.status_code == 200:
+                        return response.json()
+            except httpx.TransportError as exc:
+                if wait_s is None:
+                    raise RegistryUnreachable(f"{self.tracking_uri} did not answer: {exc}") from exc
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    raise _error(response)
+                if wait_s is None:
+                    raise RegistryUnreachable(f"{self.tracking_uri} answered {response.status_code}")
+            time.sleep(wait_s)
+        raise AssertionError("unreachable")
+
+    def version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        found = self._get(f"{API}/registered-models/alias", {"name": name, "alias": alias})["model_version"]
+        return ModelVersion(
+            str(found["version"]),
+            found.get("status", ""),
+            found.get("run_id", ""),
+            found.get("source", ""),
+            {tag["key"]: tag.get("value", "") for tag in found.get("tags", [])},
+        )
+
+    def download_uri(self, name: str, version: str) -> str:
+        return self._get(f"{API}/model-versions/get-download-uri", {"name": name, "version": version})["artifact_uri"]
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """Alias -> version of a registered model; RegistryError (RESOURCE_DOES_NOT_EXIST) when none."""
+        model = self._get(f"{API}/registered-models/get", {"name": name})["registered_model"]
+        return {entry["alias"]: str(entry["version"]) for entry in model.get("aliases", [])}
+
+    def download(self, artifact_uri: str, dst: Path) -> Path:
+        """The artifacts under `artifact_uri` copied into `dst` (mlflow-artifacts through the tracking
+        server, as MLflow's client does; a local path or file URI copied)."""
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme == "mlflow-artifacts":
+            root = unquote(parsed.path).lstrip("/")
+            self._download_tree(root, "", dst)
+            return dst
+        if parsed.scheme in ("", "file"):
+            shutil.copytree(unquote(parsed.path), dst, dirs_exist_ok=True)
+            return dst
+        if parsed.scheme == "s3":
+            _download_s3(parsed.netloc, unquote(parsed.path).strip("/"), dst)
+            return dst
+        raise RegistryError(
+            f"artifact URI scheme {parsed.scheme!r} is not served here (mlflow-artifacts, s3, file)", 422
+        )
+
+    def _download_tree(self, root: str, path: str, dst: Path) -> None:
+        listed = self._get(ARTIFACTS, {"path": posixpath.join(root, path) if path else root}).get("files", [])
+        for entry in listed:
+            name = _safe(entry["path"])
+            relative = posixpath.join(path, name) if path else name
+            if entry.get("is_dir"):
+                (dst / relative).mkdir(parents=True, exist_ok=True)
+                self._download_tree(root, relative, dst)
+            else:
+                (dst / relative).parent.mkdir(parents=True, exist_ok=True)
+                self._get(f"{ARTIFACTS}/{posixpath.join(root, relative)}", stream_to=dst / relative)
+
+
+def _safe(relative: str) -> str:
+    if not relative or relative.startswith("/") or ".." in relative.split("/"):
+        raise RegistryError(f"artifact listing names an unsafe path {relative!r}", 422)
+    return relative
+
+
+def _download_s3(bucket: str, prefix: str, dst: Path) -> None:
+    """Every object under the prefix, through boto3 as MLflow's S3 store reads it (its credentials
+    from the environment, the endpoint from MLFLOW_S3_ENDPOINT_URL)."""
+    import boto3  # only for an s3:// artifact root
+
+    s3 = boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for item in page.get("Contents", []):
+            target = dst / _safe(item["Key"][len(prefix) + 1 :])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target))
+
+
+def _error(response: httpx.Response) -> RegistryError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    message = body.get("message") or response.text[:200] or f"HTTP {response.status_code}"
+    return RegistryError(message, response.status_code, body.get("error_code", ""))
