@@ -31,8 +31,8 @@ class Scenario:
 
 
 def _others(targets: list[Target], target: Target) -> set[int]:
-    """The process groups of every target but `target` (and the server behind it)."""
-    return {leader for other in targets for leader in other.leaders} - set(target.leaders)
+    """The process groups of every pausable target but `target` (never the server behind a target)."""
+    return {other.service.process.pid for other in targets if other.pausable} - set(target.leaders)
 
 
 def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, seconds: float) -> dict:

@@ -45,6 +45,9 @@ class Target:
     backend: processes.Service | None = None  # a server it calls (Triton): measured with it
     start_s: float = 0.0
     memory_mb: float = 0.0
+    # paused (SIGSTOP) while others are measured; Triton is not: its Python-backend stub and the
+    # server share locks in shared memory, and a stopped stub crashed the server (lock_exception)
+    pausable: bool = True
 
     @property
     def leaders(self) -> tuple[int, ...]:
@@ -238,6 +241,7 @@ def build_targets(
             f"/v2/models/{bench_triton.DIRECT_MODEL}/ready",
             peers.kserve_v2_body,
             None,
+            pausable=False,
         ),
         this_server("ours_triton", "this server, Triton backend", dict(ours)),  # + Triton's URL once it runs
     ]
