@@ -26,11 +26,18 @@ def draw(serving: dict, path: Path) -> Path | None:
     from matplotlib import pyplot as plt
 
     figure, (throughput, latency) = plt.subplots(1, 2, figsize=(13, 5.5))
-    for key in (k for k in SERVING_ORDER if k in targets):
+    colours = plt.get_cmap("tab20").colors
+    for i, key in enumerate(k for k in SERVING_ORDER if k in targets):
         label = targets[key]["label"].replace("**", "").replace("`", "")
-        bold = {"linewidth": 2.6} if key == "ours" else {"linewidth": 1.2}
-        throughput.plot(*_series(targets[key]["scenarios"], 32, "rps"), marker="o", label=label, **bold)
-        latency.plot(*_series(targets[key]["scenarios"], 1, "p50_ms"), marker="o", label=label, **bold)
+        style = {
+            "color": colours[i % len(colours)],
+            "linewidth": 2.8 if key == "ours" else 1.3,
+            "linestyle": "-" if key.startswith("ours") else "--",  # this server solid, the others dashed
+            "marker": "o",
+            "label": label,
+        }
+        throughput.plot(*_series(targets[key]["scenarios"], 32, "rps"), **style)
+        latency.plot(*_series(targets[key]["scenarios"], 1, "p50_ms"), **style)
     for axes, title, unit in (
         (throughput, "Throughput, 32 connections", "requests/s"),
         (latency, "Latency p50, 1 connection", "ms"),
