@@ -38,23 +38,30 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return error_response(request.url.path, 422, describe_errors(located))
 
 
+def failure(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
+    """Status, message and headers of a failure: FastAPI's handlers and the hot path answer alike."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail), exc.headers
+    if isinstance(exc, PayloadError):
+        return exc.status, exc.detail, None
+    if isinstance(exc, ModelLoadError):
+        return exc.status, str(exc), None
+    return 500, f"internal error ({type(exc).__name__})", None
+
+
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code in (204, 304):
         return await http_exception_handler(request, exc)
-    return error_response(request.url.path, exc.status_code, str(exc.detail), exc.headers)
+    return error_response(request.url.path, *failure(exc))
 
 
-async def _payload_error(request: Request, exc: PayloadError) -> JSONResponse:
-    return error_response(request.url.path, exc.status, exc.detail)
-
-
-async def _model_load_error(request: Request, exc: ModelLoadError) -> JSONResponse:
-    return error_response(request.url.path, exc.status, str(exc))
+async def _known_error(request: Request, exc: PayloadError | ModelLoadError) -> JSONResponse:
+    return error_response(request.url.path, *failure(exc))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(request.url.path, 500, f"internal error ({type(exc).__name__})")
+    return error_response(request.url.path, *failure(exc))
 
 
 class _TooLarge(HTTPException):
@@ -122,7 +129,7 @@ async def _no_body() -> Message:
 def install(app: FastAPI, max_body_bytes: int) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(ModelLoadError, _model_load_error)
-    app.add_exception_handler(PayloadError, _payload_error)
+    app.add_exception_handler(ModelLoadError, _known_error)
+    app.add_exception_handler(PayloadError, _known_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

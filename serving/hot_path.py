@@ -26,7 +26,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlops_base.aliases import ALIASES, Alias
-from serving.errors import error_response
+from serving.errors import error_response, failure
 from serving.payload_error import PayloadError
 from serving.reply import Reply
 from serving.routers.mlflow_scoring import invoke
@@ -122,14 +122,7 @@ async def _body(receive: Receive) -> bytes:
 
 async def _error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
     """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure."""
-    if isinstance(exc, HTTPException):
-        status, message, headers = exc.status_code, str(exc.detail), exc.headers
-    elif isinstance(exc, PayloadError):
-        status, message, headers = exc.status, exc.detail, None
-    elif isinstance(exc, ModelLoadError):
-        status, message, headers = exc.status, str(exc), None
-    else:
-        status, message, headers = 500, f"internal error ({type(exc).__name__})", None
+    status, message, headers = failure(exc)
     rid = scope.get(REQUEST_ID)
     if rid is not None:
         headers = {**(headers or {}), "x-request-id": rid.decode()}

@@ -8,6 +8,7 @@ five GET requests and a file download. Retries and timeouts are bounded as the c
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import shutil
@@ -53,30 +54,27 @@ class RegistryClient:
         self._http.close()
 
     def _get(self, path: str, params: dict[str, str] | None = None, stream_to: Path | None = None) -> Any:
+        """The JSON answer (or, with `stream_to`, the body written there); 5xx, 429 and no answer
+        are retried after each of RETRY_AFTER_S, 4xx are raised at once."""
         for wait_s in (*RETRY_AFTER_S, None):
             try:
-                if stream_to is not None:
-                    with self._http.stream("GET", path, params=params) as response:
-                        if response.status_code == 200:
-                            with stream_to.open("wb") as file:
-                                for chunk in response.iter_bytes(1 << 20):
-                                    file.write(chunk)
-                            return None
-                        response.read()
-                else:
-                    response = self._http.get(path, params=params)
+                with self._http.stream("GET", path, params=params) as response:
                     if response.status_code == 200:
-                        return response.json()
-            except httpx.TransportError as exc:
-                if wait_s is None:
-                    raise RegistryUnreachable(f"{self.tracking_uri} did not answer: {exc}") from exc
-            else:
+                        if stream_to is None:
+                            return json.loads(response.read())
+                        with stream_to.open("wb") as file:
+                            for chunk in response.iter_bytes(1 << 20):
+                                file.write(chunk)
+                        return None
+                    response.read()
                 if response.status_code < 500 and response.status_code != 429:
                     raise _error(response)
-                if wait_s is None:
-                    raise RegistryUnreachable(f"{self.tracking_uri} answered {response.status_code}")
+                why = f"answered {response.status_code}"
+            except httpx.TransportError as exc:
+                why = f"did not answer: {exc}"
+            if wait_s is None:
+                raise RegistryUnreachable(f"{self.tracking_uri} {why}")
             time.sleep(wait_s)
-        raise AssertionError("unreachable")
 
     def version_by_alias(self, name: str, alias: str) -> ModelVersion:
         found = self._get(f"{API}/registered-models/alias", {"name": name, "alias": alias})["model_version"]
