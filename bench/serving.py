@@ -16,7 +16,8 @@ from pathlib import Path
 from bench import load
 from bench.models import register_iris_model
 from bench.otlp_sink import OtlpSink
-from bench.targets import CONNECTIONS, Target, build_targets, check_answers, rows_of, start_targets, stop_targets
+from bench.target_runs import check_answers, start_targets, stop_targets
+from bench.targets import CONNECTIONS, Target, build_targets, rows_of
 from mlops_platform import processes
 
 
