@@ -40,7 +40,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 def failure(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
     """Status, message and headers of a failure: FastAPI's handlers and the hot path answer alike."""
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, StarletteHTTPException):  # FastAPI's HTTPException is one too
         return exc.status_code, str(exc.detail), exc.headers
     if isinstance(exc, PayloadError):
         return exc.status, exc.detail, None
