@@ -26,7 +26,8 @@ COPY model_examples ./model_examples
 COPY mlops_platform ./mlops_platform
 COPY envs ./envs
 COPY workspace.yaml ./
-RUN uv sync --frozen --no-dev --no-editable
+RUN uv sync --frozen --no-dev --no-editable \
+    && /opt/venv/bin/python -m mlops_platform.unwanted_plugins
 
 FROM python:3.11.14-slim-bookworm
 # GCC's OpenMP runtime: LightGBM's wheel links it
