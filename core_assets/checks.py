@@ -10,6 +10,7 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
+    AutomationCondition,
     ResourceParam,
     asset_check,
 )
@@ -52,6 +53,9 @@ def judge(trained: dict[str, Any], settings: Settings) -> tuple[bool, list[str],
 @asset_check(
     asset=trained_model,
     blocking=True,
+    # requested with the model it judges: a check without a condition rides along only sometimes
+    # (automation runs selecting the model and what it feeds skipped it: registered ungated)
+    automation_condition=AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()),
     description="GATE_METRIC on the test split meets GATE_THRESHOLD, and the champion by GATE_MAX_REGRESSION",
 )
 def quality_gate(
