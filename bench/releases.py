@@ -3,8 +3,8 @@
 - registration -> serving: train_job runs through the webserver, as the UI launches it; from the
   end of its `registered_model_version` step to the end of `served_alias`, which ends once the
   model server answers with the new version;
-- commit -> served: the env's training parameters change on disk and the code location is
-  reloaded (the UI's Reload button, or a new image); the automation sensor sees the code version
+- commit -> served: the env's training parameters change on disk; the launcher's watcher reloads
+  the code location (as `./mlops up` does; on Kubernetes a new image); the automation sees the code version
   change and one run retrains, gates, registers and releases; timed until the server answers with
   the new version;
 - failed deploy -> previous version served again: a deploy of a corrupt version is launched; the
@@ -25,6 +25,7 @@ from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import processes
 from mlops_platform.dagster_client import DagsterClient
+from mlops_platform.env_watch import EnvWatcher
 from mlops_platform.release_watch import release_and_wait, served_version, wait_for
 from mlops_platform.stack import start_platform, stop_platform
 
@@ -57,15 +58,17 @@ def _commit(settings: Settings, c: float) -> None:
     env_file.write_text(text)
 
 
-def _measure_commits(dag: DagsterClient, settings: Settings, server_url: str, commits: int) -> tuple[list, list]:
+def _measure_commits(
+    dag: DagsterClient, watcher: EnvWatcher, settings: Settings, server_url: str, commits: int
+) -> tuple[list, list]:
     """Seconds from each commit to the new version served, and where they went."""
     took, phases = [], []
     for i in range(commits):
         before = served_version(server_url, settings.target_alias)
         started = time.time()
-        _commit(settings, round(0.5 + 0.1 * i, 2))
-        dag.reload_location()
-        reloaded = time.time()
+        _commit(settings, round(0.5 + 0.1 * i, 2))  # the launcher's watcher reloads the code location
+        wait_for("the code location reloaded", lambda i=i: len(watcher.reloaded_at) > i, timeout_s=30, poll_s=0.05)
+        reloaded = watcher.reloaded_at[i]
         wait_for(
             "the committed parameters served",
             lambda before=before: served_version(server_url, settings.target_alias) not in (before, None),
@@ -77,7 +80,7 @@ def _measure_commits(dag: DagsterClient, settings: Settings, server_url: str, co
         [run] = [r for r in dag.runs() if r["runId"] == run_id]
         phases.append(
             {
-                "reload_location_s": round(reloaded - started, 2),
+                "until_code_location_reloaded_s": round(reloaded - started, 2),
                 "until_automation_run_created_s": round(run["creationTime"] - reloaded, 2),
                 "run_launch_s": round(run["startTime"] - run["creationTime"], 2),
                 "run_s": round(run["endTime"] - run["startTime"], 2),
@@ -135,7 +138,8 @@ def run(workdir: Path, releases: int = 10, commits: int = 3, faults: int = 3) ->
             release = release_and_wait(dag, settings, server_url)
             served.append(release.served_after_s)
             print(f"  {release.line()}", flush=True)
-        commit_s, commit_phases = _measure_commits(dag, settings, server_url, commits)
+        with EnvWatcher(settings.env_dir, dag.reload_location, say=lambda line: None) as watcher:
+            commit_s, commit_phases = _measure_commits(dag, watcher, settings, server_url, commits)
         rollback_s = _measure_rollbacks(dag, settings, server_url, faults)
     finally:
         stop_platform(services)

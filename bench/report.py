@@ -21,18 +21,18 @@ def _hotswap(h: dict) -> list[str]:
 
 
 def _releases(r: dict) -> list[str]:
-    rows = [
-        ("registration -> serving", r["registration_to_serving"], 5.0),
-        ("commit -> new version served", r["commit_to_served"], 15.0),
-        ("failed deploy -> previous version served", r["failed_deploy_to_previous_served"], 15.0),
+    rows = [  # the targets of issue 27: (figure judged, at most)
+        ("registration -> serving", r["registration_to_serving"], "p95_s", 1.5),
+        ("commit -> new version served", r["commit_to_served"], "p50_s", 10.0),
+        ("failed deploy -> previous version served", r["failed_deploy_to_previous_served"], "p50_s", 8.0),
     ]
     out = ["| path | n | p50 | p95 | target | met |", "|---|---|---|---|---|---|"]
-    for name, figures, target in rows:
+    for name, figures, judged, target in rows:
         if figures.get("n"):
-            met = figures["p95_s"] <= target
+            met = figures[judged] <= target
             out.append(
                 f"| {name} | {figures['n']} | {figures['p50_s']:.1f} s | {figures['p95_s']:.1f} s "
-                f"| p95 <= {target:.0f} s | {'yes' if met else '**no**'} |"
+                f"| {judged.removesuffix('_s')} <= {target:g} s | {'yes' if met else '**no**'} |"
             )
     phases = r["commit_to_served"].get("phases") or []
     if phases:

@@ -22,6 +22,7 @@ from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from mlops_platform import cluster, gitops, layer_toggle, processes, release_watch, traffic
 from mlops_platform.dagster_client import DagsterClient
+from mlops_platform.env_watch import EnvWatcher
 from mlops_platform.reaper import Reaper
 from mlops_platform.stack import BIN, check_ports, dagster_env, say, start_platform, stop_platform
 from optional_layers.state import read_state
@@ -82,13 +83,14 @@ def up(settings: Settings, replicas: int = 0) -> int:
         say("\nPlatform up:")
         for service in services:
             say(f"  {service.name:<10} {service.url}")
-        say("Press Ctrl-C to stop.")
-        while True:
-            for service in services:
-                if service.process.poll() is not None:
-                    say(f"error: {service.name} exited ({service.process.returncode}); see {service.log_path}")
-                    return 1
-            time.sleep(1)
+        say(f"Press Ctrl-C to stop. Edits under {settings.env_dir.name}/ reload the code location.")
+        with EnvWatcher(settings.env_dir, DagsterClient(settings.dagster_port).reload_location, say):
+            while True:
+                for service in services:
+                    if service.process.poll() is not None:
+                        say(f"error: {service.name} exited ({service.process.returncode}); see {service.log_path}")
+                        return 1
+                time.sleep(1)
     except _Stop:
         say("\nmlops: stopping...")
         return 0

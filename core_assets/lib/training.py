@@ -10,9 +10,11 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import sys
 import tempfile
 import traceback
 from dataclasses import asdict, dataclass, field
+from importlib.machinery import ModuleSpec, PathFinder
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -64,10 +66,22 @@ def import_object(path: str) -> Any:
         raise TrainingError(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from exc
 
 
+def _module_spec(name: str) -> ModuleSpec | None:
+    """The module's spec, found without importing its parent packages (`find_spec` of a submodule
+    imports them: scikit-learn's costs the code location ~1 s at every load)."""
+    parent, _, _ = name.rpartition(".")
+    if not parent or name in sys.modules:
+        return importlib.util.find_spec(name)
+    above = _module_spec(parent)
+    if above is None or above.submodule_search_locations is None:
+        return None
+    return PathFinder.find_spec(name, above.submodule_search_locations)
+
+
 def _source_bytes(path: str) -> bytes:
     """The source of the module `path` lives in (b"" when it has none on disk)."""
     try:
-        spec = importlib.util.find_spec(_split_path(path)[0])
+        spec = _module_spec(_split_path(path)[0])
     except (ImportError, ValueError):
         return b""
     origin = Path(spec.origin) if spec and spec.origin else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from mlflow import MlflowClient
 
+from mlops_base.settings import REPO_ROOT
 from mlops_platform.processes import free_port, port_in_use
 
 pytestmark = pytest.mark.real  # `./mlops up`: MLflow, uvicorn and Dagster
@@ -25,8 +27,10 @@ MLOPS = str(Path(sys.executable).parent / "mlops")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
+    shutil.copytree(REPO_ROOT / "envs", tmp_path / "envs")  # the test commits to this copy
     return {
         **os.environ,
+        "MLOPS_ENVS_DIR": str(tmp_path / "envs"),
         "MLOPS_STATE_DIR": str(tmp_path / "state"),
         "MLFLOW_PORT": str(free_port()),
         "DAGSTER_PORT": str(free_port()),
@@ -84,10 +88,24 @@ def _assert_all_gone(pids: set[int], ports: list[int]) -> None:
     assert not [p for p in ports if port_in_use(p)], f"ports still held: {[p for p in ports if port_in_use(p)]}"
 
 
+def _commit_parameters_and_wait_for_v2(platform_env: Path, serving_url: str, mlflow_url: str) -> None:
+    """A merged commit changes the training parameters: the launcher reloads the code location by
+    itself, and the automation retrains, gates and releases v2 with nobody clicking anything."""
+    text = platform_env.read_text()
+    platform_env.write_text(re.sub(r"^ESTIMATOR_PARAMS=.*$", 'ESTIMATOR_PARAMS={"C": 0.5}', text, flags=re.M))
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{serving_url}/models", timeout=5).json()["models"]["A"]["version"] != "2":
+        assert time.monotonic() < deadline, "the committed parameters were not released"
+        time.sleep(0.5)
+    client = MlflowClient(mlflow_url)
+    run_id = client.get_model_version("iris-classifier", "2").run_id
+    assert client.get_run(run_id).data.tags["mlops.quality_gate"] == "passed"  # the automation's run gated it
+
+
 def test_up_serves_both_uis_reuses_state_runs_replicas_and_leaves_nothing_whatever_stops_it(tmp_path):
     """Four starts of one env: the first trains and releases (then Ctrl-C through `| tee`); the
     others reuse its state: three replicas behind HAProxy (then SIGKILL of the launcher), then
-    SIGHUP with the terminal gone, then SIGTERM."""
+    SIGHUP with the terminal gone, then a commit released by itself and SIGTERM."""
     env = _env(tmp_path)
     mlflow_url, serving_url = f"http://127.0.0.1:{env['MLFLOW_PORT']}", f"http://127.0.0.1:{env['SERVING_PORT']}"
     out = tmp_path / "up.log"
@@ -146,6 +164,8 @@ def test_up_serves_both_uis_reuses_state_runs_replicas_and_leaves_nothing_whatev
             assert "kept-across-restarts" in names
             if stop == signal.SIGHUP:
                 proc.stdout.close()  # the terminal is gone: nothing reads the launcher's output any more
+            else:
+                _commit_parameters_and_wait_for_v2(tmp_path / "envs/dev/platform.env", serving_url, mlflow_url)
             proc.send_signal(stop)
             proc.wait(90)
         finally:
@@ -153,4 +173,6 @@ def test_up_serves_both_uis_reuses_state_runs_replicas_and_leaves_nothing_whatev
                 proc.kill()
                 proc.wait()
         assert proc.returncode == 0, stop
+        if stop == signal.SIGTERM:
+            assert "code location reloaded" in proc.stdout.read()
         _assert_all_gone(started, _ports(env))
