@@ -2,7 +2,6 @@
 since the newest registered version's."""
 
 from dagster import Failure, TableColumn, TableColumnConstraints, TableSchema
-from mlflow.exceptions import MlflowException
 
 from core_assets.lib.data import FeatureSet, feature_kinds
 from core_assets.lib.schema import schema_differences
@@ -28,6 +27,8 @@ def column_schema(feature_set: FeatureSet, target_column: str) -> TableSchema:
 
 def schema_changes(registry: MlflowRegistry, feature_set: FeatureSet) -> str | None:
     """What changed since the newest registered version's schema, or None."""
+    from mlflow.exceptions import MlflowException
+
     try:
         registered = registered_schema(registry.client(), registry.model_name)
     except MlflowException as exc:

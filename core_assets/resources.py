@@ -8,16 +8,17 @@ nothing fetches them from a global. No secret is resource config, so the UI neve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
 from dagster import ConfigurableResource, ResourceDefinition
-from mlflow import MlflowClient
 
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
 from serving_client import Fleet, replica_urls
+
+if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: imported on first use
+    from mlflow import MlflowClient
 
 
 class MlflowRegistry(ConfigurableResource):
@@ -28,6 +29,8 @@ class MlflowRegistry(ConfigurableResource):
     experiment: str
 
     def client(self) -> MlflowClient:
+        import mlflow
+
         client = bounded_client(self.tracking_uri)
         # training logs through mlflow's fluent API, which reads the global URI
         mlflow.set_tracking_uri(self.tracking_uri)

@@ -16,7 +16,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from mlflow.exceptions import MlflowException
 
 from core_assets.jobs import Jobs
 from core_assets.lib.events import emit_lifecycle_event
@@ -56,6 +55,8 @@ def readiness(
         if released_by_own_run:
             reason = f"{', '.join('v' + v for v in released_by_own_run)} released by the run that registered it"
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
+
+    from mlflow.exceptions import MlflowException  # MLflow: imported on first use, not at every load
 
     client = registry.client()
     try:

@@ -38,6 +38,7 @@ class EnvWatcher:
         self._folder = folder
         self._reload = reload
         self._say = say
+        self._loaded = fingerprint(folder)  # the files as the code location loaded them
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="env-watch", daemon=True)
         self.reloaded_at: list[float] = []  # when each reload finished (epoch seconds)
@@ -51,7 +52,7 @@ class EnvWatcher:
         self._thread.join()
 
     def _watch(self) -> None:
-        loaded = seen = fingerprint(self._folder)
+        loaded = seen = self._loaded
         while not self._stop.wait(POLL_S):
             now = fingerprint(self._folder)
             if now == seen and now != loaded:  # changed, and still for one poll: a whole write

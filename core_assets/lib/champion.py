@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING
 
 from core_assets.lib.data import FeatureSet
 from core_assets.lib.metrics import score
 from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Task
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ def native_model(model_uri: str):
 
 
 def score_champion(client: MlflowClient, model_name: str, features: FeatureSet, task: Task) -> ChampionScore:
+    from mlflow.exceptions import MlflowException
+
     try:
         version = client.get_model_version_by_alias(model_name, Alias.A.value).version
     except MlflowException:

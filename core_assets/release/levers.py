@@ -7,15 +7,17 @@ config is given); `plan_move` turns the lever and the config into one concrete m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from dagster import DagsterInstance
-from mlflow import MlflowClient
 
 from core_assets.release.history import latest_registered_version, registered_in_run
 from core_assets.release.registry import Lever, RegistryError, alias_version
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 LEVER_TAG = "mlops/lever"
 

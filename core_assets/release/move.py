@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import MetadataValue
-from mlflow import MlflowClient
 
 from core_assets.release.registry import AliasMove, Lever, move_alias
 from mlops_base.aliases import Alias
 from serving_client import Fleet
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Literal
-
-import mlflow
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+from typing import TYPE_CHECKING, Literal
 
 from core_assets.lib.schema import SCHEMA_TAG, signature_kinds
 from mlops_base.aliases import Alias
 from mlops_base.artifact_digest import DIGEST_TAG
+
+if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: each function imports it on use
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
 
 class RegistryError(RuntimeError):
@@ -48,11 +47,14 @@ class AliasMove:
 
 
 def _not_found(exc: MlflowException) -> bool:
-    return exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+    return exc.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def register_version(client: MlflowClient, model_name: str, model_uri: str, run_id: str):
     """Register the run's logged model as a new version of `model_name`."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     try:
         client.get_registered_model(model_name)
     except MlflowException as exc:
@@ -68,6 +70,8 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
 
 def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
     """The version `alias` points to, or None when the alias (or the model) does not exist."""
+    from mlflow.exceptions import MlflowException
+
     try:
         aliases = client.get_registered_model(model_name).aliases
     except MlflowException as exc:
@@ -80,6 +84,8 @@ def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | No
 
 def ready_version(client: MlflowClient, model_name: str, version: str):
     """The model version, if it exists and is READY; RegistryError otherwise."""
+    from mlflow.exceptions import MlflowException
+
     try:
         model_version = client.get_model_version(model_name, str(version))
     except MlflowException as exc:
@@ -132,6 +138,8 @@ def move_alias(
     )
     history_key = history_tag_key(move)
     client.set_registered_model_tag(model_name, history_key, json.dumps(move.as_dict()))
+    from mlflow.exceptions import MlflowException
+
     try:
         if version is None:
             if move.before_version is not None:
@@ -158,6 +166,9 @@ def registered_schema(client: MlflowClient, model_name: str) -> tuple[str, dict[
     """The newest registered version and its feature columns' kinds, or None when nothing is
     registered: what later training data must keep. Read from its training run's tag; versions
     trained before the tag existed are read from their model's signature."""
+    import mlflow.models
+    from mlflow.exceptions import MlflowException
+
     try:
         versions = client.search_model_versions(f"name='{model_name}'", order_by=["version_number DESC"], max_results=1)
     except MlflowException as exc:
