@@ -18,6 +18,7 @@ SERVING_ORDER = [
     "ours",
     "ours_before",
     "ours_monitoring",
+    "ours_logging",
     "ours_evaluation",
     "ours_tracing",
     "ours_triton",
@@ -137,6 +138,10 @@ def _targets(serving: dict) -> list[tuple[str, str, bool | None]]:
     if "ours_monitoring" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_monitoring", "1x32") / rps("ours", "1x32")
         rows.append(("monitoring layer costs <= 3% (1 row, 32 conns)", f"{cost * 100:.1f}%", cost <= 0.03))
+    if "ours_logging" in t and "1x32" in t["ours"]["scenarios"]:
+        cost = 1 - rps("ours_logging", "1x32") / rps("ours", "1x32")
+        judged = "logging layer, Loki unreachable, costs <= 3% (1 row, 32 conns)"
+        rows.append((judged, f"{cost * 100:.1f}%", cost <= 0.03))
     if "ours_evaluation" in t and "1x32" in t["ours"]["scenarios"]:
         cost = 1 - rps("ours_evaluation", "1x32") / rps("ours", "1x32")
         rows.append(

@@ -212,6 +212,16 @@ def build_targets(
             {**ours, "MLOPS_ENVS_DIR": str(_envs_with(workdir, "monitoring"))},
         ),
         this_server(
+            "ours_logging",
+            "this server, batching + logging on, Loki unreachable",
+            {
+                **ours,
+                "MLOPS_ENVS_DIR": str(_envs_with(workdir, "logging")),
+                "MLOPS_STATE_DIR": str(workdir / "state"),
+                "LOKI_URL": f"http://127.0.0.1:{processes.free_port()}",  # nothing listens: every push fails
+            },
+        ),
+        this_server(
             "ours_evaluation",
             "this server, batching + evaluation on (prediction log)",
             {
