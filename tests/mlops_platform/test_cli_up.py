@@ -94,7 +94,7 @@ def _commit_parameters_and_wait_for_v2(platform_env: Path, serving_url: str, mlf
     text = platform_env.read_text()
     platform_env.write_text(re.sub(r"^ESTIMATOR_PARAMS=.*$", 'ESTIMATOR_PARAMS={"C": 0.5}', text, flags=re.M))
     deadline = time.monotonic() + 120
-    while httpx.get(f"{serving_url}/models", timeout=5).json()["models"]["A"]["version"] != "2":
+    while httpx.get(f"{serving_url}/models", timeout=5).json()["models"]["B"]["version"] != "2":  # dev's TARGET_ALIAS
         assert time.monotonic() < deadline, "the committed parameters were not released"
         time.sleep(0.5)
     client = MlflowClient(mlflow_url)
