@@ -3,6 +3,7 @@ store through that version's own FeatureService; a missing entity is a 422 namin
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from feast import FeatureService, FeatureStore
 from feast.errors import FeatureServiceNotFoundException
 
 from mlops_base.settings import Settings
+from optional_layers.feast.batched_lookup import BatchedLookup
 from optional_layers.feast.repository import service_name
 from optional_layers.feast.settings import FeastSettings
 from optional_layers.hookspecs import RowsRejected
@@ -17,15 +19,23 @@ from optional_layers.hookspecs import RowsRejected
 FORM = "entity_ids"
 
 
-# FeatureServices by registry and name, read once: a version's service never changes
-_services: dict[tuple[str, str], FeatureService] = {}
+# FeatureServices' lookups by registry and name, built once: a version's service never changes
+_lookups: dict[tuple[str, str, str], BatchedLookup] = {}
+_lookups_lock = threading.Lock()
 
 
-def _service(store: FeatureStore, name: str) -> FeatureService:
-    key = (str(store.config.registry.path), name)
-    if key not in _services:
-        _services[key] = store.get_feature_service(name, allow_cache=False)
-    return _services[key]
+def _lookup(store: FeatureStore, name: str, entity_key: str) -> BatchedLookup:
+    key = (str(store.config.registry.path), name, entity_key)
+    with _lookups_lock:  # request threads race for the first lookup of a version
+        if key not in _lookups:
+            service = store.get_feature_service(name, allow_cache=False)
+
+            def read(ids: list[int], service: FeatureService = service) -> dict[str, list]:
+                rows = [{entity_key: i} for i in ids]
+                return store.get_online_features(features=service, entity_rows=rows).to_dict()
+
+            _lookups[key] = BatchedLookup(read, name)
+        return _lookups[key]
 
 
 def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
@@ -51,11 +61,10 @@ def online_rows(
 ) -> list[list[float]]:
     name = service_name(model_name, version)
     try:
-        service = _service(store, name)
+        lookup = _lookup(store, name, FeastSettings.of(settings).feast_entity_key)
     except FeatureServiceNotFoundException as exc:
         raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
-    key = FeastSettings.of(settings).feast_entity_key
-    values = store.get_online_features(features=service, entity_rows=[{key: i} for i in ids]).to_dict()
+    values = lookup.fetch(ids)  # one read with the ids of every request waiting meanwhile
     absent = [f for f in feature_names if f not in values]
     if absent:
         raise RowsRejected(f"FeatureService {name} does not provide the model's features {absent}")
