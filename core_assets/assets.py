@@ -156,13 +156,12 @@ DEP_REQUESTED_THIS_TICK = AutomationCondition.any_deps_match(AutomationCondition
 
 @asset(
     group_name="core",
-    # register what was retrained, but only past the blocking quality gate: checked already, or
-    # checked in the same run (retrained in this tick: the run skips this step if the gate fails)
-    automation_condition=AutomationCondition.eager()
-    & (
-        AutomationCondition.all_deps_blocking_checks_passed()
-        | DEP_REQUESTED_THIS_TICK.with_label("retrained in this run")
-    ),
+    # register what was retrained, but only past the blocking quality gate: checked in the same run
+    # (retrained in this tick: the run skips this step if the gate fails), or checked already.
+    # Retrained this tick wins on its own: eager() is false for a tick that also sees this asset's
+    # previous materialization, and a commit right after a release then took a second run
+    automation_condition=DEP_REQUESTED_THIS_TICK.with_label("retrained in this run")
+    | (AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()),
 )
 def registered_model_version(
     context: AssetExecutionContext,

@@ -74,3 +74,17 @@ def test_changed_training_parameters_retrain_through_the_code_version(defs, inst
 
     assert {AssetKey("trained_model"), GATE} <= requested
     assert AssetKey("features") not in requested
+
+
+def test_a_commit_right_after_a_release_still_takes_one_run(defs, instance, settings):
+    """The tick that sees the new code version also sees the last release's materializations."""
+    tick, _ = _tick(defs, instance)
+    assert run_job(defs, instance, "train_job").success  # released between two ticks
+    committed = build_definitions(settings.model_copy(update={"estimator_params": {"C": 0.5, "max_iter": 500}}))
+    tick, requested = _tick(committed, instance, tick)
+    assert requested == {
+        AssetKey("trained_model"),
+        GATE,
+        AssetKey("registered_model_version"),
+        AssetKey("served_alias"),
+    }
