@@ -123,6 +123,8 @@ def move_alias(
     first and deleted if the move fails, so MLflow never shows a move that did not happen; it
     keeps the newest MIRROR_KEEP moves.
     """
+    from mlflow.exceptions import MlflowException
+
     target = None if version is None else ready_version(client, model_name, version)
     move = AliasMove(
         model_name=model_name,
@@ -138,8 +140,6 @@ def move_alias(
     )
     history_key = history_tag_key(move)
     client.set_registered_model_tag(model_name, history_key, json.dumps(move.as_dict()))
-    from mlflow.exceptions import MlflowException
-
     try:
         if version is None:
             if move.before_version is not None:
