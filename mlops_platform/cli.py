@@ -83,7 +83,8 @@ def up(settings: Settings, replicas: int = 0) -> int:
         say("\nPlatform up:")
         for service in services:
             say(f"  {service.name:<10} {service.url}")
-        say(f"Press Ctrl-C to stop. Edits under {settings.env_dir.name}/ reload the code location.")
+        watched = f"{settings.env_dir.parent.name}/{settings.env_dir.name}/"
+        say(f"Press Ctrl-C to stop. Edits under {watched} reload the code location.")
         with EnvWatcher(settings.env_dir, DagsterClient(settings.dagster_port).reload_location, say):
             while True:
                 for service in services:
