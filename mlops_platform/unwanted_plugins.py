@@ -26,7 +26,7 @@ def drop(dist_name: str, group: str) -> bool:
         dist = distribution(dist_name)
     except PackageNotFoundError:
         return False
-    [record] = [f for f in dist.files or () if f.name == "entry_points.txt"] or [None]
+    record = next((f for f in dist.files or () if f.name == "entry_points.txt"), None)
     if record is None:
         return False
     path = dist.locate_file(record)

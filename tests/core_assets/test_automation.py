@@ -11,6 +11,8 @@ from tests.core_assets.runs import resources as build_resources
 from tests.core_assets.runs import run_job
 
 GATE = AssetCheckKey(AssetKey("trained_model"), "quality_gate")  # requested in the same run, never left out
+# one run retrains, gates, registers and releases
+ONE_RUN = {AssetKey("trained_model"), GATE, AssetKey("registered_model_version"), AssetKey("served_alias")}
 
 
 def _tick(defs, instance, previous=None):
@@ -26,12 +28,7 @@ def test_updated_features_retrain_then_register_past_the_gate(defs, instance, se
     assert materialize([features], resources=resources, instance=instance).success
     tick, requested = _tick(defs, instance, tick)
     # one run retrains, gates, registers and releases: no second tick, no second run
-    assert requested == {
-        AssetKey("trained_model"),
-        GATE,
-        AssetKey("registered_model_version"),
-        AssetKey("served_alias"),
-    }
+    assert requested == ONE_RUN
 
     tick, requested = _tick(defs, instance, tick)  # that run is under way: nothing more to request
     assert requested == set()
@@ -82,9 +79,4 @@ def test_a_commit_right_after_a_release_still_takes_one_run(defs, instance, sett
     assert run_job(defs, instance, "train_job").success  # released between two ticks
     committed = build_definitions(settings.model_copy(update={"estimator_params": {"C": 0.5, "max_iter": 500}}))
     tick, requested = _tick(committed, instance, tick)
-    assert requested == {
-        AssetKey("trained_model"),
-        GATE,
-        AssetKey("registered_model_version"),
-        AssetKey("served_alias"),
-    }
+    assert requested == ONE_RUN
