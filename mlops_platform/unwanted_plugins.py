@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, distribution
 
@@ -37,7 +38,11 @@ def drop(dist_name: str, group: str) -> bool:
         return False
     text = io.StringIO()
     parser.write(text)
-    path.write_text(text.getvalue())
+    # a new file renamed over the old one: uv hard-links installed files to its cache, and writing
+    # through the link would change the cache and every other venv installed from it
+    new = path.with_name(path.name + ".new")
+    new.write_text(text.getvalue())
+    os.replace(new, path)
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -29,8 +30,11 @@ def _fake_distribution(root: Path) -> Path:
 
 def test_drop_removes_the_group_and_keeps_the_rest(tmp_path, monkeypatch):
     info = _fake_distribution(tmp_path)
+    cached = tmp_path / "cache-entry_points.txt"
+    os.link(info / "entry_points.txt", cached)  # uv hard-links installed files to its cache
     monkeypatch.syspath_prepend(str(tmp_path))
     assert drop("fake", "mlflow.request_header_provider")
+    assert cached.read_text() == FAKE_ENTRY_POINTS  # the cache (and other venvs) untouched
     text = (info / "entry_points.txt").read_text()
     assert "mlflow.request_header_provider" not in text
     assert "fake = fake.cli:Main" in text  # names keep their case
