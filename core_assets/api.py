@@ -4,7 +4,8 @@ Layers import this module only (an import-linter contract forbids the rest of `c
 the core may reshape its private modules without breaking them. Keep it small and stable:
 
 - `MlflowRegistry`: the registry resource (`registry` in the code location), for sensors and assets.
-- `alias_version(client, model_name, alias)`: the version an alias points to now, or None.
+- `alias_version(registry.rest(), model_name, alias)`: the version an alias points to now, or None;
+  `REGISTRY_ERRORS` when the registry answers with an error or not at all.
 - `alias_moves(instance, alias=..., run_id=...)`: the recorded alias history, newest first.
 - `AliasMove`: one entry of it (before and after version, reason, lever, trigger, run).
 - `rollback_run_config(alias, version, reason)`: the run config of `rollback_job` restoring `version`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from core_assets.release.history import TRIGGER_TAG, alias_moves
 from core_assets.release.levers import promote_run_config, rollback_run_config
-from core_assets.release.registry import AliasMove, alias_version
+from core_assets.release.registry import REGISTRY_ERRORS, AliasMove, alias_version
 from core_assets.resources import MlflowRegistry
 
 ROLLBACK_JOB = "rollback_job"
@@ -25,6 +26,7 @@ PROMOTE_JOB = "promote_job"
 
 __all__ = [
     "PROMOTE_JOB",
+    "REGISTRY_ERRORS",
     "ROLLBACK_JOB",
     "TRIGGER_TAG",
     "AliasMove",

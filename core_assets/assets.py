@@ -229,7 +229,7 @@ def served_alias(
     so that the rollback sensor restores the version served before.
     """
     lever = context.run.tags.get(LEVER_TAG, "release")
-    client = registry.client()
+    client = registry.rest()
     alias, version = config.alias or settings.target_alias, config.version  # what was asked, until planned
     try:
         fleet = model_server.fleet(settings.reload_secret_token)  # found before anything moves
@@ -270,6 +270,8 @@ def served_alias(
         }
         emit_lifecycle_event("deploy_refused", refused, settings, layers, context.log)
         raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
+    finally:
+        client.close()
     payload = {**deployment.move.as_dict(), "detail": deployment.detail}
     event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
     emit_lifecycle_event(event, payload, settings, layers, context.log)

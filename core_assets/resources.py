@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dagster import ConfigurableResource, ResourceDefinition
 
 from mlops_base.mlflow_client import bounded_client
+from mlops_base.registry_rest import RegistryClient
 from mlops_base.settings import Settings
 from optional_layers.manager import LayerManager
 from serving_client import Fleet, replica_urls
@@ -35,6 +36,10 @@ class MlflowRegistry(ConfigurableResource):
         # training logs through mlflow's fluent API, which reads the global URI
         mlflow.set_tracking_uri(self.tracking_uri)
         return client
+
+    def rest(self) -> RegistryClient:
+        """The registry's REST API without MLflow's library: the release path's client (close it)."""
+        return RegistryClient(self.tracking_uri)
 
     def _ui(self) -> str:
         return self.tracking_uri.rstrip("/") if self.tracking_uri.startswith("http") else ""

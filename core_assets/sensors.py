@@ -23,6 +23,7 @@ from core_assets.lib.incoming import incoming_dir, settled_files
 from core_assets.release.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
 from core_assets.release.levers import rollback_run_config
 from core_assets.release.readiness import ReadinessCursor, decide
+from core_assets.release.registry import REGISTRY_ERRORS
 from core_assets.resources import MlflowRegistry
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
@@ -58,12 +59,10 @@ def readiness(
             reason = f"{', '.join('v' + v for v in released_by_own_run)} released by the run that registered it"
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor.dump())
 
-    from mlflow.exceptions import MlflowException  # MLflow: imported on first use, not at every load
-
-    client = registry.client()
     try:
-        decision = decide(cursor, new_versions, lambda v: client.get_model_version(registry.model_name, v).status)
-    except MlflowException as exc:  # down or slower than the client's bounded timeout: next tick asks again
+        with registry.rest() as client:
+            decision = decide(cursor, new_versions, lambda v: client.model_version(registry.model_name, v).status)
+    except REGISTRY_ERRORS as exc:  # down or slower than the client's bounded timeout: next tick asks again
         cursor.pending = sorted(set(cursor.pending + new_versions), key=int)
         waiting = ", ".join(f"v{v}" for v in cursor.pending)
         reason = f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); {waiting} kept for the next tick"

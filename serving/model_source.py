@@ -13,8 +13,8 @@ from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
 from mlops_base.settings import Settings
-from serving.registry_client import RegistryClient, RegistryError, RegistryUnreachable
 from serving.runtimes.base import ModelLoadError, ModelRef
 
 _log = logging.getLogger("serving.model_source")

@@ -17,7 +17,7 @@ from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from mlops_base.registry_rest import RegistryClient
 
 LEVER_TAG = "mlops/lever"
 
@@ -36,7 +36,7 @@ def plan_move(
     lever: str,
     config: MoveRequest,
     settings: Settings,
-    client: MlflowClient,
+    client: RegistryClient,
     model_name: str,
     instance: DagsterInstance,
     run_id: str,

@@ -13,7 +13,7 @@ from mlops_base.aliases import Alias
 from serving_client import Fleet
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from mlops_base.registry_rest import RegistryClient
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Deployment:
 
 
 def release(
-    client: MlflowClient,
+    client: RegistryClient,
     fleet: Fleet | None,
     log: logging.Logger,
     *,

@@ -21,10 +21,10 @@ from dagster import (
     define_asset_job,
     sensor,
 )
-from mlflow.exceptions import MlflowException
 
 from core_assets.api import (
     PROMOTE_JOB,
+    REGISTRY_ERRORS,
     ROLLBACK_JOB,
     TRIGGER_TAG,
     MlflowRegistry,
@@ -166,8 +166,9 @@ def evaluation_rollback_sensor(
         return SkipReason(why_not)
     judged_version = judged["comparison"]["challenger"]["version"]
     try:
-        current = alias_version(registry.client(), registry.model_name, CHALLENGER)
-    except MlflowException as exc:
+        with registry.rest() as client:
+            current = alias_version(client, registry.model_name, CHALLENGER)
+    except REGISTRY_ERRORS as exc:
         return SkipReason(f"challenger judged worse but the registry cannot answer ({exc}); asking again")
     if current != judged_version:
         return SkipReason(f"challenger judged worse was v{judged_version}, the alias is now at v{current}")

@@ -10,9 +10,15 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from mlflow.exceptions import MlflowException
 
-from core_assets.api import ROLLBACK_JOB, MlflowRegistry, alias_moves, alias_version, rollback_run_config
+from core_assets.api import (
+    REGISTRY_ERRORS,
+    ROLLBACK_JOB,
+    MlflowRegistry,
+    alias_moves,
+    alias_version,
+    rollback_run_config,
+)
 from mlops_base.aliases import CHALLENGER
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
@@ -47,8 +53,9 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
     if not breaches:
         return SkipReason(f"{CHALLENGER} within SLO: {reading}")
     try:
-        current = alias_version(registry.client(), registry.model_name, CHALLENGER)
-    except MlflowException as exc:
+        with registry.rest() as client:
+            current = alias_version(client, registry.model_name, CHALLENGER)
+    except REGISTRY_ERRORS as exc:
         return SkipReason(
             f"{CHALLENGER} breaches ({'; '.join(breaches)}) but registry {registry.tracking_uri} "
             f"is unreachable ({first_line(exc)}); asking again next tick"

@@ -1,5 +1,5 @@
-"""The model server's own client of MLflow's REST API answers what MLflow's client answers, against
-a real `mlflow server`; the model server imports no MLflow. S3 is moto's server (a stand-in: no S3
+"""Our client of MLflow's REST API answers and writes what MLflow's client does, against a real
+`mlflow server`; neither the model server nor the release path imports MLflow. S3 is moto's server (a stand-in: no S3
 server can be installed on this machine)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
 from mlops_base.settings import REPO_ROOT
 from mlops_platform import local_storage, processes
-from serving.registry_client import RegistryClient, RegistryError, RegistryUnreachable
 
 
 @pytest.fixture
@@ -42,6 +42,29 @@ def test_aliases_versions_and_tags_are_mlflows(client, mlflow_server, shared_mod
     assert client.download_uri(shared_model.name, mine.version) == theirs.get_model_version_download_uri(
         shared_model.name, mine.version
     )
+
+
+def test_alias_and_tag_writes_are_what_mlflows_client_reads(client, mlflow_server, fresh_model):
+    theirs = MlflowClient(mlflow_server)
+    name, (v1, v2) = fresh_model.name, fresh_model.versions
+    client.set_alias(name, "A", v2)
+    client.set_model_tag(name, "alias_history.A.1", '{"moved": true}')
+    model = theirs.get_registered_model(name)
+    assert model.aliases["A"] == v2 and model.tags["alias_history.A.1"] == '{"moved": true}'
+    assert client.registered_model(name) == (model.aliases, model.tags)
+    client.delete_alias(name, "A")
+    client.delete_model_tag(name, "alias_history.A.1")
+    model = theirs.get_registered_model(name)
+    assert "A" not in model.aliases and "alias_history.A.1" not in model.tags
+    mine, expected = client.model_version(name, v1), theirs.get_model_version(name, v1)
+    assert (mine.status, mine.run_id, mine.creation_timestamp) == (
+        expected.status,
+        expected.run_id,
+        expected.creation_timestamp,
+    )
+    with pytest.raises(RegistryError) as missing:
+        client.model_version(name, "999")
+    assert missing.value.code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_downloaded_artifacts_match_the_logged_digest(client, shared_model, tmp_path):
@@ -101,3 +124,22 @@ def test_the_model_server_imports_no_mlflow():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_release_path_imports_no_mlflow(mlflow_server, fresh_model):
+    """An alias move as `served_alias` makes it (no model server to swap here): every release and
+    rollback run saves MLflow's import."""
+    script = (
+        "import logging, sys\n"
+        "from core_assets.release.move import release\n"
+        "from mlops_base.registry_rest import RegistryClient\n"
+        f"with RegistryClient({mlflow_server!r}) as client:\n"
+        f"    done = release(client, None, logging.getLogger(), model_name={fresh_model.name!r}, alias='A',\n"
+        f"        version={fresh_model.versions[1]!r}, reason='test', lever='release', trigger='test', run_id='r')\n"
+        "print(done.move.before_version, done.move.after_version)\n"
+        "print(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith('mlflow.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == [f"{fresh_model.versions[0]} {fresh_model.versions[1]}", "[]"]
+    assert MlflowClient(mlflow_server).get_registered_model(fresh_model.name).aliases["A"] == fresh_model.versions[1]
