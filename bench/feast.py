@@ -68,21 +68,22 @@ def run(workdir: Path, rounds: int, seconds: float) -> dict:
             _fill_store(workdir / f"state-{name}", online, model_name)
         server = uvicorn("serving.main:create_app")
         sqlite_env = {**env, "MLOPS_STATE_DIR": str(workdir / "state-sqlite")}
-        targets = [
-            Target("data", "`data` rows (feast layer on)", "/predict", "/ready", data_body, server, sqlite_env),
-            Target(
-                "sqlite", "`entity_ids`, SQLite online store", "/predict", "/ready", entity_body, server, sqlite_env
-            ),
-            Target(
-                "redis",
-                "`entity_ids`, Redis online store",
-                "/predict",
-                "/ready",
-                entity_body,
-                server,
-                {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis.url},
-            ),
-        ]
+        redis_env = {**env, "MLOPS_STATE_DIR": str(workdir / "state-redis"), "FEAST_ONLINE_STORE": redis.url}
+        targets = [Target("data", "`data` rows (feast layer on)", "/predict", "/ready", data_body, server, sqlite_env)]
+        for key, store, store_env in (("sqlite", "SQLite", sqlite_env), ("redis", "Redis", redis_env)):
+            label = f"`entity_ids`, {store} online store"
+            targets += [
+                Target(key, f"{label} (rows kept 5 s)", "/predict", "/ready", entity_body, server, store_env),
+                Target(
+                    f"{key}_uncached",
+                    f"{label}, every request read (FEAST_ONLINE_CACHE_SECONDS=0)",
+                    "/predict",
+                    "/ready",
+                    entity_body,
+                    server,
+                    {**store_env, "FEAST_ONLINE_CACHE_SECONDS": "0"},
+                ),
+            ]
         for target in targets:
             print(f"starting {target.key}...", flush=True)
             start(target, workdir)

@@ -142,6 +142,18 @@ def mlops_request_rows(
     """
 
 
+@hookspec(firstresult=True)
+def mlops_request_rows_in_memory(
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+) -> list[list[float]] | None:
+    """The rows `mlops_request_rows` would give, when you hold them all in memory; else None, and
+    the server calls `mlops_request_rows` in a worker thread.
+
+    Called on the model server's event loop, before `mlops_request_rows`, per request: never block
+    (no I/O, no lock held by I/O). Raise RowsRejected for a 422, as `mlops_request_rows` would.
+    """
+
+
 @hookspec
 def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
     """React to a release event: gate_failed, version_registered, served, deploy_failed,

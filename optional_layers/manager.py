@@ -72,6 +72,13 @@ class LayerManager:
     def provides_request_rows(self) -> bool:
         return bool(self.pm.hook.mlops_request_rows.get_hookimpls())
 
+    def request_rows_in_memory(
+        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+    ) -> list[list[float]] | None:
+        return self.pm.hook.mlops_request_rows_in_memory(
+            document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
+        )
+
     def request_rows(
         self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
     ) -> list[list[float]] | None:

@@ -119,16 +119,13 @@ class DataPlane:
         return pd.DataFrame(array, columns=info.feature_names)
 
     async def _layer_rows(self, document: OtherForm, info: RuntimeInfo) -> Rows:
-        """The rows a layer provides for another body form, for the model version that answers."""
+        """The rows a layer provides for another body form, for the model version that answers:
+        from the layer's memory on the event loop when it has them, else read in a worker thread."""
+        asked = (dict(document), info.ref.model_name, info.ref.version, info.feature_names, self.settings)
         try:
-            rows = await run_in_threadpool(
-                self.layers.request_rows,
-                dict(document),
-                info.ref.model_name,
-                info.ref.version,
-                info.feature_names,
-                self.settings,
-            )
+            rows = self.layers.request_rows_in_memory(*asked)
+            if rows is None:
+                rows = await run_in_threadpool(self.layers.request_rows, *asked)
         except RowsRejected as exc:
             raise PayloadError(422, str(exc)) from exc
         except Exception as exc:  # the layer's store is down or broken: this request fails, the server serves on

@@ -13,6 +13,7 @@ from feast.errors import FeatureServiceNotFoundException
 from mlops_base.settings import Settings
 from optional_layers.feast.batched_lookup import BatchedLookup
 from optional_layers.feast.repository import service_name
+from optional_layers.feast.row_cache import RowCache
 from optional_layers.feast.settings import FeastSettings
 from optional_layers.hookspecs import RowsRejected
 
@@ -36,6 +37,21 @@ def _lookup(store: FeatureStore, name: str, entity_key: str) -> BatchedLookup:
 
             _lookups[key] = BatchedLookup(read, name)
         return _lookups[key]
+
+
+# rows read lately, per env, FeatureService and the model's feature order
+_caches: dict[tuple[str, str, str, tuple[str, ...]], RowCache] = {}
+
+
+def _cache(settings: Settings, name: str, feature_names: list[str]) -> RowCache | None:
+    key = (settings.mlops_env, str(settings.state_dir), name, tuple(feature_names))
+    cache = _caches.get(key)
+    if cache is None:
+        ttl_s = FeastSettings.of(settings).feast_online_cache_seconds
+        if ttl_s <= 0:
+            return None
+        cache = _caches.setdefault(key, RowCache(ttl_s))
+    return cache
 
 
 def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
@@ -74,7 +90,19 @@ def online_rows(
             f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
             f"(FeatureService {name})"
         )
-    return [[values[f][row] for f in feature_names] for row in range(len(ids))]
+    rows = [[values[f][row] for f in feature_names] for row in range(len(ids))]
+    cache = _cache(settings, name, feature_names)
+    if cache is not None:
+        cache.put(ids, rows)
+    return rows
+
+
+def rows_in_memory(
+    settings: Settings, model_name: str, version: str, feature_names: list[str], ids: list[int]
+) -> list[list[float]] | None:
+    """The ids' rows read within the cache's seconds, or None (then `online_rows` reads them)."""
+    cache = _cache(settings, service_name(model_name, version), feature_names)
+    return None if cache is None else cache.get(ids)
 
 
 ENTITY_REQUEST = {

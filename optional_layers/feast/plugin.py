@@ -71,6 +71,16 @@ def mlops_request_rows(
 
 
 @hookimpl
+def mlops_request_rows_in_memory(
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+) -> list[list[float]] | None:
+    ids = online.entity_ids(document, settings.max_rows)
+    if ids is None:
+        return None
+    return online.rows_in_memory(settings, model_name, version, feature_names, ids)
+
+
+@hookimpl
 def mlops_serving_startup(app: FastAPI) -> None:
     online.document_entity_form(app)
 

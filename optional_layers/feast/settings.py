@@ -13,3 +13,5 @@ class FeastSettings(LayerSettings):
     # the dataset column that identifies an entity (absent: row numbers)
     feast_entity_key: str = Field("entity_id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     feast_ttl_days: int = Field(365, ge=1)
+    # how long the model server answers an entity's features from memory (0: every request reads the store)
+    feast_online_cache_seconds: float = Field(5.0, ge=0)

@@ -21,6 +21,7 @@ def test_the_expected_hooks_exist():
         "mlops_gitops_files",
         "mlops_release_check",
         "mlops_request_rows",
+        "mlops_request_rows_in_memory",
         "mlops_metric_values",
         "mlops_metric_samples",
         "mlops_prediction_recorder",

@@ -55,7 +55,7 @@ def flow(mlflow_server, redis_service, tmp_path_factory):
             env.undo()
 
 
-def _server(settings, tmp_path) -> processes.Service:
+def _server(settings, tmp_path, **env: str) -> processes.Service:
     return start_server(
         tmp_path,
         {
@@ -64,6 +64,7 @@ def _server(settings, tmp_path) -> processes.Service:
             "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
             "MODEL_NAME": settings.model_name,
             "FEAST_ONLINE_STORE": os.environ["FEAST_ONLINE_STORE"],
+            **env,
         },
     )
 
@@ -161,12 +162,17 @@ def test_the_contract_refuses_a_version_whose_features_changed(flow, tmp_path):
 
 
 def test_redis_down_fails_entity_requests_only_and_releases_go_on(flow, redis_service, tmp_path):
-    """Last in the module: it stops the module's Redis."""
+    """Last in the module: it stops the module's Redis. An entity read just before is answered
+    from the server's memory for FEAST_ONLINE_CACHE_SECONDS (60 here), the others fail."""
     settings, defs, instance, _ = flow
-    service = _server(settings, tmp_path)
+    service = _server(settings, tmp_path, FEAST_ONLINE_CACHE_SECONDS="60")
     try:
+        read = httpx.post(f"{service.url}/predict", json={"entity_ids": [0]}, timeout=30)
+        assert read.status_code == 200, read.text
         processes.stop(redis_service)
-        by_id = httpx.post(f"{service.url}/predict", json={"entity_ids": [0]}, timeout=30)
+        kept = httpx.post(f"{service.url}/predict", json={"entity_ids": [0]}, timeout=30)
+        assert kept.json() == read.json()
+        by_id = httpx.post(f"{service.url}/predict", json={"entity_ids": [0, 1]}, timeout=30)
         assert by_id.status_code == 503
         assert by_id.json()["detail"].startswith("rows for ['entity_ids'] could not be fetched: ")
         by_rows = httpx.post(f"{service.url}/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
