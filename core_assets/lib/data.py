@@ -12,15 +12,16 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from core_assets.lib.schema import Kind, column_kind, normalise
 from mlops_base.settings import REPO_ROOT, Task
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 BUILTIN = ("iris", "diabetes", "wine", "breast_cancer")
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}  # pandas readers
 REMOTE_SCHEMES = ("s3://", "mlflow-artifacts:", "runs:/", "models:/", "gs://", "http://", "https://")
 
 
@@ -61,13 +62,15 @@ def _builtin(name: str, target_column: str) -> pd.DataFrame:
 
 
 def read_file(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataValidationError(f"{path.name}: not a dataset file (expected {', '.join(READERS)})")
     if not path.is_file():
         raise DataValidationError(f"dataset file not found: {path}")
     try:
-        return reader(path)
+        return getattr(pd, reader)(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise DataValidationError(f"cannot read {path.name}: {exc}") from exc
 
@@ -95,6 +98,9 @@ def load_dataset(dataset: str, target_column: str, env_dir: Path, tracking_uri: 
 def validate_dataset(frame: pd.DataFrame, target_column: str, task: Task = "classification") -> None:
     """Raise DataValidationError naming every problem: missing target, too few rows, unsupported or
     mixed column types, a column with no value, infinite numbers, missing or non-numeric targets."""
+    import numpy as np
+    import pandas as pd
+
     problems: list[str] = []
     if target_column not in frame.columns:
         problems.append(f"target column {target_column!r} missing (columns: {list(frame.columns)})")
@@ -131,6 +137,8 @@ def validate_dataset(frame: pd.DataFrame, target_column: str, task: Task = "clas
 
 def data_hash(frame: pd.DataFrame) -> str:
     """Content hash of the dataset (column names and values), stable across runs."""
+    import pandas as pd
+
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]

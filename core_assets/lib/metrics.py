@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from mlops_base.settings import LOWER_IS_BETTER, GateMetric, Task
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def _probabilities(model, x) -> tuple[np.ndarray, list[Any]] | None:
+    import numpy as np
+
     proba = getattr(model, "predict_proba", None)
     classes = getattr(model, "classes_", None)
     if not callable(proba) or classes is None:
@@ -21,6 +24,7 @@ def _probabilities(model, x) -> tuple[np.ndarray, list[Any]] | None:
 def score(model, x, y_true, task: Task) -> tuple[dict[str, float], np.ndarray]:
     """The task's metrics of `model` on (x, y_true), and its predictions. Classification adds
     `roc_auc` and `log_loss` when the model gives class probabilities."""
+    import numpy as np
     from sklearn import metrics
 
     predictions = np.asarray(model.predict(x))

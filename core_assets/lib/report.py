@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mlops_base.settings import Task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _pyplot():
@@ -36,6 +37,8 @@ def _confusion(y_true, y_pred):
 
 
 def _scatter(x, y, title: str, xlabel: str, ylabel: str, diagonal: bool):
+    import numpy as np
+
     fig, ax = _pyplot().subplots(figsize=(4, 4))
     ax.scatter(x, y, s=10, alpha=0.6)
     if diagonal:
@@ -50,6 +53,8 @@ def _scatter(x, y, title: str, xlabel: str, ylabel: str, diagonal: bool):
 
 def test_split_figures(task: Task, y_true, y_pred) -> dict:
     """Figures by artifact name (without `.png`)."""
+    import numpy as np
+
     if task == "classification":
         return {"confusion_matrix": _confusion(y_true, y_pred)}
     y_true = np.asarray(y_true, dtype=float)
@@ -71,6 +76,9 @@ def _png(fig) -> str:
 
 def metrics_table(task: Task, y_true, y_pred) -> pd.DataFrame:
     """Per class (precision, recall, f1, support), or per quartile of the actual value (rows, MAE, bias)."""
+    import numpy as np
+    import pandas as pd
+
     if task == "classification":
         from sklearn.metrics import classification_report
 

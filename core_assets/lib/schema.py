@@ -6,10 +6,12 @@ value never changes a column's type), `string` (categorical) and `boolean`; any 
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mlops_base.column_kinds import SIGNATURE_KINDS, Kind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # the training run's tag holding its feature columns' kinds (JSON): what later data must keep,
 # readable from the registry's database without the artifact store
@@ -18,6 +20,8 @@ SCHEMA_TAG = "mlops.feature_schema"
 
 def column_kind(column: pd.Series) -> Kind:
     """The column's kind; TypeError for dates, bytes and columns that mix kinds."""
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(column):
         return "boolean"
     if pd.api.types.is_numeric_dtype(column):
@@ -35,6 +39,9 @@ def column_kind(column: pd.Series) -> Kind:
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as training and serving both see it: numbers float64, strings and booleans with
     missing values as objects holding NaN (what scikit-learn's imputers and encoders expect)."""
+    import numpy as np
+    import pandas as pd
+
     columns = {}
     for name in frame.columns:
         column = frame[name]

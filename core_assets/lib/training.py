@@ -17,9 +17,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.machinery import ModuleSpec, PathFinder
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from core_assets.lib.data import FeatureSet, feature_kinds
 from core_assets.lib.metrics import score
@@ -27,6 +25,9 @@ from core_assets.lib.report import report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from mlops_base.settings import Settings, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASE_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "skops")
 
@@ -186,6 +187,7 @@ def train_and_log(features: FeatureSet, spec: TrainingSpec, experiment: str, tag
     """Fit on the train split, score on the test split, log params/metrics/figures/model as one run."""
     import matplotlib.pyplot as plt
     import mlflow
+    import pandas as pd
     from mlflow.models import infer_signature
 
     model = fit_model(spec, features.x_train, features.y_train)
