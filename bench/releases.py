@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import statistics
@@ -30,6 +31,7 @@ from mlops_platform.release_watch import release_and_wait, served_version, wait_
 from mlops_platform.stack import start_platform, stop_platform
 
 ROOT = Path(__file__).resolve().parents[1]
+DAEMON_LOOP_S = 5  # dagster's sensor daemon evaluates sensors at most this often (not configurable)
 
 
 def percentiles(values: list[float]) -> dict:
@@ -97,9 +99,13 @@ def _measure_commits(
 def _measure_rollbacks(dag: DagsterClient, settings: Settings, server_url: str, faults: int) -> list[float]:
     client = bounded_client(settings.mlflow_tracking_uri)
     took = []
+    phase = random.Random(0)
     for i in range(faults):
         before = served_version(server_url, settings.target_alias)
         corrupt = register_corrupt_version(settings)
+        # a failure comes at any moment of the sensor daemon's fixed 5-s loop; back to back, the
+        # faults would each meet the loop at about the same phase, and the median measure that phase
+        time.sleep(phase.uniform(0, DAEMON_LOOP_S))
         started = time.monotonic()
         failed = dag.submit("deploy_job", {"ops": {"served_alias": {"config": {"version": corrupt}}}})
 
