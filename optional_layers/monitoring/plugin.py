@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -25,19 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlops_base.settings import Settings
 from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.monitoring import gitops, pipeline_metrics
+from optional_layers.monitoring.predict_stats import PredictStats
 from optional_layers.monitoring.settings import MonitoringSettings
 from serving.data_plane import PREDICTION_PATHS_END
 from serving.scope_keys import ANSWERED, HOT
 
 REGISTRY = CollectorRegistry()
-REQUESTS = Counter("mlops_predict_requests", "Prediction requests", ["variant", "version", "status"], registry=REGISTRY)
-LATENCY = Histogram(
-    "mlops_predict_latency_seconds",
-    "Prediction latency",
-    ["variant"],
-    registry=REGISTRY,
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)
+PREDICTS = PredictStats()
+REGISTRY.register(PREDICTS)
 IN_FLIGHT = Gauge("mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=REGISTRY)
 RELOADS = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=REGISTRY)
 RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=REGISTRY)
@@ -74,17 +68,6 @@ LAYER_COUNTERS = LayerCounters()
 REGISTRY.register(LAYER_COUNTERS)
 
 
-@lru_cache(maxsize=1024)
-def _requests(variant: str, version: str, status: str):
-    """The labelled counter child, looked up once per label set (`.labels()` costs ~3 us a call)."""
-    return REQUESTS.labels(variant, version, status)
-
-
-@lru_cache(maxsize=64)
-def _latency(variant: str):
-    return LATENCY.labels(variant)
-
-
 class PredictMetrics:
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests.
 
@@ -103,9 +86,7 @@ class PredictMetrics:
             try:
                 await self.app(scope, receive, send)
             finally:
-                status, variant, version = scope.get(ANSWERED, UNANSWERED)
-                _requests(variant, version, status).inc()
-                _latency(variant).observe(time.perf_counter() - started)
+                PREDICTS.record(*scope.get(ANSWERED, UNANSWERED), time.perf_counter() - started)
             return
         seen = list(UNANSWERED)  # status, variant, version
 
@@ -122,9 +103,7 @@ class PredictMetrics:
         try:
             await self.app(scope, receive, observe)
         finally:
-            status, variant, version = seen
-            _requests(variant, version, status).inc()
-            _latency(variant).observe(time.perf_counter() - started)
+            PREDICTS.record(*seen, time.perf_counter() - started)
 
 
 @hookimpl
