@@ -15,7 +15,7 @@ from mlops_base.settings import Settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
 from serving.runtimes.model_meta import read_mlmodel
-from serving.runtimes.triton_export import export
+from serving.runtimes.triton_export import DIRECT_CLIENTS_QUEUE_DELAY_US, export
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 MAX_ROWS = Settings.model_fields["max_rows"].default
@@ -43,7 +43,16 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
         timeout_s=120,
     )
     try:
-        export(model_dir, read_mlmodel(model_dir), repository, "iris", "1", MAX_ROWS, name=DIRECT_MODEL)
+        export(
+            model_dir,
+            read_mlmodel(model_dir),
+            repository,
+            "iris",
+            "1",
+            MAX_ROWS,
+            name=DIRECT_MODEL,
+            max_queue_delay_us=DIRECT_CLIENTS_QUEUE_DELAY_US,  # Triton alone: its clients send single rows
+        )
         loaded = httpx.post(
             f"{service.url}/v2/repository/models/{DIRECT_MODEL}/load",
             headers={triton.ADMIN_HEADER: ADMIN_KEY},

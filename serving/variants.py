@@ -160,6 +160,7 @@ class VariantRegistry:
             self._settings.batch_max_wait_us,
             self.batch_stats,
             new.inline_rows,
+            new.max_in_flight,
         )
         with self._lock:
             self._batchers[new] = batcher

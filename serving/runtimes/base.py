@@ -81,6 +81,7 @@ class ModelRuntime(ABC):
     # `predict_async` answers inputs under this many rows without suspending (the model server then
     # scores a micro-batch right where it closes, without a task); 0: it always awaits (a server)
     inline_rows: int = THREAD_MIN_ROWS
+    max_in_flight: int = 0  # batches scored at once (0: no limit); see serving.batching
 
     def __init__(self) -> None:
         self.info: RuntimeInfo | None = None

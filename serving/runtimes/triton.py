@@ -47,6 +47,9 @@ def _trace_headers() -> dict[str, str] | None:
 class TritonRuntime(ModelRuntime):
     backend = "triton"
     inline_rows = 0  # every prediction awaits Triton
+    # one call at a time: what arrives meanwhile goes in the next one (measured at 1 row x 32
+    # connections: 3,012 req/s uncapped, 3,199 with 2 in flight, 4,504 with 1)
+    max_in_flight = 1
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()

@@ -103,7 +103,13 @@ def _tensor_types(meta: MLModel) -> tuple[str, int, str]:
     return _TYPES[next(iter(kinds))], len(inputs), _TYPES[out_kind]
 
 
-def config_pbtxt(name: str, meta: MLModel, max_rows: int, max_queue_delay_us: int = 500) -> str:
+# Triton's dynamic batcher waits this long for company when its instance is idle: right for
+# clients that each send a request; the model server sends micro-batches already, and with a wait
+# every one of its calls took 0.5 ms longer (measured: 0.24x in-process at 1 row x 32 connections)
+DIRECT_CLIENTS_QUEUE_DELAY_US = 500
+
+
+def config_pbtxt(name: str, meta: MLModel, max_rows: int, max_queue_delay_us: int = 0) -> str:
     in_type, n_features, out_type = _tensor_types(meta)
     return (
         f'name: "{name}"\nbackend: "python"\nmax_batch_size: {max_rows}\n'
@@ -122,16 +128,17 @@ def export(
     version: str,
     max_rows: int,
     name: str | None = None,
+    max_queue_delay_us: int = 0,
 ) -> str:
     """Write the Triton model of a downloaded MLflow sklearn model; returns its Triton name
-    (`name`, or one from the model's name and version)."""
+    (`name`, or one from the model's name and version). `max_queue_delay_us` 0: its callers batch."""
     flavor = meta["flavors"].get("sklearn", {})
     if flavor.get("serialization_format") != "skops":
         raise ExportError(
             f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})"
         )
     name = name or triton_name(model_name, version)
-    config = config_pbtxt(name, meta, max_rows)
+    config = config_pbtxt(name, meta, max_rows, max_queue_delay_us)
     output_dtype = _NUMPY[_tensor_types(meta)[2]]
     staging = repository / f".{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)

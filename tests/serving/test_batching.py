@@ -96,6 +96,55 @@ def test_an_async_runtime_gets_one_awaited_call_and_bad_rows_fail_alone():
     assert model.calls == [30] + [3] * 10
 
 
+class SlowServer(Recorder):
+    """A server that takes a few loop turns per call, counting the calls in flight."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_flight = self.most_in_flight = 0
+
+    async def __call__(self, rows: np.ndarray) -> np.ndarray:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.in_flight -= 1
+        return super().__call__(rows)
+
+
+async def _arriving(batcher: MicroBatcher, requests: list[np.ndarray]) -> list:
+    """One request per loop turn, as connections' requests come in."""
+    waiting = []
+    for rows in requests:
+        waiting.append(asyncio.ensure_future(batcher.predict(rows)))
+        await asyncio.sleep(0)
+    return await asyncio.gather(*waiting)
+
+
+def test_requests_arriving_while_calls_are_in_flight_wait_and_go_in_the_next_call():
+    model, stats = SlowServer(), BatchStats()
+    batcher = MicroBatcher(model, 64, 0, stats, max_in_flight=2)
+    answers = asyncio.run(_arriving(batcher, _requests(20)))
+    assert [a.tolist() for a in answers] == [[float(i)] for i in range(20)]
+    assert model.most_in_flight == 2 and sum(model.calls) == 20
+    assert len(model.calls) <= 8  # uncapped, a call per turn or two (see the next test)
+    assert (stats.requests, stats.predict_calls) == (20, len(model.calls))
+
+
+def test_without_a_cap_each_turn_sends_what_just_arrived():
+    model = SlowServer()
+    asyncio.run(_arriving(MicroBatcher(model, 64, 0, BatchStats()), _requests(20)))
+    assert len(model.calls) > 8 and model.most_in_flight > 2
+
+
+def test_a_capped_batch_holds_at_most_max_rows():
+    model = SlowServer()
+    batcher = MicroBatcher(model, 4, 0, BatchStats(), max_in_flight=1)
+    answers = asyncio.run(_arriving(batcher, _requests(10, width=2) + [np.zeros((5, 2))]))
+    assert answers[-1].tolist() == [0.0] * 5
+    assert max(model.calls) == 5 and all(n <= 4 for n in model.calls if n != 5) and sum(model.calls) == 25
+
+
 def test_a_runtime_that_suspends_although_it_says_it_answers_inline_still_answers_everyone():
     model = AsyncRecorder()
     batcher = MicroBatcher(model, 64, 0, BatchStats(), inline_rows=2_000)
