@@ -66,7 +66,7 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
                 dag.wait(dag.submit("promote_job"))
                 wait_for("A served", lambda version=release.version: served_version(server_url, "A") == version)
                 report.add(f"promote: champion A = v{release.version} ({time.monotonic() - started:.1f}s)")
-        for line in traffic.report(server_url, 1000).splitlines():
+        for line in traffic.report(server_url, 1000).text.splitlines():
             report.add(f"traffic | {line}")
 
         before = served_version(server_url, "B")

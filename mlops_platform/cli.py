@@ -1,4 +1,5 @@
-"""`mlops`: start the local platform, materialize, toggle layers, check the traffic split.
+"""`mlops`: start the local platform, materialize, toggle layers, check the traffic split, and (through
+the `./mlops` script, which installs what they need first) run the tests and the benchmarks.
 
 The env's settings are loaded once, here, and passed to each command.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.metadata
 import os
 import signal
 import subprocess
@@ -165,8 +167,27 @@ def mlflow_server(settings: Settings, host: str) -> int:
     return 0  # not reached
 
 
+EXIT_CODES = """exit codes: 0 done; 1 the command ran and found a problem (e.g. `traffic`: a share outside
+its interval, or failed requests); 2 it could not run (bad arguments or settings, a server it needs
+unreachable)."""
+ENV_HELP = "env under envs/ (default: $MLOPS_ENV or dev); before or after the command"
+
+
+def _script_only(sub, name: str, help_text: str, flags: list[tuple[str, str]]) -> None:
+    """A command the `./mlops` script runs itself (it installs Debian packages and venvs first):
+    listed here, so that help shows it, and handed back to the script if reached."""
+    command = sub.add_parser(name, help=help_text, add_help=False)
+    command.set_defaults(script_only=name)
+    for flag, flag_help in flags:
+        command.add_argument(flag, action="store_true", help=flag_help)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="mlops", description=__doc__, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"mlops {importlib.metadata.version('mlops-platform')}")
+    parser.add_argument("--env", default=None, help=ENV_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     up_parser.add_argument(
@@ -197,12 +218,26 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
     )
-    traffic_parser = sub.add_parser("traffic", help="measure the model server's traffic split")
+    traffic_parser = sub.add_parser(
+        "traffic",
+        help="measure the model server's traffic split (exit 1: a share outside its interval or failed requests)",
+    )
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
+    _script_only(
+        sub,
+        "test",
+        "run the whole test suite (installs what it needs first)",
+        [("--fast", "only the fast tier: the tests that start no real process")],
+    )
+    _script_only(sub, "bench", "run the benchmarks into bench/results/ (`./mlops bench --help` for its options)", [])
     for p in (up_parser, mat_parser, traffic_parser, layers_parser, mlflow_parser):
-        p.add_argument("--env", default=None, help="env under envs/ (default: $MLOPS_ENV or dev)")
+        p.add_argument("--env", default=argparse.SUPPRESS, help=ENV_HELP)  # SUPPRESS: keeps one given before
     args, rest = parser.parse_known_args(argv)
+    if getattr(args, "script_only", None):
+        fast = ["--fast"] if getattr(args, "fast", False) else []
+        script = [str(REPO_ROOT / "mlops"), args.script_only, *fast, *rest]
+        os.execv(script[0], script)
     if args.command == "demo":  # the demo lives outside the product: its own package, its own process
         os.execv(sys.executable, [sys.executable, "-m", "demo", *rest])
     if rest:
@@ -221,7 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mlflow-server":
         return mlflow_server(settings, args.host)
     if args.command == "traffic":
-        print(traffic.report((args.url or f"http://127.0.0.1:{settings.serving_port}").rstrip("/"), args.n))
+        url = (args.url or f"http://127.0.0.1:{settings.serving_port}").rstrip("/")
+        try:
+            measured = traffic.report(url, args.n)
+        except (httpx.HTTPError, ValueError, KeyError) as exc:  # down, or not a model server
+            print(f"error: cannot measure the model server at {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        print(measured.text)
+        if measured.problems:
+            print(f"error: {'; '.join(measured.problems)}", file=sys.stderr)
+            return 1
         return 0
     return materialize(settings, args.select)
 

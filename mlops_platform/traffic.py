@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import httpx
 from scipy.stats import binomtest
@@ -42,27 +43,48 @@ def send(
     return variants, statuses, versions
 
 
-def report(url: str, n: int, concurrency: int = 8, confidence: float = 0.99, client_prefix: str | None = None) -> str:
-    health = httpx.get(f"{url}/health", timeout=10).json()
+class TrafficReport(NamedTuple):
+    text: str
+    problems: list[str]  # each share outside its interval, and failed requests: empty when all is well
+
+
+def judge(
+    health: dict, variants: Counter, statuses: Counter, versions: dict[str, set], n: int, confidence: float
+) -> TrafficReport:
+    """The observed split against the server's effective one, with a Wilson interval per variant."""
     routing = health["routing"]
-    variants, statuses, versions = send(url, n, concurrency, IRIS_ROW, client_prefix)
     served = sum(variants.values())
     lines = [
         f"mode {routing['mode']} (default alias {routing['default_alias']}), {n} requests, "
         f"statuses {dict(sorted(statuses.items()))}",
         f"{'variant':<12}{'configured':>11}{'effective':>11}{'observed':>10}   {confidence:.0%} interval",
     ]
+    problems = []
+    failed = n - statuses.get(200, 0)
+    if failed:
+        problems.append(f"{failed} of {n} requests failed")
     for alias in sorted(routing["configured_split"]):
         seen = ",".join(f"v{v}" for v in sorted(versions[alias], key=int))
         label = f"{alias} ({seen})" if seen else alias
         hits = variants[alias]
         low, high = interval(hits, served, confidence) if served else (0.0, 0.0)
         expected = routing["effective_split"][alias] / 100
-        verdict = "ok" if low <= expected <= high else "OUTSIDE"
+        inside = low <= expected <= high
+        if not inside:
+            problems.append(f"{alias} took {hits / served if served else 0:.1%}, outside [{low:.1%}, {high:.1%}]")
         lines.append(
             f"{label:<12}{routing['configured_split'][alias]:>10}%{routing['effective_split'][alias]:>10}%"
-            f"{hits / served if served else 0:>10.1%}   [{low:.1%}, {high:.1%}] {verdict}"
+            f"{hits / served if served else 0:>10.1%}   [{low:.1%}, {high:.1%}] {'ok' if inside else 'OUTSIDE'}"
         )
     if health.get("note"):
         lines.append(f"note: {health['note']}")
-    return "\n".join(lines)
+    return TrafficReport("\n".join(lines), problems)
+
+
+def report(
+    url: str, n: int, concurrency: int = 8, confidence: float = 0.99, client_prefix: str | None = None
+) -> TrafficReport:
+    """httpx.HTTPError when the server cannot be reached."""
+    health = httpx.get(f"{url}/health", timeout=10).raise_for_status().json()
+    variants, statuses, versions = send(url, n, concurrency, IRIS_ROW, client_prefix)
+    return judge(health, variants, statuses, versions, n, confidence)
