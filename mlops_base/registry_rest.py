@@ -33,6 +33,10 @@ class RegistryError(Exception):
         super().__init__(message)
         self.status, self.code = status, code
 
+    @property
+    def not_found(self) -> bool:
+        return self.code == "RESOURCE_DOES_NOT_EXIST"
+
 
 class RegistryUnreachable(Exception):
     """No answer from the registry (refused, timed out, or a 5xx after the retries)."""

@@ -80,7 +80,7 @@ def alias_versions(client: RegistryClient, model_name: str) -> dict[str, str]:
     try:
         return client.aliases(model_name)
     except RegistryError as exc:
-        if exc.code == "RESOURCE_DOES_NOT_EXIST":
+        if exc.not_found:
             return {}
         raise ModelLoadError(f"registry refused to list {model_name}'s aliases: {exc}", status=503) from exc
     except RegistryUnreachable as exc:

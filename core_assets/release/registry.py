@@ -76,16 +76,12 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
 REGISTRY_ERRORS = (rest.RegistryError, rest.RegistryUnreachable)
 
 
-def _rest_not_found(exc: rest.RegistryError) -> bool:
-    return exc.code == "RESOURCE_DOES_NOT_EXIST"
-
-
 def alias_version(client: rest.RegistryClient, model_name: str, alias: str) -> str | None:
     """The version `alias` points to, or None when the alias (or the model) does not exist."""
     try:
         return client.aliases(model_name).get(alias)
     except rest.RegistryError as exc:
-        if _rest_not_found(exc):
+        if exc.not_found:
             return None
         raise
 
@@ -95,7 +91,7 @@ def ready_version(client: rest.RegistryClient, model_name: str, version: str) ->
     try:
         model_version = client.model_version(model_name, str(version))
     except rest.RegistryError as exc:
-        if _rest_not_found(exc):
+        if exc.not_found:
             raise RegistryError(f"{model_name} version {version} does not exist") from exc
         raise
     if model_version.status != "READY":

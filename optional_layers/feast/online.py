@@ -39,19 +39,17 @@ def _lookup(store: FeatureStore, name: str, entity_key: str) -> BatchedLookup:
         return _lookups[key]
 
 
-# rows read lately, per env, FeatureService and the model's feature order
-_caches: dict[tuple[str, str, str, tuple[str, ...]], RowCache] = {}
+# rows read lately, per env, FeatureService and the model's feature order (None: caching is off,
+# decided once per key rather than by reading the settings on every request)
+_caches: dict[tuple[str, str, str, tuple[str, ...]], RowCache | None] = {}
 
 
 def _cache(settings: Settings, name: str, feature_names: list[str]) -> RowCache | None:
     key = (settings.mlops_env, str(settings.state_dir), name, tuple(feature_names))
-    cache = _caches.get(key)
-    if cache is None:
+    if key not in _caches:
         ttl_s = FeastSettings.of(settings).feast_online_cache_seconds
-        if ttl_s <= 0:
-            return None
-        cache = _caches.setdefault(key, RowCache(ttl_s))
-    return cache
+        _caches.setdefault(key, RowCache(ttl_s) if ttl_s > 0 else None)
+    return _caches[key]
 
 
 def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:

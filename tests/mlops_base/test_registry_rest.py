@@ -64,7 +64,7 @@ def test_alias_and_tag_writes_are_what_mlflows_client_reads(client, mlflow_serve
     )
     with pytest.raises(RegistryError) as missing:
         client.model_version(name, "999")
-    assert missing.value.code == "RESOURCE_DOES_NOT_EXIST"
+    assert missing.value.code == "RESOURCE_DOES_NOT_EXIST" and missing.value.not_found
 
 
 def test_downloaded_artifacts_match_the_logged_digest(client, shared_model, tmp_path):
@@ -77,7 +77,7 @@ def test_downloaded_artifacts_match_the_logged_digest(client, shared_model, tmp_
 def test_unknown_names_are_registry_errors_and_a_dead_registry_is_unreachable(client):
     with pytest.raises(RegistryError) as missing:
         client.aliases("no-such-model")
-    assert missing.value.code == "RESOURCE_DOES_NOT_EXIST"
+    assert missing.value.code == "RESOURCE_DOES_NOT_EXIST" and missing.value.not_found
     with pytest.raises(RegistryError):
         client.version_by_alias("no-such-model", "A")
     dead = RegistryClient(f"http://127.0.0.1:{processes.free_port()}", timeout_s=1)

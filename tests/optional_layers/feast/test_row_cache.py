@@ -33,3 +33,15 @@ def test_a_full_cache_starts_again_empty():
     cache.put([1, 2, 3], [[1.0], [2.0], [3.0]])
     cache.put([4], [[4.0]])
     assert cache.get([1]) is None and cache.get([4]) == [[4.0]]
+
+
+def test_the_setting_turns_the_cache_off_or_sets_its_seconds(monkeypatch):
+    from optional_layers.feast import online
+    from tests.fakes import fake_settings
+
+    settings = fake_settings()
+    monkeypatch.setenv("FEAST_ONLINE_CACHE_SECONDS", "0")
+    assert online._cache(settings, "off-service", ["x"]) is None
+    monkeypatch.setenv("FEAST_ONLINE_CACHE_SECONDS", "2.5")
+    assert online._cache(settings, "on-service", ["x"]).ttl_s == 2.5
+    assert online._cache(settings, "off-service", ["x"]) is None  # decided once per service
