@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+
 import mlflow
 
 from core_assets.lib.data import builtin_features
@@ -13,7 +17,18 @@ from mlops_platform import processes
 
 
 def register_corrupt_version(settings: Settings) -> str:
-    """Register a version whose model file is garbage: its deploy must fail and be rolled back."""
+    """Register a version whose model file is garbage: its deploy must fail and be rolled back.
+    MLflow's own output (progress bars, run links, notices) goes to the demo's `faults.log`."""
+    log = settings.state_dir / "logs" / "faults.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    with log.open("a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        return _register_corrupt_version(settings)
+
+
+def _register_corrupt_version(settings: Settings) -> str:
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     client = bounded_client(settings.mlflow_tracking_uri)
     features = builtin_features(test_size=settings.test_size, seed=settings.split_seed)

@@ -1,5 +1,6 @@
-"""`mlops`: start the local platform, materialize, toggle layers, check the traffic split, and (through
-the `./mlops` script, which installs what they need first) run the tests and the benchmarks.
+"""`mlops`: start the local platform, see and move what it serves (status, rollback, promote),
+predict, materialize, toggle layers, check the traffic split, and (through the `./mlops` script,
+which installs what they need first) run the tests and the benchmarks.
 
 The env's settings are loaded once, here, and passed to each command.
 """
@@ -11,7 +12,6 @@ import difflib
 import importlib.metadata
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +22,7 @@ from dagster_graphql import DagsterGraphQLClientError
 from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
-from mlops_platform import cluster, gitops, layer_toggle, processes, release_watch, traffic
+from mlops_platform import cluster, commands, gitops, layer_toggle, processes, release_watch, run_output, runtime
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.env_watch import EnvWatcher
 from mlops_platform.reaper import Reaper
@@ -41,7 +41,8 @@ def _raise_stop(signum, frame):
 def materialize(settings: Settings, select: str) -> int:
     """Materialize assets into the running platform's instance, so runs show in its UI."""
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "core_assets.definitions", "--select", select]
-    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **dagster_env(settings)}).returncode
+    log = settings.state_dir / "logs" / "materialize.log"
+    return run_output.run_condensed(command, log, say, cwd=REPO_ROOT, env={**os.environ, **dagster_env(settings)})
 
 
 def first_start(settings: Settings, tracking_uri: str, serving_url: str) -> None:
@@ -80,6 +81,7 @@ def up(settings: Settings, replicas: int = 0) -> int:
     try:
         services = start_platform(settings, replicas, on_start=lambda service: reaper.watch(service.process.pid))
         by_name = {service.name: service.url for service in services}
+        runtime.record(settings, by_name)
         # with replicas, the first one is watched: the balancer answers only once the champion is served
         first_start(settings, by_name["mlflow"], by_name.get("serving-1", by_name.get("serving", "")))
         say("\nPlatform up:")
@@ -103,6 +105,7 @@ def up(settings: Settings, replicas: int = 0) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):  # nothing may abort the clean stop
             signal.signal(sig, signal.SIG_IGN)
+        runtime.forget(settings)
         stop_platform(services, on_stop=lambda service: reaper.forget(service.process.pid))
         reaper.close()
         say("mlops: stopped.")
@@ -182,14 +185,22 @@ def _script_only(sub, name: str, help_text: str, flags: list[tuple[str, str]]) -
         command.add_argument(flag, action="store_true", help=flag_help)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and flag (the CLI reference is generated from it)."""
     parser = argparse.ArgumentParser(
         prog="mlops", description=__doc__, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"mlops {importlib.metadata.version('mlops-platform')}")
     parser.add_argument("--env", default=None, help=ENV_HELP)
-    sub = parser.add_subparsers(dest="command", required=True)
-    up_parser = sub.add_parser("up", help="start the local platform (MLflow, model server, Dagster) until Ctrl-C")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = []
+
+    def command(name: str, help_text: str, **kwargs) -> argparse.ArgumentParser:
+        found = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+        commands.append(found)
+        return found
+
+    up_parser = command("up", "start the local platform (MLflow, model server, Dagster) until Ctrl-C")
     up_parser.add_argument(
         "--replicas",
         type=int,
@@ -197,9 +208,35 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="N model-server replicas behind HAProxy on SERVING_PORT (the replicas on the N ports after it)",
     )
-    mat_parser = sub.add_parser("materialize", help="materialize assets into the local instance")
+    status_parser = command(
+        "status", "aliases, the version each replica serves, the last moves and the layers (exit 1: a replica differs)"
+    )
+    status_parser.add_argument("-n", type=int, default=5, metavar="N", help="how many recent moves (default 5)")
+    rollback_parser = command("rollback", "point an alias back at an earlier version, through rollback_job")
+    rollback_parser.add_argument(
+        "--alias", type=Alias, choices=list(Alias), default=None, help="A or B (default: TARGET_ALIAS)"
+    )
+    rollback_parser.add_argument(
+        "--to", metavar="VERSION", default=None, help="the version to restore (default: the one before the last move)"
+    )
+    promote_parser = command("promote", "the champion A takes the challenger B's version, through promote_job")
+    for p in (rollback_parser, promote_parser):
+        p.add_argument("--reason", default="", help="recorded in the alias history (default: says what moved)")
+    predict_parser = command("predict", "send rows from a JSON or CSV file (or - for stdin) to the model server")
+    predict_parser.add_argument("file", help="a .json or .csv file, or - to read stdin")
+    predict_parser.add_argument("--format", choices=["json", "csv"], default=None, help="default: from the suffix")
+    predict_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
+    predict_parser.add_argument("--variant", type=Alias, choices=list(Alias), default=None, help="ask one alias")
+    predict_parser.add_argument("--client-id", default=None, help="sticky routing key (x-client-id)")
+    logs_parser = command("logs", "show the local platform's logs (one service, or each)")
+    logs_parser.add_argument("service", nargs="?", help="mlflow, serving, dagster, ... (default: each)")
+    logs_parser.add_argument("-n", type=int, default=20, metavar="N", help="lines per log (default 20)")
+    logs_parser.add_argument("-f", "--follow", action="store_true", help="keep printing what is appended")
+    reset_parser = command("reset", "delete the env's local state (registry, runs, artifacts, logs) after confirming")
+    reset_parser.add_argument("--yes", action="store_true", help="do not ask (required without a terminal)")
+    mat_parser = command("materialize", "materialize assets into the local instance")
     mat_parser.add_argument("--select", default="*", help="asset selection (default: the whole graph)")
-    layers_parser = sub.add_parser("layers", help="list optional layers, or turn them on/off per env")
+    layers_parser = command("layers", "list optional layers, or turn them on/off per env")
     layers_parser.add_argument(
         "action",
         choices=["list", "on", "off", "render"],
@@ -213,17 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     cluster_mode.add_argument(
         "--dry-run", action="store_true", help="write nothing: print the file changes and the kubectl commands"
     )
-    mlflow_parser = sub.add_parser("mlflow-server", help="run the env's MLflow server in the foreground")
-    mlflow_parser.add_argument("--host", default="127.0.0.1", help="address to bind (a pod: 0.0.0.0)")
-    sub.add_parser(
-        "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
-    )
-    traffic_parser = sub.add_parser(
-        "traffic",
-        help="measure the model server's traffic split (exit 1: a share outside its interval or failed requests)",
+    traffic_parser = command(
+        "traffic", "measure the model server's traffic split (exit 1: a share outside its interval or failed requests)"
     )
     traffic_parser.add_argument("-n", type=int, default=2000, help="requests to send (default 2000)")
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
+    mlflow_parser = command("mlflow-server", "run the env's MLflow server in the foreground")
+    mlflow_parser.add_argument("--host", default="127.0.0.1", help="address to bind (a pod: 0.0.0.0)")
+    for p in commands:
+        p.add_argument("--env", default=argparse.SUPPRESS, help=ENV_HELP)  # SUPPRESS: keeps one given before
+    sub.add_parser(
+        "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
+    )
     _script_only(
         sub,
         "test",
@@ -231,8 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         [("--fast", "only the fast tier: the tests that start no real process")],
     )
     _script_only(sub, "bench", "run the benchmarks into bench/results/ (`./mlops bench --help` for its options)", [])
-    for p in (up_parser, mat_parser, traffic_parser, layers_parser, mlflow_parser):
-        p.add_argument("--env", default=argparse.SUPPRESS, help=ENV_HELP)  # SUPPRESS: keeps one given before
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if getattr(args, "script_only", None):
         fast = ["--fast"] if getattr(args, "fast", False) else []
@@ -251,22 +292,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.replicas < 0:
             parser.error("--replicas cannot be negative (0, the default: one model server and no balancer)")
         return up(settings, args.replicas)
+    if args.command == "status":
+        return commands.show_status(settings, args.n)
+    if args.command in ("rollback", "promote"):
+        return commands.lever(settings, args)
+    if args.command == "predict":
+        return commands.predict_command(settings, args)
+    if args.command == "logs":
+        return commands.logs(settings, args.service, args.n, args.follow)
+    if args.command == "reset":
+        return commands.reset(settings, args.yes)
     if args.command == "layers":
         return layers(settings, args.action, args.layer, args.apply, args.dry_run)
     if args.command == "mlflow-server":
         return mlflow_server(settings, args.host)
     if args.command == "traffic":
-        url = (args.url or f"http://127.0.0.1:{settings.serving_port}").rstrip("/")
-        try:
-            measured = traffic.report(url, args.n)
-        except (httpx.HTTPError, ValueError, KeyError) as exc:  # down, or not a model server
-            print(f"error: cannot measure the model server at {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 2
-        print(measured.text)
-        if measured.problems:
-            print(f"error: {'; '.join(measured.problems)}", file=sys.stderr)
-            return 1
-        return 0
+        return commands.traffic_command(args.url or runtime.local_serving_url(settings), args.n)
     return materialize(settings, args.select)
 
 

@@ -1,0 +1,104 @@
+"""`mlops status`: where the aliases point, what each replica serves, the last moves and the layers.
+
+Read from the registry (MLflow's REST API: the aliases and the mirror of the alias history) and
+from each replica's `/models`, so it answers for a remote env too; no Dagster needed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import httpx
+
+from mlops_base import registry_rest as rest
+from mlops_base.aliases import Alias
+from mlops_base.settings import Settings
+from mlops_platform import layer_toggle
+from mlops_platform.runtime import Running
+from optional_layers.state import read_state
+
+HISTORY_PREFIX = "alias_history."  # the release path's mirror: one registered-model tag per move
+
+
+class Unreachable(Exception):
+    """A server the command needs did not answer."""
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def moves(tags: dict[str, str], limit: int) -> list[dict]:
+    """The newest `limit` recorded moves, newest first, from the registered model's tags."""
+    recorded = [json.loads(value) for key, value in tags.items() if key.startswith(HISTORY_PREFIX)]
+    return sorted(recorded, key=lambda move: move["moved_at"], reverse=True)[:limit]
+
+
+def move_line(move: dict) -> str:
+    when = move["moved_at"][:19].replace("T", " ")
+    before, after = (f"v{v}" if v else "none" for v in (move["before_version"], move["after_version"]))
+    return f"  {when}  {move['alias']}  {before} -> {after}  {move['lever']:<8}  by {move['trigger']}: {move['reason']}"
+
+
+def served(url: str) -> dict[str, str | None]:
+    """alias -> the version a replica serves (None: not loaded)."""
+    try:
+        found = httpx.get(f"{url}/models", timeout=5).json()["models"]
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        raise Unreachable(f"model server {url}: {type(exc).__name__}") from exc
+    return {alias: model["version"] for alias, model in found.items()}
+
+
+def status(settings: Settings, running: Running | None, history: int = 5) -> Report:
+    """The report; Unreachable when the registry does not answer."""
+    report = Report()
+    if running:
+        report.lines.append(f"env {settings.mlops_env}: platform up (launcher pid {running.pid})")
+        report.lines += [f"  {name:<10} {url}" for name, url in running.urls.items()]
+        registry_url, replicas = running.urls["mlflow"], running.serving_urls
+    else:
+        report.lines.append(f"env {settings.mlops_env}: no local platform running (./mlops up); asking its servers")
+        registry_url = settings.mlflow_tracking_uri
+        listed = [url.strip() for url in settings.serving_replica_urls.split(",") if url.strip()]
+        replicas = listed or [settings.serving_url or f"http://127.0.0.1:{settings.serving_port}"]
+    with rest.RegistryClient(registry_url) as client:
+        try:
+            model = client.registered_model(settings.model_name)
+        except rest.RegistryError as exc:
+            if not exc.not_found:
+                raise Unreachable(f"registry {registry_url}: {exc}") from exc
+            model = None
+        except rest.RegistryUnreachable as exc:
+            raise Unreachable(f"registry {registry_url}: {exc}") from exc
+    aliases = model.aliases if model else {}
+    served_by = {}
+    for url in replicas:
+        try:
+            served_by[url] = served(url)
+        except Unreachable as exc:
+            report.problems.append(str(exc))
+    report.lines.append(f"aliases of {settings.model_name} (registry {registry_url}):")
+    if model is None:
+        report.lines.append("  none: nothing registered yet")
+    for alias in Alias:
+        version = aliases.get(alias)
+        report.lines.append(f"  {alias} -> {'v' + version if version else 'unset'}")
+        for url, serves in served_by.items():
+            now = serves.get(alias)
+            agrees = now == version
+            report.lines.append(f"      {url} serves {'v' + now if now else 'nothing'}{'' if agrees else '  DIFFERS'}")
+            if not agrees:
+                said = version or "unset"
+                report.problems.append(f"{url} serves {alias}={now or 'nothing'}, the registry says {said}")
+    recent = moves(model.tags, history) if model else []
+    report.lines.append(f"last {len(recent)} moves (newest first):" if recent else "no alias moves yet")
+    report.lines += [move_line(move) for move in recent]
+    report.lines += layer_toggle.describe(settings.mlops_env, read_state(settings.env_dir))
+    return report
