@@ -269,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         [("--fast", "only the fast tier: the tests that start no real process")],
     )
     _script_only(sub, "bench", "run the benchmarks into bench/results/ (`./mlops bench --help` for its options)", [])
+    parser.commands = {p.prog.split()[-1]: p for p in commands}  # for the CLI reference
     return parser
 
 

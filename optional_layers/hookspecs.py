@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pluggy
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from mlops_base.settings import Component, Settings
 
 PROJECT = "mlops"
+# what the model server tells `mlops_serving_event` subscribers (the release path's events are
+# `core_assets.lib.events.LifecycleEvent`)
+ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

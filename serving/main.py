@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 from contextlib import asynccontextmanager
+from typing import get_args
 
 from anyio import to_thread
 from fastapi import FastAPI
 
 from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, SettingsError, load_settings
+from optional_layers.hookspecs import ServingEvent
 from optional_layers.manager import LayerManager, build_manager
 from serving import errors, openapi_doc
 from serving.alias_watch import AliasWatch
@@ -24,6 +26,7 @@ from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
 # probes and scrapes: not traced
+SERVING_EVENTS = frozenset(get_args(ServingEvent))
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
 # tokens that must never protect a reload endpoint outside dev
 WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
@@ -56,7 +59,9 @@ def create_app(
     source = source or RegistrySource(settings)
     new_runtime = new_runtime or runtime_factory(settings)
 
-    def on_event(event: str, payload: dict) -> None:
+    def on_event(event: ServingEvent, payload: dict) -> None:
+        if event not in SERVING_EVENTS:
+            raise ValueError(f"unknown serving event {event!r}; known: {', '.join(SERVING_EVENTS)}")
         layers.serving_event(event, payload, settings)
 
     @asynccontextmanager

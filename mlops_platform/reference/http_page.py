@@ -1,0 +1,40 @@
+"""docs/reference/http.md: every route of the model server, from its OpenAPI (every layer on)."""
+
+from __future__ import annotations
+
+from mlops_base.settings import load_settings
+from optional_layers.manager import LayerManager, known_layers
+
+
+def openapi() -> dict:
+    from serving.main import create_app  # FastAPI and the serving stack: only when this page is built
+
+    return create_app(load_settings("dev"), LayerManager(set(known_layers()))).openapi()
+
+
+def page() -> str:
+    spec = openapi()
+    lines = [
+        "# HTTP API of the model server",
+        "",
+        "Generated from the model server's OpenAPI (with every layer on) by `python -m mlops_platform.reference`;",
+        "a test fails when this page is stale. A running server serves the same document at `/openapi.json`",
+        "and interactive docs at `/docs`. Routes a layer adds are marked with its tag.",
+        "",
+        "| method | path | what | statuses | tags |",
+        "|---|---|---|---|---|",
+    ]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            summary = (operation.get("description") or operation.get("summary", "")).strip().split("\n\n")[0]
+            summary = " ".join(summary.split())
+            summary = summary.replace("|", "\\|")
+            statuses = ", ".join(sorted(operation.get("responses", {})))
+            tags = ", ".join(operation.get("tags", []))
+            lines.append(f"| {method.upper()} | `{path}` | {summary} | {statuses} | {tags} |")
+    lines += [
+        "",
+        "Outside the OpenAPI: `GET /metrics` (Prometheus text, the monitoring layer; see [metrics](metrics.md)).",
+        "",
+    ]
+    return "\n".join(lines)
