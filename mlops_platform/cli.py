@@ -73,7 +73,7 @@ def up(settings: Settings, replicas: int = 0) -> int:
     """Start the platform and keep it up until Ctrl-C, SIGTERM or a closed terminal (SIGHUP); whatever
     ends the launcher, SIGKILL included, ends every process it started (the reaper sees to it)."""
     check_ports(settings, replicas)
-    say(f"mlops: starting env {settings.mlops_env!r} (state: {settings.state_dir})")
+    say(f"mlops: starting env {settings.mlops_env!r} (state: {runtime.shown(settings.state_dir)})")
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     reaper = Reaper()

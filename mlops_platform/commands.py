@@ -109,7 +109,7 @@ def reset(settings: Settings, yes: bool) -> int:
             print("nothing deleted")
             return 0
     try:
-        print(f"deleted {state_files.reset(settings)}; envs/{settings.mlops_env}/ is unchanged")
+        print(f"deleted {runtime.shown(state_files.reset(settings))}; envs/{settings.mlops_env}/ is unchanged")
     except (OSError, state_files.NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

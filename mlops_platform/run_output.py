@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mlops_platform import runtime
+
 # `<date> <time> <tz> - dagster - <LEVEL> - <job> - <run id> - [<pid> - ]<step> - [<EVENT> - ]<message>`
 DAGSTER_LINE = re.compile(
     r"^\S+ \S+ \S+ - dagster - (?P<level>[A-Z]+) - (?P<job>\S+) - [0-9a-f-]{36} - (?:\d+ - )?(?P<rest>.*)$"
@@ -45,6 +47,6 @@ def run_condensed(command: list[str], log_path: Path, write: Callable[[str], obj
         code = process.wait()
     if code != 0 and last:  # a failure before any run (e.g. a bad selection) ends with the exception
         write(f"error: {last}")
-    write(f"{'done' if code == 0 else 'failed'}; the full output: {log_path}")
+    write(f"{'done' if code == 0 else 'failed'}; the full output: {runtime.shown(log_path)}")
     sys.stdout.flush()
     return code

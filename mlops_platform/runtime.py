@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_base.settings import Settings
+from mlops_base.settings import REPO_ROOT, Settings
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ def local_serving_url(settings: Settings) -> str:
     """The env's model server: the one `up` runs (with replicas, their balancer), else its settings'."""
     found = running(settings)
     return found.serving_url if found else settings.serving_url or f"http://127.0.0.1:{settings.serving_port}"
+
+
+def shown(path: Path) -> Path:
+    """A path as printed to people: relative to the checkout when inside it (no machine paths)."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 def _record_file(settings: Settings) -> Path:
