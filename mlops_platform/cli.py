@@ -176,13 +176,14 @@ unreachable)."""
 ENV_HELP = "env under envs/ (default: $MLOPS_ENV or dev); before or after the command"
 
 
-def _script_only(sub, name: str, help_text: str, flags: list[tuple[str, str]]) -> None:
+def _script_only(sub, name: str, help_text: str, flags: list[tuple[str, str]]) -> argparse.ArgumentParser:
     """A command the `./mlops` script runs itself (it installs Debian packages and venvs first):
     listed here, so that help shows it, and handed back to the script if reached."""
     command = sub.add_parser(name, help=help_text, add_help=False)
     command.set_defaults(script_only=name)
     for flag, flag_help in flags:
         command.add_argument(flag, action="store_true", help=flag_help)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,14 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
     )
-    _script_only(
+    test_parser = _script_only(
         sub,
         "test",
         "run the whole test suite (installs what it needs first)",
         [("--fast", "only the fast tier: the tests that start no real process")],
     )
     _script_only(sub, "bench", "run the benchmarks into bench/results/ (`./mlops bench --help` for its options)", [])
-    parser.commands = {p.prog.split()[-1]: p for p in commands}  # for the CLI reference
+    # for the CLI reference (demo and bench: their own programs print their help)
+    parser.commands = {p.prog.split()[-1]: p for p in (*commands, test_parser)}
     return parser
 
 

@@ -35,8 +35,7 @@ def page() -> str:
         "this page is stale. `./mlops` installs what the project needs, then runs `mlops` (in `.venv`);",
         "`test` and `bench` run in the script itself. `--env` goes before or after the command.",
         "",
-        "`mlops test [--fast] [pytest arguments]`: the whole suite, or with `--fast` the tier that starts",
-        "no real process; further arguments go to pytest.",
+        "`mlops test` takes pytest's arguments after its own (`./mlops test --fast -k traffic`).",
         "",
     ]
     for title, text in sections:
