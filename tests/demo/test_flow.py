@@ -17,8 +17,10 @@ from demo.flow import run_demo
 pytestmark = pytest.mark.real  # the whole platform: MLflow, uvicorn, Dagster
 
 
-def test_release_without_hands_and_automatic_rollback(tmp_path):
+def test_release_without_hands_and_automatic_rollback(tmp_path, capfd):
     report = run_demo(tmp_path / "state", releases=2)
+    printed = "".join(capfd.readouterr())  # what `./mlops demo` shows: no library noise
+    assert not [noise for noise in ("Downloading artifacts", "🏃", "View run", "Traceback") if noise in printed]
 
     print(report.summary())
     assert len(report.serve_times) == 2

@@ -121,6 +121,7 @@ def test_up_serves_both_uis_reuses_state_runs_replicas_and_leaves_nothing_whatev
         assert httpx.get(f"http://127.0.0.1:{env['DAGSTER_PORT']}/server_info", timeout=5).status_code == 200
         # first start released a model with no manual step: /predict and /ready answer at once
         assert "first start: training and releasing the first model" in lines
+        assert not [noise for noise in ("Warning", "Traceback", "Downloading artifacts", "🏃") if noise in lines]
         predicted = httpx.post(f"{serving_url}/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
         assert predicted.status_code == 200 and predicted.json()["version"] == "1"
         assert httpx.get(f"{serving_url}/ready", timeout=5).status_code == 200

@@ -9,7 +9,6 @@ import pytest
 from mlops_platform.reference import DOCS, pages
 from mlops_platform.reference.settings_page import READERS, all_settings
 
-
 # cli.md runs `python -m bench --help` and `python -m demo --help`: their own processes
 PAGES = [pytest.param(name, marks=pytest.mark.real) if name == "cli.md" else name for name in pages()]
 
