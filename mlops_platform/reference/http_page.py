@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from mlops_base.settings import load_settings
+import json
+import subprocess
+import sys
+
+from mlops_base.settings import REPO_ROOT, load_settings
 from optional_layers.manager import LayerManager, known_layers
 
 
 def openapi() -> dict:
+    """The model server's OpenAPI with every layer on, built in a process of its own: the layers
+    keep per-process state about the apps built (e.g. the evaluation layer's servers)."""
+    script = "import json, mlops_platform.reference.http_page as p; print(json.dumps(p.built_openapi()))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def built_openapi() -> dict:
     from serving.main import create_app  # FastAPI and the serving stack: only when this page is built
 
     return create_app(load_settings("dev"), LayerManager(set(known_layers()))).openapi()

@@ -9,8 +9,10 @@ import pytest
 from mlops_platform.reference import DOCS, pages
 from mlops_platform.reference.settings_page import READERS, all_settings
 
-# cli.md runs `python -m bench --help` and `python -m demo --help`: their own processes
-PAGES = [pytest.param(name, marks=pytest.mark.real) if name == "cli.md" else name for name in pages()]
+# cli.md runs `python -m bench --help` and `python -m demo --help`, http.md builds the model server's
+# app with every layer on: each in processes of their own
+OWN_PROCESSES = {"cli.md", "http.md"}
+PAGES = [pytest.param(name, marks=pytest.mark.real) if name in OWN_PROCESSES else name for name in pages()]
 
 
 @pytest.mark.parametrize("name", PAGES)
