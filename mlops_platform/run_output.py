@@ -25,7 +25,7 @@ def condensed(line: str) -> str | None:
     if found is None:
         return None
     level, rest = found["level"], found["rest"]
-    if " - lifecycle event " in f" {rest}":  # a layer's input, in full in the log
+    if level == "INFO" and " - lifecycle event " in f" {rest}":  # a layer's input; failures (WARNING) show
         return None
     if level in ("INFO", "WARNING", "ERROR", "CRITICAL"):
         return rest
@@ -37,15 +37,16 @@ def run_condensed(command: list[str], log_path: Path, write: Callable[[str], obj
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
-        last = ""
+        last, any_shown = "", False
         for line in process.stdout:
             log.write(line)
             last = line.strip() or last
             shown = condensed(line)
             if shown is not None:
                 write(shown)
+                any_shown = True
         code = process.wait()
-    if code != 0 and last:  # a failure before any run (e.g. a bad selection) ends with the exception
+    if code != 0 and last and not any_shown:  # a failure before any run (e.g. a bad selection)
         write(f"error: {last}")
     write(f"{'done' if code == 0 else 'failed'}; the full output: {runtime.shown(log_path)}")
     sys.stdout.flush()

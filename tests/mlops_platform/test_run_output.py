@@ -16,14 +16,16 @@ OUTPUT = [
     PREFIX % "DEBUG" + '6985 - served_alias - STEP_START - Started execution of step "served_alias".',
     PREFIX % "INFO" + "served_alias - alias B of iris-classifier moved v1 -> v2 (release of v2)",
     PREFIX % "INFO" + 'served_alias - lifecycle event served {"after_version": "2"}',
+    PREFIX % "WARNING" + 'trained_model_quality_gate - lifecycle event gate_failed {"metric": "accuracy"}',
     PREFIX % "DEBUG" + '6985 - served_alias - STEP_SUCCESS - Finished execution of step "served_alias" in 522ms.',
     PREFIX % "DEBUG" + '6985 - RUN_SUCCESS - Finished execution of run for "__ASSET_JOB".',
 ]
 
 
-def test_only_outcomes_and_the_platforms_messages_are_shown():
+def test_only_outcomes_the_platforms_messages_and_failed_events_are_shown():
     assert [line for line in map(condensed, OUTPUT) if line] == [
         "served_alias - alias B of iris-classifier moved v1 -> v2 (release of v2)",
+        'trained_model_quality_gate - lifecycle event gate_failed {"metric": "accuracy"}',
         'served_alias - STEP_SUCCESS - Finished execution of step "served_alias" in 522ms.',
         'RUN_SUCCESS - Finished execution of run for "__ASSET_JOB".',
     ]
