@@ -41,10 +41,12 @@ def lever(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def show_status(settings: Settings, history: int) -> int:
+    running = runtime.running(settings)
     try:
-        report = status.status(settings, runtime.running(settings), history)
+        report = status.status(settings, running, history)
     except status.Unreachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = "" if running else f" (no local platform of env {settings.mlops_env} runs: ./mlops up)"
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     print(report.text)
     if report.problems:
