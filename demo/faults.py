@@ -21,11 +21,28 @@ def register_corrupt_version(settings: Settings) -> str:
     MLflow's own output (progress bars, run links, notices) goes to the demo's `faults.log`."""
     log = settings.state_dir / "logs" / "faults.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
-    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    with log.open("a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+    with log.open("a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), _quiet_mlflow():
         return _register_corrupt_version(settings)
+
+
+@contextlib.contextmanager
+def _quiet_mlflow():
+    """No progress bars, run links or INFO notices from MLflow, for the block only."""
+    quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+    saved = {name: os.environ.get(name) for name in quiet}
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    os.environ.update(quiet)
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _register_corrupt_version(settings: Settings) -> str:
