@@ -39,10 +39,15 @@ def _raise_stop(signum, frame):
 
 
 def materialize(settings: Settings, select: str) -> int:
-    """Materialize assets into the running platform's instance, so runs show in its UI."""
+    """Materialize assets into the running platform's instance, so runs show in its UI; a release
+    reaches every replica the platform runs."""
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "core_assets.definitions", "--select", select]
+    env = {**os.environ, **dagster_env(settings)}
+    running = runtime.running(settings)
+    if running and running.urls.get("balancer"):  # `up --replicas N`: the release reloads and verifies each
+        env["SERVING_REPLICA_URLS"] = ",".join(running.serving_urls)
     log = settings.state_dir / "logs" / "materialize.log"
-    return run_output.run_condensed(command, log, say, cwd=REPO_ROOT, env={**os.environ, **dagster_env(settings)})
+    return run_output.run_condensed(command, log, say, cwd=REPO_ROOT, env=env)
 
 
 def first_start(settings: Settings, tracking_uri: str, serving_url: str) -> None:
