@@ -199,11 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlops {importlib.metadata.version('mlops-platform')}")
     parser.add_argument("--env", default=None, help=ENV_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = []
+    parsers: list[argparse.ArgumentParser] = []
 
-    def command(name: str, help_text: str, **kwargs) -> argparse.ArgumentParser:
-        found = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
-        commands.append(found)
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        found = sub.add_parser(name, help=help_text, description=help_text)
+        parsers.append(found)
         return found
 
     up_parser = command("up", "start the local platform (MLflow, model server, Dagster) until Ctrl-C")
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     traffic_parser.add_argument("--url", default=None, help="model server (default: this env's local one)")
     mlflow_parser = command("mlflow-server", "run the env's MLflow server in the foreground")
     mlflow_parser.add_argument("--host", default="127.0.0.1", help="address to bind (a pod: 0.0.0.0)")
-    for p in commands:
+    for p in parsers:
         p.add_argument("--env", default=argparse.SUPPRESS, help=ENV_HELP)  # SUPPRESS: keeps one given before
     sub.add_parser(
         "demo", help="run the one-commit flow headless on a throwaway platform (--releases N)", add_help=False
@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _script_only(sub, "bench", "run the benchmarks into bench/results/ (`./mlops bench --help` for its options)", [])
     # for the CLI reference (demo and bench: their own programs print their help)
-    parser.commands = {p.prog.split()[-1]: p for p in (*commands, test_parser)}
+    parser.commands = {p.prog.split()[-1]: p for p in (*parsers, test_parser)}
     return parser
 
 
