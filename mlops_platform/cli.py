@@ -177,7 +177,7 @@ def mlflow_server(settings: Settings, host: str) -> int:
 
 EXIT_CODES = """exit codes: 0 done; 1 the command ran and found a problem (e.g. `traffic`: a share outside
 its interval, or failed requests); 2 it could not run (bad arguments or settings, a server it needs
-unreachable)."""
+unreachable); 130 interrupted (Ctrl-C)."""
 ENV_HELP = "env under envs/ (default: $MLOPS_ENV or dev); before or after the command"
 
 
@@ -281,6 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `mlops` command: a reader that stops reading (`| head`) or a Ctrl-C ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        try:  # nothing more can be printed: flushing at exit must not raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if getattr(args, "script_only", None):
