@@ -8,13 +8,11 @@ The env's settings are loaded once, here, and passed to each command.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib.metadata
 import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import httpx
 from dagster_graphql import DagsterGraphQLClientError
@@ -22,12 +20,11 @@ from dagster_graphql import DagsterGraphQLClientError
 from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import REPO_ROOT, Settings, SettingsError, load_settings
-from mlops_platform import cluster, commands, gitops, layer_toggle, processes, release_watch, run_output, runtime
+from mlops_platform import commands, processes, release_watch, run_output, runtime
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.env_watch import EnvWatcher
 from mlops_platform.reaper import Reaper
 from mlops_platform.stack import BIN, check_ports, dagster_env, say, start_platform, stop_platform
-from optional_layers.state import read_state
 
 
 class _Stop(Exception):
@@ -114,47 +111,6 @@ def up(settings: Settings, replicas: int = 0) -> int:
         stop_platform(services, on_stop=lambda service: reaper.forget(service.process.pid))
         reaper.close()
         say("mlops: stopped.")
-
-
-def layers(settings: Settings, action: str, layer: str | None, apply: bool = False, dry_run: bool = False) -> int:
-    """Toggle a layer or the optional set in the env's files (layers.yaml and its root-optional),
-    and show, run (--apply) or only preview (--dry-run, nothing written) what changes in the cluster."""
-    if action == "list":
-        print("\n".join(layer_toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
-        return 0
-    try:
-        change = layer_toggle.plan(settings.env_dir, action, layer)
-    except layer_toggle.UnknownLayer as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if dry_run:
-        print(f"dry run: nothing written, nothing applied ({change.lines[0]})")
-        root = gitops.repo_root(settings.env_dir)
-        for path, text in change.files.items():
-            print(gitops_diff(root, path, text), end="")
-    else:
-        layer_toggle.apply(change)
-        print("\n".join(change.lines))
-    steps = cluster.commands(change)
-    if not steps:
-        return 0
-    if dry_run or not apply:
-        print(f"in the cluster, once pushed to git ({'would run' if dry_run else 'run, or use --apply'}):")
-        print("\n".join(cluster.shown(steps)))
-        return 0
-    ok, why = cluster.reachable()
-    if not ok:
-        print(f"no Kubernetes cluster reachable ({why}): changed the files only; once one is, run:")
-        print("\n".join(cluster.shown(steps)))
-        return 0
-    return cluster.run(steps)
-
-
-def gitops_diff(root: Path, path: Path, text: str) -> str:
-    """A unified diff of what writing `text` to `path` changes, named relative to `root`."""
-    name = path.resolve().relative_to(root.resolve())
-    before = path.read_text().splitlines(keepends=True) if path.is_file() else []
-    return "".join(difflib.unified_diff(before, text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))
 
 
 def mlflow_server(settings: Settings, host: str) -> int:
@@ -326,7 +282,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "reset":
         return commands.reset(settings, args.yes)
     if args.command == "layers":
-        return layers(settings, args.action, args.layer, args.apply, args.dry_run)
+        return commands.layers(settings, args.action, args.layer, args.apply, args.dry_run)
     if args.command == "mlflow-server":
         return mlflow_server(settings, args.host)
     if args.command == "traffic":

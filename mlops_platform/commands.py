@@ -1,9 +1,10 @@
-"""The daily commands (`status`, `rollback`, `promote`, `predict`, `logs`, `reset`, `traffic`): each
+"""The daily commands (`status`, `rollback`, `promote`, `predict`, `logs`, `reset`, `layers`, `traffic`): each
 prints for people, one line on error (never a traceback), and returns the documented exit code."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import httpx
 from dagster_graphql import DagsterGraphQLClientError
 
 from mlops_base.settings import Settings
-from mlops_platform import levers, predict, runtime, state_files, status, traffic
+from mlops_platform import cluster, gitops, layer_toggle, levers, predict, runtime, state_files, status, traffic
 from mlops_platform.dagster_client import DagsterClient
+from optional_layers.state import read_state
 
 
 def _registry_and_dagster(settings: Settings) -> tuple[str, DagsterClient]:
@@ -40,6 +42,15 @@ def lever(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def _printed(text: str, problems: list[str]) -> int:
+    """A report for people, its problems on stderr: exit 1 when it found any."""
+    print(text)
+    if problems:
+        print(f"error: {'; '.join(problems)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def show_status(settings: Settings, history: int) -> int:
     running = runtime.running(settings)
     try:
@@ -48,11 +59,7 @@ def show_status(settings: Settings, history: int) -> int:
         hint = "" if running else f" (no local platform of env {settings.mlops_env} runs: ./mlops up)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
-    print(report.text)
-    if report.problems:
-        print(f"error: {'; '.join(report.problems)}", file=sys.stderr)
-        return 1
-    return 0
+    return _printed(report.text, report.problems)
 
 
 def predict_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -125,8 +132,45 @@ def traffic_command(url: str, n: int) -> int:
     except (httpx.HTTPError, ValueError, KeyError) as exc:  # down, or not a model server
         print(f"error: cannot measure the model server at {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(measured.text)
-    if measured.problems:
-        print(f"error: {'; '.join(measured.problems)}", file=sys.stderr)
-        return 1
-    return 0
+    return _printed(measured.text, measured.problems)
+
+
+def layers(settings: Settings, action: str, layer: str | None, apply: bool = False, dry_run: bool = False) -> int:
+    """Toggle a layer or the optional set in the env's files (layers.yaml and its root-optional),
+    and show, run (--apply) or only preview (--dry-run, nothing written) what changes in the cluster."""
+    if action == "list":
+        print("\n".join(layer_toggle.describe(settings.mlops_env, read_state(settings.env_dir))))
+        return 0
+    try:
+        change = layer_toggle.plan(settings.env_dir, action, layer)
+    except layer_toggle.UnknownLayer as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if dry_run:
+        print(f"dry run: nothing written, nothing applied ({change.lines[0]})")
+        root = gitops.repo_root(settings.env_dir)
+        for path, text in change.files.items():
+            print(gitops_diff(root, path, text), end="")
+    else:
+        layer_toggle.apply(change)
+        print("\n".join(change.lines))
+    steps = cluster.commands(change)
+    if not steps:
+        return 0
+    if dry_run or not apply:
+        print(f"in the cluster, once pushed to git ({'would run' if dry_run else 'run, or use --apply'}):")
+        print("\n".join(cluster.shown(steps)))
+        return 0
+    ok, why = cluster.reachable()
+    if not ok:
+        print(f"no Kubernetes cluster reachable ({why}): changed the files only; once one is, run:")
+        print("\n".join(cluster.shown(steps)))
+        return 0
+    return cluster.run(steps)
+
+
+def gitops_diff(root: Path, path: Path, text: str) -> str:
+    """A unified diff of what writing `text` to `path` changes, named relative to `root`."""
+    name = path.resolve().relative_to(root.resolve())
+    before = path.read_text().splitlines(keepends=True) if path.is_file() else []
+    return "".join(difflib.unified_diff(before, text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))

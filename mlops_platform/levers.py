@@ -11,7 +11,7 @@ from mlops_base import registry_rest as rest
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.status import Unreachable, moves
+from mlops_platform.status import moves, registered_model
 
 TRIGGER = "cli"  # the moves' trigger in the alias history
 
@@ -26,15 +26,10 @@ class Outcome(NamedTuple):
 
 
 def _model(registry_url: str, model_name: str) -> rest.RegisteredModel:
-    with rest.RegistryClient(registry_url) as client:
-        try:
-            return client.registered_model(model_name)
-        except rest.RegistryError as exc:
-            if exc.not_found:
-                raise Refused(f"{model_name} has no registered version yet (./mlops materialize)") from exc
-            raise Unreachable(f"registry {registry_url}: {exc}") from exc
-        except rest.RegistryUnreachable as exc:
-            raise Unreachable(f"registry {registry_url}: {exc}") from exc
+    model = registered_model(registry_url, model_name)
+    if model is None:
+        raise Refused(f"{model_name} has no registered version yet (./mlops materialize)")
+    return model
 
 
 def _version(version: str | None) -> str:

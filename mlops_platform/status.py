@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from core_assets.release.registry import MIRROR_PREFIX  # the release path's mirror: a model tag per move
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
 from mlops_platform import layer_toggle
 from mlops_platform.runtime import Running
 from optional_layers.state import read_state
-
-HISTORY_PREFIX = "alias_history."  # the release path's mirror: one registered-model tag per move
 
 
 class Unreachable(Exception):
@@ -37,7 +36,7 @@ class Report:
 
 def moves(tags: dict[str, str], limit: int) -> list[dict]:
     """The newest `limit` recorded moves, newest first, from the registered model's tags."""
-    recorded = [json.loads(value) for key, value in tags.items() if key.startswith(HISTORY_PREFIX)]
+    recorded = [json.loads(value) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
     return sorted(recorded, key=lambda move: move["moved_at"], reverse=True)[:limit]
 
 
@@ -56,6 +55,19 @@ def served(url: str) -> dict[str, str | None]:
     return {alias: model["version"] for alias, model in found.items()}
 
 
+def registered_model(registry_url: str, model_name: str) -> rest.RegisteredModel | None:
+    """The model's aliases and tags, None when nothing is registered; Unreachable when the registry fails."""
+    with rest.RegistryClient(registry_url) as client:
+        try:
+            return client.registered_model(model_name)
+        except rest.RegistryError as exc:
+            if exc.not_found:
+                return None
+            raise Unreachable(f"registry {registry_url}: {exc}") from exc
+        except rest.RegistryUnreachable as exc:
+            raise Unreachable(f"registry {registry_url}: {exc}") from exc
+
+
 def status(settings: Settings, running: Running | None, history: int = 5) -> Report:
     """The report; Unreachable when the registry does not answer."""
     report = Report()
@@ -68,15 +80,7 @@ def status(settings: Settings, running: Running | None, history: int = 5) -> Rep
         registry_url = settings.mlflow_tracking_uri
         listed = [url.strip() for url in settings.serving_replica_urls.split(",") if url.strip()]
         replicas = listed or [settings.serving_url or f"http://127.0.0.1:{settings.serving_port}"]
-    with rest.RegistryClient(registry_url) as client:
-        try:
-            model = client.registered_model(settings.model_name)
-        except rest.RegistryError as exc:
-            if not exc.not_found:
-                raise Unreachable(f"registry {registry_url}: {exc}") from exc
-            model = None
-        except rest.RegistryUnreachable as exc:
-            raise Unreachable(f"registry {registry_url}: {exc}") from exc
+    model = registered_model(registry_url, settings.model_name)
     aliases = model.aliases if model else {}
     served_by = {}
     for url in replicas:
