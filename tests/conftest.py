@@ -18,9 +18,11 @@ import pytest
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
+from tests import hermetic
 from tests.support import TRITON_KEY, RegisteredModel, register_trained, start_mlflow, train_versions
 
 os.environ.update(processes.QUIET_ENV)
+hermetic.scrub_environment(os.environ)
 
 # fixtures that start a real process (MLflow, Triton, Pushgateway, Redis) or need one
 REAL_FIXTURES = {"mlflow_server", "mlflow_state", "triton_install", "pushgateway", "redis_url", "redis_service"}
@@ -182,3 +184,20 @@ def _environment_left_as_found():
         and not name.startswith("MLFLOW_HTTP_REQUEST_")
     )
     assert not changed, f"this module left environment variables changed: {changed}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _writes_stay_in_temporary_directories(tmp_path_factory):
+    """Fails the session when a test wrote outside its temporary directories (the repository's
+    `.mlops/`, the home directory, ...): see `tests.hermetic`."""
+    guard = hermetic.WriteGuard(tmp_path_factory.getbasetemp())
+    guard.install()
+    yield guard
+
+
+@pytest.fixture(autouse=True)
+def _no_write_outside_temporary_directories(_writes_stay_in_temporary_directories, request):
+    guard = _writes_stay_in_temporary_directories
+    guard.violations.clear()
+    yield
+    assert not guard.violations, f"{request.node.nodeid} wrote outside its temporary directories: {guard.violations}"

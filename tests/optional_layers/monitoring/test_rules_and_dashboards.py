@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 import optional_layers.monitoring
@@ -19,12 +20,14 @@ def _promtool(*args: str, cwd: Path = RULES) -> subprocess.CompletedProcess:
     return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.real  # the promtool binary, which the full tier installs
 def test_rules_are_valid():
     result = _promtool("check", "rules", "mlops-alerts.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 6 rules found" in result.stdout
 
 
+@pytest.mark.real
 def test_rules_unit_tests_pass():
     result = _promtool("test", "rules", "mlops-alerts.test.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -49,6 +52,7 @@ def test_dashboards_have_unique_uids_and_panel_ids():
         assert len(ids) == len(set(ids)), path.name
 
 
+@pytest.mark.real
 def test_dashboard_queries_parse_with_promtool(tmp_path):
     exprs = [
         target["expr"]
