@@ -34,10 +34,10 @@ from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
 from core_assets.release.move import move_metadata, release
 from core_assets.release.registry import RegistryError, register_version
 from core_assets.resources import MlflowRegistry, ModelServer
+from layer_api.manager import LayerManager
 from mlops_base import tracing
 from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
-from optional_layers.manager import LayerManager
 from serving_client import ServingError
 
 
@@ -69,7 +69,7 @@ def features(
                 settings.dataset, settings.target_column, settings.env_dir, settings.mlflow_tracking_uri
             )
         # an optional layer (e.g. a feature store) may store it and provide the training frame
-        provided = layers.feature_source(frame, settings)
+        provided = layers.feature_source(frame)
         feature_set = build_features(
             frame if provided is None else provided,
             settings.target_column,
@@ -181,7 +181,7 @@ def registered_model_version(
         "source": version.source,
         "status": version.status,
     }
-    emit_lifecycle_event("version_registered", record, settings, layers, context.log)
+    emit_lifecycle_event("version_registered", record, layers, context.log)
     context.add_output_metadata({**record, "registry": MetadataValue.url(registry.model_url(record["version"]))})
     return record
 
@@ -242,7 +242,7 @@ def served_alias(
             context.instance,
             context.run.run_id,
         )
-        refusals = [] if version is None else layers.release_refusals(registry.model_name, version, settings)
+        refusals = [] if version is None else layers.release_refusals(registry.model_name, version)
         if refusals:
             raise RegistryError("; ".join(refusals))
         # the run's trace: the replicas' reloads (load, smoke test, swap) are its children
@@ -268,13 +268,13 @@ def served_alias(
             "version": version,
             "reasons": str(exc),
         }
-        emit_lifecycle_event("deploy_refused", refused, settings, layers, context.log)
+        emit_lifecycle_event("deploy_refused", refused, layers, context.log)
         raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
     finally:
         client.close()
     payload = {**deployment.move.as_dict(), "detail": deployment.detail}
     event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
-    emit_lifecycle_event(event, payload, settings, layers, context.log)
+    emit_lifecycle_event(event, payload, layers, context.log)
     return MaterializeResult(
         metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),
         check_results=[

@@ -19,8 +19,8 @@ from core_assets.assets import trained_model
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.metrics import passes, regression_by
 from core_assets.resources import MlflowRegistry
+from layer_api.manager import LayerManager
 from mlops_base.settings import LOWER_IS_BETTER, Settings
-from optional_layers.manager import LayerManager
 
 
 def judge(trained: dict[str, Any], settings: Settings) -> tuple[bool, list[str], dict[str, Any]]:
@@ -70,7 +70,7 @@ def quality_gate(
     registry.client().set_tag(run_id, "mlops.quality_gate", "passed" if passed else "failed")
     if not passed:
         emit_lifecycle_event(
-            "gate_failed", {"run_id": run_id, **scores, "why": "; ".join(reasons)}, settings, layers, context.log
+            "gate_failed", {"run_id": run_id, **scores, "why": "; ".join(reasons)}, layers, context.log
         )
     return AssetCheckResult(
         passed=passed,

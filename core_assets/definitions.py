@@ -19,9 +19,9 @@ from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
 from core_assets.resources import build_resources
 from core_assets.sensors import build_sensors
+from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, load_settings
-from optional_layers.manager import LayerManager, build_manager
 
 
 def _with_training_code_version(settings: Settings):
@@ -36,7 +36,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
     settings.require_secrets("dagster")
     tracing.configure("mlops-dagster", settings.otel_exporter_otlp_endpoint)  # off unless the endpoint is set
     layers = layers or build_manager(settings)
-    handlers = layers.logging_handlers(settings, "dagster")
+    handlers = layers.logging_handlers("dagster")
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
     logs.route_to(handlers)  # the runs' own log, through the instance's python_logs handler
     jobs = build_jobs(settings)
@@ -51,7 +51,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,
     )
-    return Definitions.merge(core, *layers.dagster_definitions(settings))
+    return Definitions.merge(core, *layers.dagster_definitions())
 
 
 defs = build_definitions(load_settings())

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource, ResourceDefinition
 
+from layer_api.manager import LayerManager
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.registry_rest import RegistryClient
 from mlops_base.settings import Settings
-from optional_layers.manager import LayerManager
 from serving_client import Fleet, replica_urls
 
 if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: imported on first use

@@ -25,9 +25,9 @@ from core_assets.release.levers import rollback_run_config
 from core_assets.release.readiness import ReadinessCursor, decide
 from core_assets.release.registry import REGISTRY_ERRORS
 from core_assets.resources import MlflowRegistry
+from layer_api.manager import LayerManager
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
-from optional_layers.manager import LayerManager
 
 RUNNING = DefaultSensorStatus.RUNNING
 # Below the daemons' own 5-s loop, so every loop evaluates: at 5, a loop that came round a hair
@@ -71,7 +71,6 @@ def readiness(
         emit_lifecycle_event(
             "readiness_failed",
             {"model_name": registry.model_name, "version": version},
-            settings,
             layers,
             context.log,
         )

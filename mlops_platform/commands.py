@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from dagster_graphql import DagsterGraphQLClientError
 
+from layer_api.state import read_state
 from mlops_base.settings import Settings
 from mlops_platform import cluster, gitops, layer_toggle, levers, predict, runtime, state_files, status, traffic
 from mlops_platform.dagster_client import DagsterClient
-from optional_layers.state import read_state
 
 
 def _registry_and_dagster(settings: Settings) -> tuple[str, DagsterClient]:

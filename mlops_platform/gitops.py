@@ -15,10 +15,11 @@ from pathlib import Path
 
 import yaml
 
+from layer_api.hookspecs import LayerInfo
+from layer_api.manager import LayerManager, known_layers
+from layer_api.state import LayerState
+from mlops_base.settings import Settings
 from mlops_base.yaml_text import dump_yaml
-from optional_layers.hookspecs import LayerInfo
-from optional_layers.manager import LayerManager, known_layers
-from optional_layers.state import LayerState
 
 LAYERS_HEADER = """\
 # Optional layers of this env. Written only by `./mlops layers`; read by the plugin manager
@@ -145,9 +146,10 @@ def checksum_files(env_dir: Path) -> dict[Path, str]:
     return files
 
 
-def all_layers() -> LayerManager:
-    """Every installed layer, on or off: their apps and generated files exist whatever an env runs."""
-    return LayerManager(set(known_layers()))
+def all_layers(settings: Settings) -> LayerManager:
+    """Every installed layer, on or off, built with the env's settings: their apps and generated
+    files exist whatever an env runs."""
+    return LayerManager(settings, set(known_layers()))
 
 
 def generated_files(env_dir: Path, state: LayerState, manager: LayerManager) -> dict[Path, str]:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from layer_api.manager import known_layers
+from layer_api.state import LayerState, read_state, state_file
+from mlops_base.settings import Settings, load_settings
 from mlops_platform import gitops
-from optional_layers.manager import known_layers
-from optional_layers.state import LayerState, read_state, state_file
 
 Action = Literal["on", "off", "render"]
 
@@ -65,6 +66,10 @@ def _changed(state: LayerState, action: Action, layer: str | None) -> tuple[Laye
     return after, what
 
 
+def env_settings(env_dir: Path) -> Settings:
+    return load_settings(env_dir.name, mlops_env_dir=env_dir)
+
+
 def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
     """What `action` changes in `envs/<env>/` and the GitOps files generated from it; writes nothing."""
     known = known_layers()
@@ -72,7 +77,7 @@ def plan(env_dir: Path, action: Action, layer: str | None = None) -> Change:
         raise UnknownLayer(f"unknown layer {layer!r}; known layers: {', '.join(known) or 'none'}")
     before = read_state(env_dir)
     after, what = _changed(before, action, layer)
-    generated = gitops.generated_files(env_dir, after, gitops.all_layers())
+    generated = gitops.generated_files(env_dir, after, gitops.all_layers(env_settings(env_dir)))
     wanted = {state_file(env_dir): gitops.layers_yaml(after), **generated}
     files = {path: text for path, text in wanted.items() if not (path.is_file() and path.read_text() == text)}
     change = Change(env_dir.name, before, after, files)

@@ -19,10 +19,10 @@ import yaml
 
 import serving
 from core_assets.instance import instance_config
+from layer_api.state import read_state
 from mlops_base.settings import REPO_ROOT, Settings
 from mlops_platform import alerting, balancer, local_storage, processes, triton_server
 from optional_layers.alerts import AlertsSettings
-from optional_layers.state import read_state
 
 BIN = Path(sys.executable).parent
 

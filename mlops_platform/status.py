@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from core_assets.release.registry import MIRROR_PREFIX  # the release path's mirror: a model tag per move
+from layer_api.state import read_state
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
 from mlops_platform import layer_toggle
 from mlops_platform.runtime import Running
-from optional_layers.state import read_state
 
 
 class Unreachable(Exception):

@@ -1,10 +1,6 @@
-"""Optional layers (monitoring, feature store, logging) that attach to the core through hooks.
+"""The optional layers: plugins only, one subpackage (or module) per layer, each a class built once
+per process with its settings and registered through the `mlops.layers` entry-point group.
 
-`hookspecs` is the contract, `manager` loads the env's enabled layers and calls them through
-`pm.hook`, `state` and `toggle` keep which layers are on per env. The core imports only those
-modules; each layer lives in its own subpackage and is imported only when it is on.
+A layer imports only `layer_api`, `core_assets.api`, `serving.api` and the bottom package
+(import-linter contracts say so, with no per-layer list); the core never imports a layer.
 """
-
-from optional_layers.hookspecs import hookimpl
-
-__all__ = ["hookimpl"]

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 import httpx
 
+from layer_api import LayerInfo, hookimpl
+from layer_api.events import LifecycleEvent
 from mlops_base.env_settings import Secret
 from mlops_base.layer_settings import LayerSettings
 from mlops_base.settings import Settings
-from optional_layers.hookspecs import LayerInfo, hookimpl
 
 ALERT_EVENTS = {
     "gate_failed": ":no_entry: quality gate failed",
@@ -45,13 +46,17 @@ def post_alert(webhook_url: str, event: str, payload: dict[str, Any], timeout_s:
         return False
 
 
-@hookimpl
-def mlops_layer_info() -> LayerInfo:
-    return LayerInfo("alerts", "Release alerts to a Slack-compatible webhook (SLACK_WEBHOOK_URL)", "")
+class AlertsLayer:
+    """Built in (on with every optional layer off): posts release events when a webhook is set."""
 
+    def __init__(self, settings: Settings):
+        self.webhook_url = AlertsSettings.of(settings).slack_webhook_url
 
-@hookimpl
-def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
-    webhook = AlertsSettings.of(settings).slack_webhook_url
-    if webhook and event in ALERT_EVENTS:
-        post_alert(webhook, event, payload)
+    @hookimpl
+    def mlops_layer_info(self) -> LayerInfo:
+        return LayerInfo("alerts", "Release alerts to a Slack-compatible webhook (SLACK_WEBHOOK_URL)", "")
+
+    @hookimpl
+    def mlops_lifecycle_event(self, event: LifecycleEvent, payload: dict[str, Any]) -> None:
+        if self.webhook_url and event in ALERT_EVENTS:
+            post_alert(self.webhook_url, event, payload)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_base.column_kinds import SIGNATURE_KINDS, Kind
-from serving.payload_error import PayloadError
+from serving.inputs import PayloadError
 
 NamedForm = Literal["dataframe_split", "dataframe_records"]
 NAMED_FORMS: tuple[NamedForm, ...] = ("dataframe_split", "dataframe_records")

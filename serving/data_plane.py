@@ -14,21 +14,19 @@ import pandas as pd
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
+from layer_api import AnsweredPrediction, RowsRejected
+from layer_api.manager import LayerManager
 from mlops_base.aliases import Alias
 from mlops_base.log_context import request_id
 from mlops_base.settings import Settings
-from optional_layers.hookspecs import AnsweredPrediction, RowsRejected
-from optional_layers.manager import LayerManager
 from serving.columns import Table, describe, to_frame
-from serving.payload import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
+from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
 NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
-# how the path of every route that scores ends, in every protocol (layers' middleware watches them)
-PREDICTION_PATHS_END = ("/predict", "/infer", "/invocations")
 
 
 class Answer(NamedTuple):
@@ -121,7 +119,7 @@ class DataPlane:
     async def _layer_rows(self, document: OtherForm, info: RuntimeInfo) -> Rows:
         """The rows a layer provides for another body form, for the model version that answers:
         from the layer's memory on the event loop when it has them, else read in a worker thread."""
-        asked = (dict(document), info.ref.model_name, info.ref.version, info.feature_names, self.settings)
+        asked = (dict(document), info.ref.model_name, info.ref.version, info.feature_names)
         try:
             rows = self.layers.request_rows_in_memory(*asked)
             if rows is None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from mlops_base.settings import Settings
-from serving.payload import check_json
+from serving.inputs import check_json
 from serving.reload_guard import ReloadGuard
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry

@@ -12,30 +12,43 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.aliases import ALIASES
-from serving.payload import PayloadError, describe_errors
+from serving.inputs import PayloadError, describe_errors
+from serving.protocol import Protocol, error_shape
 from serving.runtimes.base import ModelLoadError
 
 log = logging.getLogger("serving.errors")
 
 
-V2_PREFIX = "/v2"
+class ErrorAnswers:
+    """Failures answered in the shape of the protocol that owns the path (`{"detail": ...}` unless it
+    declares another, e.g. the Open Inference Protocol's `{"error": ...}` and 400)."""
 
+    def __init__(self, protocols: tuple[Protocol, ...]):
+        self.protocols = protocols
 
-def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """`{"detail": ...}`; on the Open Inference Protocol's routes its `{"error": ...}`, and its 400
-    for input it cannot take (422 elsewhere)."""
-    if path == V2_PREFIX or path.startswith(V2_PREFIX + "/"):
-        return JSONResponse({"error": message}, status_code=400 if status == 422 else status, headers=headers)
-    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    def response(self, path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        status, body = error_shape(self.protocols, path)(status, message)
+        return JSONResponse(body, status_code=status, headers=headers)
 
+    async def validation_error(self, request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
+            alias = request.path_params.get("alias")
+            return self.response(request.url.path, 404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
+        located = [{**e, "loc": tuple(part for part in e.get("loc", ()) if part != "body")} for e in errors]
+        return self.response(request.url.path, 422, describe_errors(located))
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
-        alias = request.path_params.get("alias")
-        return error_response(request.url.path, 404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
-    located = [{**e, "loc": tuple(part for part in e.get("loc", ()) if part != "body")} for e in errors]
-    return error_response(request.url.path, 422, describe_errors(located))
+    async def http_error(self, request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (204, 304):
+            return await http_exception_handler(request, exc)
+        return self.response(request.url.path, *failure(exc))
+
+    async def known_error(self, request: Request, exc: PayloadError | ModelLoadError) -> JSONResponse:
+        return self.response(request.url.path, *failure(exc))
+
+    async def unexpected(self, request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return self.response(request.url.path, *failure(exc))
 
 
 def failure(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
@@ -49,21 +62,6 @@ def failure(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
     return 500, f"internal error ({type(exc).__name__})", None
 
 
-async def _http_error(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code in (204, 304):
-        return await http_exception_handler(request, exc)
-    return error_response(request.url.path, *failure(exc))
-
-
-async def _known_error(request: Request, exc: PayloadError | ModelLoadError) -> JSONResponse:
-    return error_response(request.url.path, *failure(exc))
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(request.url.path, *failure(exc))
-
-
 class _TooLarge(HTTPException):
     """An HTTPException, so FastAPI's body parsing passes it through as a 413 (not a 400)."""
 
@@ -74,9 +72,10 @@ class _TooLarge(HTTPException):
 class BodySizeLimit:
     """413 for bodies over the limit, whether sent with a Content-Length or streamed chunked."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, answers: ErrorAnswers):
         self.app = app
         self.max_bytes = max_bytes
+        self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._declared_within(scope):
@@ -118,7 +117,7 @@ class BodySizeLimit:
         return length is not None and length.isdigit() and int(length) <= self.max_bytes
 
     async def _reject(self, path: str, send: Send) -> None:
-        response = error_response(path, 413, f"request body exceeds {self.max_bytes} bytes")
+        response = self.answers.response(path, 413, f"request body exceeds {self.max_bytes} bytes")
         await response({"type": "http"}, _no_body, send)
 
 
@@ -126,10 +125,10 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def install(app: FastAPI, max_body_bytes: int) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(ModelLoadError, _known_error)
-    app.add_exception_handler(PayloadError, _known_error)
-    app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+def install(app: FastAPI, max_body_bytes: int, answers: ErrorAnswers) -> None:
+    app.add_exception_handler(RequestValidationError, answers.validation_error)
+    app.add_exception_handler(StarletteHTTPException, answers.http_error)
+    app.add_exception_handler(ModelLoadError, answers.known_error)
+    app.add_exception_handler(PayloadError, answers.known_error)
+    app.add_exception_handler(Exception, answers.unexpected)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, answers=answers)

@@ -3,9 +3,10 @@
 Profiled (py-spy, 1 row, 32 connections): FastAPI's routing, request object, parameter solving
 and response classes cost more CPU than parsing, routing, scoring and answering the request
 together. These routes take no parameters FastAPI could check better than the data plane does,
-so they are matched here by path and handed the body and headers directly; everything else (the
-docs, the control routes, a method a route does not allow) goes on to FastAPI. The routes in
-`serving.routers` still document them in the OpenAPI and call the same handlers.
+so the protocols' declared hot routes (`serving.protocol.HotRoute`) are matched here and handed the
+body and headers directly; everything else (the docs, the control routes, a method a route does not
+allow) goes on to FastAPI. The protocols' routers still document them in the OpenAPI and call the
+same handlers.
 
 `HotPath` is the innermost middleware, so the request id, the body limit and the layers'
 middleware (e.g. metrics) wrap it as they wrap FastAPI's router. `ModelServerApp` goes one step
@@ -25,13 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlops_base.aliases import ALIASES, Alias
-from serving.errors import error_response, failure
-from serving.payload_error import PayloadError
+from serving.errors import ErrorAnswers, failure
+from serving.inputs import PayloadError
+from serving.protocol import HotRoutes
 from serving.reply import Reply
-from serving.routers.mlflow_scoring import invoke
-from serving.routers.open_inference import infer_on
-from serving.routers.predict import predict_on, predict_routed
 from serving.runtimes.base import ModelLoadError
 from serving.scope_keys import ANSWERED, HOT, REQUEST_ID
 
@@ -42,31 +40,21 @@ _log = logging.getLogger("serving.hot_path")
 
 
 class HotPath:
-    def __init__(self, app: ASGIApp, state: State):
+    def __init__(self, app: ASGIApp, state: State, routes: HotRoutes, answers: ErrorAnswers):
         self.app = app
         self.state = state  # the app's: the data plane is set there when the lifespan starts
+        self.routes = routes
+        self.answers = answers
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler of a hot route, once the data plane exists; None: FastAPI answers."""
         if scope["type"] != "http" or scope["method"] != "POST" or not hasattr(self.state, "plane"):
             return None
-        path, plane = scope["path"], self.state.plane
-        if path == "/predict":
-            return lambda body, headers: predict_routed(plane, body, headers)
-        if path == "/invocations":
-            return lambda body, headers: invoke(plane, body, headers)
-        if path.startswith("/variant/") and path.endswith("/predict"):
-            alias = path[9:-8]
-            if alias in ALIASES:  # an unknown one: FastAPI's route answers its 404
-                return lambda body, headers: predict_on(plane, Alias(alias), body, headers)
+        found = self.routes.match(scope["path"])
+        if found is None or not found[0].accepts(found[1]):
             return None
-        if path.startswith("/v2/models/") and path.endswith("/infer"):
-            parts = path[11:-6].split("/")
-            if len(parts) == 1 and parts[0]:
-                return lambda body, headers: infer_on(plane, parts[0], None, body, headers)
-            if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
-                return lambda body, headers: infer_on(plane, parts[0], parts[2], body, headers)
-        return None
+        (route, params), plane = found, self.state.plane
+        return lambda body, headers: route.handler(plane, params, body, headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.pop(HOT, None) or self.handler(scope)
@@ -77,11 +65,11 @@ class HotPath:
         try:
             reply = await handler(await _body(receive), headers)
         except (HTTPException, PayloadError, ModelLoadError) as exc:
-            await _error(scope, receive, send, exc)
+            await self._error(scope, receive, send, exc)
             return
         except Exception as exc:  # what FastAPI's error middleware would answer, for the direct path too
             _log.exception("unexpected error on POST %s", scope["path"])
-            await _error(scope, receive, send, exc)
+            await self._error(scope, receive, send, exc)
             return
         await send(
             {
@@ -102,6 +90,16 @@ class HotPath:
         if reply.after is not None:
             await run_in_threadpool(reply.after)
 
+    async def _error(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure."""
+        status, message, headers = failure(exc)
+        rid = scope.get(REQUEST_ID)
+        if rid is not None:
+            headers = {**(headers or {}), "x-request-id": rid.decode()}
+        response = self.answers.response(scope["path"], status, message, headers)
+        await response(scope, receive, send)
+        scope[ANSWERED] = (str(response.status_code), "none", "none")
+
 
 def _request_id(scope: Scope) -> list[tuple[bytes, bytes]]:
     rid = scope.get(REQUEST_ID)
@@ -120,17 +118,6 @@ async def _body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-    """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure."""
-    status, message, headers = failure(exc)
-    rid = scope.get(REQUEST_ID)
-    if rid is not None:
-        headers = {**(headers or {}), "x-request-id": rid.decode()}
-    response = error_response(scope["path"], status, message, headers)
-    await response(scope, receive, send)
-    scope[ANSWERED] = (str(response.status_code), "none", "none")
-
-
 class ModelServerApp(FastAPI):
     """FastAPI, with requests for the hot routes sent straight into the app's middleware chain."""
 
@@ -140,11 +127,14 @@ class ModelServerApp(FastAPI):
 
     def _build_direct_stack(self) -> ASGIApp:
         """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own."""
-        self._hot_path = HotPath(self.router, self.state)
-        app: ASGIApp = self._hot_path
+        app: ASGIApp | None = None
         for cls, args, kwargs in reversed(self.user_middleware):
-            if cls is not HotPath:
+            if cls is HotPath:
+                app = self._hot_path = HotPath(self.router, *args, **kwargs)
+            elif app is not None:
                 app = cls(app, *args, **kwargs)
+        if app is None:
+            raise RuntimeError("the app has no HotPath middleware to answer hot routes with")
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

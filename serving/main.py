@@ -5,28 +5,29 @@ from __future__ import annotations
 import asyncio
 import gc
 from contextlib import asynccontextmanager
-from typing import get_args
 
 from anyio import to_thread
 from fastapi import FastAPI
 
+from layer_api.events import ServingEvent
+from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, SettingsError, load_settings
-from optional_layers.hookspecs import ServingEvent
-from optional_layers.manager import LayerManager, build_manager
 from serving import errors, openapi_doc
 from serving.alias_watch import AliasWatch
 from serving.data_plane import DataPlane
 from serving.hot_path import HotPath, ModelServerApp
 from serving.model_source import ModelSource, RegistrySource
+from serving.protocol import HotRoutes
+from serving.protocols import CORE_PROTOCOLS
 from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
-from serving.routers import mlflow_scoring, open_inference, predict, reload, status
+from serving.runtimes.base import RuntimeInfo
+from serving.served_view import Served
 from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
 # probes and scrapes: not traced
-SERVING_EVENTS = frozenset(get_args(ServingEvent))
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
 # tokens that must never protect a reload endpoint outside dev
 WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
@@ -60,15 +61,19 @@ def create_app(
     new_runtime = new_runtime or runtime_factory(settings)
 
     def on_event(event: ServingEvent, payload: dict) -> None:
-        if event not in SERVING_EVENTS:
-            raise ValueError(f"unknown serving event {event!r}; known: {', '.join(SERVING_EVENTS)}")
-        layers.serving_event(event, payload, settings)
+        layers.serving_event(event, payload)
+
+    protocols = (*CORE_PROTOCOLS, *layers.serving_protocols())
+    routes = HotRoutes(protocols)
+    served = Served(routes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        variants = app.state.variants = VariantRegistry(settings, source, new_runtime, on_event=on_event)
+        variants = served.variants = app.state.variants = VariantRegistry(
+            settings, source, new_runtime, on_event=on_event
+        )
         plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
-        plane.record = layers.prediction_recorder(app, settings)
+        plane.record = layers.prediction_recorder()
         # Models load in the background, never at import: the server answers at once, /ready says
         # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
         loading = asyncio.create_task(variants.load_all())
@@ -93,14 +98,15 @@ def create_app(
     app.state.settings = settings
     app.state.reload_guard = ReloadGuard(settings)
     app.state.shadow = ShadowStats(on_event=on_event)
-    app.add_middleware(HotPath, state=app.state)  # innermost: every middleware below wraps it too
-    errors.install(app, settings.max_body_bytes)
-    # routes are matched in order: the prediction routes first
-    for router in (predict.router, open_inference.router, mlflow_scoring.router, reload.router, status.router):
-        app.include_router(router)
-    openapi_doc.document(app, [*predict.SCHEMAS, *open_inference.SCHEMAS], settings.max_rows)
-    log_context.attach(layers.logging_handlers(settings, "serving"))
-    layers.serving_startup(app, settings)  # optional layers add middleware and routes here
+    answers = errors.ErrorAnswers(protocols)
+    # innermost: every middleware below wraps it too
+    app.add_middleware(HotPath, state=app.state, routes=routes, answers=answers)
+    errors.install(app, settings.max_body_bytes, answers)
+    for protocol in protocols:  # routes are matched in order: the prediction routes first
+        app.include_router(protocol.router)
+    openapi_doc.document(app, protocols, settings, lambda: _loaded(served.variants))
+    log_context.attach(layers.logging_handlers("serving"))
+    layers.serving_startup(app, served)  # optional layers add middleware here
     if tracing.configure("mlops-serving", settings.otel_exporter_otlp_endpoint):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # only when tracing
 
@@ -111,3 +117,9 @@ def create_app(
         )
     app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     return app
+
+
+def _loaded(variants: VariantRegistry | None) -> dict[str, RuntimeInfo]:
+    """The loaded models by label (`A (v3)`), for the OpenAPI."""
+    loaded = [v for v in variants.variants() if v.runtime and v.runtime.info] if variants else []
+    return {f"{v.alias} (v{v.runtime.info.ref.version})": v.runtime.info for v in loaded}

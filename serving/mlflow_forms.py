@@ -16,8 +16,7 @@ import orjson
 import pandas as pd
 
 from serving.columns import NAMED_FORMS, Table, table_of
-from serving.payload import Inputs, OtherForm, no_booleans, positional_rows, strict_rows
-from serving.payload_error import PayloadError
+from serving.inputs import Inputs, OtherForm, PayloadError, no_booleans, positional_rows, strict_rows
 
 TENSOR_FORMS = ("instances", "inputs")
 FORMS = (*NAMED_FORMS, *TENSOR_FORMS)

@@ -1,15 +1,20 @@
-"""The OpenAPI document as this server applies it: schemas of bodies read by hand, the loaded
-models' columns (recomputed when a reload changes them), the statuses each protocol answers."""
+"""The OpenAPI document as this server applies it: each protocol's schemas of bodies read by hand
+and its patch (the loaded models' columns, recomputed when a reload changes them; the statuses it
+answers), iterated over the protocols' declarations."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from pydantic import BaseModel
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from mlops_base.aliases import ALIASES
+from fastapi import FastAPI
+
+from mlops_base.settings import Settings
 from serving.columns import Column, describe
-from serving.errors import V2_PREFIX
 from serving.runtimes.base import RuntimeInfo
+
+if TYPE_CHECKING:
+    from serving.protocol import Protocol
 
 _JSON_TYPES = {"number": "number", "string": "string", "boolean": "boolean"}
 
@@ -21,12 +26,6 @@ CLIENT_ID_HEADER = {
     "schema": {"type": "string"},
     "description": "sticky routing key",
 }
-
-
-def _loaded(app: FastAPI) -> dict[str, RuntimeInfo]:
-    variants = getattr(app.state, "variants", None)
-    loaded = [v for v in variants.variants() if v.runtime and v.runtime.info] if variants else []
-    return {f"{v.alias} (v{v.runtime.info.ref.version})": v.runtime.info for v in loaded}
 
 
 def _json_type(column: Column) -> str | list[str]:
@@ -60,8 +59,9 @@ def _exact_forms(schemas: dict, columns: list[Column], max_rows: int) -> None:
     )
 
 
-def _invocation_forms(schemas: dict) -> None:
+def invocation_forms(openapi: dict, loaded: Mapping[str, RuntimeInfo], settings: Settings) -> None:
     """MLflow's `/invocations` forms, from the same row and table schemas as /predict's (no `return_proba`)."""
+    schemas = openapi["components"]["schemas"]
     rows = {"$ref": "#/components/schemas/PredictRequest/properties/data"}
     records = {"$ref": "#/components/schemas/DataframeRecordsRequest/properties/dataframe_records"}
     split = {"$ref": "#/components/schemas/DataframeSplit"}
@@ -80,9 +80,10 @@ def _invocation_forms(schemas: dict) -> None:
     }
 
 
-def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: int) -> None:
+def describe_columns(openapi: dict, loaded: Mapping[str, RuntimeInfo], settings: Settings) -> None:
     """State the limits as this server applies them: 1 to MAX_ROWS rows, and the loaded models'
     columns (exactly, when every loaded model takes the same ones)."""
+    schemas, max_rows = openapi["components"]["schemas"], settings.max_rows
     data = schemas["PredictRequest"]["properties"]["data"]
     data.update(minItems=1, maxItems=max_rows)
     widths = sorted({len(info.columns) for info in loaded.values()})
@@ -93,7 +94,6 @@ def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: i
     lines = [f"- {label}: {describe(info.columns)}" for label, info in loaded.items()]
     for name in ("DataframeSplitRequest", "DataframeRecordsRequest"):
         schemas[name]["description"] += "\n\nThe loaded models take:\n" + ("\n".join(lines) or "- (none loaded)")
-    _invocation_forms(schemas)
     column_sets = {tuple(info.columns) for info in loaded.values()}
     if len(column_sets) == 1:
         _exact_forms(schemas, list(next(iter(column_sets))), max_rows)
@@ -102,40 +102,28 @@ def _describe_columns(schemas: dict, loaded: dict[str, RuntimeInfo], max_rows: i
             schemas[name]["properties"]["return_proba"].update(enum=[False], description="no loaded model has them")
 
 
-def _v2_paths(paths: dict, model_name: str, loaded: dict[str, RuntimeInfo]) -> None:
-    """The Open Inference Protocol's routes: the names and versions this server serves now, and
-    its 400 for bad input (never FastAPI's 422)."""
-    values = {
-        "model_name": [model_name],
-        "model_version": [*ALIASES, *sorted({info.ref.version for info in loaded.values()}, key=int)],
-    }
-    for path, operations in paths.items():
-        if path.startswith(V2_PREFIX):
-            for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
-                for parameter in operation.get("parameters", []):
-                    if parameter["in"] == "path" and parameter["name"] in values:
-                        parameter["schema"]["enum"] = values[parameter["name"]]
-
-
-def document(app: FastAPI, models: list[type[BaseModel]], max_rows: int) -> None:
-    """Add schemas that routes name by reference but FastAPI never saw (bodies read by hand), with
-    the loaded models' columns (recomputed when a reload changes them)."""
+def document(
+    app: FastAPI, protocols: Iterable[Protocol], settings: Settings, loaded: Callable[[], dict[str, RuntimeInfo]]
+) -> None:
+    """Add the schemas that routes name by reference but FastAPI never saw (bodies read by hand),
+    then each protocol's patch, for the models `loaded()` now (recomputed when a reload changes them)."""
+    protocols = tuple(protocols)
     generate = app.openapi
     documented: dict[str, object] = {}
 
     def openapi() -> dict:
-        loaded = _loaded(app)
-        key = {label: (info.columns, info.classes is None) for label, info in loaded.items()}
+        now = loaded()
+        key = {label: (info.columns, info.classes is None) for label, info in now.items()}
         if app.openapi_schema is None or documented.get("loaded") != key:
             app.openapi_schema = None
             schemas = generate().setdefault("components", {}).setdefault("schemas", {})
-            for model in models:
+            for model in (model for protocol in protocols for model in protocol.schemas):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
-            _describe_columns(schemas, loaded, max_rows)
-            _v2_paths(app.openapi_schema["paths"], app.state.settings.model_name, loaded)
+            for protocol in protocols:
+                if protocol.document is not None:
+                    protocol.document(app.openapi_schema, now, settings)
             documented["loaded"] = key
         return app.openapi_schema
 

@@ -15,8 +15,7 @@ import numpy as np
 import orjson
 
 from serving.columns import Table
-from serving.payload import Inputs, OtherForm
-from serving.payload_error import PayloadError
+from serving.inputs import Inputs, OtherForm, PayloadError
 from serving.v2_tensors import (
     NUMERIC,
     binary_bytes,

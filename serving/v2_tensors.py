@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.payload_error import PayloadError
+from serving.inputs import PayloadError
 
 HEADER_LENGTH = "inference-header-content-length"
 NUMERIC = {

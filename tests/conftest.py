@@ -13,6 +13,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import prometheus_client  # noqa: F401 - in-process metric values, before feast's import would switch them to files
 import pytest
 
 from mlops_base.settings import Settings, load_settings

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
 
+from layer_api.manager import LayerManager
 from mlops_base.settings import Settings, load_settings
-from optional_layers.manager import LayerManager
 from serving.columns import Column, numeric_columns
 from serving.main import create_app
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
@@ -125,11 +125,12 @@ def fake_settings(**overrides) -> Settings:
 
 @contextmanager
 def fake_server(
-    registry: FakeRegistry | None = None, layers: LayerManager | None = None, **overrides
+    registry: FakeRegistry | None = None, layers: frozenset[str] = frozenset(), **overrides
 ) -> Iterator[tuple[TestClient, FakeRegistry]]:
     """The real app on a fake registry and fake models, its start-up load done; every layer off
-    unless `layers` says otherwise."""
+    but those named in `layers`."""
     registry = registry or FakeRegistry()
-    app = create_app(fake_settings(**overrides), layers or LayerManager(set()), registry, registry.new_runtime)
+    settings = fake_settings(**overrides)
+    app = create_app(settings, LayerManager(settings, set(layers)), registry, registry.new_runtime)
     with serving_client(app, raise_server_exceptions=False) as client:  # a 500 must show as one
         yield client, registry

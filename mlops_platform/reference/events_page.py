@@ -1,5 +1,5 @@
 """docs/reference/events-and-hooks.md: the lifecycle and serving events, and every hook a layer
-may implement, from their Literal types and `optional_layers.hookspecs`."""
+may implement, from their Literal types and `layer_api.hookspecs`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import get_args
 
 import pluggy
 
-from core_assets.lib.events import WARNING_EVENTS, LifecycleEvent
-from optional_layers import hookspecs
+from layer_api import hookspecs
+from layer_api.events import WARNING_EVENTS, LifecycleEvent, ServingEvent
 
 
 def _hooks() -> list[tuple[str, str, bool, str]]:
@@ -29,7 +29,7 @@ def page() -> str:
     lines = [
         "# Events and hooks",
         "",
-        "Generated from the event types and `optional_layers/hookspecs.py` by `python -m mlops_platform.reference`;",
+        "Generated from the event types and `layer_api/hookspecs.py` by `python -m mlops_platform.reference`;",
         "a test fails when this page is stale. [Writing a layer](../guides/writing-a-layer.md) shows them in use.",
         "",
         "## Lifecycle events (`mlops_lifecycle_event`)",
@@ -42,7 +42,7 @@ def page() -> str:
         "",
         "## Serving events (`mlops_serving_event`)",
         "",
-        "Emitted by the model server's process: " + ", ".join(f"`{e}`" for e in get_args(hookspecs.ServingEvent)) + ".",
+        "Emitted by the model server's process: " + ", ".join(f"`{e}`" for e in get_args(ServingEvent)) + ".",
         "",
         "## Hooks",
         "",

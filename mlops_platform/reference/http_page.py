@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 
+from layer_api.manager import LayerManager, known_layers
 from mlops_base.settings import REPO_ROOT, load_settings
-from optional_layers.manager import LayerManager, known_layers
 
 
 def openapi() -> dict:
@@ -21,7 +22,9 @@ def openapi() -> dict:
 def built_openapi() -> dict:
     from serving.main import create_app  # FastAPI and the serving stack: only when this page is built
 
-    return create_app(load_settings("dev"), LayerManager(set(known_layers()))).openapi()
+    with tempfile.TemporaryDirectory() as state_dir:  # the layers' state (e.g. the outcome store) is thrown away
+        settings = load_settings("dev", mlops_state_dir=state_dir)
+        return create_app(settings, LayerManager(settings, set(known_layers()))).openapi()
 
 
 def page() -> str:

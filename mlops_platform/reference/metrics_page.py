@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from prometheus_client.metrics import MetricWrapperBase
-
+from layer_api.manager import LayerManager, known_layers
+from mlops_base.settings import load_settings
 from optional_layers.evaluation.metrics import HELP as EVALUATION_GAUGES
-from optional_layers.manager import LayerManager, known_layers
-from optional_layers.monitoring import plugin
 from optional_layers.monitoring.pipeline_metrics import JOB, PipelineState
+from optional_layers.monitoring.plugin import ServingMetrics
 
 
 def _rows(families) -> list[str]:
     return [f"| `{f.name}` | {f.type} | {f.documentation} |" for f in families]
 
 
-def _server_families():
-    """The monitoring layer's own metrics (not its collector of other layers' values, which reads
-    whatever servers were built in this process)."""
-    collectors = [m for m in vars(plugin).values() if isinstance(m, MetricWrapperBase)] + [plugin.PREDICTS]
-    return sorted((family for collector in collectors for family in collector.collect()), key=lambda f: f.name)
-
-
 def page() -> str:
-    layer_counters = sorted(LayerManager(set(known_layers())).metric_values())
+    layer_counters = sorted(LayerManager(load_settings("dev"), set(known_layers())).metric_values())
     lines = [
         "# Metrics",
         "",
@@ -34,7 +26,7 @@ def page() -> str:
         "",
         "| metric | type | what |",
         "|---|---|---|",
-        *_rows(_server_families()),
+        *_rows(ServingMetrics().own_families()),
         *(f"| `{name.removesuffix('_total')}` | counter | kept by an optional layer |" for name in layer_counters),
         *(f"| `{name}` | gauge | {text} (evaluation layer) |" for name, text in EVALUATION_GAUGES.items()),
         "",

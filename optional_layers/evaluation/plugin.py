@@ -4,55 +4,66 @@ a Dagster asset, and (AUTO_PROMOTE) promotion or rollback on its evidence."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from layer_api import AnsweredPrediction, LayerInfo, hookimpl
 from mlops_base.settings import Settings
-from optional_layers.hookspecs import AnsweredPrediction, LayerInfo, hookimpl
 
-# the layer's state per model server in this process (its counters are the process's)
-_SERVERS: dict[int, Any] = {}  # by id(app)
+if TYPE_CHECKING:
+    from serving.api import Protocol, ServedView
 
-
-@hookimpl
-def mlops_layer_info() -> LayerInfo:
-    return LayerInfo(
-        "evaluation",
-        "Online evaluation: prediction log, POST /feedback, champion vs challenger judged, auto-promote",
-        "gitops/optional/evaluation",
-    )
+    from optional_layers.evaluation.serving import Evaluation
 
 
-@hookimpl
-def mlops_serving_startup(app: FastAPI, settings: Settings) -> None:
-    from optional_layers.evaluation.serving import attach  # the model server only
+class EvaluationLayer:
+    """Its state in a model server (the outcome store, the prediction log) lives on `evaluation`,
+    built when the server starts; a Dagster process never builds it."""
 
-    _SERVERS[id(app)] = attach(app, settings)
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.evaluation: Evaluation | None = None
 
+    @hookimpl
+    def mlops_layer_info(self) -> LayerInfo:
+        return LayerInfo(
+            "evaluation",
+            "Online evaluation: prediction log, POST /feedback, champion vs challenger judged, auto-promote",
+            "gitops/optional/evaluation",
+        )
 
-@hookimpl
-def mlops_prediction_recorder(app: FastAPI) -> Callable[[AnsweredPrediction], None] | None:
-    state = getattr(app.state, "evaluation", None)
-    return None if state is None else state.log.put
+    @hookimpl
+    def mlops_serving_startup(self, app: FastAPI, served: ServedView) -> None:
+        from optional_layers.evaluation.serving import Evaluation  # the model server only
 
+        self.evaluation = Evaluation(self.settings, served)
+        self.evaluation.start()
 
-@hookimpl
-def mlops_metric_values() -> dict[str, float]:
-    servers = list(_SERVERS.values())
-    return {
-        "mlops_prediction_log_dropped_total": float(sum(s.log.dropped for s in servers)),
-        "mlops_prediction_log_written_total": float(sum(s.log.written for s in servers)),
-    }
+    @hookimpl
+    def mlops_serving_protocols(self) -> list[Protocol]:
+        from optional_layers.evaluation.serving import protocol
 
+        return [protocol(lambda: self.evaluation)]
 
-@hookimpl
-def mlops_metric_samples() -> list[tuple[str, str, dict[str, str], float]]:
-    return [sample for server in _SERVERS.values() for sample in server.gauges()]
+    @hookimpl
+    def mlops_prediction_recorder(self) -> Callable[[AnsweredPrediction], None] | None:
+        return None if self.evaluation is None else self.evaluation.log.put
 
+    @hookimpl
+    def mlops_metric_values(self) -> dict[str, float]:
+        log = self.evaluation.log if self.evaluation is not None else None
+        return {
+            "mlops_prediction_log_dropped_total": float(log.dropped if log else 0),
+            "mlops_prediction_log_written_total": float(log.written if log else 0),
+        }
 
-@hookimpl
-def mlops_dagster_definitions(settings: Settings):
-    from optional_layers.evaluation.definitions import evaluation_definitions  # Dagster only where it runs
+    @hookimpl
+    def mlops_metric_samples(self) -> list[tuple[str, str, dict[str, str], float]]:
+        return self.evaluation.gauges() if self.evaluation is not None else []
 
-    return evaluation_definitions(settings)
+    @hookimpl
+    def mlops_dagster_definitions(self):
+        from optional_layers.evaluation.definitions import evaluation_definitions  # Dagster only where it runs
+
+        return evaluation_definitions(self.settings)

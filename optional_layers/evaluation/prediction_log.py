@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from layer_api import AnsweredPrediction
 from optional_layers.evaluation.store import OutcomeStore
-from optional_layers.hookspecs import AnsweredPrediction
 
 _log = logging.getLogger("mlops.evaluation")
 FLUSH_SECONDS = 0.5  # a batch per half second: per-batch costs (a transaction, a file append) stay small

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import atexit
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +19,7 @@ from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, PredictionL
 from optional_layers.evaluation.report import evaluation
 from optional_layers.evaluation.settings import EvaluationSettings
 from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
+from serving.api import Protocol, ServedView
 
 Label = StrictInt | StrictFloat | StrictStr | StrictBool
 GAUGE_CACHE_SECONDS = 10.0
@@ -38,11 +40,11 @@ class FeedbackAccepted(BaseModel):
 
 
 class Evaluation:
-    """The layer's state in one model server: the store, the log, and the app to read served versions from."""
+    """The layer's state in one model server: the store, the log, and the server's view of what it serves."""
 
-    def __init__(self, app: FastAPI, settings: Settings):
+    def __init__(self, settings: Settings, served: ServedView):
         layer = EvaluationSettings.of(settings)
-        self.app, self.settings, self.layer = app, settings, layer
+        self.served_view, self.settings, self.layer = served, settings, layer
         self.store = OutcomeStore(
             engine_for(layer.evaluation_db_url, settings.state_dir), settings.task, layer.feedback_ttl_hours * 3600
         )
@@ -54,9 +56,12 @@ class Evaluation:
         self.log = PredictionLog(self.store, files, layer.prediction_log_queue, layer.prediction_log_sample)
         self._gauges: tuple[float, list] = (0.0, [])
 
+    def start(self) -> None:
+        self.log.start()
+        atexit.register(self.log.close)  # the last batch is written when the server stops
+
     def served(self) -> dict[str, str | None]:
-        variants = self.app.state.variants
-        return {variant.alias: variants.served_version(variant.alias) for variant in variants.variants()}
+        return dict(self.served_view.versions())
 
     def judge(self, history: bool = False) -> dict[str, Any]:
         layer = self.layer
@@ -95,10 +100,6 @@ class Evaluation:
         return samples
 
 
-def _of(request: Request) -> Evaluation:
-    return request.app.state.evaluation
-
-
 ERRORS = {
     404: {"description": "unknown request id: no logged prediction has it"},
     409: {"description": "the request id already has an outcome, or is given twice"},
@@ -106,41 +107,42 @@ ERRORS = {
     422: {"description": "a label of the wrong type or count, or a malformed body"},
     503: {"description": "the outcome store cannot be reached; nothing was stored"},
 }
-router = APIRouter(tags=["evaluation"])
 
 
-@router.post("/feedback", response_model=FeedbackAccepted, responses=ERRORS)
-def feedback(
-    request: Request,
-    body: Annotated[Feedback | list[Feedback], Body(description="one outcome or a list of at most 10,000")],
-) -> FeedbackAccepted:
-    """The true outcomes of answered predictions, by the request id each answered with. All or none
-    are stored; each refusal names the item."""
-    items = body if isinstance(body, list) else [body]
-    if not 1 <= len(items) <= 10_000:
-        raise HTTPException(422, f"give 1 to 10,000 outcomes, not {len(items)}")
-    try:
-        rows = _of(request).feedback([(item.request_id, item.label) for item in items])
-    except FeedbackError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    except SQLAlchemyError as exc:
-        raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
-    return FeedbackAccepted(accepted=len(items), rows=rows)
+def protocol(current: Callable[[], Evaluation | None]) -> Protocol:
+    """The layer's routes: `current()` is the server's Evaluation, built when the server starts."""
+    router = APIRouter(tags=["evaluation"])
 
+    def of() -> Evaluation:
+        evaluation = current()
+        if evaluation is None:
+            raise HTTPException(503, "the evaluation layer has not started")
+        return evaluation
 
-@router.get("/evaluation", responses={503: ERRORS[503]})
-def online_evaluation(request: Request, history: bool = False) -> dict[str, Any]:
-    """Per variant and version: outcomes and the metric; the served challenger (B) against the served
-    champion (A): the difference with its always-valid interval and the decision."""
-    try:
-        return _of(request).judge(history)
-    except SQLAlchemyError as exc:
-        raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
+    @router.post("/feedback", response_model=FeedbackAccepted, responses=ERRORS)
+    def feedback(
+        body: Annotated[Feedback | list[Feedback], Body(description="one outcome or a list of at most 10,000")],
+    ) -> FeedbackAccepted:
+        """The true outcomes of answered predictions, by the request id each answered with. All or none
+        are stored; each refusal names the item."""
+        items = body if isinstance(body, list) else [body]
+        if not 1 <= len(items) <= 10_000:
+            raise HTTPException(422, f"give 1 to 10,000 outcomes, not {len(items)}")
+        try:
+            rows = of().feedback([(item.request_id, item.label) for item in items])
+        except FeedbackError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
+        except SQLAlchemyError as exc:
+            raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
+        return FeedbackAccepted(accepted=len(items), rows=rows)
 
+    @router.get("/evaluation", responses={503: ERRORS[503]})
+    def online_evaluation(history: bool = False) -> dict[str, Any]:
+        """Per variant and version: outcomes and the metric; the served challenger (B) against the served
+        champion (A): the difference with its always-valid interval and the decision."""
+        try:
+            return of().judge(history)
+        except SQLAlchemyError as exc:
+            raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
 
-def attach(app: FastAPI, settings: Settings) -> Evaluation:
-    state = app.state.evaluation = Evaluation(app, settings)
-    state.log.start()
-    atexit.register(state.log.close)  # the last batch is written when the server stops
-    app.include_router(router)
-    return state
+    return Protocol("evaluation", router)

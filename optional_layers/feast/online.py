@@ -4,52 +4,19 @@ store through that version's own FeatureService; a missing entity is a 422 namin
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from feast import FeatureService, FeatureStore
 from feast.errors import FeatureServiceNotFoundException
 
-from mlops_base.settings import Settings
+from layer_api import RowsRejected
 from optional_layers.feast.batched_lookup import BatchedLookup
 from optional_layers.feast.repository import service_name
 from optional_layers.feast.row_cache import RowCache
-from optional_layers.feast.settings import FeastSettings
-from optional_layers.hookspecs import RowsRejected
 
 FORM = "entity_ids"
-
-
-# FeatureServices' lookups by registry and name, built once: a version's service never changes
-_lookups: dict[tuple[str, str, str], BatchedLookup] = {}
-_lookups_lock = threading.Lock()
-
-
-def _lookup(store: FeatureStore, name: str, entity_key: str) -> BatchedLookup:
-    key = (str(store.config.registry.path), name, entity_key)
-    with _lookups_lock:  # request threads race for the first lookup of a version
-        if key not in _lookups:
-            service = store.get_feature_service(name, allow_cache=False)
-
-            def read(ids: list[int], service: FeatureService = service) -> dict[str, list]:
-                rows = [{entity_key: i} for i in ids]
-                return store.get_online_features(features=service, entity_rows=rows).to_dict()
-
-            _lookups[key] = BatchedLookup(read, name)
-        return _lookups[key]
-
-
-# rows read lately, per env, FeatureService and the model's feature order (None: caching is off,
-# decided once per key rather than by reading the settings on every request)
-_caches: dict[tuple[str, str, str, tuple[str, ...]], RowCache | None] = {}
-
-
-def _cache(settings: Settings, name: str, feature_names: list[str]) -> RowCache | None:
-    key = (settings.mlops_env, str(settings.state_dir), name, tuple(feature_names))
-    if key not in _caches:
-        ttl_s = FeastSettings.of(settings).feast_online_cache_seconds
-        _caches.setdefault(key, RowCache(ttl_s) if ttl_s > 0 else None)
-    return _caches[key]
 
 
 def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
@@ -70,37 +37,64 @@ def entity_ids(document: dict[str, Any], max_rows: int) -> list[int] | None:
     return ids
 
 
-def online_rows(
-    store: FeatureStore, settings: Settings, model_name: str, version: str, feature_names: list[str], ids: list[int]
-) -> list[list[float]]:
-    name = service_name(model_name, version)
-    try:
-        lookup = _lookup(store, name, FeastSettings.of(settings).feast_entity_key)
-    except FeatureServiceNotFoundException as exc:
-        raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
-    values = lookup.fetch(ids)  # one read with the ids of every request waiting meanwhile
-    absent = [f for f in feature_names if f not in values]
-    if absent:
-        raise RowsRejected(f"FeatureService {name} does not provide the model's features {absent}")
-    missing = [ids[row] for row in range(len(ids)) if any(values[f][row] is None for f in feature_names)]
-    if missing:
-        raise RowsRejected(
-            f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
-            f"(FeatureService {name})"
-        )
-    rows = [[values[f][row] for f in feature_names] for row in range(len(ids))]
-    cache = _cache(settings, name, feature_names)
-    if cache is not None:
-        cache.put(ids, rows)
-    return rows
+class OnlineRows:
+    """The rows of `{"entity_ids": [...]}` bodies, per model version: one batched lookup per
+    FeatureService (built once: a version's service never changes) and, when
+    FEAST_ONLINE_CACHE_SECONDS > 0, a cache of the rows read lately."""
 
+    def __init__(self, store: Callable[[], FeatureStore], entity_key: str, cache_seconds: float):
+        self.store, self.entity_key, self.cache_seconds = store, entity_key, cache_seconds
+        self._lookups: dict[str, BatchedLookup] = {}
+        self._lookups_lock = threading.Lock()
+        self._caches: dict[tuple[str, tuple[str, ...]], RowCache] = {}
 
-def rows_in_memory(
-    settings: Settings, model_name: str, version: str, feature_names: list[str], ids: list[int]
-) -> list[list[float]] | None:
-    """The ids' rows read within the cache's seconds, or None (then `online_rows` reads them)."""
-    cache = _cache(settings, service_name(model_name, version), feature_names)
-    return None if cache is None else cache.get(ids)
+    def _lookup(self, name: str) -> BatchedLookup:
+        with self._lookups_lock:  # request threads race for the first lookup of a version
+            if name not in self._lookups:
+                store = self.store()
+                service = store.get_feature_service(name, allow_cache=False)
+                key = self.entity_key
+
+                def read(ids: list[int], service: FeatureService = service) -> dict[str, list]:
+                    rows = [{key: i} for i in ids]
+                    return store.get_online_features(features=service, entity_rows=rows).to_dict()
+
+                self._lookups[name] = BatchedLookup(read, name)
+            return self._lookups[name]
+
+    def cache(self, name: str, feature_names: list[str]) -> RowCache | None:
+        if self.cache_seconds <= 0:
+            return None
+        return self._caches.setdefault((name, tuple(feature_names)), RowCache(self.cache_seconds))
+
+    def rows(self, model_name: str, version: str, feature_names: list[str], ids: list[int]) -> list[list[float]]:
+        name = service_name(model_name, version)
+        try:
+            lookup = self._lookup(name)
+        except FeatureServiceNotFoundException as exc:
+            raise RowsRejected(f"{model_name} v{version} has no FeatureService {name}: send `data` rows") from exc
+        values = lookup.fetch(ids)  # one read with the ids of every request waiting meanwhile
+        absent = [f for f in feature_names if f not in values]
+        if absent:
+            raise RowsRejected(f"FeatureService {name} does not provide the model's features {absent}")
+        missing = [ids[row] for row in range(len(ids)) if any(values[f][row] is None for f in feature_names)]
+        if missing:
+            raise RowsRejected(
+                f"{FORM} not in the online store: {missing[:20]}{' ...' if len(missing) > 20 else ''} "
+                f"(FeatureService {name})"
+            )
+        rows = [[values[f][row] for f in feature_names] for row in range(len(ids))]
+        cache = self.cache(name, feature_names)
+        if cache is not None:
+            cache.put(ids, rows)
+        return rows
+
+    def in_memory(
+        self, model_name: str, version: str, feature_names: list[str], ids: list[int]
+    ) -> list[list[float]] | None:
+        """The ids' rows read within the cache's seconds, or None (then `rows` reads them)."""
+        cache = self.cache(service_name(model_name, version), feature_names)
+        return None if cache is None else cache.get(ids)
 
 
 ENTITY_REQUEST = {

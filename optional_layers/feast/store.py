@@ -50,12 +50,6 @@ def repo_config(settings: Settings) -> RepoConfig:
     )
 
 
-_stores: dict[tuple[str, ...], FeatureStore] = {}
-
-
 def feature_store(settings: Settings) -> FeatureStore:
-    """One store per env, state dir and online store in a process (building one reads the registry)."""
-    key = (settings.mlops_env, str(settings.state_dir), FeastSettings.of(settings).feast_online_store)
-    if key not in _stores:
-        _stores[key] = FeatureStore(config=repo_config(settings))
-    return _stores[key]
+    """The env's store (building one reads the registry: a process keeps the one it built)."""
+    return FeatureStore(config=repo_config(settings))

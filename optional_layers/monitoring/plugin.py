@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,27 +21,16 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from layer_api import LayerInfo, hookimpl
+from layer_api.events import LifecycleEvent, ServingEvent
 from mlops_base.settings import Settings
-from optional_layers.hookspecs import LayerInfo, hookimpl
 from optional_layers.monitoring import gitops, pipeline_metrics
 from optional_layers.monitoring.predict_stats import PredictStats
 from optional_layers.monitoring.settings import MonitoringSettings
-from serving.data_plane import PREDICTION_PATHS_END
-from serving.scope_keys import ANSWERED, HOT
+from serving.api import ANSWERED, HOT, Protocol, ServedView
 
-REGISTRY = CollectorRegistry()
-PREDICTS = PredictStats()
-REGISTRY.register(PREDICTS)
-IN_FLIGHT = Gauge("mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=REGISTRY)
-RELOADS = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=REGISTRY)
-RELOAD_SECONDS = Histogram("mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=REGISTRY)
-LOAD_FAILURES = Counter("mlops_model_load_failures", "Models that failed to load", ["alias"], registry=REGISTRY)
-SHADOW_ROWS = Counter("mlops_shadow_rows", "Rows scored by the shadow alias", registry=REGISTRY)
-SHADOW_DISAGREEMENTS = Counter("mlops_shadow_disagreements", "Shadow predictions that differ", registry=REGISTRY)
 _log = logging.getLogger("mlops.monitoring")
-
 UNANSWERED = ("500", "none", "none")
-MODEL_LOADED = Gauge("mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=REGISTRY)
 
 
 class LayerCounters:
@@ -64,8 +53,59 @@ class LayerCounters:
         yield from families.values()
 
 
-LAYER_COUNTERS = LayerCounters()
-REGISTRY.register(LAYER_COUNTERS)
+class ServingMetrics:
+    """The model server's metrics: one registry per server, exposed at /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.predicts = PredictStats()
+        self.layer_counters = LayerCounters()
+        self.registry.register(self.predicts)
+        self.registry.register(self.layer_counters)
+        registry = self.registry
+        self.in_flight = Gauge(
+            "mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=registry
+        )
+        self.reloads = Counter("mlops_reloads", "Hot-swap reloads", ["alias", "outcome"], registry=registry)
+        self.reload_seconds = Histogram(
+            "mlops_reload_duration_seconds", "Successful reload duration", ["alias"], registry=registry
+        )
+        self.load_failures = Counter(
+            "mlops_model_load_failures", "Models that failed to load", ["alias"], registry=registry
+        )
+        self.shadow_rows = Counter("mlops_shadow_rows", "Rows scored by the shadow alias", registry=registry)
+        self.shadow_disagreements = Counter(
+            "mlops_shadow_disagreements", "Shadow predictions that differ", registry=registry
+        )
+        self.model_loaded = Gauge(
+            "mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=registry
+        )
+
+    def own_families(self) -> list:
+        """The layer's own metrics (not the other layers' values it collects), for the reference."""
+        collectors = [
+            self.in_flight, self.reloads, self.reload_seconds, self.load_failures, self.shadow_rows,
+            self.shadow_disagreements, self.model_loaded, self.predicts,
+        ]  # fmt: skip
+        return sorted((family for collector in collectors for family in collector.collect()), key=lambda f: f.name)
+
+    def exposition(self, served: ServedView) -> bytes:
+        for alias, loaded in served.loaded().items():
+            self.model_loaded.labels(alias).set(1 if loaded else 0)
+        self.in_flight.set(served.in_flight())
+        return generate_latest(self.registry)
+
+    def serving_event(self, event: ServingEvent, payload: dict[str, Any]) -> None:
+        if event == "reloaded":
+            self.reloads.labels(payload["alias"], "ok").inc()
+            self.reload_seconds.labels(payload["alias"]).observe(payload["duration_ms"] / 1000)
+        elif event == "reload_failed":
+            self.reloads.labels(payload["alias"], "failed").inc()
+            if payload.get("status") in (422, 403):  # the model itself did not load
+                self.load_failures.labels(payload["alias"]).inc()
+        elif event == "shadow_compared":
+            self.shadow_rows.inc(payload["rows"])
+            self.shadow_disagreements.inc(payload["disagreements"])
 
 
 class PredictMetrics:
@@ -74,11 +114,13 @@ class PredictMetrics:
     Requests in flight are not counted here: /metrics reads them from the server's own leases.
     """
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, stats: PredictStats, scores: Callable[[str], bool]):
         self.app = app
+        self.stats = stats
+        self.scores = scores  # whether a path is a prediction route, from the protocols' declarations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith(PREDICTION_PATHS_END):
+        if scope["type"] != "http" or (HOT not in scope and not self.scores(scope["path"])):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -86,7 +128,7 @@ class PredictMetrics:
             try:
                 await self.app(scope, receive, send)
             finally:
-                PREDICTS.record(*scope.get(ANSWERED, UNANSWERED), time.perf_counter() - started)
+                self.stats.record(*scope.get(ANSWERED, UNANSWERED), time.perf_counter() - started)
             return
         seen = list(UNANSWERED)  # status, variant, version
 
@@ -103,69 +145,66 @@ class PredictMetrics:
         try:
             await self.app(scope, receive, observe)
         finally:
-            PREDICTS.record(*seen, time.perf_counter() - started)
+            self.stats.record(*seen, time.perf_counter() - started)
 
 
-@hookimpl
-def mlops_layer_info() -> LayerInfo:
-    return LayerInfo(
-        "monitoring", "Prometheus metrics, Grafana dashboards and alert rules", "gitops/optional/monitoring"
-    )
+class MonitoringLayer:
+    """Prometheus metrics of the model server (/metrics) and release metrics pushed from the runs."""
 
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pushgateway_url = MonitoringSettings.of(settings).pushgateway_url
+        self.metrics = ServingMetrics()
 
-@hookimpl
-def mlops_gitops_files() -> dict[str, str]:
-    return gitops.files()
+    @hookimpl
+    def mlops_layer_info(self) -> LayerInfo:
+        return LayerInfo(
+            "monitoring", "Prometheus metrics, Grafana dashboards and alert rules", "gitops/optional/monitoring"
+        )
 
+    @hookimpl
+    def mlops_gitops_files(self) -> dict[str, str]:
+        return gitops.files()
 
-@hookimpl
-def mlops_serving_startup(
-    app: FastAPI,
-    metric_values: Callable[[], dict[str, float]],
-    metric_samples: Callable[[], list[tuple[str, str, dict[str, str], float]]],
-) -> None:
-    app.add_middleware(PredictMetrics)
-    LAYER_COUNTERS.source, LAYER_COUNTERS.samples = metric_values, metric_samples
+    @hookimpl
+    def mlops_serving_startup(
+        self,
+        app: FastAPI,
+        served: ServedView,
+        metric_values: Callable[[], dict[str, float]],
+        metric_samples: Callable[[], list[tuple[str, str, dict[str, str], float]]],
+    ) -> None:
+        app.add_middleware(PredictMetrics, stats=self.metrics.predicts, scores=served.scores)
+        self.metrics.layer_counters.source, self.metrics.layer_counters.samples = metric_values, metric_samples
+        self.served = served
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        variants = request.app.state.variants
-        for variant in variants.variants():
-            MODEL_LOADED.labels(variant.alias).set(1 if variant.runtime is not None else 0)
-        IN_FLIGHT.set(variants.in_flight())
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    @hookimpl
+    def mlops_serving_protocols(self) -> list[Protocol]:
+        router = APIRouter()
 
+        @router.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(self.metrics.exposition(self.served), media_type=CONTENT_TYPE_LATEST)
 
-@hookimpl
-def mlops_serving_event(event: str, payload: dict[str, Any]) -> None:
-    if event == "reloaded":
-        RELOADS.labels(payload["alias"], "ok").inc()
-        RELOAD_SECONDS.labels(payload["alias"]).observe(payload["duration_ms"] / 1000)
-    elif event == "reload_failed":
-        RELOADS.labels(payload["alias"], "failed").inc()
-        if payload.get("status") in (422, 403):  # the model itself did not load
-            LOAD_FAILURES.labels(payload["alias"]).inc()
-    elif event == "shadow_compared":
-        SHADOW_ROWS.inc(payload["rows"])
-        SHADOW_DISAGREEMENTS.inc(payload["disagreements"])
+        return [Protocol("prometheus metrics", router)]
 
+    @hookimpl
+    def mlops_serving_event(self, event: ServingEvent, payload: dict[str, Any]) -> None:
+        self.metrics.serving_event(event, payload)
 
-@hookimpl
-def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
-    gateway = MonitoringSettings.of(settings).pushgateway_url
-    if not gateway:
-        _log.debug("PUSHGATEWAY_URL is not set: release event %s not pushed", event)
-        return
-    try:
-        pipeline_metrics.push_event(gateway, settings.mlops_env, event, payload)
-    except (OSError, httpx.HTTPError) as exc:  # the gateway is down or refuses: logged, never raised
-        _log.warning("release event %s not pushed to %s: %s", event, gateway, exc)
+    @hookimpl
+    def mlops_lifecycle_event(self, event: LifecycleEvent, payload: dict[str, Any]) -> None:
+        gateway = self.pushgateway_url
+        if not gateway:
+            _log.debug("PUSHGATEWAY_URL is not set: release event %s not pushed", event)
+            return
+        try:
+            pipeline_metrics.push_event(gateway, self.settings.mlops_env, event, payload)
+        except (OSError, httpx.HTTPError) as exc:  # the gateway is down or refuses: logged, never raised
+            _log.warning("release event %s not pushed to %s: %s", event, gateway, exc)
 
+    @hookimpl
+    def mlops_dagster_definitions(self):
+        from optional_layers.monitoring.definitions import monitoring_definitions  # Dagster only where it runs
 
-@hookimpl
-def mlops_dagster_definitions(settings: Settings):
-    from optional_layers.monitoring.definitions import (
-        monitoring_definitions,  # Dagster only where it runs
-    )
-
-    return monitoring_definitions(settings)
+        return monitoring_definitions(self.settings)

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
 from serving.mlflow_forms import parse_invocation, predictions_bytes
-from serving.openapi_doc import CLIENT_ID_HEADER
+from serving.openapi_doc import CLIENT_ID_HEADER, invocation_forms
+from serving.protocol import HotRoute, Protocol
 from serving.reply import Headers, Reply, reply_of, response_of
 from serving.schemas import ErrorResponse, InvocationsResponse
 
@@ -78,3 +79,11 @@ async def invoke(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
     inputs = parse_invocation(body, headers.get("content-type"), plane.other_forms)
     answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
     return reply_of(answer, predictions_bytes(answer.predictions), shadow)
+
+
+PROTOCOL = Protocol(
+    "mlflow scoring",
+    router,
+    hot_routes=(HotRoute("/invocations", lambda plane, _, body, headers: invoke(plane, body, headers)),),
+    document=invocation_forms,
+)

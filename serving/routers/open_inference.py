@@ -8,6 +8,7 @@ alias (`A`, `B`). Errors are the protocol's `{"error": ...}` (see `serving.error
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import version as package_version
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from mlops_base.settings import Settings
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
 from serving.openapi_doc import CLIENT_ID_HEADER
+from serving.protocol import HotRoute, Protocol
 from serving.reply import Headers, Reply, reply_of, response_of
 from serving.runtimes.base import RuntimeInfo
 from serving.v2_infer import POSITIONAL_INPUT, infer_response, parse_infer
@@ -236,3 +238,45 @@ async def version_ready(
 ) -> V2Ready:
     _info(variants, _alias(settings, variants, model_name, model_version))
     return V2Ready(name=model_name, ready=True)
+
+
+def _error(status: int, message: str) -> tuple[int, dict]:
+    """The protocol's `{"error": ...}`, and its 400 for input it cannot take (422 elsewhere)."""
+    return 400 if status == 422 else status, {"error": message}
+
+
+def _document(openapi: dict, loaded: Mapping[str, RuntimeInfo], settings: Settings) -> None:
+    """The names and versions this server serves now, and the protocol's 400 for bad input (never
+    FastAPI's 422)."""
+    values = {
+        "model_name": [settings.model_name],
+        "model_version": [*ALIASES, *sorted({info.ref.version for info in loaded.values()}, key=int)],
+    }
+    for path, operations in openapi["paths"].items():
+        if PROTOCOL.owns(path):
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "path" and parameter["name"] in values:
+                        parameter["schema"]["enum"] = values[parameter["name"]]
+
+
+PROTOCOL = Protocol(
+    "open inference protocol (v2)",
+    router,
+    hot_routes=(
+        HotRoute(
+            "/v2/models/{model_name}/infer",
+            lambda plane, params, body, headers: infer_on(plane, params["model_name"], None, body, headers),
+        ),
+        HotRoute(
+            "/v2/models/{model_name}/versions/{model_version}/infer",
+            lambda plane, params, body, headers: infer_on(
+                plane, params["model_name"], params["model_version"], body, headers
+            ),
+        ),
+    ),
+    schemas=tuple(SCHEMAS),
+    error_shape=_error,
+    document=_document,
+)

@@ -1,7 +1,7 @@
 """Prediction: routed by the selection mode, or addressed to one alias. Translates the body to rows
 and the answer to bytes; the data plane does the rest.
 
-The hot path reads the body itself (see `serving.payload`): FastAPI's body model would build the
+The hot path reads the body itself (see `serving.predict_codec`): FastAPI's body model would build the
 rows as Python objects and validate the response again, which cost more than the prediction.
 The request and response schemas are still the ones the OpenAPI shows.
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from mlops_base.aliases import Alias
+from mlops_base.aliases import ALIASES, Alias
 from serving.data_plane import Answer, DataPlane
-from serving.openapi_doc import CLIENT_ID_HEADER
-from serving.payload import answer_bytes, check_json, parse_inputs
+from serving.inputs import check_json
+from serving.openapi_doc import CLIENT_ID_HEADER, describe_columns
+from serving.predict_codec import answer_bytes, parse_inputs
+from serving.protocol import HotRoute, Protocol
 from serving.reply import Headers, Reply, reply_of, response_of
 from serving.schemas import (
     DataframeRecordsRequest,
@@ -78,3 +80,19 @@ async def predict(request: Request) -> Response:
 async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
     return response_of(await predict_on(request.app.state.plane, alias, await request.body(), request.headers))
+
+
+PROTOCOL = Protocol(
+    "predict",
+    router,
+    hot_routes=(
+        HotRoute("/predict", lambda plane, _, body, headers: predict_routed(plane, body, headers)),
+        HotRoute(
+            "/variant/{alias}/predict",
+            lambda plane, params, body, headers: predict_on(plane, Alias(params["alias"]), body, headers),
+            allowed={"alias": frozenset(ALIASES)},  # an unknown one: FastAPI's route answers its 404
+        ),
+    ),
+    schemas=tuple(SCHEMAS),
+    document=describe_columns,
+)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from mlops_base.aliases import Alias
 from serving.dependencies import JsonBody, ReloadAuth, VariantsDep
+from serving.protocol import Protocol
 from serving.schemas import ErrorResponse, ReloadRequest, ReloadResponse
 
 router = APIRouter(tags=["reload"])
@@ -35,3 +36,6 @@ async def reload(alias: Alias, variants: VariantsDep, body: ReloadRequest | None
     """Load what the registry's alias points to, smoke-test it, swap it in; on failure the old model keeps serving."""
     result = await variants.reload(alias, body.version if body else None)
     return ReloadResponse(**result.__dict__)
+
+
+PROTOCOL = Protocol("hot-swap", router)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from serving.alias_watch import AliasWatch
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
+from serving.protocol import Protocol
 from serving.schemas import (
     AliasCheckInfo,
     AliasWatchInfo,
@@ -113,3 +114,6 @@ async def ready(settings: SettingsDep, variants: VariantsDep):
         return {"ready": True}
     why = "still loading from the registry" if variants.starting else "not loaded"
     return JSONResponse({"ready": False, "detail": f"default alias {settings.default_alias} {why}"}, 503)
+
+
+PROTOCOL = Protocol("status", router)

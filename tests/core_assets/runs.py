@@ -3,7 +3,7 @@
 from dagster import AssetKey, Definitions
 
 from core_assets.resources import build_resources
-from optional_layers.manager import build_manager
+from layer_api.manager import build_manager
 
 REGISTER_ONLY = {AssetKey("features"), AssetKey("trained_model"), AssetKey("registered_model_version")}
 

@@ -7,13 +7,13 @@ from dagster import materialize
 
 from core_assets.assets import features
 from core_assets.resources import build_resources
-from optional_layers.hookspecs import hookimpl
-from optional_layers.manager import LayerManager
+from layer_api.hookspecs import hookimpl
+from layer_api.manager import LayerManager
 
 
 class TinyFeatureStore:
     @hookimpl
-    def mlops_feature_source(self, dataset, settings):
+    def mlops_feature_source(self, dataset):
         return pd.DataFrame(
             {
                 "x1": [float(i) for i in range(40)],
@@ -24,7 +24,7 @@ class TinyFeatureStore:
 
 
 def test_features_come_from_the_layer_when_one_provides_them(settings, instance):
-    manager = LayerManager(set())
+    manager = LayerManager(settings, set())
     manager.pm.register(TinyFeatureStore(), name="tiny-feature-store")
     try:
         result = materialize([features], resources=build_resources(settings, manager), instance=instance)

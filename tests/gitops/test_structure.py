@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 import optional_layers.alerts  # noqa: F401 - its settings hold a secret (the Slack webhook)
+from layer_api.manager import known_layers
 from mlops_base.layer_settings import all_secret_names
 from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform.layer_toggle import plan
-from optional_layers.manager import known_layers
 from tests.gitops.manifests import (
     COMPONENTS,
     ENVS,

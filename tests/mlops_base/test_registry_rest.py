@@ -116,9 +116,9 @@ def test_the_model_server_imports_no_mlflow():
     script = (
         "import sys\n"
         "from mlops_base.settings import load_settings\n"
-        "from optional_layers.manager import LayerManager\n"
+        "from layer_api.manager import LayerManager\n"
         "from serving.main import create_app\n"
-        "create_app(load_settings('dev', mlflow_tracking_uri='http://127.0.0.1:9'), LayerManager(set()))\n"
+        "create_app(s := load_settings('dev', mlflow_tracking_uri='http://127.0.0.1:9'), LayerManager(s, set()))\n"
         "print(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith('mlflow.')))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from layer_api.state import read_state, state_file
 from mlops_base.settings import REPO_ROOT
 from mlops_platform.layer_toggle import UnknownLayer, describe
-from optional_layers.state import read_state, state_file
 from tests.support import toggle
 
 

@@ -19,8 +19,8 @@ LAYER_MODULES = (
 
 FRESH_INTERPRETER = """
 import sys
-from optional_layers import manager
-from optional_layers.state import LayerState
+from layer_api import manager
+from layer_api.state import LayerState
 manager.read_state = lambda env: LayerState(attached=False)   # every layer off, whatever envs/ says
 import core_assets.definitions
 from serving.main import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from optional_layers import hookspecs
+from layer_api import hookspecs
 
 SPECS = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("mlops_")]
 
@@ -14,6 +14,7 @@ def test_the_expected_hooks_exist():
         "mlops_layer_info",
         "mlops_dagster_definitions",
         "mlops_serving_startup",
+        "mlops_serving_protocols",
         "mlops_feature_source",
         "mlops_lifecycle_event",
         "mlops_serving_event",

@@ -11,17 +11,17 @@ from fastapi.testclient import TestClient
 
 from core_assets.definitions import build_definitions
 from core_assets.lib.events import emit_lifecycle_event
+from layer_api.manager import build_manager, known_layers
 from mlops_base.settings import REPO_ROOT, load_settings
-from optional_layers.manager import build_manager, known_layers
 from serving.main import create_app
 from tests.support import toggle
 
 LAYER = '''
 from dagster import Definitions, asset
-from fastapi import FastAPI
+from fastapi import APIRouter
 
-from optional_layers import hookimpl
-from optional_layers.hookspecs import LayerInfo
+from layer_api import LayerInfo, hookimpl
+from serving.api import Protocol
 
 EVENTS = []
 
@@ -32,26 +32,31 @@ def throwaway_report():
     return 42
 
 
-@hookimpl
-def mlops_layer_info():
-    return LayerInfo("throwaway", "a layer that exists for one test", "")
+class ThrowawayLayer:
+    def __init__(self, settings):
+        self.settings = settings
 
+    @hookimpl
+    def mlops_layer_info(self):
+        return LayerInfo("throwaway", "a layer that exists for one test", "")
 
-@hookimpl
-def mlops_dagster_definitions(settings):
-    return Definitions(assets=[throwaway_report])
+    @hookimpl
+    def mlops_dagster_definitions(self):
+        return Definitions(assets=[throwaway_report])
 
+    @hookimpl
+    def mlops_serving_protocols(self):
+        router = APIRouter()
 
-@hookimpl
-def mlops_serving_startup(app: FastAPI):
-    @app.get("/throwaway")
-    async def throwaway():
-        return {"layer": "throwaway"}
+        @router.get("/throwaway")
+        async def throwaway():
+            return {"layer": "throwaway"}
 
+        return [Protocol("throwaway", router)]
 
-@hookimpl
-def mlops_lifecycle_event(event, settings):
-    EVENTS.append((event, settings.model_name))
+    @hookimpl
+    def mlops_lifecycle_event(self, event):
+        EVENTS.append((event, self.settings.model_name))
 '''
 
 
@@ -60,7 +65,7 @@ def _install(site, monkeypatch) -> None:
     dist = site / "throwaway_layer-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: throwaway-layer\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[mlops.layers]\nthrowaway = throwaway_layer\n")
+    (dist / "entry_points.txt").write_text("[mlops.layers]\nthrowaway = throwaway_layer:ThrowawayLayer\n")
     monkeypatch.syspath_prepend(str(site))
 
 
@@ -84,7 +89,7 @@ def test_a_layer_attaches_through_entry_points_and_detaches_without_a_core_chang
         == 42
     )
     assert TestClient(create_app(settings)).get("/throwaway").json() == {"layer": "throwaway"}
-    emit_lifecycle_event("served", {"version": "1"}, settings, build_manager(settings))
+    emit_lifecycle_event("served", {"version": "1"}, build_manager(settings))
     assert sys.modules["throwaway_layer"].EVENTS == [("served", "throwaway-test")]
 
     monkeypatch.undo()  # uninstall: the dist-info leaves sys.path

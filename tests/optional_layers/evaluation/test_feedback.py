@@ -9,10 +9,9 @@ import time
 import orjson
 import pytest
 
+from layer_api.hookspecs import AnsweredPrediction
 from optional_layers.evaluation.prediction_log import PredictionLog
 from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
-from optional_layers.hookspecs import AnsweredPrediction
-from optional_layers.manager import LayerManager
 from tests.fakes import fake_server
 
 ROW = [1.0, 2.0, 3.0, 4.0]  # SumModel answers 10.0 times its version: a "class" that is an integer
@@ -21,7 +20,7 @@ ROW = [1.0, 2.0, 3.0, 4.0]  # SumModel answers 10.0 times its version: a "class"
 @pytest.fixture
 def server(tmp_path, monkeypatch):
     monkeypatch.setenv("PREDICTION_LOG_SAMPLE", "1")  # every logged prediction keeps its inputs
-    with fake_server(layers=LayerManager({"evaluation"}), mlops_state_dir=tmp_path) as (client, registry):
+    with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, registry):
         yield client
 
 
@@ -102,7 +101,7 @@ def test_bad_feedback_is_refused_whole_with_a_clear_4xx(server):
 
 def test_feedback_after_the_window_is_gone(tmp_path, monkeypatch):
     monkeypatch.setenv("FEEDBACK_TTL_HOURS", str(0.2 / 3600))
-    with fake_server(layers=LayerManager({"evaluation"}), mlops_state_dir=tmp_path) as (client, _):
+    with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, _):
         request_id = _predict(client, "/variant/A/predict")
         time.sleep(0.5)
         response = client.post("/feedback", json={"request_id": request_id, "label": 10})
@@ -132,7 +131,7 @@ def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
 
 
 def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitoring_on(tmp_path):
-    layers = LayerManager({"evaluation", "monitoring"})
+    layers = {"evaluation", "monitoring"}
     with fake_server(layers=layers, mlops_state_dir=tmp_path) as (client, _):
         answer = client.post("/variant/A/predict", json={"data": [ROW]})
         assert client.post("/feedback", json=_truth(answer)).status_code == 200

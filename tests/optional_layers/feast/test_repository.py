@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
+from layer_api.hookspecs import RowsRejected
 from optional_layers.feast import online, repository
 from optional_layers.feast.store import feature_store
-from optional_layers.hookspecs import RowsRejected
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -36,12 +36,12 @@ def test_a_full_cache_starts_again_empty():
 
 
 def test_the_setting_turns_the_cache_off_or_sets_its_seconds(monkeypatch):
-    from optional_layers.feast import online
+    from optional_layers.feast.plugin import FeastLayer
     from tests.fakes import fake_settings
 
-    settings = fake_settings()
     monkeypatch.setenv("FEAST_ONLINE_CACHE_SECONDS", "0")
-    assert online._cache(settings, "off-service", ["x"]) is None
+    assert FeastLayer(fake_settings()).online.cache("off-service", ["x"]) is None
     monkeypatch.setenv("FEAST_ONLINE_CACHE_SECONDS", "2.5")
-    assert online._cache(settings, "on-service", ["x"]).ttl_s == 2.5
-    assert online._cache(settings, "off-service", ["x"]) is None  # decided once per service
+    layer = FeastLayer(fake_settings())
+    assert layer.online.cache("on-service", ["x"]).ttl_s == 2.5
+    assert layer.online.cache("on-service", ["x"]) is layer.online.cache("on-service", ["x"])  # one per service

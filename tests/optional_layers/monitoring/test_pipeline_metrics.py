@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from layer_api.manager import LayerManager
 from mlops_platform import processes
-from optional_layers.manager import LayerManager
 from optional_layers.monitoring.pipeline_metrics import JOB, push_event
 
 
@@ -43,12 +43,12 @@ def test_events_accumulate_on_the_gateway_and_registration_to_serving_is_measure
 def test_the_layer_pushes_with_the_callers_settings_and_a_dead_gateway_is_only_logged(
     pushgateway, settings, caplog, monkeypatch
 ):
-    manager = LayerManager({"monitoring"})
     monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
-    manager.lifecycle_event("gate_failed", {"run_id": "r1"}, settings.model_copy(update={"mlops_env": "staging"}))
+    staging = settings.model_copy(update={"mlops_env": "staging"})
+    LayerManager(staging, {"monitoring"}).lifecycle_event("gate_failed", {"run_id": "r1"})
     assert _value(pushgateway, "mlops_pipeline_events_total", env="staging", event="gate_failed") == 1
 
     dead = f"http://127.0.0.1:{processes.free_port()}"
     monkeypatch.setenv("PUSHGATEWAY_URL", dead)
-    manager.lifecycle_event("gate_failed", {}, settings)
+    LayerManager(settings, {"monitoring"}).lifecycle_event("gate_failed", {})
     assert f"release event gate_failed not pushed to {dead}" in caplog.text

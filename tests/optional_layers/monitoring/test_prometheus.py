@@ -12,8 +12,8 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from core_assets.definitions import build_definitions
 from core_assets.resources import MlflowRegistry
+from layer_api.manager import LayerManager
 from mlops_platform import processes
-from optional_layers.manager import LayerManager
 from optional_layers.monitoring.definitions import SloSettings, slo_rollback_sensor
 from optional_layers.monitoring.slo import read_slo
 from tests.core_assets.runs import run_job
@@ -81,7 +81,7 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
         # release metrics pushed by a run reach Prometheus through the Pushgateway
         with pytest.MonkeyPatch.context() as env:
             env.setenv("PUSHGATEWAY_URL", pushgateway)
-            LayerManager({"monitoring"}).lifecycle_event("rolled_back", {"alias": "B"}, settings)
+            LayerManager(settings, {"monitoring"}).lifecycle_event("rolled_back", {"alias": "B"})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not _query(
             prometheus.url, 'mlops_pipeline_events_total{event="rolled_back",env="dev",job="mlops_pipeline"}'

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from optional_layers.manager import LayerManager
+from layer_api.manager import LayerManager
 from serving.main import create_app
 from tests.support import ROW, TOKEN, serving_client, serving_settings
 
 
 def test_metrics_count_requests_by_variant_version_and_status(mlflow_server, shared_model):
-    app = create_app(serving_settings(mlflow_server, shared_model), LayerManager({"monitoring"}))
+    app = create_app(settings := serving_settings(mlflow_server, shared_model), LayerManager(settings, {"monitoring"}))
     with serving_client(app) as client:
         for i in range(20):
             client.post("/predict", json={"data": [ROW]}, headers={"x-client-id": f"m{i}"})
@@ -32,5 +32,7 @@ def test_metrics_count_requests_by_variant_version_and_status(mlflow_server, sha
 
 
 def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model):
-    with serving_client(create_app(serving_settings(mlflow_server, shared_model), LayerManager(set()))) as client:
+    with serving_client(
+        create_app(settings := serving_settings(mlflow_server, shared_model), LayerManager(settings, set()))
+    ) as client:
         assert client.get("/metrics").status_code == 404

@@ -1,9 +1,10 @@
 """The hook specifications: the only contract between the core and the optional layers.
 
 The core (Dagster code location and model server) calls these hooks through
-`optional_layers.manager`; a layer implements the ones it needs with `@hookimpl` and may take
-any subset of a hook's arguments. Every hook that needs the env gets the caller's `Settings`:
-a layer never decides the env itself.
+`layer_api.manager`; a layer is an object built once per process with the caller's `Settings`
+(its entry point is the factory: `Layer(settings)`), so no hook is handed the settings again and a
+layer never decides the env itself. It implements the hooks it needs as methods marked
+`@hookimpl` and may take any subset of a hook's arguments.
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
+
+from layer_api.events import LifecycleEvent, ServingEvent
 
 if TYPE_CHECKING:
     import pandas as pd
     from dagster import Definitions
     from fastapi import FastAPI
 
-    from mlops_base.settings import Component, Settings
+    from mlops_base.settings import Component
+    from serving.api import Protocol as ProtocolDeclaration
+    from serving.api import ServedView
 
 PROJECT = "mlops"
-# what the model server tells `mlops_serving_event` subscribers (the release path's events are
-# `core_assets.lib.events.LifecycleEvent`)
-ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -59,7 +61,7 @@ def mlops_gitops_files() -> dict[str, str]:
 
 
 @hookspec
-def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
+def mlops_dagster_definitions() -> Definitions | None:
     """Dagster definitions (assets, sensors, jobs, resources) the layer adds to the core code location.
 
     They are merged into the one `Definitions`; names must not clash with the core's.
@@ -69,20 +71,21 @@ def mlops_dagster_definitions(settings: Settings) -> Definitions | None:
 @hookspec
 def mlops_serving_startup(
     app: FastAPI,
-    settings: Settings,
+    served: ServedView,
     metric_values: Callable[[], dict[str, float]],
     metric_samples: Callable[[], list[tuple[str, str, dict[str, str], float]]],
 ) -> None:
-    """Extend the model server while it is built: add middleware and routes to `app`.
-    `metric_values` reads the counters every layer of this server keeps (`mlops_metric_values`),
-    `metric_samples` their gauges (`mlops_metric_samples`).
+    """Extend the model server while it is built: add middleware to `app` (routes: declare them
+    with `mlops_serving_protocols`). `served` is the server's read-only view of what it serves
+    (versions, loaded aliases, requests in flight); `metric_values` reads the counters every layer
+    of this server keeps (`mlops_metric_values`), `metric_samples` their gauges (`mlops_metric_samples`).
 
     Called once from the app factory, before the app serves any request.
     """
 
 
 @hookspec(firstresult=True)
-def mlops_feature_source(dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
+def mlops_feature_source(dataset: pd.DataFrame) -> pd.DataFrame | None:
     """Take the env's dataset as loaded (before the core validates it) and provide the training
     frame (feature columns and the target column) instead, e.g. stored in and read back from a
     feature store. Raise ValueError to reject the dataset: the run fails with its message.
@@ -92,7 +95,7 @@ def mlops_feature_source(dataset: pd.DataFrame, settings: Settings) -> pd.DataFr
 
 
 @hookspec
-def mlops_release_check(model_name: str, version: str, settings: Settings) -> str | None:
+def mlops_release_check(model_name: str, version: str) -> str | None:
     """Veto moving an alias to `version`: return why (the alias stays where it is), or None.
 
     Called by `served_alias` before every move to a version (release, rollback, promote); the
@@ -116,7 +119,7 @@ class AnsweredPrediction(NamedTuple):
 
 
 @hookspec
-def mlops_prediction_recorder(app: FastAPI, settings: Settings) -> Callable[[AnsweredPrediction], None] | None:
+def mlops_prediction_recorder() -> Callable[[AnsweredPrediction], None] | None:
     """A function the model server calls with every answered prediction of every route (e.g. to
     feed a prediction log), or None. Asked once, when the server starts serving (after
     `mlops_serving_startup`); the function then runs on the event loop per request, so it must only
@@ -129,13 +132,20 @@ def mlops_metric_samples() -> list[tuple[str, str, dict[str, str], float]]:
     scrape time when it is on, e.g. an online evaluation's metric per variant."""
 
 
+@hookspec
+def mlops_serving_protocols() -> list[ProtocolDeclaration]:
+    """The layer's routes on the model server, each protocol declared once (`serving.api.Protocol`:
+    its router, its hot routes, its error shape, its OpenAPI patch). The server includes them; a
+    route served but not declared fails the suite."""
+
+
 class RowsRejected(ValueError):
     """Raised by `mlops_request_rows` with a message for the client: the request is answered 422."""
 
 
 @hookspec(firstresult=True)
 def mlops_request_rows(
-    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str]
 ) -> list[list[float]] | None:
     """Rows for a prediction request whose body is not `{"data": ...}` (e.g. `{"entity_ids": [...]}`),
     for the model version that answers it, in `feature_names` order.
@@ -147,7 +157,7 @@ def mlops_request_rows(
 
 @hookspec(firstresult=True)
 def mlops_request_rows_in_memory(
-    document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+    document: dict[str, Any], model_name: str, version: str, feature_names: list[str]
 ) -> list[list[float]] | None:
     """The rows `mlops_request_rows` would give, when you hold them all in memory; else None, and
     the server calls `mlops_request_rows` in a worker thread.
@@ -158,7 +168,7 @@ def mlops_request_rows_in_memory(
 
 
 @hookspec
-def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
+def mlops_lifecycle_event(event: LifecycleEvent, payload: dict[str, Any]) -> None:
     """React to a release event: gate_failed, version_registered, served, deploy_failed,
     deploy_refused, rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
 
@@ -168,7 +178,7 @@ def mlops_lifecycle_event(event: str, payload: dict[str, Any], settings: Setting
 
 
 @hookspec
-def mlops_serving_event(event: str, payload: dict[str, Any], settings: Settings) -> None:
+def mlops_serving_event(event: ServingEvent, payload: dict[str, Any]) -> None:
     """React to a model-server event: reloaded, reload_failed, shadow_compared.
 
     Called in the model server's process, isolated per subscriber like lifecycle events;
@@ -177,7 +187,7 @@ def mlops_serving_event(event: str, payload: dict[str, Any], settings: Settings)
 
 
 @hookspec
-def mlops_logging_handlers(settings: Settings, component: Component) -> list[logging.Handler]:
+def mlops_logging_handlers(component: Component) -> list[logging.Handler]:
     """Logging handlers for the platform's loggers in a `component` process ("serving": the model
     server; "dagster": the code location, its sensors and runs, where they also get the runs' own
     log). Return the same handler objects when called again in a process: they are attached once.

@@ -1,19 +1,22 @@
-"""The plugin manager: loads enabled layers from the entry-point group, blocks disabled ones
-before they are imported, and wraps each hook in a typed method the core calls. There is no
-global one: `build_manager` makes it where the settings are made, and it is passed on."""
+"""The plugin manager: builds the enabled layers from the entry-point group (each entry point is a
+factory called once with the process's settings), blocks disabled ones before they are imported,
+and wraps each hook in a typed method the core calls. There is no global one: `build_manager`
+makes it where the settings are made, and it is passed on."""
 
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from optional_layers import hookspecs
-from optional_layers.hookspecs import PROJECT, AnsweredPrediction, LayerInfo
-from optional_layers.state import read_state
+from layer_api import hookspecs
+from layer_api.events import LIFECYCLE_EVENTS, SERVING_EVENTS, LifecycleEvent, ServingEvent, check_event
+from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo
+from layer_api.state import read_state
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from mlops_base.settings import Component, Settings
+    from serving.api import Protocol, ServedView
 
 ENTRY_POINT_GROUP = "mlops.layers"
 BUILTIN = {"alerts"}  # always on; registered through the entry-point group like any layer
@@ -33,14 +37,24 @@ def known_layers() -> list[str]:
     return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} - BUILTIN)
 
 
+class LayerError(RuntimeError):
+    """An installed layer that cannot be built: its entry point is not a factory of a layer."""
+
+
 class LayerManager:
-    def __init__(self, enabled: set[str]):
+    """The layers of one process: each enabled one built once with `settings`, as a pluggy plugin object."""
+
+    def __init__(self, settings: Settings, enabled: set[str]):
+        self.settings = settings
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        for name in known_layers():
-            if name not in enabled:
-                self.pm.set_blocked(name)  # never imported
-        self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        # in declaration order: monitoring imports prometheus_client before feast would switch it to
+        # multiprocess files (feast sets PROMETHEUS_MULTIPROCESS_DIR when imported)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in enabled and ep.name not in BUILTIN:
+                self.pm.set_blocked(ep.name)  # never imported
+            elif not self.pm.has_plugin(ep.name):
+                self.pm.register(_build(ep.name, ep.load(), settings), name=ep.name)
         self.pm.check_pending()
         # per hook: the implementations seen and their per-subscriber callers (events run per request)
         self._callers: dict[str, tuple[list, list[tuple[str, Any]]]] = {}
@@ -54,42 +68,45 @@ class LayerManager:
     def gitops_files(self) -> dict[str, str]:
         return {path: text for files in self.pm.hook.mlops_gitops_files() for path, text in files.items()}
 
-    def dagster_definitions(self, settings: Settings) -> list[Definitions]:
-        return [d for d in self.pm.hook.mlops_dagster_definitions(settings=settings) if d is not None]
+    def dagster_definitions(self) -> list[Definitions]:
+        return [d for d in self.pm.hook.mlops_dagster_definitions() if d is not None]
 
-    def serving_startup(self, app: FastAPI, settings: Settings) -> None:
+    def serving_startup(self, app: FastAPI, served: ServedView) -> None:
         self.pm.hook.mlops_serving_startup(
-            app=app, settings=settings, metric_values=self.metric_values, metric_samples=self.metric_samples
+            app=app, served=served, metric_values=self.metric_values, metric_samples=self.metric_samples
         )
 
-    def feature_source(self, dataset: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
-        return self.pm.hook.mlops_feature_source(dataset=dataset, settings=settings)
+    def serving_protocols(self) -> list[Protocol]:
+        return [protocol for protocols in self.pm.hook.mlops_serving_protocols() for protocol in protocols]
 
-    def release_refusals(self, model_name: str, version: str, settings: Settings) -> list[str]:
-        reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version, settings=settings)
+    def feature_source(self, dataset: pd.DataFrame) -> pd.DataFrame | None:
+        return self.pm.hook.mlops_feature_source(dataset=dataset)
+
+    def release_refusals(self, model_name: str, version: str) -> list[str]:
+        reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version)
         return [reason for reason in reasons if reason]
 
     def provides_request_rows(self) -> bool:
         return bool(self.pm.hook.mlops_request_rows.get_hookimpls())
 
     def request_rows_in_memory(
-        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str]
     ) -> list[list[float]] | None:
         return self.pm.hook.mlops_request_rows_in_memory(
-            document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
+            document=document, model_name=model_name, version=version, feature_names=feature_names
         )
 
     def request_rows(
-        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str], settings: Settings
+        self, document: dict[str, Any], model_name: str, version: str, feature_names: list[str]
     ) -> list[list[float]] | None:
         return self.pm.hook.mlops_request_rows(
-            document=document, model_name=model_name, version=version, feature_names=feature_names, settings=settings
+            document=document, model_name=model_name, version=version, feature_names=feature_names
         )
 
-    def prediction_recorder(self, app: FastAPI, settings: Settings) -> Callable[[AnsweredPrediction], None] | None:
+    def prediction_recorder(self) -> Callable[[AnsweredPrediction], None] | None:
         """One function calling every layer's recorder (None when no layer records): asked once,
         called per request without a hook call's cost."""
-        recorders = [r for r in self.pm.hook.mlops_prediction_recorder(app=app, settings=settings) if r is not None]
+        recorders = [r for r in self.pm.hook.mlops_prediction_recorder() if r is not None]
         if not recorders:
             return None
 
@@ -102,18 +119,16 @@ class LayerManager:
 
         return record
 
-    def lifecycle_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
-        self._notify("mlops_lifecycle_event", event=event, payload=payload, settings=settings)
+    def lifecycle_event(self, event: LifecycleEvent, payload: dict[str, Any]) -> None:
+        check_event(event, LIFECYCLE_EVENTS)
+        self._notify("mlops_lifecycle_event", event=event, payload=payload)
 
-    def serving_event(self, event: str, payload: dict[str, Any], settings: Settings) -> None:
-        self._notify("mlops_serving_event", event=event, payload=payload, settings=settings)
+    def serving_event(self, event: ServingEvent, payload: dict[str, Any]) -> None:
+        check_event(event, SERVING_EVENTS)
+        self._notify("mlops_serving_event", event=event, payload=payload)
 
-    def logging_handlers(self, settings: Settings, component: Component) -> list[logging.Handler]:
-        return [
-            h
-            for handlers in self.pm.hook.mlops_logging_handlers(settings=settings, component=component)
-            for h in handlers
-        ]
+    def logging_handlers(self, component: Component) -> list[logging.Handler]:
+        return [h for handlers in self.pm.hook.mlops_logging_handlers(component=component) for h in handlers]
 
     def metric_values(self) -> dict[str, float]:
         return {name: value for values in self.pm.hook.mlops_metric_values() for name, value in values.items()}
@@ -151,10 +166,19 @@ class LayerManager:
         return callers
 
 
-def build_manager(settings: Settings) -> LayerManager:
-    """The manager of the installed layers active in the env's `layers.yaml`, plus the built-ins.
+def _build(name: str, factory: Any, settings: Settings) -> object:
+    """The layer object an entry point's factory builds with the process's settings."""
+    if isinstance(factory, types.ModuleType) or not callable(factory):
+        raise LayerError(f"layer {name!r}: its entry point must name a factory taking the settings, not {factory!r}")
+    return factory(settings)
+
+
+def build_manager(settings: Settings, enabled: set[str] | None = None) -> LayerManager:
+    """The manager of the installed layers active in the env's `layers.yaml` (or `enabled`), plus
+    the built-ins, each built with `settings`.
 
     Built once per process, where the process assembles itself (the Dagster `Definitions`, the
     model server's app factory), and handed to the code that calls hooks.
     """
-    return LayerManager(read_state(settings.env_dir).active() & set(known_layers()))
+    active = read_state(settings.env_dir).active() if enabled is None else enabled
+    return LayerManager(settings, active & set(known_layers()))

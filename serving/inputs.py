@@ -1,25 +1,29 @@
-"""Request bodies to model inputs and predictions to response bytes, without building rows twice.
-
-Three body forms: positional `data` rows (all-numeric models), and MLflow's named-column
-`dataframe_split` / `dataframe_records` (checked against the model's columns in `serving.columns`).
-The positional fast path parses with orjson and lets numpy build the 2-D float array in C. Anything
-it cannot prove valid (strings, booleans, nulls, ragged rows, nesting, huge integers, bad JSON)
-goes to the strict pydantic model, which names the row and the column of the problem; so the
-errors are the same as with pydantic alone, and valid bodies never pay for it.
-"""
+"""The data plane's input vocabulary, shared by every protocol's codec: what a request scores
+(`Inputs`: positional rows, a named-column table, or another form a layer reads), the checks on
+rows every protocol applies, and the error they raise (`PayloadError`: a 4xx naming the problem)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import orjson
 from pydantic import ValidationError
 
-from serving.columns import NAMED_FORMS, Table, table_of
-from serving.payload_error import PayloadError
 from serving.schemas import PredictRequest
+
+if TYPE_CHECKING:
+    from serving.columns import Table
+
+
+class PayloadError(ValueError):
+    """The error every body check raises: answered with its status and detail, never a 500."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
 
 Rows = np.ndarray | list[list[float]]
 """A 2-D float64 array, or (ragged input only) the validated rows, so the shape error names the row."""
@@ -100,59 +104,8 @@ class Inputs(NamedTuple):
     proba_if_any: bool = False  # probabilities too when the model has them (a v2 request listing no outputs)
 
 
-FORMS = ("data", *NAMED_FORMS)
-
-
-def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
-    proba = document.get("return_proba", False)
-    if type(proba) is not bool:
-        raise PayloadError(422, f"return_proba: expected true or false, got {proba!r}")
-    present = [form for form in FORMS if form in document]
-    if len(present) > 1:
-        raise PayloadError(422, f"body has {' and '.join(present)}; send exactly one of {', '.join(FORMS)}")
-    if present and present[0] != "data":
-        return Inputs(table_of(present[0], document[present[0]], no_booleans(body)), proba)
-    if not present and other_forms:
-        return Inputs(OtherForm(document), proba)
-    if not present:
-        raise PayloadError(422, f"body has none of {', '.join(FORMS)} (keys: {sorted(document)[:5]})")
-    return Inputs(strict_rows(body), proba)  # `data` the fast path could not take
-
-
 def no_booleans(body: bytes) -> bool:
     return b"true" not in body and b"false" not in body
-
-
-def _refuse(constant: str) -> None:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _overflowing(body: bytes) -> Any:
-    """JSON that orjson refuses only for a number too large for a float (read as infinity, which the
-    checks then name), else None."""
-    try:
-        return json.loads(body, parse_constant=_refuse)
-    except (ValueError, RecursionError):
-        return None
-
-
-def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
-    """The body's rows: a float64 array (positional `data`), a named-column table, or (`other_forms`:
-    a layer provides rows for them) an object in none of the forms; PayloadError (400/422) naming what
-    is wrong otherwise."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        document = _overflowing(body)
-        if document is None:
-            return Inputs(strict_rows(body))  # names the JSON error
-    if type(document) is not dict:
-        return Inputs(strict_rows(body))
-    if len(document) == 1 and no_booleans(body):  # numpy would read booleans as 1/0
-        array = numeric_array(document.get("data"))
-        if array is not None:
-            return Inputs(array)
-    return _forms(document, body, other_forms)
 
 
 def check_shape(rows: Rows, feature_names: list[str], max_rows: int, where: str = "data") -> np.ndarray:
@@ -171,22 +124,3 @@ def check_shape(rows: Rows, feature_names: list[str], max_rows: int, where: str 
     raise PayloadError(
         422, f"{where}.{first}: {width} features; the model expects {expected} ({', '.join(feature_names)})"
     )
-
-
-def plain(predictions: Any) -> Any:
-    """Predictions in a form orjson writes natively (numeric arrays as is, others as lists)."""
-    if isinstance(predictions, np.ndarray) and (
-        predictions.dtype.kind not in "biuf" or predictions.ndim != 1 or not predictions.flags.c_contiguous
-    ):
-        return predictions.tolist()
-    return predictions
-
-
-def answer_bytes(
-    variant: str, version: str, run_id: str, predictions: Any, probabilities: tuple[list, Any] | None = None
-) -> bytes:
-    answer = {"variant": variant, "version": version, "run_id": run_id, "predictions": plain(predictions)}
-    if probabilities is not None:
-        classes, proba = probabilities
-        answer.update(classes=plain(np.asarray(classes)), probabilities=np.ascontiguousarray(proba, dtype=np.float64))
-    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)

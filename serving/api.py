@@ -1,0 +1,42 @@
+"""The model server's public API for optional layers: what a layer's serving hooks may use.
+
+Layers import this module only (an import-linter contract protects the rest of `serving`), so the
+server may reshape its private modules without breaking them:
+
+- `ServedView`: a typed, read-only view of what the server serves (versions, loaded aliases,
+  requests in flight, which paths score), handed to `mlops_serving_startup`;
+- `Protocol`, `HotRoute`: the declaration of a layer's routes (`mlops_serving_protocols`);
+- `HOT`, `ANSWERED`: scope keys the hot path sets (see `serving.scope_keys`), for middleware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol as TypingProtocol
+
+from mlops_base.aliases import Alias
+from serving.protocol import HotRoute, Protocol
+from serving.scope_keys import ANSWERED, HOT
+
+
+class ServedView(TypingProtocol):
+    """What the server serves now; before its models load, nothing."""
+
+    def versions(self) -> Mapping[Alias, str | None]:
+        """Per alias: the registry version it serves (None: no model loaded)."""
+        ...
+
+    def loaded(self) -> Mapping[Alias, bool]:
+        """Per alias: whether a model is loaded."""
+        ...
+
+    def in_flight(self) -> int:
+        """Prediction requests and shadow scorings using a model now."""
+        ...
+
+    def scores(self, path: str) -> bool:
+        """Whether a request to `path` is a prediction (any protocol's hot route)."""
+        ...
+
+
+__all__ = ["ANSWERED", "HOT", "HotRoute", "Protocol", "ServedView"]
