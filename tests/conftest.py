@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -16,7 +17,7 @@ from pathlib import Path
 import prometheus_client  # noqa: F401 - in-process metric values, before feast's import would switch them to files
 import pytest
 
-from mlops_base.settings import Settings, load_settings
+from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
 from tests import hermetic
@@ -24,15 +25,45 @@ from tests.support import TRITON_KEY, RegisteredModel, register_trained, start_m
 
 os.environ.update(processes.QUIET_ENV)
 hermetic.scrub_environment(os.environ)
+# hypothesis (schemathesis' engine) keeps its database in ./.hypothesis unless told otherwise
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="hypothesis-")
 
+_STATE_KEY = pytest.StashKey[dict]()
 # fixtures that start a real process (MLflow, Triton, Pushgateway, Redis) or need one
 REAL_FIXTURES = {"mlflow_server", "mlflow_state", "triton_install", "pushgateway", "redis_url", "redis_service"}
+
+
+# the repository's own state dir: what the suite's processes (not only this one) must leave alone;
+# the Triton venv is installed there by `./mlops test` itself
+REPO_STATE = REPO_ROOT / ".mlops"
+REPO_STATE_SKIP = ("triton/venv",)
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, with or without xdist
+        session.config.stash[_STATE_KEY] = hermetic.snapshot(REPO_STATE, REPO_STATE_SKIP)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_STATE_KEY, None)
+    if before is None:
+        return
+    written = hermetic.changed(before, hermetic.snapshot(REPO_STATE, REPO_STATE_SKIP))
+    if written:
+        session.config.get_terminal_writer().line(
+            f"the suite wrote into the repository's {REPO_STATE}: {written[:20]}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if REAL_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("real"):
             item.add_marker(pytest.mark.real)
+    # the files with slow tests first: the parallel run hands out files in this order, so the
+    # longest start at once instead of ending the run alone
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,19 @@ class WriteGuard:
             path = os.fsdecode(path)
             if not self.allowed(path):
                 self.violations.append(path)
+
+
+def snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, int]:
+    """Files under `root` (but `skip`'s subtrees) and their modification times."""
+    if not root.is_dir():
+        return {}
+    found = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and not relative.startswith(skip):
+            found[relative] = path.stat().st_mtime_ns
+    return found
+
+
+def changed(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))

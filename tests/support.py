@@ -91,6 +91,7 @@ def start_model_server(
     """A real uvicorn process serving `serving.main:create_app` (or another `factory`) on a loopback
     port, answering; with `wait_for_models`, also done with its start-up load (each alias loaded or failed)."""
     port = port or processes.free_port()
+    env = {"MLOPS_STATE_DIR": str(log_dir / f"state-{port}"), **env}  # never the repository's .mlops/
     service = processes.start_ready(
         "serving",
         [

@@ -20,13 +20,16 @@ def _help_of_module(module: str) -> str:
 
 
 def page() -> str:
-    os.environ["COLUMNS"] = WIDTH
+    before, os.environ["COLUMNS"] = os.environ.get("COLUMNS"), WIDTH
     try:
         parser = build_parser()
         sections = [("mlops", parser.format_help())]
         sections += [(f"mlops {name}", command.format_help()) for name, command in parser.commands.items()]
-    finally:
-        os.environ.pop("COLUMNS")
+    finally:  # left as found
+        if before is None:
+            os.environ.pop("COLUMNS")
+        else:
+            os.environ["COLUMNS"] = before
     sections += [(f"mlops {name}", _help_of_module(module)) for name, module in SEPARATE_PROGRAMS.items()]
     lines = [
         "# CLI",

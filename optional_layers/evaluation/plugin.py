@@ -4,6 +4,7 @@ a Dagster asset, and (AUTO_PROMOTE) promotion or rollback on its evidence."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -12,9 +13,8 @@ from layer_api import AnsweredPrediction, LayerInfo, hookimpl
 from mlops_base.settings import Settings
 
 if TYPE_CHECKING:
-    from serving.api import Protocol, ServedView
-
     from optional_layers.evaluation.serving import Evaluation
+    from serving.api import Protocol, ServedView
 
 
 class EvaluationLayer:
@@ -42,9 +42,13 @@ class EvaluationLayer:
 
     @hookimpl
     def mlops_serving_protocols(self) -> list[Protocol]:
-        from optional_layers.evaluation.serving import protocol
+        return [self.protocol]
 
-        return [protocol(lambda: self.evaluation)]
+    @cached_property
+    def protocol(self) -> Protocol:
+        from optional_layers.evaluation.serving import protocol  # the model server only
+
+        return protocol(lambda: self.evaluation)
 
     @hookimpl
     def mlops_prediction_recorder(self) -> Callable[[AnsweredPrediction], None] | None:

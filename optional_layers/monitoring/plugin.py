@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -180,13 +181,17 @@ class MonitoringLayer:
 
     @hookimpl
     def mlops_serving_protocols(self) -> list[Protocol]:
+        return [self.protocol]
+
+    @cached_property
+    def protocol(self) -> Protocol:
         router = APIRouter()
 
         @router.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
             return Response(self.metrics.exposition(self.served), media_type=CONTENT_TYPE_LATEST)
 
-        return [Protocol("prometheus metrics", router)]
+        return Protocol("prometheus metrics", router)
 
     @hookimpl
     def mlops_serving_event(self, event: ServingEvent, payload: dict[str, Any]) -> None:

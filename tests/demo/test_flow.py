@@ -14,7 +14,7 @@ import pytest
 
 from demo.flow import run_demo
 
-pytestmark = pytest.mark.real  # the whole platform: MLflow, uvicorn, Dagster
+pytestmark = [pytest.mark.real, pytest.mark.slow]  # the whole platform: MLflow, uvicorn, Dagster
 
 
 def test_release_without_hands_and_automatic_rollback(tmp_path, capfd):

@@ -23,7 +23,7 @@ from mlops_platform import local_storage, processes, stack
 from mlops_platform.cli import materialize
 from tests.support import start_model_server
 
-pytestmark = pytest.mark.real  # MLflow, uvicorn, Dagster runs
+pytestmark = [pytest.mark.real, pytest.mark.slow]  # MLflow, uvicorn, Dagster runs
 
 
 @dataclass(frozen=True)

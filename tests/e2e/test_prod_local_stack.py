@@ -32,7 +32,7 @@ from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.release_watch import served_version, wait_for
 from tests.support import ROW, listening_addresses
 
-pytestmark = pytest.mark.real  # PostgreSQL, the S3 endpoint, MLflow, uvicorn
+pytestmark = [pytest.mark.real, pytest.mark.slow]  # PostgreSQL, the S3 endpoint, MLflow, uvicorn
 
 REGISTER_ONLY = "*registered_model_version"  # upstream of it, itself included: no release
 

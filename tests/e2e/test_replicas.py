@@ -24,15 +24,16 @@ from core_assets.definitions import build_definitions
 from core_assets.release.registry import register_version
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import balancer, processes
-from serving.alias_watch import MAX_BACKOFF_S
 from tests.core_assets.runs import run_job
 from tests.core_assets.test_sensors import _failure_context, rollback_sensor
 from tests.e2e.refusing_replica import REFUSED_TAG
 from tests.support import TOKEN, Hammer, RegisteredModel, register_model, start_model_server
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.slow]  # three replicas behind HAProxy, killed and starved
 
-POLL_S = 2.0  # ALIAS_POLL_SECONDS' default
+# how long a wait for every replica to converge may take before the test gives up: a deadline, not a
+# claim about speed (`./mlops bench` measures how fast a release reaches the replicas)
+CONVERGE_S = 60.0
 NO_COMPUTE_LOGS = {"module": "dagster.core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 
 
@@ -155,7 +156,7 @@ def test_a_replica_killed_during_a_release_and_restarted_serves_the_new_version(
         time.sleep(1)  # the balancer's health check has taken the dead replica out
     processes.stop(victim)
     platform.replicas[1] = platform.start_replica(int(victim.url.rsplit(":", 1)[1]))
-    platform.wait_all(version, timeout_s=10)
+    platform.wait_all(version, timeout_s=CONVERGE_S)
 
     assert platform.served() == [version] * 3
     # the balancer retries what the dead replica dropped before answering; an answer it had begun to
@@ -164,12 +165,12 @@ def test_a_replica_killed_during_a_release_and_restarted_serves_the_new_version(
     print(f"\nreplica SIGKILLed under load: {hammer.failed()} of {sum(hammer.outcomes.values())} requests lost")
 
 
-def test_an_alias_moved_by_hand_in_mlflow_reaches_every_replica_within_the_poll_interval(platform):
+def test_an_alias_moved_by_hand_in_mlflow_reaches_every_replica_by_their_own_polling(platform):
     version = platform.new_version()
 
     platform.client.set_registered_model_alias(platform.model.name, "B", version)
 
-    took = platform.wait_all(version, timeout_s=POLL_S + 5)
+    took = platform.wait_all(version, timeout_s=CONVERGE_S)
     print(f"\nalias moved by hand -> all 3 replicas: {took:.2f} s")
 
 
@@ -185,7 +186,7 @@ def test_the_registry_down_for_30_s_leaves_every_replica_serving_then_they_conve
         platform.mlflow = processes.start_mlflow(platform.mlflow_state, int(platform.mlflow.url.rsplit(":", 1)[1]))
         version = platform.new_version()
         platform.client.set_registered_model_alias(platform.model.name, "B", version)
-        took = platform.wait_all(version, timeout_s=MAX_BACKOFF_S + POLL_S + 5)
+        took = platform.wait_all(version, timeout_s=CONVERGE_S)
 
     assert hammer.failed() == 0 and sum(hammer.outcomes.values()) > 100, hammer.outcomes
     print(f"\nregistry back, alias moved -> all 3 replicas: {took:.2f} s")

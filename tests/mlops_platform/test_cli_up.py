@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 from mlops_base.settings import REPO_ROOT
 from mlops_platform.processes import free_port, port_in_use
 
-pytestmark = pytest.mark.real  # `./mlops up`: MLflow, uvicorn and Dagster
+pytestmark = [pytest.mark.real, pytest.mark.slow]  # `./mlops up`: MLflow, uvicorn and Dagster
 
 MLOPS = str(Path(sys.executable).parent / "mlops")
 

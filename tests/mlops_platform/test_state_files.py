@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,10 +46,16 @@ def test_reset_deletes_the_state_dir_only(settings, tmp_path):
     assert settings.env_dir.is_dir()
 
 
-def test_reset_refuses_a_home_or_root_state_dir(monkeypatch):
-    monkeypatch.setenv("MLOPS_STATE_DIR", os.path.expanduser("~"))
-    with pytest.raises(state_files.NotFound, match="refusing to delete"):
-        state_files.reset(load_settings("dev"))
+def test_reset_refuses_a_home_or_root_state_dir(monkeypatch, tmp_path):
+    """A home directory of the test's own: were the guard to regress, it deletes nothing of the user's."""
+    home = tmp_path / "home"
+    (home / "keep").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    for state_dir in (home, Path("/")):
+        monkeypatch.setenv("MLOPS_STATE_DIR", str(state_dir))
+        with pytest.raises(state_files.NotFound, match="refusing to delete"):
+            state_files.reset(load_settings("dev"))
+    assert (home / "keep").is_dir()
 
 
 def test_a_record_is_running_only_while_its_launcher_lives(settings):

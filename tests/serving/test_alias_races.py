@@ -6,7 +6,6 @@ has already left answers 409 instead of loading it."""
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 from mlflow import MlflowClient
@@ -36,7 +35,6 @@ def test_a_fast_moving_alias_converges_and_never_goes_back(mlflow_server, tmp_pa
     answers: dict[str, int] = {}
     reloads = []
     try:
-        started = time.monotonic()
         for version in (v2, v3):
             client.set_registered_model_alias(model.name, "B", version)
             reload = threading.Thread(
@@ -49,7 +47,6 @@ def test_a_fast_moving_alias_converges_and_never_goes_back(mlflow_server, tmp_pa
             )
             reload.start()
             reloads.append(reload)
-        moved_in = time.monotonic() - started
         for reload in reloads:
             reload.join()
         processes.wait_until(server, lambda: seen and seen[-1] == v3, timeout_s=30)
@@ -58,7 +55,6 @@ def test_a_fast_moving_alias_converges_and_never_goes_back(mlflow_server, tmp_pa
         watcher.join()
         processes.stop(server)
 
-    assert moved_in < 1.0
     assert answers[v3] == 200 and answers[v2] in (200, 409), answers  # v2's reload may find the alias gone
     order = {v1: 1, v2: 2, v3: 3}
     assert all(order[a] <= order[b] for a, b in zip(seen, seen[1:], strict=False)), (

@@ -85,7 +85,12 @@ def test_an_alias_removed_from_the_registry_keeps_its_model_serving():
     with fake_server(**FAST) as (client, registry):
         del registry.aliases["B"]
         checked = _wait(
-            client, lambda h: h["alias_watch"]["failed_calls"] == 0 and h["alias_watch"]["aliases"]["B"]["checked_at"]
+            client,
+            lambda h: (
+                h["alias_watch"]["failed_calls"] == 0
+                and h["alias_watch"]["aliases"]["B"]["checked_at"]
+                and h["alias_watch"]["aliases"]["B"]["registry_version"] is None
+            ),  # a check after the removal
         )
         time.sleep(0.2)
         health = client.get("/health").json()

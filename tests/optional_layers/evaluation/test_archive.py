@@ -38,5 +38,10 @@ def test_a_rotated_log_file_is_copied_to_s3_in_prod_local(tmp_path):
 
 
 def test_local_envs_keep_the_files_only(tmp_path):
-    upload = archiver(load_settings("dev", mlops_state_dir=tmp_path))
-    assert upload(tmp_path / "any.jsonl") is None
+    """A dev env's closed files stay where they were written, whole (the open one beside them)."""
+    files = RotatingFile(tmp_path / "log", max_bytes=50, on_closed=archiver(load_settings("dev")))
+    files.write(b'{"request_id": "a"}\n' * 3)  # past 50 bytes: closed
+    files.write(b'{"request_id": "b"}\n')
+    files.close()
+    kept = sorted((tmp_path / "log").glob("*.jsonl"))
+    assert sorted(path.read_bytes() for path in kept) == [b'{"request_id": "a"}\n' * 3, b'{"request_id": "b"}\n']

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
-import time
 import uuid
 
 import httpx
@@ -102,30 +100,35 @@ def test_a_dagster_run_ships_its_log_with_its_run_id(envs, tmp_path, loki, mlflo
     assert any(step == "served_alias" and "moved vnone -> v1" in line for step, line in steps)
 
 
-def test_while_loki_is_down_predict_latency_is_that_of_the_layer_off(envs, tmp_path, shared_model, mlflow_server):
-    """Measured, not timed: the median latency of the same requests with Loki down (every record
-    queued, every push failing) against the logging layer off, in one run."""
+def test_while_loki_is_down_every_request_is_answered_and_the_records_stay_in_the_local_file(
+    envs, tmp_path, shared_model, mlflow_server
+):
+    """Loki refusing every push costs the server nothing it answers: each prediction and reload
+    gets its 200, the JSON file keeps every record, the failed pushes are counted. (What it costs
+    in latency is the bench's to measure, not a test's to time.)"""
     down = f"http://127.0.0.1:{processes.free_port()}"
-    off = tmp_path / "envs-off"
-    shutil.copytree(REPO_ROOT / "envs", off)
-    medians = {}
-    for name, env_tree, extra in (("off", off, {}), ("loki down", envs, {"LOKI_URL": down})):
-        service = start_server(
-            tmp_path / name.replace(" ", "-"),
-            _server_env(env_tree, tmp_path / name.replace(" ", "-"), shared_model, mlflow_server, **extra),
-        )
-        try:
-            with httpx.Client(base_url=service.url) as client:
-                for _ in range(50):  # warm-up
-                    client.post("/predict", json={"data": [ROW]})
-                samples = []
-                for i in range(400):
-                    started = time.perf_counter()
-                    client.post("/predict", json={"data": [ROW]}, headers={"x-request-id": f"r{i}"})
-                    samples.append(time.perf_counter() - started)
-                    if i % 100 == 0:  # a reload logs, and its record goes to the (down) Loki queue
-                        client.post("/variant/B/reload", headers={"authorization": f"Bearer {TOKEN}"}, timeout=60)
-            medians[name] = statistics.median(samples)
-        finally:
-            processes.stop(service)
-    assert medians["loki down"] < 1.5 * medians["off"], medians
+    service = start_server(tmp_path, _server_env(envs, tmp_path, shared_model, mlflow_server, LOKI_URL=down))
+    try:
+        with httpx.Client(base_url=service.url) as client:
+            statuses = []
+            for i in range(400):
+                statuses.append(client.post("/predict", json={"data": [ROW]}).status_code)
+                if i % 100 == 0:  # a reload logs, and its record goes to the (down) Loki queue
+                    reload = client.post(
+                        "/variant/B/reload",
+                        headers={"authorization": f"Bearer {TOKEN}", "x-request-id": f"reload-{i}"},
+                        timeout=60,
+                    )
+                    statuses.append(reload.status_code)
+            assert statuses == [200] * 404
+
+            def failed_pushes() -> float:
+                lines = client.get("/metrics").text.splitlines()
+                return next(float(line.split()[-1]) for line in lines if line.startswith("mlops_log_pushes_failed"))
+
+            wait_for(lambda: failed_pushes() > 0)
+    finally:
+        processes.stop(service)
+    lines = [json.loads(line) for line in (tmp_path / "state" / "logs" / "serving.jsonl").read_text().splitlines()]
+    reloads = {r["request_id"] for r in lines if "now serves" in r.get("message", "") and r.get("request_id")}
+    assert reloads == {f"reload-{i}" for i in range(0, 400, 100)}

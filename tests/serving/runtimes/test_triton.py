@@ -32,6 +32,7 @@ def _triton_env(service: processes.Service, repository: Path, **extra: str) -> d
         "TRITON_URL": service.url,
         "TRITON_ADMIN_KEY": TRITON_KEY,
         "TRITON_MODEL_REPOSITORY": str(repository),
+        "TRITON_TIMEOUT_S": "60",  # a load on a machine the parallel suite keeps busy
         **extra,
     }
 
