@@ -7,7 +7,10 @@ the core may reshape its private modules without breaking them. Keep it small an
 - `alias_version(registry.rest(), model_name, alias)`: the version an alias points to now, or None;
   `REGISTRY_ERRORS` when the registry answers with an error or not at all.
 - `alias_moves(instance, alias=..., run_id=...)`: the recorded alias history, newest first.
-- `AliasMove`: one entry of it (before and after version, reason, lever, trigger, run).
+- `AliasMove`: one entry of it (before and after version, reason, lever, trigger, run);
+  `AliasMove.decode(values)` reads one back, whatever stored it.
+- `mirrored_moves(tags)`: the history as the registry's bounded mirror keeps it (a registered
+  model's tags), newest first, for readers without the Dagster instance.
 - `rollback_run_config(alias, version, reason)`: the run config of `rollback_job` restoring `version`.
 - `ROLLBACK_JOB`: the name of that job, for a sensor's `job_name`.
 - `promote_run_config(reason)`, `PROMOTE_JOB`: the same for promoting the challenger to champion.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from core_assets.release.history import TRIGGER_TAG, alias_moves
 from core_assets.release.levers import promote_run_config, rollback_run_config
-from core_assets.release.registry import REGISTRY_ERRORS, AliasMove, alias_version
+from core_assets.release.registry import REGISTRY_ERRORS, AliasMove, alias_version, mirrored_moves
 from core_assets.resources import MlflowRegistry
 
 ROLLBACK_JOB = "rollback_job"
@@ -33,6 +36,7 @@ __all__ = [
     "MlflowRegistry",
     "alias_moves",
     "alias_version",
+    "mirrored_moves",
     "promote_run_config",
     "rollback_run_config",
 ]

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     AutomationCondition,
@@ -29,16 +28,14 @@ from core_assets.lib.data import (
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
-from core_assets.release.history import trigger_of
-from core_assets.release.levers import LEVER_TAG, MoveRequest, plan_move
-from core_assets.release.move import move_metadata, release
-from core_assets.release.registry import RegistryError, register_version
+from core_assets.release.levers import MoveRequest, ReleaseRun
+from core_assets.release.move import move_metadata, serving_check
+from core_assets.release.registry import register_version
+from core_assets.release.serve import serve_alias
 from core_assets.resources import MlflowRegistry, ModelServer
 from layer_api.manager import LayerManager
-from mlops_base import tracing
 from mlops_base.aliases import Alias
 from mlops_base.settings import Settings
-from serving_client import ServingError
 
 
 class FeaturesConfig(Config):
@@ -130,6 +127,7 @@ def trained_model(
             spec,
             registry.experiment,
             tags={"mlops.env": settings.mlops_env, "mlops.data_hash": features.data_hash},
+            tracking_uri=registry.tracking_uri,
         )
     except TrainingError as exc:
         raise Failure(description=f"training failed, nothing registered: {exc}") from exc
@@ -198,6 +196,9 @@ class ServedAliasConfig(Config):
     remove: bool = Field(False, description="remove the alias instead of moving it (rollback to no version)")
     reason: str = ""
 
+    def request(self) -> MoveRequest:
+        return MoveRequest(self.alias, self.version, self.remove, self.reason)
+
 
 SERVING_CHECK = AssetCheckSpec(
     "serving_matches_alias",
@@ -228,61 +229,9 @@ def served_alias(
     Every move is recorded here, a failed hot-swap included; the blocking check then fails the run
     so that the rollback sensor restores the version served before.
     """
-    lever = context.run.tags.get(LEVER_TAG, "release")
-    client = registry.rest()
-    alias, version = config.alias or settings.target_alias, config.version  # what was asked, until planned
-    try:
-        fleet = model_server.fleet(settings.reload_secret_token)  # found before anything moves
-        alias, version, reason = plan_move(
-            lever,
-            MoveRequest(config.alias, config.version, config.remove, config.reason),
-            settings,
-            client,
-            registry.model_name,
-            context.instance,
-            context.run.run_id,
-        )
-        refusals = [] if version is None else layers.release_refusals(registry.model_name, version)
-        if refusals:
-            raise RegistryError("; ".join(refusals))
-        # the run's trace: the replicas' reloads (load, smoke test, swap) are its children
-        with tracing.span("served_alias", alias=alias, version=version, lever=lever, run_id=context.run.run_id):
-            deployment = release(
-                client,
-                fleet,
-                context.log,
-                model_name=registry.model_name,
-                alias=alias,
-                version=version,
-                reason=reason,
-                lever=lever,
-                trigger=trigger_of(context.run.tags),
-                run_id=context.run.run_id,
-            )
-    except (RegistryError, ServingError) as exc:
-        # every refusal alerts: a rollback whose target was deleted must not go unnoticed
-        refused = {
-            "model_name": registry.model_name,
-            "alias": str(alias),
-            "lever": lever,
-            "version": version,
-            "reasons": str(exc),
-        }
-        emit_lifecycle_event("deploy_refused", refused, layers, context.log)
-        raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
-    finally:
-        client.close()
-    payload = {**deployment.move.as_dict(), "detail": deployment.detail}
-    event = ("rolled_back" if lever == "rollback" else "served") if deployment.serving_ok else "deploy_failed"
-    emit_lifecycle_event(event, payload, layers, context.log)
+    run = ReleaseRun.of(context.run, context.instance)
+    deployment = serve_alias(config.request(), run, registry, model_server, settings, layers, context.log)
     return MaterializeResult(
         metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),
-        check_results=[
-            AssetCheckResult(
-                check_name=SERVING_CHECK.name,
-                passed=deployment.serving_ok,
-                description=deployment.detail,
-                metadata={"replicas": MetadataValue.json(deployment.replicas)} if deployment.replicas else {},
-            )
-        ],
+        check_results=[serving_check(SERVING_CHECK.name, deployment)],
     )

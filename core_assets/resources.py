@@ -30,12 +30,8 @@ class MlflowRegistry(ConfigurableResource):
     experiment: str
 
     def client(self) -> MlflowClient:
-        import mlflow
-
-        client = bounded_client(self.tracking_uri)
-        # training logs through mlflow's fluent API, which reads the global URI
-        mlflow.set_tracking_uri(self.tracking_uri)
-        return client
+        """MLflow's client (training, registration); the release path uses `rest()`."""
+        return bounded_client(self.tracking_uri)
 
     def rest(self) -> RegistryClient:
         """The registry's REST API without MLflow's library: the release path's client (close it)."""

@@ -25,6 +25,15 @@ def bounded_client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
 
+def use_fluent_api(client: MlflowClient) -> None:
+    """Point MLflow's fluent API (`mlflow.register_model`, `mlflow.pyfunc.load_model("models:/...")`,
+    `mlflow.models.get_model_info`), which reads only the process's global tracking URI, at
+    `client`'s registry: called where the fluent API is, never from a getter."""
+    import mlflow
+
+    mlflow.set_tracking_uri(client.tracking_uri)
+
+
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """A client's error (MLflow's carry whole tracebacks of retries) reduced to its first line, for
     skip reasons, HTTP details and logs; its type when it has no message; at most `limit` characters."""

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from core_assets.api import PROMOTE_JOB, ROLLBACK_JOB, TRIGGER_TAG, promote_run_config, rollback_run_config
+from core_assets.api import (
+    PROMOTE_JOB,
+    ROLLBACK_JOB,
+    TRIGGER_TAG,
+    mirrored_moves,
+    promote_run_config,
+    rollback_run_config,
+)
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.status import moves, registered_model
+from mlops_platform.status import registered_model
 
 TRIGGER = "cli"  # the moves' trigger in the alias history
 
@@ -55,10 +62,10 @@ def rollback(
     model = _model(registry_url, settings.model_name)
     current = model.aliases.get(alias)
     if to is None:
-        recorded = [move for move in moves(model.tags, limit=1000) if move["alias"] == alias]
-        if not recorded or not recorded[0]["before_version"]:
+        recorded = [move for move in mirrored_moves(model.tags) if move.alias == alias]
+        if not recorded or not recorded[0].before_version:
             raise Refused(f"alias {alias} had no version before {_version(current)}: give --to VERSION")
-        to = recorded[0]["before_version"]
+        to = recorded[0].before_version
     if to == current:
         raise Refused(f"alias {alias} already points to v{to}: nothing to roll back")
     reason = reason or f"rollback of {alias} from {_version(current)} to v{to}"

@@ -6,12 +6,11 @@ from each replica's `/models`, so it answers for a remote env too; no Dagster ne
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import httpx
 
-from core_assets.release.registry import MIRROR_PREFIX  # the release path's mirror: a model tag per move
+from core_assets.api import AliasMove, mirrored_moves
 from layer_api.state import read_state
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
@@ -34,16 +33,10 @@ class Report:
         return "\n".join(self.lines)
 
 
-def moves(tags: dict[str, str], limit: int) -> list[dict]:
-    """The newest `limit` recorded moves, newest first, from the registered model's tags."""
-    recorded = [json.loads(value) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
-    return sorted(recorded, key=lambda move: move["moved_at"], reverse=True)[:limit]
-
-
-def move_line(move: dict) -> str:
-    when = move["moved_at"][:19].replace("T", " ")
-    before, after = (f"v{v}" if v else "none" for v in (move["before_version"], move["after_version"]))
-    return f"  {when}  {move['alias']}  {before} -> {after}  {move['lever']:<8}  by {move['trigger']}: {move['reason']}"
+def move_line(move: AliasMove) -> str:
+    when = move.moved_at[:19].replace("T", " ")
+    before, after = (f"v{v}" if v else "none" for v in (move.before_version, move.after_version))
+    return f"  {when}  {move.alias}  {before} -> {after}  {move.lever:<8}  by {move.trigger}: {move.reason}"
 
 
 def served(url: str) -> dict[str, str | None]:
@@ -101,7 +94,7 @@ def status(settings: Settings, running: Running | None, history: int = 5) -> Rep
             if not agrees:
                 said = version or "unset"
                 report.problems.append(f"{url} serves {alias}={now or 'nothing'}, the registry says {said}")
-    recent = moves(model.tags, history) if model else []
+    recent = mirrored_moves(model.tags)[:history] if model else []
     report.lines.append(f"last {len(recent)} moves (newest first):" if recent else "no alias moves yet")
     report.lines += [move_line(move) for move in recent]
     report.lines += layer_toggle.describe(settings.mlops_env, read_state(settings.env_dir))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from core_assets.lib.data import FeatureSet
 from core_assets.lib.metrics import score
 from mlops_base.aliases import Alias
-from mlops_base.mlflow_client import first_line
+from mlops_base.mlflow_client import first_line, use_fluent_api
 from mlops_base.settings import Task
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def score_champion(client: MlflowClient, model_name: str, features: FeatureSet, 
         version = client.get_model_version_by_alias(model_name, Alias.A.value).version
     except MlflowException:
         return ChampionScore(None, {}, f"{model_name} has no alias {Alias.A.value} (no champion yet)")
+    use_fluent_api(client)
     try:
         model = native_model(f"models:/{model_name}/{version}")
         metrics, _ = score(model, features.x_test, features.y_test, task)

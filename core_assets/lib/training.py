@@ -183,8 +183,11 @@ class TrainingResult:
         return {k: v for k, v in asdict(self).items() if k != "report"}
 
 
-def train_and_log(features: FeatureSet, spec: TrainingSpec, experiment: str, tags: dict[str, str]) -> TrainingResult:
-    """Fit on the train split, score on the test split, log params/metrics/figures/model as one run."""
+def train_and_log(
+    features: FeatureSet, spec: TrainingSpec, experiment: str, tags: dict[str, str], tracking_uri: str | None = None
+) -> TrainingResult:
+    """Fit on the train split, score on the test split, log params/metrics/figures/model as one run
+    (to `tracking_uri`: MLflow's fluent logging API reads only the process's global one)."""
     import matplotlib.pyplot as plt
     import mlflow
     import pandas as pd
@@ -196,6 +199,8 @@ def train_and_log(features: FeatureSet, spec: TrainingSpec, experiment: str, tag
     except Exception as exc:  # the fitted model cannot predict its own test split
         raise _user_error(f"predict of the model {spec.name} returned", exc) from exc
 
+    if tracking_uri is not None:
+        mlflow.set_tracking_uri(tracking_uri)
     experiment_id = mlflow.set_experiment(experiment).experiment_id
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
         mlflow.log_params(

@@ -7,7 +7,6 @@ registration a `registered_model_version` materialization; sensors read them bac
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
@@ -24,9 +23,6 @@ BACKFILL_ID_TAG = "dagster/backfill"
 FROM_UI_TAG = "dagster/from_ui"
 # set by a layer's sensor that decides a move on its own evidence (e.g. "evaluation")
 TRIGGER_TAG = "mlops/trigger"
-
-_MOVE_FIELDS = {f.name for f in fields(AliasMove)}
-_REQUIRED = {f.name for f in fields(AliasMove) if f.default is MISSING}
 
 
 def trigger_of(tags: Mapping[str, str]) -> str:
@@ -46,11 +42,6 @@ def trigger_of(tags: Mapping[str, str]) -> str:
     return "cli or api"
 
 
-def _move(metadata: Mapping) -> AliasMove | None:
-    values = {name: entry.value for name, entry in metadata.items() if name in _MOVE_FIELDS}
-    return AliasMove(**values) if _REQUIRED <= set(values) else None
-
-
 def alias_moves(
     instance: DagsterInstance, *, alias: Alias | None = None, run_id: str | None = None, limit: int = 100
 ) -> list[AliasMove]:
@@ -63,7 +54,11 @@ def alias_moves(
             run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=limit, ascending=False
         ).records
         materializations = [r.event_log_entry.asset_materialization for r in records]
-    moves = [_move(m.metadata) for m in materializations if m is not None and m.asset_key == SERVED_ALIAS]
+    moves = [
+        AliasMove.decode({name: entry.value for name, entry in m.metadata.items()})
+        for m in materializations
+        if m is not None and m.asset_key == SERVED_ALIAS
+    ]
     return [m for m in moves if m is not None and alias in (None, m.alias)]
 
 

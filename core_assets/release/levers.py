@@ -1,7 +1,7 @@
 """The three levers that move an alias, all through `served_alias`: release, rollback, promote.
 
 A job names its lever with the `mlops/lever` run tag (jobs set it, so it holds whatever run
-config is given); `plan_move` turns the lever and the config into one concrete move.
+config is given); `plan_move` turns the lever and the config into one `PlannedMove`.
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, get_args
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRun
 
-from core_assets.release.history import latest_registered_version, registered_in_run
-from core_assets.release.registry import Lever, RegistryError, alias_version
+from core_assets.release.history import latest_registered_version, registered_in_run, trigger_of
+from core_assets.release.registry import Lever, MoveRefused, PlannedMove, alias_version
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
-from mlops_base.settings import Settings
 
 if TYPE_CHECKING:
     from mlops_base.registry_rest import RegistryClient
@@ -32,35 +31,52 @@ class MoveRequest:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ReleaseRun:
+    """The run a move happens in: its lever, what launched it, its id, and (for a release) the
+    version the graph registered: this run's own, else the latest."""
+
+    lever: str
+    trigger: str
+    run_id: str
+    registered_version: str | None = None
+
+    @classmethod
+    def of(cls, run: DagsterRun, instance: DagsterInstance) -> ReleaseRun:
+        lever = run.tags.get(LEVER_TAG, "release")
+        registered = None
+        if lever == "release":  # a run that registered a version releases that one (even if another registered since)
+            registered = registered_in_run(instance, run.run_id) or latest_registered_version(instance)
+        return cls(lever, trigger_of(run.tags), run.run_id, registered)
+
+
 def plan_move(
-    lever: str,
-    config: MoveRequest,
-    settings: Settings,
-    client: RegistryClient,
-    model_name: str,
-    instance: DagsterInstance,
-    run_id: str,
-) -> tuple[Alias, str | None, str]:
-    """(alias, version or None to remove it, reason); RegistryError when there is nothing valid to do."""
+    request: MoveRequest, run: ReleaseRun, client: RegistryClient, model_name: str, target_alias: Alias
+) -> PlannedMove:
+    """The one move the lever and the request make; MoveRefused when there is nothing valid to do."""
+    lever = run.lever
     if lever not in get_args(Lever):
-        raise RegistryError(f"unknown lever {lever!r} in the run's {LEVER_TAG} tag; known: {get_args(Lever)}")
-    if config.remove and config.version:
-        raise RegistryError("give either a version or remove: true, not both")
+        raise MoveRefused(f"unknown lever {lever!r} in the run's {LEVER_TAG} tag; known: {get_args(Lever)}")
+    if request.remove and request.version:
+        raise MoveRefused("give either a version or remove: true, not both")
+
+    def planned(alias: Alias, version: str | None, reason: str) -> PlannedMove:
+        return PlannedMove(model_name, alias, version, request.reason or reason, lever, run.trigger, run.run_id)
+
     if lever == "promote":
         version = alias_version(client, model_name, CHALLENGER)
         if version is None:
-            raise RegistryError(f"no challenger: alias {CHALLENGER} is not set, nothing to promote")
-        return config.alias or CHAMPION, version, config.reason or f"promote challenger v{version} to champion"
-    alias = config.alias or settings.target_alias
-    if config.remove:
-        return alias, None, config.reason or f"{lever}: remove alias {alias}"
-    if lever == "rollback" and not config.version:
-        raise RegistryError("a rollback needs the version to restore (or remove: true)")
-    # a run that registered a version releases that one (even if another run registered since)
-    version = config.version or registered_in_run(instance, run_id) or latest_registered_version(instance)
+            raise MoveRefused(f"no challenger: alias {CHALLENGER} is not set, nothing to promote")
+        return planned(request.alias or CHAMPION, version, f"promote challenger v{version} to champion")
+    alias = request.alias or target_alias
+    if request.remove:
+        return planned(alias, None, f"{lever}: remove alias {alias}")
+    if lever == "rollback" and not request.version:
+        raise MoveRefused("a rollback needs the version to restore (or remove: true)")
+    version = request.version or run.registered_version
     if version is None:
-        raise RegistryError("the graph has registered no version yet; give one in the config")
-    return alias, version, config.reason or f"{lever} of v{version}"
+        raise MoveRefused("the graph has registered no version yet; give one in the config")
+    return planned(alias, version, f"{lever} of v{version}")
 
 
 def rollback_run_config(alias: Alias, version: str | None, reason: str) -> dict:

@@ -6,10 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dagster import MetadataValue
+from dagster import AssetCheckResult, MetadataValue
 
-from core_assets.release.registry import AliasMove, Lever, move_alias
-from mlops_base.aliases import Alias
+from core_assets.release.registry import AliasMove, PlannedMove, move_alias
 from serving_client import Fleet
 
 if TYPE_CHECKING:
@@ -26,33 +25,22 @@ class Deployment:
     replicas: dict[str, dict[str, str | None]] = field(default_factory=dict)  # url -> served, error
 
 
-def release(
-    client: RegistryClient,
-    fleet: Fleet | None,
-    log: logging.Logger,
-    *,
-    model_name: str,
-    alias: Alias,
-    version: str | None,
-    reason: str,
-    lever: Lever,
-    trigger: str,
-    run_id: str,
-) -> Deployment:
-    """Move `alias` to `version`, then hot-swap every replica of the model server, if there is one.
+def release(client: RegistryClient, fleet: Fleet | None, plan: PlannedMove, log: logging.Logger) -> Deployment:
+    """Make the planned move, then hot-swap every replica of the model server, if there is one.
 
-    RegistryError when the registry refuses (nothing changed). Once the alias has moved, a replica
+    MoveRefused when the registry refuses (nothing changed). Once the alias has moved, a replica
     that fails the hot-swap is reported, not raised: the move happened and must be recorded.
-    `version=None` removes the alias; the replicas then keep the model they have loaded.
+    A plan without a version removes the alias; the replicas then keep the model they have loaded.
     """
-    move = move_alias(client, model_name, alias, version, reason, lever=lever, trigger=trigger, run_id=run_id)
+    move = move_alias(client, plan)
+    alias, version = plan.alias, plan.version
     log.info(
         "alias %s of %s moved v%s -> v%s (%s)",
         alias,
-        model_name,
+        plan.model_name,
         move.before_version or "none",
         move.after_version or "none",
-        reason,
+        plan.reason,
     )
     if fleet is None:
         return Deployment(move, True, "SERVING_URL is not set: no model server to hot-swap")
@@ -69,3 +57,11 @@ def release(
 def move_metadata(move: AliasMove, model_url: str) -> dict[str, Any]:
     """Materialization metadata for one alias move: the Dagster event log is the audit log."""
     return {**move.as_dict(), "registry": MetadataValue.url(model_url)}
+
+
+def serving_check(name: str, deployment: Deployment) -> AssetCheckResult:
+    """The blocking check's result: every replica serves the moved version, or which do not."""
+    replicas = {"replicas": MetadataValue.json(deployment.replicas)} if deployment.replicas else {}
+    return AssetCheckResult(
+        check_name=name, passed=deployment.serving_ok, description=deployment.detail, metadata=replicas
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from core_assets.lib.schema import SCHEMA_TAG, signature_kinds
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
 from mlops_base.artifact_digest import DIGEST_TAG
+from mlops_base.mlflow_client import use_fluent_api
 
 if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: each function imports it on use
     from mlflow import MlflowClient
@@ -20,8 +22,10 @@ if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: each 
 # `rest.RegistryClient`: importing MLflow cost ~0.8 s of every release and rollback run.
 
 
-class RegistryError(RuntimeError):
-    """A registry operation was refused; the registry was left unchanged."""
+class MoveRefused(RuntimeError):
+    """An alias move that cannot be made (no such version, not READY, nothing valid to do); the
+    registry was left unchanged. (`mlops_base.registry_rest.RegistryError` is the registry
+    answering with an error.)"""
 
 
 Lever = Literal["release", "rollback", "promote"]
@@ -49,6 +53,19 @@ class AliasMove:
     def as_dict(self) -> dict[str, str | None]:
         return {**asdict(self), "alias": str(self.alias)}  # plain strings: JSON, tags, metadata
 
+    @classmethod
+    def decode(cls, values: Mapping[str, Any]) -> AliasMove | None:
+        """The move `as_dict` wrote (an MLflow mirror tag's JSON, a materialization's metadata
+        values), or None when a required field is missing: the one reader of the alias history."""
+        known = {name: value for name, value in values.items() if name in _MOVE_FIELDS}
+        if not _REQUIRED_FIELDS <= set(known):
+            return None
+        return cls(**{**known, "alias": Alias(known["alias"])})
+
+
+_MOVE_FIELDS = {f.name for f in fields(AliasMove)}
+_REQUIRED_FIELDS = {f.name for f in fields(AliasMove) if f.default is MISSING}
+
 
 def _not_found(exc: MlflowException) -> bool:
     return exc.error_code == "RESOURCE_DOES_NOT_EXIST"
@@ -69,6 +86,7 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
     digest = client.get_run(run_id).data.tags.get(DIGEST_TAG)
     if digest:  # the model server refuses the version's artifacts if they no longer match it
         tags[DIGEST_TAG] = digest
+    use_fluent_api(client)
     return mlflow.register_model(model_uri, model_name, await_registration_for=0, tags=tags)
 
 
@@ -87,15 +105,15 @@ def alias_version(client: rest.RegistryClient, model_name: str, alias: str) -> s
 
 
 def ready_version(client: rest.RegistryClient, model_name: str, version: str) -> rest.ModelVersion:
-    """The model version, if it exists and is READY; RegistryError otherwise."""
+    """The model version, if it exists and is READY; MoveRefused otherwise."""
     try:
         model_version = client.model_version(model_name, str(version))
     except rest.RegistryError as exc:
         if exc.not_found:
-            raise RegistryError(f"{model_name} version {version} does not exist") from exc
+            raise MoveRefused(f"{model_name} version {version} does not exist") from exc
         raise
     if model_version.status != "READY":
-        raise RegistryError(f"{model_name} version {version} is {model_version.status}, not READY")
+        raise MoveRefused(f"{model_name} version {version} is {model_version.status}, not READY")
     return model_version
 
 
@@ -104,37 +122,47 @@ def history_tag_key(move: AliasMove) -> str:
     return f"{MIRROR_PREFIX}{move.alias}.{stamp}"
 
 
+def mirrored_moves(tags: Mapping[str, str]) -> list[AliasMove]:
+    """The moves the registry's mirror keeps (a registered model's tags), newest first."""
+    recorded = [AliasMove.decode(json.loads(value)) for key, value in tags.items() if key.startswith(MIRROR_PREFIX)]
+    return sorted((m for m in recorded if m is not None), key=lambda move: move.moved_at, reverse=True)
+
+
 def _iso_millis(epoch_ms: int | None) -> str | None:
     return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
 
 
-def move_alias(
-    client: rest.RegistryClient,
-    model_name: str,
-    alias: Alias,
-    version: str | None,
-    reason: str,
-    *,
-    lever: Lever,
-    trigger: str,
-    run_id: str,
-) -> AliasMove:
-    """Point `alias` at a READY `version` (None removes it), mirrored as one registered-model tag.
+@dataclass(frozen=True)
+class PlannedMove:
+    """One alias move as decided, before it is made: the value the release path hands on."""
 
-    RegistryError (nothing changed) for a missing or not-READY version. The mirror tag is written
+    model_name: str
+    alias: Alias
+    version: str | None  # None: remove the alias
+    reason: str
+    lever: Lever
+    trigger: str  # what launched the run: a sensor, the automation, the UI, the CLI/API
+    run_id: str
+
+
+def move_alias(client: rest.RegistryClient, plan: PlannedMove) -> AliasMove:
+    """Point the alias at the plan's READY version (None removes it), mirrored as one registered-model tag.
+
+    MoveRefused (nothing changed) for a missing or not-READY version. The mirror tag is written
     first and deleted if the move fails, so MLflow never shows a move that did not happen; it
     keeps the newest MIRROR_KEEP moves.
     """
+    model_name, alias, version = plan.model_name, plan.alias, plan.version
     target = None if version is None else ready_version(client, model_name, version)
     move = AliasMove(
         model_name=model_name,
         alias=alias,
         before_version=alias_version(client, model_name, alias),
         after_version=None if version is None else str(version),
-        reason=reason,
-        lever=lever,
-        trigger=trigger,
-        run_id=run_id,
+        reason=plan.reason,
+        lever=plan.lever,
+        trigger=plan.trigger,
+        run_id=plan.run_id,
         moved_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         registered_at=None if target is None else _iso_millis(target.creation_timestamp),
     )
@@ -181,5 +209,6 @@ def registered_schema(client: MlflowClient, model_name: str) -> tuple[str, dict[
     tags = client.get_run(version.run_id).data.tags if version.run_id else {}
     if SCHEMA_TAG in tags:
         return str(version.version), json.loads(tags[SCHEMA_TAG])
+    use_fluent_api(client)
     signature = mlflow.models.get_model_info(f"models:/{model_name}/{version.version}").signature
     return None if signature is None else (str(version.version), signature_kinds(signature))

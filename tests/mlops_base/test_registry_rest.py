@@ -132,10 +132,11 @@ def test_the_release_path_imports_no_mlflow(mlflow_server, fresh_model):
     script = (
         "import logging, sys\n"
         "from core_assets.release.move import release\n"
+        "from core_assets.release.registry import PlannedMove\n"
         "from mlops_base.registry_rest import RegistryClient\n"
+        f"plan = PlannedMove({fresh_model.name!r}, 'A', {fresh_model.versions[1]!r}, 'test', 'release', 'test', 'r')\n"
         f"with RegistryClient({mlflow_server!r}) as client:\n"
-        f"    done = release(client, None, logging.getLogger(), model_name={fresh_model.name!r}, alias='A',\n"
-        f"        version={fresh_model.versions[1]!r}, reason='test', lever='release', trigger='test', run_id='r')\n"
+        "    done = release(client, None, plan, logging.getLogger())\n"
         "print(done.move.before_version, done.move.after_version)\n"
         "print(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith('mlflow.')))\n"
     )
