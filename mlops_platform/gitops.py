@@ -174,3 +174,12 @@ def write(files: dict[Path, str]) -> list[Path]:
         tmp.replace(path)
         written.append(path)
     return written
+
+
+def diff(root: Path, path: Path, text: str) -> str:
+    """A unified diff of what writing `text` to `path` changes, named relative to `root`."""
+    import difflib
+
+    name = path.resolve().relative_to(root.resolve())
+    before = path.read_text().splitlines(keepends=True) if path.is_file() else []
+    return "".join(difflib.unified_diff(before, text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))

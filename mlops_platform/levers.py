@@ -4,7 +4,12 @@ planned, refused or recorded, alerted, and every replica hot-swapped and verifie
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import NamedTuple
+
+import httpx
+from dagster_graphql import DagsterGraphQLClientError
 
 from core_assets.api import (
     PROMOTE_JOB,
@@ -17,8 +22,9 @@ from core_assets.api import (
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.settings import Settings
+from mlops_platform import runtime
 from mlops_platform.dagster_client import DagsterClient
-from mlops_platform.status import registered_model
+from mlops_platform.status import Unreachable, registered_model
 
 TRIGGER = "cli"  # the moves' trigger in the alias history
 
@@ -81,3 +87,21 @@ def promote(settings: Settings, registry_url: str, dag: DagsterClient, reason: s
     if aliases.get(CHAMPION) == challenger:
         raise Refused(f"champion {CHAMPION} already serves the challenger's v{challenger}: nothing to promote")
     return _run(dag, PROMOTE_JOB, promote_run_config(reason), registry_url, settings.model_name, CHAMPION)
+
+
+def run_lever(settings: Settings, move: Callable[[str, DagsterClient], Outcome]) -> int:
+    """A lever against the env's running platform, printing the outcome: 0 moved and verified,
+    1 the run failed, 2 refused or unreachable."""
+    try:
+        running = runtime.running(settings)
+        if running is None:
+            raise Unreachable(f"the {settings.mlops_env} platform is not running: start it with ./mlops up")
+        outcome = move(running.urls["mlflow"], DagsterClient(settings.dagster_port))
+    except Refused as exc:
+        print(f"error: {exc}; nothing changed", file=sys.stderr)
+        return 2
+    except (Unreachable, httpx.HTTPError, DagsterGraphQLClientError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(outcome.text, file=sys.stdout if outcome.ok else sys.stderr)
+    return 0 if outcome.ok else 1

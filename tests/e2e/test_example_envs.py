@@ -20,7 +20,7 @@ from dagster import DagsterEventType, DagsterInstance
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import local_storage, processes, stack
-from mlops_platform.cli import materialize
+from mlops_platform.verbs.materialize import materialize
 from tests.support import start_model_server
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]  # MLflow, uvicorn, Dagster runs

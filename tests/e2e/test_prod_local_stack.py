@@ -27,9 +27,9 @@ from mlops_base.aliases import Alias
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import Settings, load_settings
 from mlops_platform import local_storage, processes, stack
-from mlops_platform.cli import materialize
 from mlops_platform.dagster_client import DagsterClient
 from mlops_platform.release_watch import served_version, wait_for
+from mlops_platform.verbs.materialize import materialize
 from tests.support import ROW, listening_addresses
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]  # PostgreSQL, the S3 endpoint, MLflow, uvicorn
