@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
 Component = Literal["dagster", "serving", "mlflow"]
+# every process that reads settings (the launcher: `./mlops` and its commands)
+Process = Literal["launcher", "dagster", "serving", "mlflow"]
 # a directory of mounted secret files, one per setting (e.g. a Kubernetes Secret volume)
 SECRETS_DIR_VARIABLE = "MLOPS_SECRETS_DIR"
 
@@ -25,6 +27,25 @@ class Secret:
 
     needed_by: tuple[Component, ...] = ()
     when: Callable[[Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class ReadBy:
+    """Marks a setting read by other processes than its class's `READ_BY` says."""
+
+    processes: tuple[Process, ...]
+
+
+def readers(model: type[BaseModel], name: str) -> tuple[Process, ...]:
+    """The processes that read setting `name` of `model`: its own `ReadBy` mark, else the `READ_BY`
+    of the class (in `model`'s bases) that declares it."""
+    for mark in model.model_fields[name].metadata:
+        if isinstance(mark, ReadBy):
+            return mark.processes
+    for cls in model.__mro__:
+        if name in cls.__dict__.get("__annotations__", {}) and hasattr(cls, "READ_BY"):
+            return cls.READ_BY
+    raise LookupError(f"{model.__name__}.{name} says no process reads it (READ_BY on its class, or ReadBy)")
 
 
 def secret_fields(model: type[BaseModel]) -> dict[str, Secret]:

@@ -71,8 +71,7 @@ def status(settings: Settings, running: Running | None, history: int = 5) -> Rep
     else:
         report.lines.append(f"env {settings.mlops_env}: no local platform running (./mlops up); asking its servers")
         registry_url = settings.mlflow_tracking_uri
-        listed = [url.strip() for url in settings.serving_replica_urls.split(",") if url.strip()]
-        replicas = listed or [settings.serving_url or f"http://127.0.0.1:{settings.serving_port}"]
+        replicas = settings.replica_url_list or [settings.serving_url or f"http://127.0.0.1:{settings.serving_port}"]
     model = registered_model(registry_url, settings.model_name)
     aliases = model.aliases if model else {}
     served_by = {}

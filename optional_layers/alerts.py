@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import httpx
 
 from layer_api import LayerInfo, hookimpl
 from layer_api.events import LifecycleEvent
-from mlops_base.env_settings import Secret
+from mlops_base.env_settings import Process, Secret
 from mlops_base.layer_settings import LayerSettings
 from mlops_base.settings import Settings
 
@@ -26,6 +26,8 @@ _log = logging.getLogger("mlops.alerts")
 
 
 class AlertsSettings(LayerSettings):
+    READ_BY: ClassVar[tuple[Process, ...]] = ("launcher", "dagster")
+
     # a Slack-compatible webhook for release alerts (empty: off)
     slack_webhook_url: Annotated[str, Secret()] = ""
 
@@ -48,6 +50,8 @@ def post_alert(webhook_url: str, event: str, payload: dict[str, Any], timeout_s:
 
 class AlertsLayer:
     """Built in (on with every optional layer off): posts release events when a webhook is set."""
+
+    SETTINGS = AlertsSettings
 
     def __init__(self, settings: Settings):
         self.webhook_url = AlertsSettings.of(settings).slack_webhook_url

@@ -43,6 +43,17 @@ def check_serving_settings(settings: Settings) -> None:
         )
 
 
+def check_registry_uri(uri: str) -> None:
+    """The server reads the registry over MLflow's REST API: a `sqlite:` or file URI (enough for
+    Dagster and MLflow's own clients) cannot work here, said at start rather than as "unreachable"."""
+    if not uri.startswith(("http://", "https://")):
+        scheme = uri.split(":", 1)[0] if ":" in uri else "a path"
+        raise SettingsError(
+            f"MLFLOW_TRACKING_URI={scheme}:... cannot serve: the model server reads the registry over MLflow's "
+            "REST API; point it at an MLflow server (http(s)://host:port, e.g. `./mlops mlflow-server`)"
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     layers: LayerManager | None = None,
@@ -54,8 +65,14 @@ def create_app(
     Its dependencies are handed in, or built here from the settings: the layer manager of the env's
     `layers.yaml`, the model source (the env's MLflow registry) and each alias's runtimes (its backend's).
     """
-    settings = settings or load_settings()
+    if settings is None:  # uvicorn's call: the env is decided here, and a refusal is one line, no traceback
+        try:
+            return create_app(load_settings(), layers, source, new_runtime)
+        except SettingsError as exc:
+            raise SystemExit(f"error: {exc}") from None
     check_serving_settings(settings)
+    if source is None:
+        check_registry_uri(settings.mlflow_tracking_uri)
     layers = layers or build_manager(settings)
     source = source or RegistrySource(settings)
     new_runtime = new_runtime or runtime_factory(settings)

@@ -12,6 +12,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mlops_base.settings_concerns import url_list
 from serving_client.client import ServingClient, ServingError
 
 
@@ -19,7 +20,7 @@ def replica_urls(serving_url: str = "", replica_urls: str = "", replicas_dns: st
     """The replicas a release reaches: the listed URLs, else one per address of the DNS name
     (`host:port` of a headless Service: one A record per ready pod), else SERVING_URL alone."""
     if replica_urls.strip():
-        return [url.strip().rstrip("/") for url in replica_urls.split(",") if url.strip()]
+        return url_list(replica_urls)
     if replicas_dns:
         host, _, port = replicas_dns.rpartition(":")
         try:

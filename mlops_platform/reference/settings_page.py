@@ -1,83 +1,38 @@
-"""docs/reference/settings.md: every setting of the core and of each layer, from the settings classes
-(default, allowed values, secret), the env files (each env's value) and `READERS` below."""
+"""docs/reference/settings.md: every setting of the core (one section per concern class) and of each
+installed layer (its entry point's `SETTINGS`, third-party layers too), from the classes: default,
+allowed values, secret, and the processes that read it (`READ_BY`, `ReadBy`); each env's value
+from the env files."""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Literal
 
 from pydantic_settings import BaseSettings
 
-from mlops_base.env_settings import secret_fields
-from mlops_base.settings import REPO_ROOT, Settings
-from optional_layers.alerts import AlertsSettings
-from optional_layers.evaluation.settings import EvaluationSettings
-from optional_layers.feast.settings import FeastSettings
-from optional_layers.loki.settings import LoggingSettings
-from optional_layers.monitoring.settings import MonitoringSettings
+from layer_api.manager import BUILTIN, ENTRY_POINT_GROUP
+from mlops_base.env_settings import Process, readers, secret_fields
+from mlops_base.settings import REPO_ROOT
+from mlops_base.settings_concerns import CONCERNS
 
-Process = Literal["launcher", "dagster", "serving", "mlflow"]
 PROCESS_NAMES: dict[Process, str] = {
     "launcher": "`./mlops` (the launcher and its commands)",
     "dagster": "Dagster: the code location, its sensors and runs",
     "serving": "the model server (each replica)",
     "mlflow": "the MLflow server",
 }
-SECTIONS = [
-    ("Core", Settings),
-    ("Alerts (built in)", AlertsSettings),
-    ("Layer: monitoring", MonitoringSettings),
-    ("Layer: feast", FeastSettings),
-    ("Layer: logging", LoggingSettings),
-    ("Layer: evaluation", EvaluationSettings),
-]
 
 
-def _readers(groups: dict[tuple[str, ...], tuple[Process, ...]]) -> dict[str, tuple[Process, ...]]:
-    return {name: processes for names, processes in groups.items() for name in names}
-
-
-# Which processes read each setting (the test fails when a setting is missing here, or gone).
-READERS = _readers(
-    {
-        ("mlops_env", "mlops_envs_dir", "mlops_env_dir", "mlops_state_dir"): (
-            "launcher",
-            "dagster",
-            "serving",
-            "mlflow",
-        ),
-        ("mlflow_tracking_uri", "model_name"): ("launcher", "dagster", "serving"),
-        ("mlflow_experiment", "dataset", "target_column", "test_size", "split_seed", "task"): ("dagster",),
-        ("estimator", "estimator_params", "trainer", "gate_metric", "gate_threshold"): ("dagster",),
-        ("min_accuracy", "gate_max_regression", "serving_replicas_dns", "s3_prefix", "k8s_executor_jobs"): ("dagster",),
-        ("dagster_pg_url", "aws_access_key_id", "aws_secret_access_key"): ("dagster",),
-        ("target_alias", "serving_url", "serving_replica_urls"): ("launcher", "dagster"),
-        ("otel_exporter_otlp_endpoint", "reload_secret_token"): ("dagster", "serving"),
-        ("reload_secret_token_previous", "reload_max_failures", "reload_lockout_s"): ("serving",),
-        ("alias_selection_mode", "default_alias", "ab_test_percent", "canary_percent"): ("serving",),
-        ("serving_backend", "serving_backend_by_alias", "triton_admin_key", "triton_timeout_s"): ("serving",),
-        ("max_rows", "max_body_bytes", "batch_max_rows", "batch_max_wait_us"): ("serving",),
-        ("alias_poll_seconds", "model_artifact_roots"): ("serving",),
-        ("triton_url", "triton_model_repository"): ("launcher", "serving"),
-        ("storage", "s3_bucket", "s3_endpoint_url", "mlflow_artifacts_prefix"): ("launcher", "dagster", "mlflow"),
-        ("mlflow_allowed_hosts", "mlflow_backend_store_uri"): ("launcher", "mlflow"),
-        ("postgres_port", "mlflow_port", "dagster_port", "serving_port"): ("launcher",),
-        ("slack_webhook_url",): ("launcher", "dagster"),
-        ("pushgateway_url", "prometheus_url", "rollback_max_error_ratio", "rollback_max_p99_seconds"): ("dagster",),
-        ("rollback_window",): ("dagster",),
-        ("feast_online_store", "feast_entity_key", "feast_ttl_days"): ("dagster", "serving"),
-        ("feast_online_cache_seconds",): ("serving",),
-        ("loki_url",): ("dagster", "serving"),
-        ("prediction_log_sample", "prediction_log_queue", "prediction_log_rotate_mb", "feedback_ttl_hours"): (
-            "serving",
-        ),
-        ("evaluation_db_url", "evaluation_alpha", "evaluation_min_samples", "evaluation_mixing_sd"): (
-            "dagster",
-            "serving",
-        ),
-        ("evaluation_min_new_outcomes", "evaluation_every_minutes", "auto_promote"): ("dagster",),
-    }
-)
+def sections() -> list[tuple[str, type[BaseSettings]]]:
+    """The core's concerns, then each installed layer's settings class (built-in ones first)."""
+    core = [(f"Core: {model.TITLE}", model) for model in CONCERNS]
+    layers = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name not in BUILTIN, ep.name)):
+        model = getattr(ep.load(), "SETTINGS", None)
+        if model is not None:
+            kind = "built in" if ep.name in BUILTIN else "layer"
+            layers.append((f"{ep.name.capitalize()} ({kind})" if kind == "built in" else f"Layer: {ep.name}", model))
+    return [*core, *layers]
 
 
 def env_values(envs_dir: Path = REPO_ROOT / "envs") -> dict[str, dict[str, str]]:
@@ -120,11 +75,12 @@ def _on_change(processes: tuple[Process, ...]) -> str:
     return "restart" if any(p != "dagster" for p in processes) else "reload"
 
 
-def _row(name: str, field, schema: dict, envs: dict[str, dict[str, str]], secret) -> str:
+def _row(model: type[BaseSettings], name: str, schema: dict, envs: dict[str, dict[str, str]], secret) -> str:
+    field = model.model_fields[name]
     key = name.upper()
     default = "" if field.default is None else str(field.default)
     differs = [f"{env}: `{values[key]}`" for env, values in envs.items() if values.get(key, default) != default]
-    readers = READERS.get(name, ())
+    read_by = readers(model, name)
     secret_text = "no"
     if secret is not None:
         secret_text = "**yes**" + (f", {'/'.join(secret.needed_by)} needs it" if secret.needed_by else "")
@@ -132,7 +88,7 @@ def _row(name: str, field, schema: dict, envs: dict[str, dict[str, str]], secret
     allowed = _allowed(schema) + (f"; {about}" if about else "")
     return (
         f"| `{key}` | {_default(field.default)} | {'<br>'.join(differs) or '-'} | {allowed} | "
-        f"{', '.join(readers)} | {_on_change(readers)} | {secret_text} |"
+        f"{', '.join(read_by)} | {_on_change(read_by)} | {secret_text} |"
     )
 
 
@@ -148,17 +104,17 @@ def _section(title: str, model: type[BaseSettings], envs: dict[str, dict[str, st
         "| setting | default | envs that differ | allowed | read by | a change needs | secret |",
         "|---|---|---|---|---|---|---|",
     ]
-    lines += [_row(name, field, properties[name], envs, secrets.get(name)) for name, field in fields.items()]
+    lines += [_row(model, name, properties[name], envs, secrets.get(name)) for name in fields]
     return [*lines, ""]
 
 
 def _inherited(model: type[BaseSettings]) -> set[str]:
-    """Fields a layer's class shares with its base (none today): documented once, under the base."""
+    """Fields a class shares with its base (none today): documented once, under the base."""
     return set().union(*(base.model_fields for base in model.__mro__[1:] if hasattr(base, "model_fields")))
 
 
 def all_settings() -> dict[str, type[BaseSettings]]:
-    return {name: model for _, model in SECTIONS for name in model.model_fields if name not in _inherited(model)}
+    return {name: model for _, model in sections() for name in model.model_fields if name not in _inherited(model)}
 
 
 def page() -> str:
@@ -177,6 +133,6 @@ def page() -> str:
         "processes that read it start again (`./mlops up` locally; a rollout on Kubernetes).",
         "",
     ]
-    for title, model in SECTIONS:
+    for title, model in sections():
         lines += _section(title, model, envs)
     return "\n".join(lines)

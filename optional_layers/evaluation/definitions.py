@@ -184,7 +184,7 @@ def evaluation_rollback_sensor(
 
 def evaluation_definitions(settings: Settings) -> Definitions:
     layer = EvaluationSettings.of(settings)
-    urls = [u for u in settings.serving_replica_urls.split(",") if u]
+    urls = settings.replica_url_list
     return Definitions(
         assets=[online_evaluation],
         jobs=[online_evaluation_job],

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from layer_api import AnsweredPrediction, LayerInfo, hookimpl
 from mlops_base.settings import Settings
+from optional_layers.evaluation.settings import EvaluationSettings
 
 if TYPE_CHECKING:
     from optional_layers.evaluation.serving import Evaluation
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 class EvaluationLayer:
     """Its state in a model server (the outcome store, the prediction log) lives on `evaluation`,
     built when the server starts; a Dagster process never builds it."""
+
+    SETTINGS = EvaluationSettings  # its settings class (the settings reference lists it)
 
     def __init__(self, settings: Settings):
         self.settings = settings

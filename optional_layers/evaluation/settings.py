@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from mlops_base.env_settings import Secret
+from mlops_base.env_settings import Process, ReadBy, Secret
 from mlops_base.layer_settings import LayerSettings
 
 
 class EvaluationSettings(LayerSettings):
+    READ_BY: ClassVar[tuple[Process, ...]] = ("dagster", "serving")
+
     # share of logged predictions whose inputs are kept too (0..1); predictions are always kept
-    prediction_log_sample: float = Field(0.1, ge=0.0, le=1.0)
+    prediction_log_sample: Annotated[float, ReadBy(("serving",))] = Field(0.1, ge=0.0, le=1.0)
     # records waiting to be written; more are dropped and counted, never a slower request
-    prediction_log_queue: int = Field(100_000, ge=100)
+    prediction_log_queue: Annotated[int, ReadBy(("serving",))] = Field(100_000, ge=100)
     # a log file is closed (and copied to S3 in prod) at this size
-    prediction_log_rotate_mb: float = Field(64.0, gt=0)
+    prediction_log_rotate_mb: Annotated[float, ReadBy(("serving",))] = Field(64.0, gt=0)
     # where predictions and outcomes are joined (empty: SQLite under the env's state dir, shared by
     # the replicas of one machine; a postgresql:// URL for replicas on several hosts)
     evaluation_db_url: Annotated[str, Secret()] = ""
     # feedback is accepted for predictions this recent
-    feedback_ttl_hours: float = Field(168.0, gt=0)
+    feedback_ttl_hours: Annotated[float, ReadBy(("serving",))] = Field(168.0, gt=0)
     # the judgement: significance level, outcomes per side before any decision, and the mixture's
     # scale in outcome standard deviations (the effect size the test is most sensitive to)
     evaluation_alpha: float = Field(0.05, gt=0.0, lt=0.5)
     evaluation_min_samples: int = Field(100, ge=2)
     evaluation_mixing_sd: float = Field(0.5, gt=0.0)
     # online_evaluation is materialized when this many new outcomes arrived, or this often
-    evaluation_min_new_outcomes: int = Field(50, ge=1)
-    evaluation_every_minutes: float = Field(60.0, gt=0)
+    evaluation_min_new_outcomes: Annotated[int, ReadBy(("dagster",))] = Field(50, ge=1)
+    evaluation_every_minutes: Annotated[float, ReadBy(("dagster",))] = Field(60.0, gt=0)
     # "better" promotes the challenger, "worse" rolls it back (through promote_job / rollback_job)
-    auto_promote: bool = False
+    auto_promote: Annotated[bool, ReadBy(("dagster",))] = False

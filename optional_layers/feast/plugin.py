@@ -39,6 +39,8 @@ def _input_names(client, tracking_uri: str, model_name: str, version: str) -> li
 class FeastLayer:
     """The feature store of the env, built at first use and kept (its registry is read once)."""
 
+    SETTINGS = FeastSettings  # its settings class (the settings reference lists it)
+
     def __init__(self, settings: Settings):
         self.settings = settings
         feast = FeastSettings.of(settings)

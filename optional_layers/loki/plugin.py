@@ -24,6 +24,8 @@ def log_file(settings: Settings, component: str):
 class LoggingLayer:
     """JSON log handlers per component, built once (they are attached once), and their counts."""
 
+    SETTINGS = LoggingSettings  # its settings class (the settings reference lists it)
+
     def __init__(self, settings: Settings):
         self.settings = settings
         self.loki_url = LoggingSettings.of(settings).loki_url

@@ -152,6 +152,8 @@ class PredictMetrics:
 class MonitoringLayer:
     """Prometheus metrics of the model server (/metrics) and release metrics pushed from the runs."""
 
+    SETTINGS = MonitoringSettings  # its settings class (the settings reference lists it)
+
     def __init__(self, settings: Settings):
         self.settings = settings
         self.pushgateway_url = MonitoringSettings.of(settings).pushgateway_url

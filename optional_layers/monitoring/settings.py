@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
+from mlops_base.env_settings import Process
 from mlops_base.layer_settings import LayerSettings
 
 
 class MonitoringSettings(LayerSettings):
+    READ_BY: ClassVar[tuple[Process, ...]] = ("dagster",)
+
     # release metrics pushed by the Dagster runs (empty: not pushed)
     pushgateway_url: str = ""
     # metric-driven rollback of the challenger: where its metrics are, and what it must stay under

@@ -1,0 +1,294 @@
+"""The core's settings, one class per concern, each naming the processes that read it (`READ_BY`;
+a field read by others says so with `ReadBy`). `mlops_base.settings.Settings` composes them; the
+settings reference's sections and its "read by" column come from here, not from a hand-kept list."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, Json, field_validator, model_validator
+
+from mlops_base.aliases import Alias
+from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# what the model predicts, and the metrics its quality gate may judge it by
+Task = Literal["classification", "regression"]
+GateMetric = Literal["accuracy", "f1_macro", "roc_auc", "log_loss", "r2", "rmse", "mae"]
+TASK_METRICS: dict[Task, tuple[GateMetric, ...]] = {
+    "classification": ("accuracy", "f1_macro", "roc_auc", "log_loss"),
+    "regression": ("r2", "rmse", "mae"),
+}
+LOWER_IS_BETTER: frozenset[GateMetric] = frozenset({"log_loss", "rmse", "mae"})
+# `package.module.Name` (a class or factory) or `package.module:function`
+IMPORT_PATH = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*)$"
+# where a variant's model runs: in the model server's process, or in a Triton Inference Server
+Backend = Literal["sklearn", "triton"]
+EVERY_PROCESS: tuple[Process, ...] = ("launcher", "dagster", "serving", "mlflow")
+
+
+class SettingsError(ValueError):
+    """The env does not exist, or one of its settings is invalid (or cannot work for this process)."""
+
+
+def resolve_env_dir(env: str, envs_dir: Path | None = None, env_dir: Path | None = None) -> Path:
+    """The env's own folder (`platform.env`, `layers.yaml`): `env_dir` (`MLOPS_ENV_DIR`: a Kubernetes
+    pod mounts the env's ConfigMaps there) when given, else `<env tree>/<env>`, the env tree being
+    `envs_dir` (`MLOPS_ENVS_DIR`, e.g. a separate config checkout) or the repo's `envs/`."""
+    explicit = env_dir or os.environ.get("MLOPS_ENV_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(envs_dir or os.environ.get("MLOPS_ENVS_DIR") or REPO_ROOT / "envs") / env
+
+
+def current_env() -> str:
+    """`MLOPS_ENV`, `dev` when unset."""
+    return os.environ.get("MLOPS_ENV", "dev")
+
+
+def url_list(text: str) -> list[str]:
+    """A comma-separated list of URLs (SERVING_REPLICA_URLS), without blanks or trailing slashes:
+    the one parser of it."""
+    return [url.strip().rstrip("/") for url in text.split(",") if url.strip()]
+
+
+def _uses_postgres_s3(settings: Any) -> bool:
+    return settings.storage == "postgres-s3"
+
+
+class EnvChoice(EnvSettings):
+    """Which env, and where its files and local state are."""
+
+    TITLE: ClassVar[str] = "env"
+    READ_BY: ClassVar[tuple[Process, ...]] = EVERY_PROCESS
+
+    mlops_env: str = "dev"
+    mlops_envs_dir: Path | None = None  # MLOPS_ENVS_DIR: the env tree, when not the repo's envs/
+    mlops_env_dir: Path | None = None  # MLOPS_ENV_DIR: the env's own folder, when not under the env tree
+    mlops_state_dir: Path | None = None
+
+    @cached_property
+    def state_dir(self) -> Path:
+        """The env's git-ignored local state (`.mlops/<env>/` unless overridden)."""
+        path = self.mlops_state_dir or REPO_ROOT / ".mlops" / self.mlops_env
+        return Path(path).resolve()
+
+    @property
+    def env_dir(self) -> Path:
+        """`envs/<env>/` (or `MLOPS_ENV_DIR`): the env's settings file and its `layers.yaml`."""
+        return resolve_env_dir(self.mlops_env, self.mlops_envs_dir, self.mlops_env_dir)
+
+    @property
+    def env_file(self) -> Path:
+        return self.env_dir / "platform.env"
+
+
+class RegistrySettings(EnvSettings):
+    """The MLflow registry and the model in it."""
+
+    TITLE: ClassVar[str] = "registry"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("launcher", "dagster", "serving")
+
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    model_name: str = "iris-classifier"
+
+
+class TrainingSettings(EnvSettings):
+    """The data, the training and the quality gate."""
+
+    TITLE: ClassVar[str] = "training and gate"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("dagster",)
+
+    mlflow_experiment: str = "iris"
+    dataset: str = Field("iris", description="a CSV or Parquet file, or iris | diabetes | wine | breast_cancer")
+    target_column: str = "target"
+    test_size: float = Field(0.25, gt=0, lt=1)
+    split_seed: int = 42
+    task: Task = "classification"
+    estimator: str = Field("sklearn.ensemble.RandomForestClassifier", pattern=IMPORT_PATH)
+    estimator_params: Json[dict[str, Any]] = Field(default="{}", validate_default=True)
+    trainer: str = Field("", pattern=r"^$|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+    # the blocking gate: GATE_METRIC (default: accuracy, r2 for regression) against GATE_THRESHOLD
+    # (a minimum, a maximum for error metrics; default for accuracy: MIN_ACCURACY), and with
+    # GATE_MAX_REGRESSION, at most that much worse than the champion (alias A)
+    gate_metric: GateMetric | None = None
+    gate_threshold: float | None = None
+    min_accuracy: float = 0.9
+    gate_max_regression: float | None = Field(None, ge=0)
+
+    @field_validator("gate_metric", "gate_threshold", "gate_max_regression", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Any:
+        if self.gate_metric is not None and self.gate_metric not in TASK_METRICS[self.task]:
+            raise ValueError(
+                f"GATE_METRIC {self.gate_metric!r} does not judge a {self.task} model; "
+                f"use one of {', '.join(TASK_METRICS[self.task])}"
+            )
+        if self.gate_threshold is None and self.gate_metric not in (None, "accuracy"):
+            raise ValueError(f"GATE_METRIC {self.gate_metric!r} needs GATE_THRESHOLD")
+        if self.task == "regression" and self.gate_metric is None and self.gate_threshold is None:
+            raise ValueError("TASK=regression needs GATE_METRIC and GATE_THRESHOLD (e.g. r2 and 0.3)")
+        return self
+
+    @property
+    def gate(self) -> tuple[GateMetric, float]:
+        """The gate's metric and threshold (a maximum for LOWER_IS_BETTER metrics)."""
+        metric = self.gate_metric or ("accuracy" if self.task == "classification" else "r2")
+        threshold = self.gate_threshold if self.gate_threshold is not None else self.min_accuracy
+        return metric, threshold
+
+
+class ReleaseSettings(EnvSettings):
+    """Which alias a release moves, and the model-server replicas it hot-swaps and verifies."""
+
+    TITLE: ClassVar[str] = "release"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("launcher", "dagster")
+
+    target_alias: Alias = Alias.B
+    serving_url: str = ""
+    # every replica a release reloads and verifies: a comma-separated list of URLs (local, static
+    # setups), or a headless Service's `host:port` whose DNS records name each pod (a cluster);
+    # neither: SERVING_URL alone
+    serving_replica_urls: str = Field("", pattern=r"^$|^\s*https?://[^,\s]+(\s*,\s*https?://[^,\s]+)*\s*$")
+    serving_replicas_dns: Annotated[str, ReadBy(("dagster",))] = Field("", pattern=r"^$|^[A-Za-z0-9.-]+:\d+$")
+    # the token of the replicas' reload routes: the release sends it, each replica checks it
+    reload_secret_token: Annotated[str, Secret(needed_by=("serving",)), ReadBy(("dagster", "serving"))] = ""
+
+    @property
+    def replica_url_list(self) -> list[str]:
+        """SERVING_REPLICA_URLS as a list."""
+        return url_list(self.serving_replica_urls)
+
+
+class TracingSettings(EnvSettings):
+    """OpenTelemetry: traces of the model server and the runs over OTLP/HTTP (empty: tracing off)."""
+
+    TITLE: ClassVar[str] = "tracing"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("dagster", "serving")
+
+    otel_exporter_otlp_endpoint: str = Field("", pattern=r"^$|^https?://\S+$")
+
+
+class ServingSettings(EnvSettings):
+    """The model server: routing, limits, hot-swap, backends."""
+
+    TITLE: ClassVar[str] = "serving"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("serving",)
+
+    # the reload guard: the token callers sent before a rotation (accepted while set), and how many
+    # wrong tokens a client may send per window before it is answered 429
+    reload_secret_token_previous: Annotated[str, Secret()] = ""
+    reload_max_failures: int = Field(5, ge=1)
+    reload_lockout_s: int = Field(60, ge=1)
+    alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
+    default_alias: Alias = Alias.A
+    ab_test_percent: int = Field(10, ge=0, le=100)
+    canary_percent: int = Field(10, ge=0, le=100)
+    serving_backend: Backend = "sklearn"
+    # per-alias exceptions, e.g. {"B": "triton"}: a challenger on Triton next to an in-process champion
+    serving_backend_by_alias: Json[dict[Alias, Backend]] = Field(default="{}", validate_default=True)
+    # Triton backend: the server's HTTP URL (`./mlops up` starts one and sets it), the model
+    # repository it reads (the model server exports into it), the key of its repository API
+    triton_url: Annotated[str, ReadBy(("launcher", "serving"))] = Field("", pattern=r"^$|^https?://[^/\s]+$")
+    triton_model_repository: Annotated[Path | None, ReadBy(("launcher", "serving"))] = None
+    triton_admin_key: Annotated[str, Secret(needed_by=("serving",), when=lambda s: s.uses_triton)] = ""
+    triton_timeout_s: float = Field(10.0, gt=0, le=300)
+    max_rows: int = Field(10_000, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Micro-batching: concurrent small requests to one variant share one predict call.
+    batch_max_rows: int = Field(1_000, ge=0, description="rows per shared predict call; 0 turns batching off")
+    batch_max_wait_us: int = Field(
+        0, ge=0, le=100_000, description="how long a request may wait for others; 0 = only those already waiting"
+    )
+    # how often each replica asks the registry where its aliases point (0: never; pushes only)
+    alias_poll_seconds: float = Field(2.0, ge=0, le=3600)
+    # where model artifacts may be loaded from (comma-separated URI prefixes)
+    model_artifact_roots: str = "mlflow-artifacts:/"
+
+    def backend_of(self, alias: Alias) -> Backend:
+        return self.serving_backend_by_alias.get(alias, self.serving_backend)
+
+    @property
+    def uses_triton(self) -> bool:
+        return "triton" in {self.backend_of(alias) for alias in Alias}
+
+    @property
+    def triton_repository(self) -> Path:
+        """Where the model server exports Triton models and Triton reads them."""
+        return Path(self.triton_model_repository or self.state_dir / "triton" / "models")
+
+
+class StorageSettings(EnvSettings):
+    """Where the registry, the runs and the artifacts are kept: "local" = SQLite and files under the
+    state dir; "postgres-s3" = Dagster's instance and MLflow's registry on Postgres, asset values,
+    compute logs and model artifacts in S3."""
+
+    TITLE: ClassVar[str] = "storage"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("launcher", "dagster", "mlflow")
+
+    storage: Literal["local", "postgres-s3"] = "local"
+    s3_bucket: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_prefix: Annotated[str, ReadBy(("dagster",))] = "dagster"
+    s3_endpoint_url: str = Field("", description="empty: AWS S3; else an S3-compatible endpoint")
+    mlflow_artifacts_prefix: str = "mlflow"
+    mlflow_allowed_hosts: Annotated[str, ReadBy(("launcher", "mlflow"))] = Field(
+        "", description="MLflow server's --allowed-hosts; empty: its default"
+    )
+    # jobs whose steps each run in their own Kubernetes pod (k8s_job_executor); comma-separated
+    k8s_executor_jobs: Annotated[str, ReadBy(("dagster",))] = ""
+    # storage secrets (environment or mounted files, see `load_settings`)
+    dagster_pg_url: Annotated[str, Secret(needed_by=("dagster",), when=_uses_postgres_s3), ReadBy(("dagster",))] = ""
+    mlflow_backend_store_uri: Annotated[
+        str, Secret(needed_by=("mlflow",), when=_uses_postgres_s3), ReadBy(("launcher", "mlflow"))
+    ] = ""
+    aws_access_key_id: Annotated[str, Secret(needed_by=("dagster",), when=_uses_postgres_s3), ReadBy(("dagster",))] = ""
+    aws_secret_access_key: Annotated[
+        str, Secret(needed_by=("dagster",), when=_uses_postgres_s3), ReadBy(("dagster",))
+    ] = ""
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Any:
+        if self.storage == "postgres-s3" and not self.s3_bucket:
+            raise ValueError("STORAGE=postgres-s3 needs S3_BUCKET")
+        return self
+
+    @property
+    def mlflow_artifacts_destination(self) -> str:
+        """Where the MLflow server keeps the artifacts it proxies: S3 with `STORAGE=postgres-s3`,
+        else empty (its own dir under the state dir). Clients never see it."""
+        if self.storage == "postgres-s3":
+            return f"s3://{self.s3_bucket}/{self.mlflow_artifacts_prefix}"
+        return ""
+
+
+class LauncherSettings(EnvSettings):
+    """The local launcher's ports (`./mlops up`)."""
+
+    TITLE: ClassVar[str] = "launcher"
+    READ_BY: ClassVar[tuple[Process, ...]] = ("launcher",)
+
+    postgres_port: int = 5432
+    mlflow_port: int = 5000
+    dagster_port: int = 3000
+    serving_port: int = 8000
+
+
+# in the order the settings reference shows them
+CONCERNS: tuple[type[EnvSettings], ...] = (
+    EnvChoice,
+    RegistrySettings,
+    TrainingSettings,
+    ReleaseSettings,
+    TracingSettings,
+    ServingSettings,
+    StorageSettings,
+    LauncherSettings,
+)
