@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
-from layer_api.hookspecs import RowsRejected
-from optional_layers.feast import online, repository
+from layer_api import RowsRejected
+from optional_layers.feast import repository
+from optional_layers.feast.online import OnlineRows
+from optional_layers.feast.settings import FeastSettings
 from optional_layers.feast.store import feature_store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -30,6 +32,11 @@ def _ingest(settings, dataset, now):
     return store, ingest
 
 
+def _online(store, settings) -> OnlineRows:
+    """The layer's online rows over `store` (no cache: each call reads the store)."""
+    return OnlineRows(lambda: store, FeastSettings.of(settings).feast_entity_key, cache_seconds=0)
+
+
 def test_ingest_apply_historical_materialize_and_online_lookup(feast_settings):
     dataset = _iris()
     store, ingest = _ingest(feast_settings, dataset, T0)
@@ -40,14 +47,15 @@ def test_ingest_apply_historical_materialize_and_online_lookup(feast_settings):
 
     assert repository.materialize(store, feast_settings, now=T0 + timedelta(minutes=1))["mode"] == "full"
     repository.register_service(store, "iris", "1", ingest.feature_names)
-    rows = online.online_rows(store, feast_settings, "iris", "1", ingest.feature_names, [0, 149])
+    lookup = _online(store, feast_settings)
+    rows = lookup.rows("iris", "1", ingest.feature_names, [0, 149])
     assert rows == dataset[ingest.feature_names].iloc[[0, 149]].to_numpy().tolist()
 
     # a second ingest with changed values: incremental materialization serves the new ones
     changed = dataset.assign(**{ingest.feature_names[0]: dataset[ingest.feature_names[0]] + 100})
     _ingest(feast_settings, changed, T0 + timedelta(hours=1))
     assert repository.materialize(store, feast_settings, now=T0 + timedelta(hours=2))["mode"] == "incremental"
-    [row] = online.online_rows(store, feast_settings, "iris", "1", ingest.feature_names, [0])
+    [row] = lookup.rows("iris", "1", ingest.feature_names, [0])
     assert row[0] == dataset[ingest.feature_names[0]][0] + 100
 
 
@@ -57,7 +65,7 @@ def test_a_missing_entity_is_refused_by_id_never_a_nan_row(feast_settings):
     repository.register_service(store, "iris", "1", ingest.feature_names)
 
     with pytest.raises(RowsRejected, match=r"entity_ids not in the online store: \[999, 1000\]"):
-        online.online_rows(store, feast_settings, "iris", "1", ingest.feature_names, [3, 999, 1000])
+        _online(store, feast_settings).rows("iris", "1", ingest.feature_names, [3, 999, 1000])
 
 
 def test_point_in_time_a_value_changed_after_the_label_time_is_not_used(feast_settings):
