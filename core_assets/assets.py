@@ -6,6 +6,7 @@ from typing import Any
 from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetIn,
     AutomationCondition,
     Config,
     Failure,
@@ -30,6 +31,7 @@ from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
 from core_assets.release.levers import MoveRequest, ReleaseRun
 from core_assets.release.move import move_metadata, serving_check
+from core_assets.release.registered_input import REGISTERED_INPUT
 from core_assets.release.registry import register_version
 from core_assets.release.serve import serve_alias
 from core_assets.resources import MlflowRegistry, ModelServer
@@ -210,7 +212,7 @@ SERVING_CHECK = AssetCheckSpec(
 
 @asset(
     group_name="core",
-    deps=[registered_model_version],
+    ins={"registered_model_version": AssetIn(input_manager_key=REGISTERED_INPUT)},
     check_specs=[SERVING_CHECK],
     # released by the run that registers the version (no sensor tick, no second run); versions
     # registered by other runs are released by the readiness sensor
@@ -219,6 +221,7 @@ SERVING_CHECK = AssetCheckSpec(
 def served_alias(
     context: AssetExecutionContext,
     config: ServedAliasConfig,
+    registered_model_version: dict[str, Any] | None,
     registry: MlflowRegistry,
     model_server: ModelServer,
     settings: ResourceParam[Settings],
@@ -229,7 +232,7 @@ def served_alias(
     Every move is recorded here, a failed hot-swap included; the blocking check then fails the run
     so that the rollback sensor restores the version served before.
     """
-    run = ReleaseRun.of(context.run, context.instance)
+    run = ReleaseRun.of(context.run, registered_model_version)
     deployment = serve_alias(config.request(), run, registry, model_server, settings, layers, context.log)
     return MaterializeResult(
         metadata=move_metadata(deployment.move, registry.model_url(deployment.move.after_version)),

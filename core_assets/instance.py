@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import EnvVar
+from dagster import EnvVar, FilesystemIOManager
 
 from core_assets.logs import PYTHON_LOGS
+from core_assets.release.registered_input import REGISTERED_INPUT, registered_version_input
 from mlops_base.settings import Settings
 
 # sensors' runs start at once instead of waiting for the queue daemon's next pass
@@ -48,9 +49,11 @@ def compute_logs_prefix(settings: Settings) -> str:
 
 
 def io_managers(settings: Settings) -> dict[str, Any]:
-    """Asset values: S3 objects under `<bucket>/<prefix>/`; locally, the instance's default files."""
+    """Asset values: S3 objects under `<bucket>/<prefix>/`; locally, the instance's default files.
+    `served_alias` reads the registered version through them (`registered_version_input`)."""
+    readers = {REGISTERED_INPUT: registered_version_input}
     if settings.storage != "postgres-s3":
-        return {}
+        return {**readers, "io_manager": FilesystemIOManager()}  # Dagster's default: the instance's storage dir
     from core_assets.s3_io import S3AssetIOManager, S3Resource  # boto3 costs ~1 s of every run's start-up
 
     s3 = S3Resource(
@@ -60,11 +63,12 @@ def io_managers(settings: Settings) -> dict[str, Any]:
         aws_secret_access_key=_from_environment("AWS_SECRET_ACCESS_KEY"),
     )
     return {
+        **readers,
         "io_manager": S3AssetIOManager(
             s3_resource=s3,
             s3_bucket=settings.s3_bucket,
             s3_prefix=settings.s3_prefix,
-        )
+        ),
     }
 
 

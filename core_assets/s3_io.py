@@ -24,7 +24,11 @@ class S3AssetIOManager(S3PickleIOManager):
     def load_input(self, context: InputContext) -> Any:
         try:
             return super().load_input(context)
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):  # absent, not unreachable
+                raise FileNotFoundError(f"s3://{self.s3_bucket}/{self.s3_prefix}: no value stored yet") from exc
+            raise self._named("reading", context, exc) from exc
+        except BotoCoreError as exc:
             raise self._named("reading", context, exc) from exc
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:

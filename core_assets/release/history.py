@@ -62,16 +62,6 @@ def alias_moves(
     return [m for m in moves if m is not None and alias in (None, m.alias)]
 
 
-def registered_in_run(instance: DagsterInstance, run_id: str) -> str | None:
-    """The version `run_id` itself registered, if it materialized `registered_model_version`."""
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=100).records
-    for record in records:
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is not None and materialization.asset_key == REGISTERED_VERSION:
-            return str(materialization.metadata["version"].value)
-    return None
-
-
 def served_by_its_own_run(instance: DagsterInstance, run_id: str) -> bool:
     """Whether the run that registered a version also releases it (its plan has the `served_alias` step)."""
     run = instance.get_run_by_id(run_id)
@@ -80,12 +70,3 @@ def served_by_its_own_run(instance: DagsterInstance, run_id: str) -> bool:
     plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
     steps = plan.step_keys_to_execute or [step.key for step in plan.steps]
     return SERVED_ALIAS.to_python_identifier() in steps
-
-
-def latest_registered_version(instance: DagsterInstance) -> str | None:
-    """The version the graph's last `registered_model_version` materialization registered."""
-    event = instance.get_latest_materialization_event(REGISTERED_VERSION)
-    if event is None or event.asset_materialization is None:
-        return None
-    version = event.asset_materialization.metadata.get("version")
-    return None if version is None else str(version.value)

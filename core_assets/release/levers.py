@@ -6,12 +6,13 @@ config is given); `plan_move` turns the lever and the config into one `PlannedMo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-from dagster import DagsterInstance, DagsterRun
+from dagster import DagsterRun
 
-from core_assets.release.history import latest_registered_version, registered_in_run, trigger_of
+from core_assets.release.history import trigger_of
 from core_assets.release.registry import Lever, MoveRefused, PlannedMove, alias_version
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 
@@ -42,12 +43,11 @@ class ReleaseRun:
     registered_version: str | None = None
 
     @classmethod
-    def of(cls, run: DagsterRun, instance: DagsterInstance) -> ReleaseRun:
-        lever = run.tags.get(LEVER_TAG, "release")
-        registered = None
-        if lever == "release":  # a run that registered a version releases that one (even if another registered since)
-            registered = registered_in_run(instance, run.run_id) or latest_registered_version(instance)
-        return cls(lever, trigger_of(run.tags), run.run_id, registered)
+    def of(cls, run: DagsterRun, registered: Mapping[str, Any] | None) -> ReleaseRun:
+        """`registered`: `registered_model_version`'s value as the run received it (a run that
+        registered a version releases that one, even if another registered since)."""
+        version = None if registered is None else str(registered["version"])
+        return cls(run.tags.get(LEVER_TAG, "release"), trigger_of(run.tags), run.run_id, version)
 
 
 def plan_move(

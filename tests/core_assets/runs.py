@@ -2,6 +2,7 @@
 
 from dagster import AssetKey, Definitions
 
+from core_assets.instance import io_managers
 from core_assets.resources import build_resources
 from layer_api.manager import build_manager
 
@@ -37,5 +38,6 @@ def step_failure(result) -> str:
 
 
 def resources(settings) -> dict:
-    """The code location's resources for `settings`, with the manager of its env's layers."""
-    return build_resources(settings, build_manager(settings))
+    """The code location's resources for `settings` (as `build_definitions` assembles them), with
+    the manager of its env's layers."""
+    return {**build_resources(settings, build_manager(settings)), **io_managers(settings)}
