@@ -35,11 +35,14 @@ def machine() -> dict:
 
 
 def checkout(revision: str) -> Path:
-    """A detached worktree of `revision` under .mlops/bench/ (made again each run)."""
+    """A detached worktree of `revision` under .mlops/bench/ (made again each run), with an
+    environment of its own: its entry points (the layers' factories) are that revision's."""
     path = ROOT / ".mlops" / "bench" / "before"
     subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True, check=False)
     shutil.rmtree(path, ignore_errors=True)
     subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT, check=True)
+    uv = [shutil.which("uv") or sys.executable, *([] if shutil.which("uv") else ["-m", "uv"])]
+    subprocess.run([*uv, "sync", "--frozen", "--quiet", "--no-dev", "--compile-bytecode"], cwd=path, check=True)
     return path
 
 

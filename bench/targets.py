@@ -87,12 +87,15 @@ def uvicorn(factory: str, *flags: str) -> Callable[[int], list[str]]:
 
 
 def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None = None) -> Target:
-    """The model server; from `app_dir` (a checkout of another revision) when given, else this tree."""
+    """The model server; from `app_dir` (a checkout of another revision, in its own environment)
+    when given, else this tree."""
     command = uvicorn("serving.main:create_app", *serving.UVICORN_FLAGS)
     if app_dir is not None:
+        own = str(app_dir / ".venv" / "bin" / "uvicorn")
         return Target(
-            key, label, "/predict", "/ready", data_body, lambda port: [*command(port), "--app-dir", str(app_dir)], env
-        )
+            key, label, "/predict", "/ready", data_body,
+            lambda port: [own, *command(port)[1:], "--app-dir", str(app_dir)], env,
+        )  # fmt: skip
     return Target(key, label, "/predict", "/ready", data_body, command, env)
 
 
