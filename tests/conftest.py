@@ -6,8 +6,10 @@ servers itself). The full suite (`./mlops test`) runs both."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -26,29 +28,29 @@ from tests.support import TRITON_KEY, RegisteredModel, register_trained, start_m
 os.environ.update(processes.QUIET_ENV)
 hermetic.scrub_environment(os.environ)
 # hypothesis (schemathesis' engine) keeps its database in ./.hypothesis unless told otherwise
-os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="hypothesis-")
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _HYPOTHESIS_DIR = tempfile.mkdtemp(prefix="hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_DIR, True)
 
 _STATE_KEY = pytest.StashKey[dict]()
 # fixtures that start a real process (MLflow, Triton, Pushgateway, Redis) or need one
 REAL_FIXTURES = {"mlflow_server", "mlflow_state", "triton_install", "pushgateway", "redis_url", "redis_service"}
 
 
-# the repository's own state dir: what the suite's processes (not only this one) must leave alone;
-# the Triton venv is installed there by `./mlops test` itself
+# the repository's own state dir: what the suite's processes (not only this one) must leave alone
 REPO_STATE = REPO_ROOT / ".mlops"
-REPO_STATE_SKIP = ("triton/venv",)
 
 
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):  # the controller, with or without xdist
-        session.config.stash[_STATE_KEY] = hermetic.snapshot(REPO_STATE, REPO_STATE_SKIP)
+        skip = hermetic.not_the_suites(REPO_STATE)
+        session.config.stash[_STATE_KEY] = (skip, hermetic.snapshot(REPO_STATE, skip))
 
 
 def pytest_sessionfinish(session, exitstatus):
-    before = session.config.stash.get(_STATE_KEY, None)
+    skip, before = session.config.stash.get(_STATE_KEY, ((), None))
     if before is None:
         return
-    written = hermetic.changed(before, hermetic.snapshot(REPO_STATE, REPO_STATE_SKIP))
+    written = hermetic.changed(before, hermetic.snapshot(REPO_STATE, skip))
     if written:
         session.config.get_terminal_writer().line(
             f"the suite wrote into the repository's {REPO_STATE}: {written[:20]}", red=True
@@ -220,8 +222,8 @@ def _environment_left_as_found():
 
 @pytest.fixture(scope="session", autouse=True)
 def _writes_stay_in_temporary_directories(tmp_path_factory):
-    """Fails the session when a test wrote outside its temporary directories (the repository's
-    `.mlops/`, the home directory, ...): see `tests.hermetic`."""
+    """Records the files this process opens for writing outside its temporary directories (the
+    repository's `.mlops/`, the home directory, ...): see `tests.hermetic`."""
     guard = hermetic.WriteGuard(tmp_path_factory.getbasetemp())
     guard.install()
     yield guard
@@ -229,6 +231,7 @@ def _writes_stay_in_temporary_directories(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_write_outside_temporary_directories(_writes_stay_in_temporary_directories, request):
+    """Fails the test that wrote outside its temporary directories, naming the files."""
     guard = _writes_stay_in_temporary_directories
     guard.violations.clear()
     yield

@@ -72,3 +72,11 @@ def snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, int]:
 
 def changed(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def not_the_suites(state: Path) -> tuple[str, ...]:
+    """What under the repository's `.mlops/` others write while the suite runs: the Triton venv
+    (`./mlops test` installs it), the bench's runs, and the state of an env whose local platform
+    runs (`./mlops up` records itself in `<env>/platform.json`)."""
+    running = tuple(f"{record.parent.name}/" for record in state.glob("*/platform.json"))
+    return ("triton/venv", "bench/", *running)

@@ -35,3 +35,15 @@ def test_the_users_webhooks_and_credentials_are_scrubbed():
     removed = hermetic.scrub_environment(environ)
     assert environ == {"PATH": "/usr/bin", "LANG": "C.UTF-8"}
     assert "SLACK_WEBHOOK_URL" in removed
+
+
+def test_a_file_written_under_the_state_dir_is_named_and_others_platforms_are_left_out(tmp_path):
+    state = tmp_path / ".mlops"
+    (state / "dev").mkdir(parents=True)
+    (state / "dev" / "platform.json").write_text("{}")  # a platform `./mlops up` runs on dev
+    (state / "prod").mkdir()
+    skip = hermetic.not_the_suites(state)
+    before = hermetic.snapshot(state, skip)
+    (state / "dev" / "logs.jsonl").write_text("its own log")
+    (state / "prod" / "leaked.db").write_text("a test's")
+    assert hermetic.changed(before, hermetic.snapshot(state, skip)) == ["prod/leaked.db"]
