@@ -51,10 +51,13 @@ class HotPath:
         if scope["type"] != "http" or scope["method"] != "POST" or not hasattr(self.state, "plane"):
             return None
         found = self.routes.match(scope["path"])
-        if found is None or not found[0].accepts(found[1]):
+        if found is None:
             return None
-        (route, params), plane = found, self.state.plane
-        return lambda body, headers: route.handler(plane, params, body, headers)
+        route, params = found
+        if route.checks and not route.accepts(params):
+            return None
+        plane, handler = self.state.plane, route.handler
+        return lambda body, headers: handler(plane, params, body, headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.pop(HOT, None) or self.handler(scope)

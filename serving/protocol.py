@@ -55,7 +55,7 @@ class HotRoute:
         object.__setattr__(self, "_width", len(segments))
         object.__setattr__(self, "_literals", tuple((i, seg) for i, seg in enumerate(segments) if i not in dict(names)))
         object.__setattr__(self, "_names", tuple(names))
-        object.__setattr__(self, "_checks", tuple(self.allowed.items()))
+        object.__setattr__(self, "checks", tuple(self.allowed.items()))
 
     @property
     def exact(self) -> bool:
@@ -79,7 +79,7 @@ class HotRoute:
         return params
 
     def accepts(self, params: Mapping[str, str]) -> bool:
-        for name, values in self._checks:  # per request: no generator
+        for name, values in self.checks:  # per request: no generator
             if params[name] not in values:
                 return False
         return True

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import version as package_version
 
 from fastapi import APIRouter, Request, Response
@@ -72,10 +73,10 @@ async def version() -> str:
 )
 async def invocations(request: Request) -> Response:
     """Score rows on the alias the routing mode picks for this client, in MLflow's request and answer forms."""
-    return response_of(await invoke(request.app.state.plane, await request.body(), request.headers))
+    return response_of(await invoke(request.app.state.plane, {}, await request.body(), request.headers))
 
 
-async def invoke(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
+async def invoke(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
     inputs = parse_invocation(body, headers.get("content-type"), plane.other_forms)
     answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
     return reply_of(answer, predictions_bytes(answer.predictions), shadow)
@@ -84,6 +85,6 @@ async def invoke(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
 PROTOCOL = Protocol(
     "mlflow scoring",
     router,
-    hot_routes=(HotRoute("/invocations", lambda plane, _, body, headers: invoke(plane, body, headers)),),
+    hot_routes=(HotRoute("/invocations", invoke),),
     document=invocation_forms,
 )

@@ -122,9 +122,10 @@ def _metadata(settings: Settings, variants: VariantRegistry, info: RuntimeInfo) 
     )
 
 
-async def infer_on(plane: DataPlane, model_name: str, version: str | None, body: bytes, headers: Headers) -> Reply:
-    """An infer request to the model (routed, sticky per `x-client-id`) or to one of its served versions."""
-    settings = plane.settings
+async def infer_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
+    """An infer request to the model (routed, sticky per `x-client-id`) or to one of its served versions
+    (`model_version` among the path parameters)."""
+    settings, model_name, version = plane.settings, params["model_name"], params.get("model_version")
     if version is None:
         _check_name(settings, model_name)
     alias = None if version is None else _alias(settings, plane.variants, model_name, version)
@@ -154,8 +155,8 @@ async def infer_on(plane: DataPlane, model_name: str, version: str | None, body:
 )
 async def infer(request: Request) -> Response:
     """Score on the alias the routing mode picks for this client (sticky per `x-client-id`)."""
-    model_name = request.path_params["model_name"]
-    return response_of(await infer_on(request.app.state.plane, model_name, None, await request.body(), request.headers))
+    plane = request.app.state.plane
+    return response_of(await infer_on(plane, request.path_params, await request.body(), request.headers))
 
 
 @router.post(
@@ -167,7 +168,7 @@ async def infer(request: Request) -> Response:
 async def infer_version(model_name: str, model_version: VersionPath, request: Request) -> Response:
     """Score on one served version (a registry version, or an alias)."""
     plane = request.app.state.plane
-    return response_of(await infer_on(plane, model_name, model_version, await request.body(), request.headers))
+    return response_of(await infer_on(plane, request.path_params, await request.body(), request.headers))
 
 
 @router.get("", response_model=V2ServerMetadata)
@@ -265,16 +266,8 @@ PROTOCOL = Protocol(
     "open inference protocol (v2)",
     router,
     hot_routes=(
-        HotRoute(
-            "/v2/models/{model_name}/infer",
-            lambda plane, params, body, headers: infer_on(plane, params["model_name"], None, body, headers),
-        ),
-        HotRoute(
-            "/v2/models/{model_name}/versions/{model_version}/infer",
-            lambda plane, params, body, headers: infer_on(
-                plane, params["model_name"], params["model_version"], body, headers
-            ),
-        ),
+        HotRoute("/v2/models/{model_name}/infer", infer_on),
+        HotRoute("/v2/models/{model_name}/versions/{model_version}/infer", infer_on),
     ),
     schemas=tuple(SCHEMAS),
     error_shape=_error,

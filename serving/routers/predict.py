@@ -8,6 +8,8 @@ The request and response schemas are still the ones the OpenAPI shows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
@@ -58,38 +60,40 @@ def _body(answer: Answer) -> bytes:
     return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
-async def predict_routed(plane: DataPlane, body: bytes, headers: Headers) -> Reply:
+async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
     check_json(headers.get("content-type"))
     answer, shadow = await plane.predict(parse_inputs(body, plane.other_forms), headers.get("x-client-id"))
     return reply_of(answer, _body(answer), shadow)
 
 
-async def predict_on(plane: DataPlane, alias: Alias, body: bytes, headers: Headers) -> Reply:
+async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
     check_json(headers.get("content-type"))
-    return reply_of(answer := await plane.predict_alias(alias, parse_inputs(body, plane.other_forms)), _body(answer))
+    inputs = parse_inputs(body, plane.other_forms)
+    return reply_of(answer := await plane.predict_alias(Alias(params["alias"]), inputs), _body(answer))
 
 
 # Served by `serving.hot_path`; these routes document them (and answer when the app runs without it).
 @router.post("/predict", response_model=None, responses=RESPONSES, openapi_extra={**REQUEST_BODY, **CLIENT_ID})
 async def predict(request: Request) -> Response:
     """Score rows on the alias the routing mode picks for this client."""
-    return response_of(await predict_routed(request.app.state.plane, await request.body(), request.headers))
+    return response_of(await predict_routed(request.app.state.plane, {}, await request.body(), request.headers))
 
 
 @router.post("/variant/{alias}/predict", response_model=None, responses=RESPONSES, openapi_extra=REQUEST_BODY)
 async def predict_variant(alias: Alias, request: Request) -> Response:
     """Score rows on one alias explicitly (A = champion, B = challenger)."""
-    return response_of(await predict_on(request.app.state.plane, alias, await request.body(), request.headers))
+    params = {"alias": alias}
+    return response_of(await predict_on(request.app.state.plane, params, await request.body(), request.headers))
 
 
 PROTOCOL = Protocol(
     "predict",
     router,
     hot_routes=(
-        HotRoute("/predict", lambda plane, _, body, headers: predict_routed(plane, body, headers)),
+        HotRoute("/predict", predict_routed),
         HotRoute(
             "/variant/{alias}/predict",
-            lambda plane, params, body, headers: predict_on(plane, Alias(params["alias"]), body, headers),
+            predict_on,
             allowed={"alias": frozenset(ALIASES)},  # an unknown one: FastAPI's route answers its 404
         ),
     ),
