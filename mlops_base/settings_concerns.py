@@ -159,8 +159,9 @@ class ReleaseSettings(EnvSettings):
     # neither: SERVING_URL alone
     serving_replica_urls: str = Field("", pattern=r"^$|^\s*https?://[^,\s]+(\s*,\s*https?://[^,\s]+)*\s*$")
     serving_replicas_dns: Annotated[str, ReadBy(("dagster",))] = Field("", pattern=r"^$|^[A-Za-z0-9.-]+:\d+$")
-    # the token of the replicas' reload routes: the release sends it, each replica checks it
-    reload_secret_token: Annotated[str, Secret(needed_by=("serving",)), ReadBy(("dagster", "serving"))] = ""
+    # the token of the replicas' reload routes: the release sends it, each replica checks it, prod-local
+    # generates one when it is unset
+    reload_secret_token: Annotated[str, Secret(needed_by=("serving",)), ReadBy(("launcher", "dagster", "serving"))] = ""
 
     @property
     def replica_url_list(self) -> list[str]:
