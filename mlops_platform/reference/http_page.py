@@ -12,8 +12,8 @@ from mlops_base.settings import REPO_ROOT, load_settings
 
 
 def openapi() -> dict:
-    """The model server's OpenAPI with every layer on, built in a process of its own: the layers
-    keep per-process state about the apps built (e.g. the evaluation layer's servers)."""
+    """The model server's OpenAPI with every layer on, built in a process of its own: building a
+    server starts what its layers run beside it (e.g. the evaluation layer's prediction-log writer)."""
     script = "import json, mlops_platform.reference.http_page as p; print(json.dumps(p.built_openapi()))"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
