@@ -132,7 +132,7 @@ def build_targets(
 
     def mlserver(workers: int | None, name: str) -> Callable[[int], list[str]]:
         def command(port: int) -> list[str]:
-            ports = (port, processes.free_port(), processes.free_port())
+            ports = (port, *processes.free_ports(2))
             return peers.mlserver_command(
                 peers.ensure_venv(venvs, "mlserver"), workdir / name, model_file, ports, workers
             )

@@ -31,7 +31,7 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
         raise RuntimeError(f"Triton cannot run here: {why}")
     repository = workdir / "triton-models"
     repository.mkdir(parents=True, exist_ok=True)
-    ports = (processes.free_port(), processes.free_port(), processes.free_port())
+    ports = processes.free_ports(3)
     started = time.monotonic()
     service = processes.start_ready(
         "triton",

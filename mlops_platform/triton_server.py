@@ -114,7 +114,7 @@ def start(repository: Path, log_dir: Path, admin_key: str, install: TritonInstal
     """A Triton server on loopback ports, ready (no model loaded: explicit model control)."""
     install = install or TritonInstall(VENV)
     repository.mkdir(parents=True, exist_ok=True)
-    ports = (processes.free_port(), processes.free_port(), processes.free_port())
+    ports = processes.free_ports(3)  # HTTP, gRPC, metrics: Triton refuses two on one port
     return processes.start_ready(
         "triton",
         command(install, repository, ports, admin_key),

@@ -33,3 +33,9 @@ def test_a_leader_killed_alone_leaves_no_child_behind_once_stopped(tmp_path):
     while _running(child):
         assert time.monotonic() < deadline, "the child of the killed leader survived stop()"
         time.sleep(0.05)
+
+
+def test_free_ports_are_distinct():
+    for _ in range(50):
+        ports = processes.free_ports(3)
+        assert len(set(ports)) == 3 and all(ports)
