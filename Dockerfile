@@ -19,6 +19,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY mlops_base ./mlops_base
 COPY serving_client ./serving_client
+COPY layer_api ./layer_api
 COPY core_assets ./core_assets
 COPY serving ./serving
 COPY optional_layers ./optional_layers

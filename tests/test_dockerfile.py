@@ -45,3 +45,16 @@ def test_the_image_is_pinned_locked_compiled_and_runs_as_a_user():
     [user] = re.findall(r"^USER (\S+)", text, flags=re.M)
     assert not user.startswith(("root", "0"))
     assert text.rstrip().splitlines()[-1].startswith("CMD ")
+
+
+def test_the_image_copies_every_package_the_project_builds():
+    """A package the wheel holds but the image lacks fails only in the cluster: said here."""
+    import tomllib
+
+    packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "packages"
+    ]
+    copied = {
+        line.split()[1] for line in (REPO_ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
+    }
+    assert set(packages) - copied == set()
