@@ -18,7 +18,16 @@ PAGES = [
     *sorted(p for p in (REPO_ROOT / "docs").rglob("*.md") if "reference" not in p.parts),
 ]
 CLI_PAGE = REPO_ROOT / "docs" / "reference" / "cli.md"  # generated from the parsers, and checked current
-CODE = ["mlops", "mlops_base", "core_assets", "serving", "serving_client", "optional_layers", "mlops_platform"]
+CODE = [
+    "mlops",
+    "mlops_base",
+    "layer_api",
+    "core_assets",
+    "serving",
+    "serving_client",
+    "optional_layers",
+    "mlops_platform",
+]
 CODE += ["gitops", "envs", "bench", "demo", "tests"]
 LIBRARY_VARIABLES = ("OTEL_",)  # OpenTelemetry's own environment variables, read by its SDK
 INVOCATION = re.compile(r"\./mlops((?:[ \t]+[^\s`|;&)\\]+)*)")
