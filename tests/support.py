@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import sys
 import threading
@@ -33,6 +34,18 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 
 start_mlflow = processes.start_mlflow
 free_port = processes.free_port
+
+
+def free_port_block(n: int) -> int:
+    """The first of `n` consecutive free ports (what `up --replicas` takes after SERVING_PORT), below
+    the kernel's ephemeral range: the servers other tests start on `free_port()` never take one."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(10_000, low - n)
+        if not any(processes.port_in_use(port) for port in range(base, base + n)):
+            return base
+    raise RuntimeError(f"no {n} consecutive free ports below {low}")
 
 
 @dataclass

@@ -22,7 +22,8 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_base.settings import REPO_ROOT
-from mlops_platform.processes import free_port, free_ports, port_in_use
+from mlops_platform.processes import free_port, port_in_use
+from tests.support import free_port_block
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]  # `./mlops up`: MLflow, uvicorn and Dagster
 
@@ -35,7 +36,7 @@ NOISE = ("Traceback", "Warning", "Downloading artifacts", "🏃", "View run")
 
 def _env(tmp_path: Path) -> dict[str, str]:
     shutil.copytree(REPO_ROOT / "envs", tmp_path / "envs")  # the test commits to this copy
-    mlflow_port, serving_port = free_ports(2)
+    mlflow_port, serving_port = free_port(), free_port_block(4)  # the balancer's port, then 3 replicas
     return {
         **os.environ,
         "MLOPS_ENVS_DIR": str(tmp_path / "envs"),
