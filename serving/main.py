@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from layer_api.events import ServingEvent
 from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, SettingsError, load_settings
@@ -77,9 +76,6 @@ def create_app(
     source = source or RegistrySource(settings)
     new_runtime = new_runtime or runtime_factory(settings)
 
-    def on_event(event: ServingEvent, payload: dict) -> None:
-        layers.serving_event(event, payload)
-
     protocols = (*CORE_PROTOCOLS, *layers.serving_protocols())
     routes = HotRoutes(protocols)
     served = Served(routes)
@@ -87,7 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         variants = served.variants = app.state.variants = VariantRegistry(
-            settings, source, new_runtime, on_event=on_event
+            settings, source, new_runtime, on_event=layers.serving_event
         )
         plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         plane.record = layers.prediction_recorder()
@@ -114,7 +110,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.reload_guard = ReloadGuard(settings)
-    app.state.shadow = ShadowStats(on_event=on_event)
+    app.state.shadow = ShadowStats(on_event=layers.serving_event)
     answers = errors.ErrorAnswers(protocols)
     # innermost: every middleware below wraps it too
     app.add_middleware(HotPath, state=app.state, routes=routes, answers=answers)

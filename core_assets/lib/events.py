@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from layer_api.events import LIFECYCLE_EVENTS, WARNING_EVENTS, LifecycleEvent, check_event
+from layer_api.events import WARNING_EVENTS, LifecycleEvent
 from layer_api.manager import LayerManager
 
 _log = logging.getLogger("mlops.lifecycle")
@@ -20,7 +20,7 @@ _log = logging.getLogger("mlops.lifecycle")
 def emit_lifecycle_event(
     event: LifecycleEvent, payload: dict[str, Any], layers: LayerManager, log: logging.Logger | None = None
 ) -> None:
-    check_event(event, LIFECYCLE_EVENTS)
+    """Log the event, then notify every subscriber (the manager refuses a name outside the vocabulary)."""
     level = logging.WARNING if event in WARNING_EVENTS else logging.INFO
     (log or _log).log(level, "lifecycle event %s %s", event, json.dumps(payload, default=str, sort_keys=True))
     layers.lifecycle_event(event, payload)

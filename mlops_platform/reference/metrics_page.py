@@ -26,7 +26,7 @@ def page() -> str:
         "",
         "| metric | type | what |",
         "|---|---|---|",
-        *_rows(ServingMetrics().own_families()),
+        *_rows(sorted(ServingMetrics().registry.collect(), key=lambda f: f.name)),  # new: no layer's values yet
         *(f"| `{name.removesuffix('_total')}` | counter | kept by an optional layer |" for name in layer_counters),
         *(f"| `{name}` | gauge | {text} (evaluation layer) |" for name, text in EVALUATION_GAUGES.items()),
         "",

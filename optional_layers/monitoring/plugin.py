@@ -82,14 +82,6 @@ class ServingMetrics:
             "mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=registry
         )
 
-    def own_families(self) -> list:
-        """The layer's own metrics (not the other layers' values it collects), for the reference."""
-        collectors = [
-            self.in_flight, self.reloads, self.reload_seconds, self.load_failures, self.shadow_rows,
-            self.shadow_disagreements, self.model_loaded, self.predicts,
-        ]  # fmt: skip
-        return sorted((family for collector in collectors for family in collector.collect()), key=lambda f: f.name)
-
     def exposition(self, served: ServedView) -> bytes:
         for alias, loaded in served.loaded().items():
             self.model_loaded.labels(alias).set(1 if loaded else 0)
