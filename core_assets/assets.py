@@ -197,9 +197,14 @@ class ServedAliasConfig(Config):
     version: str | None = Field(None, description="a READY version; default: the newest the graph registered")
     remove: bool = Field(False, description="remove the alias instead of moving it (rollback to no version)")
     reason: str = ""
+    expect: dict[str, str] = Field(
+        default_factory=dict,
+        description="versions the aliases must point to when the run starts, e.g. {'A': '3', 'B': '5'} "
+        "(those a decision judged); otherwise nothing moves",
+    )
 
     def request(self) -> MoveRequest:
-        return MoveRequest(self.alias, self.version, self.remove, self.reason)
+        return MoveRequest(self.alias, self.version, self.remove, self.reason, self.expect)
 
 
 SERVING_CHECK = AssetCheckSpec(

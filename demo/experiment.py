@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -28,6 +29,18 @@ EXPERIMENT_SETTINGS = {
     "AUTO_PROMOTE": "true",
 }
 CLASSES = (0, 1, 2)
+# the outcomes come from two labelling sources, each with its own feedback credential: a decision
+# needs outcomes from EVALUATION_MIN_SOURCES (2) of them
+SOURCES = ("labelling-team", "support-desk")
+
+
+def feedback_credentials() -> dict[str, str]:
+    """A fresh random token per source, and FEEDBACK_TOKEN naming them (`name:token,...`)."""
+    return {source: secrets.token_urlsafe(32) for source in SOURCES}
+
+
+def feedback_setting(tokens: dict[str, str]) -> str:
+    return ",".join(f"{source}:{token}" for source, token in tokens.items())
 
 
 def env_with_evaluation(repo_env_dir: Path, state_dir: Path) -> Path:
@@ -53,8 +66,11 @@ def _truth(prediction: int, accuracy: float, rng: random.Random) -> int:
     return rng.choice([c for c in CLASSES if c != prediction])
 
 
-def run_experiment(server_url: str, rows: list[list[float]], say, batch: int = 100, seed: int = 0) -> dict:
-    """Traffic and its outcomes in batches until the layer decides; then wait for the promotion.
+def run_experiment(
+    server_url: str, rows: list[list[float]], tokens: dict[str, str], say, batch: int = 100, seed: int = 0
+) -> dict:
+    """Traffic and its outcomes in batches until the layer decides, each batch's outcomes sent by
+    the next source in turn (`tokens`: its feedback credential); then wait for the promotion.
     Returns the final /evaluation."""
     rng = random.Random(seed)
     accuracy = {"A": CHAMPION_ACCURACY, "B": CHALLENGER_ACCURACY}
@@ -73,9 +89,11 @@ def run_experiment(server_url: str, rows: list[list[float]], say, batch: int = 1
                 answer.raise_for_status()
                 body = answer.json()
                 truth = _truth(int(body["predictions"][0]), accuracy[body["variant"]], rng)
-                outcomes.append({"request_id": answer.headers["x-request-id"], "label": truth})
-            client.post("/feedback", json=outcomes).raise_for_status()
-            judged = client.get("/evaluation").json()
+                outcomes.append({"prediction_id": answer.headers["x-prediction-id"], "label": truth})
+            source = SOURCES[(sent // batch) % len(SOURCES)]
+            credential = {"Authorization": f"Bearer {tokens[source]}"}
+            client.post("/feedback", json=outcomes, headers=credential).raise_for_status()
+            judged = client.get("/evaluation", headers=credential).json()
             comparison = judged["comparison"]
             say(
                 f"  {sent:>5} predictions with outcomes: difference {comparison['difference']:+.3f} "
@@ -94,7 +112,7 @@ def run_experiment(server_url: str, rows: list[list[float]], say, batch: int = 1
             f"promoted by the evaluation layer {time.monotonic() - decided:.1f}s after the decision "
             f"({time.monotonic() - started:.1f}s in all): champion A = v{challenger}"
         )
-        return client.get("/evaluation").json()
+        return client.get("/evaluation", headers=credential).json()
 
 
 def promotion_runs(dag) -> list[dict]:

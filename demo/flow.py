@@ -7,13 +7,20 @@ whose fed-back outcomes get the challenger promoted by the evaluation layer.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core_assets.lib.data import builtin_features
-from demo.experiment import env_with_evaluation, promotion_runs, run_experiment
+from demo.experiment import (
+    env_with_evaluation,
+    feedback_credentials,
+    feedback_setting,
+    promotion_runs,
+    run_experiment,
+)
 from demo.faults import register_corrupt_version
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings
@@ -41,6 +48,9 @@ class DemoReport:
 
 
 def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
+    tokens = feedback_credentials()
+    # the settings and the platform's processes read it from the environment (never argv, never a file)
+    os.environ["FEEDBACK_TOKEN"] = feedback_setting(tokens)
     settings = load_settings(
         "dev",
         mlops_state_dir=state_dir,
@@ -93,7 +103,9 @@ def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
             f"server B=v{serving_b} (before the failed deploy: v{before})"
         )
         report.add(report.summary())
-        report.evaluation = run_experiment(server_url, builtin_features().x_test.to_numpy().tolist(), report.add)
+        report.evaluation = run_experiment(
+            server_url, builtin_features().x_test.to_numpy().tolist(), tokens, report.add
+        )
         for run in promotion_runs(dag):  # the alias is served before its run records its end
             report.add(f"promote_job run {run['runId'][:8]} {dag.wait(run['runId'])}, trigger evaluation")
     finally:

@@ -10,7 +10,7 @@ layer never decides the env itself. It implements the hooks it needs as methods 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -108,13 +108,16 @@ class AnsweredPrediction(NamedTuple):
     scored input and the predictions (not copies), for a layer to serialize off the hot path.
     (A tuple: built per request, ~4 times cheaper than a frozen dataclass.)"""
 
-    request_id: str | None
+    prediction_id: str  # issued by the server (128 random bits), sent back as `x-prediction-id`
+    request_id: str | None  # the caller's x-request-id (or the server's): a correlation field, never a key
     time: float  # seconds since the epoch, when answered
     alias: str
     model_name: str
     version: str
-    bucket: int | None  # the client's sticky bucket (0..99) on routed routes, None per variant
+    bucket: int | None  # the client's sticky bucket (0..99) when the routing mode chose the alias; None
+    # when the caller named the alias or version (such traffic is not a randomised comparison)
     rows: Any  # what the model scored: a float64 array or a frame of named columns
+    columns: Sequence[str]  # the model's input columns (an array's, in order)
     predictions: Any
 
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlops_base.echo import quoted
+
 # the processes that check their secrets at start-up (the MLflow server: `mlops mlflow-server`)
 Component = Literal["dagster", "serving", "mlflow"]
 # every process that reads settings (the launcher: `./mlops` and its commands)
@@ -70,12 +72,18 @@ class EnvSettings(BaseSettings):
         return tuple(str(getattr(self, name)) for name in secret_fields(type(self)) if getattr(self, name))
 
 
-def describe_error(error: ValidationError) -> str:
-    """Each invalid setting as NAME='value': why."""
+def describe_error(error: ValidationError, model: type[BaseModel]) -> str:
+    """Each invalid setting as NAME='value': why. A secret's value is never shown, an error of the
+    whole model (its input is every setting) shows none, and a long value is cut short."""
+    secrets = secret_fields(model)
     problems = []
-    for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"]).upper()
-        problems.append(f"{name}={item['input']!r}: {item['msg']}")
+    for item in error.errors(include_url=False, include_input=True):
+        loc = [str(part) for part in item["loc"]]
+        if not loc:
+            problems.append(item["msg"].removeprefix("Value error, "))
+            continue
+        value = "(secret, not shown)" if loc[0] in secrets else quoted(item["input"])
+        problems.append(f"{'.'.join(loc).upper()}={value}: {item['msg']}")
     return "; ".join(problems)
 
 

@@ -33,7 +33,7 @@ class LayerSettings(EnvSettings):
                 found = _layer_settings[key] = cls(_env_file=path, _secrets_dir=mounted)
             except ValidationError as exc:
                 raise SettingsError(
-                    f"invalid {cls.__name__} of env {settings.mlops_env!r} ({path}): {describe_error(exc)}"
+                    f"invalid {cls.__name__} of env {settings.mlops_env!r} ({path}): {describe_error(exc, cls)}"
                 ) from None
         return found
 

@@ -104,4 +104,4 @@ def load_settings(env: str | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(_env_file=path, _secrets_dir=secrets_dir(), **{"mlops_env": env, **overrides})
     except ValidationError as exc:
-        raise SettingsError(f"invalid settings of env {env!r} ({path}): {describe_error(exc)}") from None
+        raise SettingsError(f"invalid settings of env {env!r} ({path}): {describe_error(exc, Settings)}") from None

@@ -189,6 +189,14 @@ class ServingSettings(EnvSettings):
     reload_secret_token_previous: Annotated[str, Secret()] = ""
     reload_max_failures: int = Field(5, ge=1)
     reload_lockout_s: int = Field(60, ge=1)
+    # who may send outcomes (POST /feedback) and read the judgement (GET /evaluation): one token, or
+    # one per source of outcomes as `name:token,name:token` (the evaluation layer records each
+    # outcome's source); `_PREVIOUS` is accepted too during a rotation. Empty: nobody may.
+    feedback_token: Annotated[str, Secret(), ReadBy(("launcher", "dagster", "serving"))] = ""
+    feedback_token_previous: Annotated[str, Secret()] = ""
+    # who may ask for predictions on the scoring routes; empty: anyone who reaches the server (prod sets it)
+    predict_token: Annotated[str, Secret(), ReadBy(("launcher", "serving"))] = ""
+    predict_token_previous: Annotated[str, Secret()] = ""
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
     default_alias: Alias = Alias.A
     ab_test_percent: int = Field(10, ge=0, le=100)

@@ -215,22 +215,32 @@ def postgres(settings: Settings) -> Postgres:
     return Postgres(settings.state_dir / "postgres", settings.postgres_port)
 
 
-def _reload_token(settings: Settings) -> str:
-    """Generated once per local env and kept in its state dir (0600), never in a committed file."""
-    path = settings.state_dir / "secrets" / "RELOAD_SECRET_TOKEN"
+def generated_secret(settings: Settings, name: str) -> str:
+    """Generated once per local env and kept in its state dir (a 0700 dir, the file 0600 from its
+    creation), never in a committed file."""
+    path = settings.state_dir / "secrets" / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
 def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
     """The secrets `component` needs, as environment variables, for a stack this machine runs: a
-    local env without a RELOAD_SECRET_TOKEN of its own gets one generated into its state dir."""
+    local env without a RELOAD_SECRET_TOKEN or FEEDBACK_TOKEN of its own gets one generated into its
+    state dir."""
+    generated = {}
+    if component != "mlflow":
+        for name, value in (
+            ("RELOAD_SECRET_TOKEN", settings.reload_secret_token),
+            ("FEEDBACK_TOKEN", settings.feedback_token),
+        ):
+            if not value or (name == "RELOAD_SECRET_TOKEN" and runs_locally(settings)):
+                generated[name] = generated_secret(settings, name)
     if not runs_locally(settings):
-        generate = component != "mlflow" and not settings.reload_secret_token
-        return {"RELOAD_SECRET_TOKEN": _reload_token(settings)} if generate else {}
+        return generated
     cluster = postgres(settings)
     if not (cluster.root / "password").is_file():
         raise StorageError(
@@ -243,10 +253,9 @@ def local_secrets(settings: Settings, component: Process) -> dict[str, str]:
             "MLFLOW_S3_ENDPOINT_URL": settings.s3_endpoint_url,
             **s3,
         }
-    token = {"RELOAD_SECRET_TOKEN": _reload_token(settings)}
     if component == "serving":  # S3: the evaluation layer copies its prediction log there
-        return {**s3, **token}
-    return {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **token}
+        return {**s3, **generated}
+    return {"DAGSTER_PG_URL": cluster.url("dagster"), **s3, **generated}
 
 
 def start_local_storage(settings: Settings, log_dir: Path) -> list[processes.Service]:

@@ -6,7 +6,9 @@ server may reshape its private modules without breaking them:
 - `ServedView`: a typed, read-only view of what the server serves (versions, loaded aliases,
   requests in flight, which paths score), handed to `mlops_serving_startup`;
 - `Protocol`, `HotRoute`: the declaration of a layer's routes (`mlops_serving_protocols`);
-- `HOT`, `ANSWERED`: scope keys the hot path sets (see `serving.scope_keys`), for middleware.
+- `HOT`, `ANSWERED`: scope keys the hot path sets (see `serving.scope_keys`), for middleware;
+- `credential(scope)`: the dependency that admits a request carrying that scope's credential and
+  gives the credential's name (e.g. the source of fed-back outcomes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from typing import Protocol as TypingProtocol
 
 from mlops_base.aliases import Alias
+from serving.dependencies import credential
 from serving.protocol import HotRoute, Protocol
 from serving.scope_keys import ANSWERED, HOT
 
@@ -39,4 +42,4 @@ class ServedView(TypingProtocol):
         ...
 
 
-__all__ = ["ANSWERED", "HOT", "HotRoute", "Protocol", "ServedView"]
+__all__ = ["ANSWERED", "HOT", "HotRoute", "Protocol", "ServedView", "credential"]

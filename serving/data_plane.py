@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
+from secrets import token_hex
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +39,7 @@ class Answer(NamedTuple):
     rows: ModelInput
     predictions: Any
     probabilities: tuple[list, np.ndarray] | None = None
+    prediction_id: str | None = None  # issued when a layer records the prediction (feedback names it)
 
 
 class DataPlane:
@@ -86,14 +88,24 @@ class DataPlane:
                 raise PayloadError(422, f"the model rejected the input: {exc}") from exc
             except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                 raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
+        prediction_id = None
         if self.record is not None:
-            ref = info.ref
+            ref, prediction_id = info.ref, token_hex(16)  # 128 random bits: neither chosen nor guessed by a caller
             self.record(
                 AnsweredPrediction(
-                    request_id.get(), time.time(), alias, ref.model_name, ref.version, client_bucket, x, predictions
+                    prediction_id,
+                    request_id.get(),
+                    time.time(),
+                    alias,
+                    ref.model_name,
+                    ref.version,
+                    client_bucket,
+                    x,
+                    info.feature_names,
+                    predictions,
                 )
             )
-        return Answer(alias, info, x, predictions, probabilities)
+        return Answer(alias, info, x, predictions, probabilities, prediction_id)
 
     def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:
         """The body's rows in the form the model takes: a float64 array in column order for a

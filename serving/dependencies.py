@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, Request
 
 from mlops_base.settings import Settings
+from serving.credentials import Credentials, Scope
 from serving.inputs import check_json
-from serving.reload_guard import ReloadGuard
 from serving.shadow import ShadowStats
 from serving.variants import VariantRegistry
 
@@ -30,30 +30,23 @@ VariantsDep = Annotated[VariantRegistry, Depends(_variants)]
 ShadowDep = Annotated[ShadowStats, Depends(_shadow)]
 
 
-async def _reload_token(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_token: Annotated[str | None, Header()] = None,
-) -> None:
-    """Bearer token (or x-token) compared in constant time; never logged or echoed."""
-    guard: ReloadGuard = request.app.state.reload_guard
-    client = request.client.host if request.client else "unknown"
-    wait_s = guard.retry_after(client)
-    if wait_s is not None:
-        raise HTTPException(
-            429, f"too many wrong reload tokens from {client}; retry in {wait_s} s", {"Retry-After": str(wait_s)}
-        )
-    supplied = None
-    if authorization and authorization.lower().startswith("bearer "):
-        supplied = authorization[7:].strip()
-    supplied = supplied or x_token
-    if not supplied:
-        raise HTTPException(401, "reload needs a token: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    if not guard.accepts(client, supplied):
-        raise HTTPException(403, "invalid reload token")
+def credential(scope: Scope):
+    """A dependency that admits requests carrying `scope`'s credential (Bearer, or x-token) and
+    gives its name (the source of what the request sends)."""
+
+    async def check(
+        request: Request,
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+        x_token: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> str:
+        credentials: Credentials = request.app.state.credentials
+        client = request.client.host if request.client else "unknown"
+        return credentials.check(scope, client, authorization, x_token)
+
+    return Depends(check)
 
 
-ReloadAuth = Depends(_reload_token)
+ReloadAuth = credential("reload")
 
 
 async def _json_body(request: Request) -> None:

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from serving.credentials import Credentials
 from serving.errors import ErrorAnswers, failure
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
@@ -35,6 +36,7 @@ from serving.scope_keys import ANSWERED, HOT, REQUEST_ID
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
+CREDENTIAL_HEADERS = {b"authorization", b"x-token"}
 Handler = Callable[[bytes, dict[str, str]], Awaitable[Reply]]
 _log = logging.getLogger("serving.hot_path")
 
@@ -45,6 +47,9 @@ class HotPath:
         self.state = state  # the app's: the data plane is set there when the lifespan starts
         self.routes = routes
         self.answers = answers
+        credentials: Credentials = state.credentials
+        # PREDICT_TOKEN set: every scoring request shows it; unset: not even a check per request
+        self.guard = credentials if "predict" in credentials.scopes else None
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler of a hot route, once the data plane exists; None: FastAPI answers."""
@@ -66,6 +71,8 @@ class HotPath:
             return
         headers = {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in READ}
         try:
+            if self.guard is not None:
+                self._admit(scope)
             reply = await handler(await _body(receive), headers)
         except (HTTPException, PayloadError, ModelLoadError) as exc:
             await self._error(scope, receive, send, exc)
@@ -92,6 +99,12 @@ class HotPath:
         scope[ANSWERED] = ("200", reply.variant, reply.version)
         if reply.after is not None:
             await run_in_threadpool(reply.after)
+
+    def _admit(self, scope: Scope) -> None:
+        """HTTPException 401/403/429 unless the request carries the predict credential."""
+        found = {name: value.decode("latin-1") for name, value in scope["headers"] if name in CREDENTIAL_HEADERS}
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        self.guard.check("predict", client, found.get(b"authorization"), found.get(b"x-token"))
 
     async def _error(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure."""

@@ -11,15 +11,16 @@ from fastapi import FastAPI
 
 from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
+from mlops_base.credentials import WEAK_TOKENS, weakness
 from mlops_base.settings import Settings, SettingsError, load_settings
 from serving import errors, openapi_doc
 from serving.alias_watch import AliasWatch
+from serving.credentials import Credentials, configured
 from serving.data_plane import DataPlane
 from serving.hot_path import HotPath, ModelServerApp
 from serving.model_source import ModelSource, RegistrySource
 from serving.protocol import HotRoutes
 from serving.protocols import CORE_PROTOCOLS
-from serving.reload_guard import ReloadGuard
 from serving.request_id import RequestId
 from serving.runtimes.base import RuntimeInfo
 from serving.served_view import Served
@@ -28,14 +29,18 @@ from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
 # probes and scrapes: not traced
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
-# tokens that must never protect a reload endpoint outside dev
-WEAK_TOKENS = {"changeme", "change-me", "dev-reload-token", "token", "secret"}
 
 
 def check_serving_settings(settings: Settings) -> None:
     settings.require_secrets("serving")
-    if settings.mlops_env != "dev" and settings.reload_secret_token in WEAK_TOKENS:
+    if settings.mlops_env != "dev" and settings.reload_secret_token.lower() in WEAK_TOKENS:
         raise SettingsError(f"env {settings.mlops_env!r} refuses a default RELOAD_SECRET_TOKEN; set a secret one")
+    for credential in configured(settings):
+        why = weakness(credential.token.decode())
+        if credential.scope != "reload" and why is not None:
+            raise SettingsError(
+                f"{credential.scope} credential {credential.name!r} is too weak ({why}); set a random one"
+            )
     if settings.uses_triton and not settings.triton_url:
         raise SettingsError(
             "a variant is served by Triton but TRITON_URL is not set (`./mlops up` starts Triton and sets it)"
@@ -109,7 +114,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.reload_guard = ReloadGuard(settings)
+    app.state.credentials = Credentials(settings)
     app.state.shadow = ShadowStats(on_event=layers.serving_event)
     answers = errors.ErrorAnswers(protocols)
     # innermost: every middleware below wraps it too

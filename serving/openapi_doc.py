@@ -102,6 +102,24 @@ def describe_columns(openapi: dict, loaded: Mapping[str, RuntimeInfo], settings:
             schemas[name]["properties"]["return_proba"].update(enum=[False], description="no loaded model has them")
 
 
+CREDENTIAL_STATUSES = {
+    "401": "PREDICT_TOKEN is set and the request carries no credential, or an invalid one",
+    "403": "the request carries another scope's credential (e.g. the feedback token)",
+    "429": "too many invalid credentials from this client; see Retry-After",
+}
+
+
+def credential_statuses(openapi: dict, scoring_paths: Iterable[str]) -> None:
+    """The statuses of the predict credential on every scoring route, in the shape of its other errors."""
+    for path in scoring_paths:
+        responses = openapi["paths"].get(path, {}).get("post", {}).get("responses")
+        if responses is None:
+            continue
+        shape = {key: value for key, value in responses.get("422", {}).items() if key == "content"}
+        for status, description in CREDENTIAL_STATUSES.items():
+            responses.setdefault(status, {"description": description, **shape})
+
+
 def document(
     app: FastAPI, protocols: Iterable[Protocol], settings: Settings, loaded: Callable[[], dict[str, RuntimeInfo]]
 ) -> None:
@@ -121,6 +139,7 @@ def document(
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
+            credential_statuses(app.openapi_schema, [r.pattern for p in protocols for r in p.hot_routes])
             for protocol in protocols:
                 if protocol.document is not None:
                     protocol.document(app.openapi_schema, now, settings)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from serving.data_plane import Answer
 
 JSON = "application/json"
+PREDICTION_ID = "x-prediction-id"
 Headers = Mapping[str, str]
 """The request's headers by lower-case name (Starlette's `Headers`, or the hot path's dict)."""
 
@@ -28,6 +29,8 @@ class Reply(NamedTuple):
 def reply_of(
     answer: Answer, body: bytes, after: Callable[[], None] | None = None, media: str = JSON, extra: tuple = ()
 ) -> Reply:
+    if answer.prediction_id is not None:  # what POST /feedback names this prediction by
+        extra = (*extra, (PREDICTION_ID, answer.prediction_id))
     return Reply(body, answer.alias.value, answer.info.ref.version, media, extra, after)
 
 

@@ -20,7 +20,7 @@ from mlops_base.settings import Settings, load_settings
 from serving.columns import Column, numeric_columns
 from serving.main import create_app
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo
-from tests.support import TOKEN, serving_client
+from tests.support import FEEDBACK_TOKEN, TOKEN, serving_client
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -119,7 +119,14 @@ def fake_settings(**overrides) -> Settings:
     """The dev env's settings on the fake registry; the alias watch off unless a test turns it on,
     so that what a test moves in the registry reaches the server only when the test says."""
     return load_settings(
-        "dev", **{"model_name": "fake-model", "reload_secret_token": TOKEN, "alias_poll_seconds": 0, **overrides}
+        "dev",
+        **{
+            "model_name": "fake-model",
+            "reload_secret_token": TOKEN,
+            "feedback_token": FEEDBACK_TOKEN,
+            "alias_poll_seconds": 0,
+            **overrides,
+        },
     )
 
 

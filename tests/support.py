@@ -28,6 +28,16 @@ from mlops_base.settings import REPO_ROOT, Settings, load_settings
 from mlops_platform import layer_toggle, processes
 
 TOKEN = "test-reload-token-0123456789"
+# two sources of outcomes, each with its own feedback credential (FEEDBACK_TOKEN names them)
+FEEDBACK = {"labelling": "test-feedback-labelling-0123456789", "support": "test-feedback-support-0123456789"}
+FEEDBACK_TOKEN = ",".join(f"{source}:{token}" for source, token in FEEDBACK.items())
+
+
+def feedback_auth(source: str = "labelling") -> dict[str, str]:
+    """The headers of a request sent with `source`'s feedback credential."""
+    return {"Authorization": f"Bearer {FEEDBACK[source]}"}
+
+
 TRITON_KEY = "test-admin-key-0123456789"  # the Triton repository API's admin key in tests
 ROW = [5.1, 3.5, 1.4, 0.2]
 
@@ -90,7 +100,13 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:
     return load_settings(
         "dev",
-        **{"mlflow_tracking_uri": tracking_uri, "model_name": model.name, "reload_secret_token": TOKEN, **overrides},
+        **{
+            "mlflow_tracking_uri": tracking_uri,
+            "model_name": model.name,
+            "reload_secret_token": TOKEN,
+            "feedback_token": FEEDBACK_TOKEN,
+            **overrides,
+        },
     )
 
 
@@ -133,7 +149,9 @@ def start_model_server(
 
 def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
     """A real uvicorn model server with the tests' token; stop it with processes.stop."""
-    return start_model_server(tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "MLOPS_ENV": "dev", **env})
+    return start_model_server(
+        tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "FEEDBACK_TOKEN": FEEDBACK_TOKEN, "MLOPS_ENV": "dev", **env}
+    )
 
 
 @contextmanager
@@ -226,7 +244,13 @@ def start_daemon(settings: Settings, log_dir: Path, env: dict[str, str] | None =
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
         log_dir / "dagster-daemon.log",
         "",
-        {**dagster_env(settings), "MODEL_NAME": settings.model_name, "RELOAD_SECRET_TOKEN": TOKEN, **(env or {})},
+        {
+            **dagster_env(settings),
+            "MODEL_NAME": settings.model_name,
+            "RELOAD_SECRET_TOKEN": TOKEN,
+            "FEEDBACK_TOKEN": FEEDBACK_TOKEN,
+            **(env or {}),
+        },
     )
 
 

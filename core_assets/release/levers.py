@@ -7,7 +7,7 @@ config is given); `plan_move` turns the lever and the config into one `PlannedMo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args
 
 from dagster import DagsterRun
@@ -30,6 +30,8 @@ class MoveRequest:
     version: str | None = None
     remove: bool = False
     reason: str = ""
+    # the versions the aliases must still point to (those a decision judged); else nothing moves
+    expect: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,14 @@ def plan_move(
     if request.remove and request.version:
         raise MoveRefused("give either a version or remove: true, not both")
 
+    for alias, judged in sorted(request.expect.items()):
+        now = alias_version(client, model_name, Alias(alias))
+        if now != judged:
+            raise MoveRefused(
+                f"the decision judged {alias}=v{judged}, but alias {alias} points to v{now} now: "
+                "nothing moves (a decision holds for the versions it judged)"
+            )
+
     def planned(alias: Alias, version: str | None, reason: str) -> PlannedMove:
         return PlannedMove(model_name, alias, version, request.reason or reason, lever, run.trigger, run.run_id)
 
@@ -79,12 +89,17 @@ def plan_move(
     return planned(alias, version, f"{lever} of v{version}")
 
 
-def rollback_run_config(alias: Alias, version: str | None, reason: str) -> dict:
-    """rollback_job's run config restoring `version` on `alias` (None: remove the alias)."""
+def rollback_run_config(
+    alias: Alias, version: str | None, reason: str, expect: Mapping[str, str] | None = None
+) -> dict:
+    """rollback_job's run config restoring `version` on `alias` (None: remove the alias), for
+    `reason`; `expect`: the versions the aliases must still point to (else the run refuses)."""
     target = {"version": version} if version else {"remove": True}
-    return {"ops": {"served_alias": {"config": {"alias": str(alias), **target, "reason": reason}}}}
+    config = {"alias": str(alias), **target, "reason": reason, "expect": dict(expect or {})}
+    return {"ops": {"served_alias": {"config": config}}}
 
 
-def promote_run_config(reason: str) -> dict:
-    """promote_job's run config: the champion takes the challenger's version, for `reason`."""
-    return {"ops": {"served_alias": {"config": {"reason": reason}}}}
+def promote_run_config(reason: str, expect: Mapping[str, str] | None = None) -> dict:
+    """promote_job's run config: the champion takes the challenger's version, for `reason`;
+    `expect`: the versions the aliases must still point to (else the run refuses)."""
+    return {"ops": {"served_alias": {"config": {"reason": reason, "expect": dict(expect or {})}}}}

@@ -13,8 +13,8 @@ PREFIX = "prediction-log"
 
 
 def archiver(settings: Settings) -> Callable[[Path], None]:
-    """What to do with a closed log file: upload it to s3://S3_BUCKET/prediction-log/<env>/ in prod
-    envs (kept locally too), nothing elsewhere."""
+    """What to do with a closed log file: in prod envs, upload it to s3://S3_BUCKET/prediction-log/<env>/
+    and remove it here once S3 holds all of it; elsewhere keep it (the retention removes it)."""
     if settings.storage != "postgres-s3":
         return lambda _path: None
     import boto3  # only prod envs pay for it
@@ -30,7 +30,13 @@ def archiver(settings: Settings) -> Callable[[Path], None]:
         key = f"{PREFIX}/{settings.mlops_env}/{path.name}"
         try:
             client.upload_file(str(path), settings.s3_bucket, key)
-        except Exception as exc:  # kept on disk; the next start retries nothing, the file stays
+            stored = client.head_object(Bucket=settings.s3_bucket, Key=key)["ContentLength"]
+        except Exception as exc:  # kept on disk (the retention removes it in the end)
             _log.warning("prediction log %s not copied to s3://%s/%s: %s", path.name, settings.s3_bucket, key, exc)
+            return
+        if stored == path.stat().st_size:  # verified: the copy is whole, the local file goes
+            path.unlink()
+        else:
+            _log.warning("prediction log %s: s3 holds %d of its %d bytes; kept", path.name, stored, path.stat().st_size)
 
     return upload

@@ -12,6 +12,7 @@ from dagster import (
     ConfigurableResource,
     DefaultSensorStatus,
     Definitions,
+    EnvVar,
     MaterializeResult,
     MetadataValue,
     RunRequest,
@@ -34,6 +35,7 @@ from core_assets.api import (
     rollback_run_config,
 )
 from mlops_base.aliases import CHALLENGER
+from mlops_base.credentials import first_token
 from mlops_base.settings import Settings
 from optional_layers.evaluation.plot import difference_plot
 from optional_layers.evaluation.settings import EvaluationSettings
@@ -49,9 +51,15 @@ class OnlineEvaluation(ConfigurableResource):
     min_new_outcomes: int
     every_minutes: float
     auto_promote: bool
+    feedback_token: str  # FEEDBACK_TOKEN, through EnvVar: /evaluation needs the feedback credential
 
     def read(self, history: bool = False) -> dict[str, Any]:
-        response = httpx.get(f"{self.serving_url.rstrip('/')}/evaluation", params={"history": history}, timeout=30)
+        response = httpx.get(
+            f"{self.serving_url.rstrip('/')}/evaluation",
+            params={"history": history},
+            headers={"Authorization": f"Bearer {first_token(self.feedback_token)}"},
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -139,6 +147,12 @@ def decided(source: OnlineEvaluation, wanted: str) -> tuple[dict[str, Any] | Non
     return judged, ""
 
 
+def judged_versions(judged: dict[str, Any]) -> dict[str, str]:
+    """The versions the decision judged: the run refuses to move anything if an alias moved since."""
+    c = judged["comparison"]
+    return {"A": str(c["champion"]["version"]), "B": str(c["challenger"]["version"])}
+
+
 def _key(judged: dict[str, Any]) -> str:
     """The same evidence (the same champion and challenger versions) is acted on once."""
     c = judged["comparison"]
@@ -152,7 +166,9 @@ def evaluation_promote_sensor(context: SensorEvaluationContext, online_evaluatio
     if judged is None:
         return SkipReason(why_not)
     return RunRequest(
-        run_key=_key(judged), run_config=promote_run_config(evidence(judged)), tags={TRIGGER_TAG: TRIGGER}
+        run_key=_key(judged),
+        run_config=promote_run_config(evidence(judged), judged_versions(judged)),
+        tags={TRIGGER_TAG: TRIGGER},
     )
 
 
@@ -177,7 +193,7 @@ def evaluation_rollback_sensor(
         return SkipReason(f"challenger v{current} judged worse but has no recorded move to undo")
     return RunRequest(
         run_key=_key(judged),
-        run_config=rollback_run_config(CHALLENGER, moves[0].before_version, evidence(judged)),
+        run_config=rollback_run_config(CHALLENGER, moves[0].before_version, evidence(judged), judged_versions(judged)),
         tags={TRIGGER_TAG: TRIGGER},
     )
 
@@ -195,6 +211,7 @@ def evaluation_definitions(settings: Settings) -> Definitions:
                 min_new_outcomes=layer.evaluation_min_new_outcomes,
                 every_minutes=layer.evaluation_every_minutes,
                 auto_promote=layer.auto_promote,
+                feedback_token=EnvVar("FEEDBACK_TOKEN"),
             )
         },
     )

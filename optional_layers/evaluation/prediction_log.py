@@ -5,14 +5,15 @@ record and counts it: logging never slows or fails a request."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -27,9 +28,7 @@ PRUNE_SECONDS = 3600.0  # how often predictions past the feedback window are for
 
 
 def _json(data: Any) -> bytes:
-    """Predictions or inputs as JSON: arrays by orjson's own numpy encoder, frames as records."""
-    if isinstance(data, pd.DataFrame):
-        return orjson.dumps(data.astype(object).where(data.notna(), None).to_dict(orient="records"))
+    """Predictions as JSON: arrays by orjson's own numpy encoder."""
     if isinstance(data, np.ndarray):
         try:
             return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -38,29 +37,54 @@ def _json(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-def encode(prediction: AnsweredPrediction, with_inputs: bool) -> tuple[bytes, bytes]:
-    """One line of the log, and its predictions' JSON (the outcome store keeps them too)."""
+class Inputs:
+    """What the log keeps of a request's inputs: records of the allowed columns (every column when
+    no list is given), or nothing at all."""
+
+    def __init__(self, keep: Literal["off", "sample", "all"], share: float, columns: str):
+        self.share = {"off": 0.0, "sample": share, "all": 1.0}[keep]
+        self.allowed = frozenset(c.strip() for c in columns.split(",") if c.strip()) or None
+
+    def drawn(self) -> bool:
+        return self.share > 0 and (self.share >= 1 or random.random() < self.share)
+
+    def records(self, rows: Any, columns: Sequence[str]) -> list[dict]:
+        if isinstance(rows, pd.DataFrame):
+            kept = [c for c in rows.columns if self.allowed is None or c in self.allowed]
+            frame = rows[kept]
+            return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        kept = [(i, name) for i, name in enumerate(columns) if self.allowed is None or name in self.allowed]
+        return [{name: row[i] for i, name in kept} for row in np.asarray(rows).tolist()]
+
+
+def encode(prediction: AnsweredPrediction, inputs: Inputs | None) -> tuple[bytes, bytes]:
+    """One line of the log (with the request's inputs when `inputs` is given), and its predictions'
+    JSON (the outcome store keeps them too)."""
     predictions = _json(prediction.predictions)
     line = {
+        "prediction_id": prediction.prediction_id,
         "request_id": prediction.request_id,
         "time": prediction.time,
         "alias": prediction.alias,
         "model_name": prediction.model_name,
         "version": prediction.version,
+        "routed": prediction.bucket is not None,
         "bucket": prediction.bucket,
         "predictions": orjson.Fragment(predictions),
     }
-    if with_inputs:
-        line["inputs"] = orjson.Fragment(_json(prediction.rows))
-    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE), predictions
+    if inputs is not None:
+        line["inputs"] = inputs.records(prediction.rows, prediction.columns)
+    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY), predictions
 
 
 class RotatingFile:
-    """Append-only JSON lines, a new file past `max_bytes`; `on_closed` gets each closed file."""
+    """Append-only JSON lines, readable by this user only, a new file past `max_bytes`; `on_closed`
+    gets each closed file (and may remove it once it is safely elsewhere)."""
 
     def __init__(self, directory: Path, max_bytes: int, on_closed: Callable[[Path], None]):
         self.directory, self.max_bytes, self.on_closed = directory, max_bytes, on_closed
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.chmod(0o700)  # made by an older version: what it holds is private
         self.path: Path | None = None
         self.size = 0
 
@@ -68,7 +92,9 @@ class RotatingFile:
         if self.path is None:
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             self.path = self.directory / f"predictions-{stamp}-{os.getpid()}-{random.randrange(1 << 32):08x}.jsonl"
-        with self.path.open("ab") as out:
+        # created 0600: never world-readable, not even between the open and a chmod
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "ab") as out:
             out.write(data)
         self.size += len(data)
         if self.size >= self.max_bytes:
@@ -79,6 +105,15 @@ class RotatingFile:
             closed, self.path, self.size = self.path, None, 0
             self.on_closed(closed)
 
+    def remove_older_than(self, cutoff: float) -> int:
+        """Delete closed log files last written before `cutoff` (epoch seconds); how many."""
+        removed = 0
+        for path in self.directory.glob("predictions-*.jsonl"):
+            if path != self.path and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
 
 class PredictionLog:
     def __init__(
@@ -86,9 +121,11 @@ class PredictionLog:
         store: OutcomeStore,
         files: RotatingFile,
         capacity: int,
-        sample: float,
+        inputs: Inputs,
+        retention_seconds: float = math.inf,
     ):
-        self.store, self.files, self.capacity, self.sample = store, files, capacity, sample
+        self.store, self.files, self.capacity, self.inputs = store, files, capacity, inputs
+        self.retention_seconds = retention_seconds
         self.queue: deque[AnsweredPrediction] = deque()
         self.dropped = 0
         self.written = 0
@@ -129,11 +166,17 @@ class PredictionLog:
                 self._write_batch()
                 if time.monotonic() - pruned > PRUNE_SECONDS:
                     pruned = time.monotonic()
-                    self.store.prune()
+                    self.prune()
             except Exception:  # a broken disk or database loses this batch, never the server
                 _log.exception("prediction log batch lost")
             if self._stop and not self.queue:
                 return
+
+    def prune(self) -> None:
+        """Forget what is past the feedback window or the retention: rows in the store, local files."""
+        self.store.prune()
+        if math.isfinite(self.retention_seconds):
+            self.files.remove_older_than(time.time() - self.retention_seconds)
 
     def _write_batch(self) -> None:
         batch = []
@@ -141,14 +184,22 @@ class PredictionLog:
             batch.append(self.queue.popleft())
         try:
             if batch:
-                sample, draw = self.sample, random.random
-                encoded = [encode(p, draw() < sample) for p in batch]
+                inputs = self.inputs
+                encoded = [encode(p, inputs if inputs.drawn() else None) for p in batch]
                 self.files.write(b"".join(line for line, _ in encoded))
                 self.store.add_predictions(
                     [
-                        (p.request_id, p.time, p.model_name, p.alias, p.version, p.bucket, predictions.decode())
+                        (
+                            p.prediction_id,
+                            p.request_id,
+                            p.time,
+                            p.model_name,
+                            p.alias,
+                            p.version,
+                            p.bucket,
+                            predictions.decode(),
+                        )
                         for p, (_, predictions) in zip(batch, encoded, strict=True)
-                        if p.request_id
                     ]
                 )
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,46 @@ def _interval(pair: tuple[float, float]) -> list[float | None]:
     return [_finite(pair[0]), _finite(pair[1])]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What a decision may rest on: outcomes of routed traffic only (a caller who names the variant
+    chose it: no randomised comparison), from at least `min_sources` sources (feedback credentials),
+    none counting for more than `max_source_share` of the outcomes judged."""
+
+    min_sources: int = 1
+    max_source_share: float = 1.0
+
+    def admitted(self, outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, dict[str, int]]]:
+        """The outcomes judged (each source's earliest, up to its cap) and, per source, how many it
+        sent and how many count."""
+        sent: dict[str, list[Outcome]] = defaultdict(list)
+        for outcome in outcomes:
+            sent[outcome.source].append(outcome)
+        counted = {source: len(items) for source, items in sent.items()}
+        if self.max_source_share < 1:
+            ratio = self.max_source_share / (1 - self.max_source_share)
+            while True:  # cap the largest by the others' counted outcomes until no source exceeds its share
+                largest = max(counted, key=counted.get)
+                cap = math.floor(ratio * (sum(counted.values()) - counted[largest]))
+                if counted[largest] <= cap:
+                    break
+                counted[largest] = cap
+        kept = [o for source, items in sent.items() for o in items[: counted[source]]]
+        kept.sort(key=lambda o: o.received_at)
+        return kept, {source: {"sent": len(sent[source]), "counted": counted[source]} for source in sorted(sent)}
+
+    def lacking(self, sources: dict[str, dict[str, int]]) -> str | None:
+        """Why the evidence cannot decide anything yet, or None."""
+        counting = [source for source, seen in sources.items() if seen["counted"]]
+        if len(counting) >= self.min_sources:
+            return None
+        named = ", ".join(counting) or "none"
+        return (
+            f"outcomes from {len(counting)} source(s) ({named}); a decision needs EVALUATION_MIN_SOURCES="
+            f"{self.min_sources}, none above EVALUATION_MAX_SOURCE_SHARE={self.max_source_share:g}"
+        )
+
+
 def evaluation(
     task: Task,
     outcomes: list[Outcome],
@@ -34,22 +75,38 @@ def evaluation(
     alpha: float,
     min_samples: int,
     mixing_sd: float,
+    evidence: Evidence = Evidence(),
     history: bool = False,
 ) -> dict[str, Any]:
     """What GET /evaluation answers: every (variant, version) with outcomes, and the served
-    challenger (B) judged against the served champion (A)."""
+    challenger (B) judged against the served champion (A) on the evidence admitted."""
     by_arm: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_arm[(outcome.alias, outcome.version)].append(outcome)
-    scored = {key: _scores(task, arm_outcomes) for key, arm_outcomes in by_arm.items()}  # scored once
     settings = {"alpha": alpha, "min_samples": min_samples, "mixing_sd": mixing_sd}
     variants = []
-    for (alias, version), arm_scores in sorted(scored.items()):
-        arm = Arm.of(arm_scores)
-        variants.append({"variant": alias, "version": version, "outcomes": arm.n, "metric": _finite(arm.mean)})
+    for (alias, version), arm_outcomes in sorted(by_arm.items()):
+        arm = Arm.of(_scores(task, arm_outcomes))
+        routed = sum(o.routed for o in arm_outcomes)
+        variants.append(
+            {
+                "variant": alias,
+                "version": version,
+                "outcomes": arm.n,
+                "addressed": arm.n - routed,  # the caller named the variant: logged, never judged
+                "metric": _finite(arm.mean),
+            }
+        )
     sides = [("A", served.get("A") or ""), ("B", served.get("B") or "")]
-    champion, challenger = ((by_arm.get(key, []), scored.get(key, np.zeros(0))) for key in sides)
+    compared = [o for o in outcomes if o.routed and (o.alias, o.version) in sides]
+    admitted, sources = evidence.admitted(compared) if compared else ([], {})
+    arms: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    for outcome in admitted:
+        arms[(outcome.alias, outcome.version)].append(outcome)
+    champion, challenger = ((arms[key], _scores(task, arms[key])) for key in sides)
     judged = judge(task, Arm.of(champion[1]), Arm.of(challenger[1]), **settings)
+    lacking = evidence.lacking(sources)
+    decision, why = (judged.decision, judged.why) if lacking is None else ("not yet known", f"{lacking}; {judged.why}")
     answer = {
         "task": task,
         "metric": judged.metric,
@@ -72,10 +129,16 @@ def evaluation(
             },
             "difference": _finite(judged.difference),
             "difference_interval": _interval(judged.difference_interval),
-            "decision": judged.decision,
-            "why": judged.why,
+            "decision": decision,
+            "why": why,
+            "sources": sources,
         },
-        "test": {"name": TEST, **settings},
+        "test": {
+            "name": TEST,
+            **settings,
+            "min_sources": evidence.min_sources,
+            "max_source_share": evidence.max_source_share,
+        },
     }
     if history:
         answer["history"] = difference_history(task, champion, challenger, **settings)

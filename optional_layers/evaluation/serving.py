@@ -15,11 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from mlops_base.settings import Settings
 from optional_layers.evaluation.archive import archiver
 from optional_layers.evaluation.metrics import gauges
-from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, PredictionLog, RotatingFile
-from optional_layers.evaluation.report import evaluation
+from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, Inputs, PredictionLog, RotatingFile
+from optional_layers.evaluation.report import Evidence, evaluation
 from optional_layers.evaluation.settings import EvaluationSettings
 from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
-from serving.api import Protocol, ServedView
+from serving.api import Protocol, ServedView, credential
 
 Label = StrictInt | StrictFloat | StrictStr | StrictBool
 GAUGE_CACHE_SECONDS = 10.0
@@ -30,7 +30,9 @@ class Feedback(BaseModel):
     one per row, when the request had several rows)."""
 
     model_config = ConfigDict(extra="forbid")
-    request_id: str = Field(min_length=1, max_length=128, description="the x-request-id the prediction answered with")
+    prediction_id: str = Field(
+        min_length=1, max_length=64, description="the x-prediction-id header the prediction was answered with"
+    )
     label: Label | list[Label]
 
 
@@ -45,15 +47,20 @@ class Evaluation:
     def __init__(self, settings: Settings, served: ServedView):
         layer = EvaluationSettings.of(settings)
         self.served_view, self.settings, self.layer = served, settings, layer
+        retention_s = layer.prediction_log_retention_days * 86400
         self.store = OutcomeStore(
-            engine_for(layer.evaluation_db_url, settings.state_dir), settings.task, layer.feedback_ttl_hours * 3600
+            engine_for(layer.evaluation_db_url, settings.state_dir),
+            settings.task,
+            layer.feedback_ttl_hours * 3600,
+            retention_s,
         )
         files = RotatingFile(
             settings.state_dir / "evaluation" / "prediction-log",
             int(layer.prediction_log_rotate_mb * 1024 * 1024),
             archiver(settings),
         )
-        self.log = PredictionLog(self.store, files, layer.prediction_log_queue, layer.prediction_log_sample)
+        inputs = Inputs(layer.prediction_log_inputs, layer.prediction_log_sample, layer.prediction_log_columns)
+        self.log = PredictionLog(self.store, files, layer.prediction_log_queue, inputs, retention_s)
         self._gauges: tuple[float, list] = (0.0, [])
 
     def start(self) -> None:
@@ -72,20 +79,21 @@ class Evaluation:
             layer.evaluation_alpha,
             layer.evaluation_min_samples,
             layer.evaluation_mixing_sd,
+            Evidence(layer.evaluation_min_sources, layer.evaluation_max_source_share),
             history=history,
         )
 
-    def feedback(self, items: list[tuple[str, Any]]) -> int:
+    def feedback(self, items: list[tuple[str, Any]], source: str) -> int:
         """Stored all or none; an id not found yet may sit in a replica's queue: written within
         FLUSH_SECONDS, so this replica's is flushed and the lookup tried once more."""
         try:
-            return self.store.add_feedback(items)
+            return self.store.add_feedback(items, source)
         except FeedbackError as exc:
             if exc.status != 404:
                 raise
         self.log.flush()
         time.sleep(FLUSH_SECONDS)
-        return self.store.add_feedback(items)
+        return self.store.add_feedback(items, source)
 
     def gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
         """The judgement as gauges, computed at most every GAUGE_CACHE_SECONDS (scrapes stay cheap)."""
@@ -101,12 +109,16 @@ class Evaluation:
 
 
 ERRORS = {
-    404: {"description": "unknown request id: no logged prediction has it"},
+    401: {"description": "no feedback credential, or an invalid one"},
+    403: {"description": "another scope's credential (e.g. the reload token)"},
+    404: {"description": "unknown prediction id: this server issued no such x-prediction-id"},
     409: {"description": "the request id already has an outcome, or is given twice"},
     410: {"description": "the prediction is older than FEEDBACK_TTL_HOURS"},
     422: {"description": "a label of the wrong type or count, or a malformed body"},
+    429: {"description": "too many invalid credentials from this client; see Retry-After"},
     503: {"description": "the outcome store cannot be reached; nothing was stored"},
 }
+FeedbackSource = Annotated[str, credential("feedback")]
 
 
 def protocol(current: Callable[[], Evaluation | None]) -> Protocol:
@@ -121,25 +133,28 @@ def protocol(current: Callable[[], Evaluation | None]) -> Protocol:
 
     @router.post("/feedback", response_model=FeedbackAccepted, responses=ERRORS)
     def feedback(
+        source: FeedbackSource,
         body: Annotated[Feedback | list[Feedback], Body(description="one outcome or a list of at most 10,000")],
     ) -> FeedbackAccepted:
-        """The true outcomes of answered predictions, by the request id each answered with. All or none
-        are stored; each refusal names the item."""
+        """The true outcomes of answered predictions, by the `x-prediction-id` each was answered with
+        (needs the feedback credential; its name is recorded as the outcomes' source). All or none are
+        stored; each refusal names the item."""
         items = body if isinstance(body, list) else [body]
         if not 1 <= len(items) <= 10_000:
             raise HTTPException(422, f"give 1 to 10,000 outcomes, not {len(items)}")
         try:
-            rows = of().feedback([(item.request_id, item.label) for item in items])
+            rows = of().feedback([(item.prediction_id, item.label) for item in items], source)
         except FeedbackError as exc:
             raise HTTPException(exc.status, str(exc)) from exc
         except SQLAlchemyError as exc:
             raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
         return FeedbackAccepted(accepted=len(items), rows=rows)
 
-    @router.get("/evaluation", responses={503: ERRORS[503]})
-    def online_evaluation(history: bool = False) -> dict[str, Any]:
+    @router.get("/evaluation", responses={status: ERRORS[status] for status in (401, 403, 429, 503)})
+    def online_evaluation(_: FeedbackSource, history: bool = False) -> dict[str, Any]:
         """Per variant and version: outcomes and the metric; the served challenger (B) against the served
-        champion (A): the difference with its always-valid interval and the decision."""
+        champion (A) on routed traffic: the difference with its always-valid interval and the decision
+        (needs the feedback credential)."""
         try:
             return of().judge(history)
         except SQLAlchemyError as exc:

@@ -5,6 +5,7 @@ any replica."""
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,26 +28,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from mlops_base.echo import quoted
 from optional_layers.evaluation.judgement import Task
 
 METADATA = MetaData()
+# keyed by the id the server issued (`x-prediction-id`); the caller's x-request-id is kept for
+# correlation only. (Tables of their own: the ones before were keyed by the caller's request id.)
 PREDICTIONS = Table(
-    "evaluation_predictions",
+    "evaluation_answers",
     METADATA,
-    Column("request_id", String(128), primary_key=True),
+    Column("prediction_id", String(64), primary_key=True),
+    Column("request_id", String(128)),
     Column("answered_at", Float, nullable=False, index=True),
     Column("model_name", String(256), nullable=False),
     Column("alias", String(8), nullable=False),
     Column("version", String(32), nullable=False),
-    Column("bucket", Integer),
+    Column("bucket", Integer),  # the routing bucket; empty: the caller named the variant or version
     Column("predictions", Text, nullable=False),  # JSON list, one per row
 )
 OUTCOMES = Table(
-    "evaluation_outcomes",
+    "evaluation_labels",
     METADATA,
-    Column("request_id", String(128), primary_key=True),
+    Column("prediction_id", String(64), primary_key=True),
     Column("label", Text, nullable=False),  # JSON list, one per row
     Column("received_at", Float, nullable=False, index=True),
+    Column("source", String(64), nullable=False),  # the name of the credential that sent it
 )
 
 
@@ -60,20 +66,24 @@ class FeedbackError(ValueError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One scored row: which variant and version answered, what it predicted, what was true, when."""
+    """One scored row: which variant and version answered, what it predicted, what was true, when,
+    who said so, and whether the routing chose the variant (only such rows are a fair comparison)."""
 
     alias: str
     version: str
     prediction: Any
     label: Any
     received_at: float
+    source: str = "feedback"
+    routed: bool = True
 
 
 def engine_for(url: str, state_dir: Path):
     if not url:
         path = state_dir / "evaluation" / "outcomes.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # private from its first byte (SQLite's
+        url = f"sqlite:///{path}"  # journal files take the database file's mode)
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
 
@@ -87,24 +97,32 @@ def engine_for(url: str, state_dir: Path):
     return engine
 
 
-PREDICTION_COLUMNS = ("request_id", "answered_at", "model_name", "alias", "version", "bucket", "predictions")
+PREDICTION_COLUMNS = (
+    "prediction_id",
+    "request_id",
+    "answered_at",
+    "model_name",
+    "alias",
+    "version",
+    "bucket",
+    "predictions",
+)
 
 
-def _insert_ignoring_repeats(engine) -> str:
-    """The driver's own INSERT of PREDICTION_COLUMNS keeping the first row of a repeated key (a caller
-    may reuse an x-request-id). Raw SQL: SQLAlchemy's per-row parameter processing cost 3x the rest
-    of the prediction log's work (profiled)."""
+def _insert(engine) -> str:
+    """The driver's own INSERT of PREDICTION_COLUMNS. Raw SQL: SQLAlchemy's per-row parameter
+    processing cost 3x the rest of the prediction log's work (profiled)."""
     mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     return (
         f"INSERT INTO {PREDICTIONS.name} ({', '.join(PREDICTION_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(PREDICTION_COLUMNS))}) ON CONFLICT (request_id) DO NOTHING"
+        f"VALUES ({', '.join([mark] * len(PREDICTION_COLUMNS))})"
     )
 
 
 class OutcomeStore:
-    def __init__(self, engine, task: Task, ttl_seconds: float):
-        self.engine, self.task, self.ttl_seconds = engine, task, ttl_seconds
-        self._insert = _insert_ignoring_repeats(engine)
+    def __init__(self, engine, task: Task, ttl_seconds: float, retention_seconds: float = math.inf):
+        self.engine, self.task, self.ttl_seconds, self.retention_seconds = engine, task, ttl_seconds, retention_seconds
+        self._insert = _insert(engine)
 
     def add_predictions(self, rows: Sequence[tuple]) -> None:
         """Rows of PREDICTION_COLUMNS (one per answered request), in one transaction."""
@@ -112,51 +130,62 @@ class OutcomeStore:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(self._insert, list(rows))
 
-    def add_feedback(self, items: Sequence[tuple[str, Any]], now: float | None = None) -> int:
-        """Store (request id, label) pairs, all or none; the number of scored rows they add."""
+    def add_feedback(self, items: Sequence[tuple[str, Any]], source: str, now: float | None = None) -> int:
+        """Store (prediction id, label) pairs from `source`, all or none; the number of scored rows they add."""
         now = time.time() if now is None else now
         ids: set[str] = set()
-        for index, (request_id, _) in enumerate(items):
-            if request_id in ids:
-                raise FeedbackError(409, f"[{index}].request_id: {request_id!r} is given twice in this body")
-            ids.add(request_id)
+        for index, (prediction_id, _) in enumerate(items):
+            if prediction_id in ids:
+                raise FeedbackError(
+                    409, f"[{index}].prediction_id: {quoted(prediction_id)} is given twice in this body"
+                )
+            ids.add(prediction_id)
         with self.engine.begin() as connection:
             found = {
-                row.request_id: row
+                row.prediction_id: row
                 for row in connection.execute(
-                    select(PREDICTIONS.c.request_id, PREDICTIONS.c.answered_at, PREDICTIONS.c.predictions).where(
-                        PREDICTIONS.c.request_id.in_(ids)
+                    select(PREDICTIONS.c.prediction_id, PREDICTIONS.c.answered_at, PREDICTIONS.c.predictions).where(
+                        PREDICTIONS.c.prediction_id.in_(ids)
                     )
                 )
             }
-            known = set(connection.scalars(select(OUTCOMES.c.request_id).where(OUTCOMES.c.request_id.in_(ids))).all())
+            known = set(
+                connection.scalars(select(OUTCOMES.c.prediction_id).where(OUTCOMES.c.prediction_id.in_(ids))).all()
+            )
             labels = []
-            for index, (request_id, label) in enumerate(items):
-                row = found.get(request_id)
+            for index, (prediction_id, label) in enumerate(items):
+                row = found.get(prediction_id)
                 if row is None:
                     raise FeedbackError(
-                        404, f"[{index}].request_id: {request_id!r} is unknown (no logged prediction has this id)"
+                        404,
+                        f"[{index}].prediction_id: {quoted(prediction_id)} is unknown (this server issued no such "
+                        "x-prediction-id, or it is past the retention)",
                     )
                 if row.answered_at < now - self.ttl_seconds:
                     raise FeedbackError(
                         410,
-                        f"[{index}].request_id: {request_id!r} has expired: its prediction is older than "
+                        f"[{index}].prediction_id: {quoted(prediction_id)} has expired: its prediction is older than "
                         f"FEEDBACK_TTL_HOURS={self.ttl_seconds / 3600:g}",
                     )
-                if request_id in known:
-                    raise FeedbackError(409, f"[{index}].request_id: {request_id!r} already has an outcome")
+                if prediction_id in known:
+                    raise FeedbackError(409, f"[{index}].prediction_id: {quoted(prediction_id)} already has an outcome")
                 labels.append(check_labels(self.task, orjson.loads(row.predictions), label, f"[{index}].label"))
             try:
                 connection.execute(
                     insert(OUTCOMES),
                     [
-                        {"request_id": request_id, "label": orjson.dumps(rows).decode(), "received_at": now}
-                        for (request_id, _), rows in zip(items, labels, strict=True)
+                        {
+                            "prediction_id": prediction_id,
+                            "label": orjson.dumps(rows).decode(),
+                            "received_at": now,
+                            "source": source,
+                        }
+                        for (prediction_id, _), rows in zip(items, labels, strict=True)
                     ],
                 )
             except IntegrityError as exc:  # another replica stored one of them meanwhile
                 raise FeedbackError(
-                    409, "one of these request ids got an outcome meanwhile; send the rest again"
+                    409, "one of these prediction ids got an outcome meanwhile; send the rest again"
                 ) from exc
         return sum(len(rows) for rows in labels)
 
@@ -166,32 +195,40 @@ class OutcomeStore:
             select(
                 PREDICTIONS.c.alias,
                 PREDICTIONS.c.version,
+                PREDICTIONS.c.bucket,
                 PREDICTIONS.c.predictions,
                 OUTCOMES.c.label,
                 OUTCOMES.c.received_at,
+                OUTCOMES.c.source,
             )
-            .join(OUTCOMES, OUTCOMES.c.request_id == PREDICTIONS.c.request_id)
+            .join(OUTCOMES, OUTCOMES.c.prediction_id == PREDICTIONS.c.prediction_id)
             .where(PREDICTIONS.c.model_name == model_name, OUTCOMES.c.received_at > since)
             .order_by(OUTCOMES.c.received_at)
         )
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [
-            Outcome(row.alias, row.version, prediction, label, row.received_at)
+            Outcome(row.alias, row.version, prediction, label, row.received_at, row.source, row.bucket is not None)
             for row in rows
             for prediction, label in zip(orjson.loads(row.predictions), orjson.loads(row.label), strict=True)
         ]
 
     def prune(self, now: float | None = None) -> None:
-        """Forget predictions past the feedback window that never got an outcome."""
-        cutoff = (time.time() if now is None else now) - self.ttl_seconds
+        """Forget predictions past the feedback window that never got an outcome, and every
+        prediction and outcome past the retention."""
+        now = time.time() if now is None else now
+        cutoff, kept_since = now - self.ttl_seconds, now - self.retention_seconds
         with self.engine.begin() as connection:
             connection.execute(
                 PREDICTIONS.delete().where(
                     PREDICTIONS.c.answered_at < cutoff,
-                    PREDICTIONS.c.request_id.not_in(select(OUTCOMES.c.request_id)),
+                    PREDICTIONS.c.prediction_id.not_in(select(OUTCOMES.c.prediction_id)),
                 )
             )
+            if math.isfinite(kept_since):
+                expired = select(PREDICTIONS.c.prediction_id).where(PREDICTIONS.c.answered_at < kept_since)
+                connection.execute(OUTCOMES.delete().where(OUTCOMES.c.prediction_id.in_(expired)))
+                connection.execute(PREDICTIONS.delete().where(PREDICTIONS.c.answered_at < kept_since))
 
 
 def _kind(value: Any) -> str:
@@ -221,7 +258,10 @@ def check_labels(task: Task, predictions: list, label: Any, where: str) -> list:
         if kind not in expected or (isinstance(value, float) and not math.isfinite(value)):
             at = where if len(labels) == 1 and not isinstance(label, list) else f"{where}.{index}"
             wanted = "a number" if task == "regression" else f"a class like the model's ({_describe(predictions[0])})"
-            raise FeedbackError(422, f"{at}: {value!r} is not {wanted}")
+            shown = (
+                repr(value) if len(repr(value)) <= 200 else f"{repr(value)[:200]}... ({len(repr(value))} characters)"
+            )
+            raise FeedbackError(422, f"{at}: {shown} is not {wanted}")
     return labels
 
 

@@ -18,8 +18,12 @@ router = APIRouter(tags=["reload"])
     dependencies=[ReloadAuth, JsonBody],
     responses={
         400: {"model": ErrorResponse, "description": "body is not UTF-8 (it cannot be parsed at all)"},
-        401: {"model": ErrorResponse, "description": "no token"},
-        403: {"model": ErrorResponse, "description": "wrong token, or artifact outside the allowed roots"},
+        401: {"model": ErrorResponse, "description": "no reload credential, or an invalid one"},
+        403: {
+            "model": ErrorResponse,
+            "description": "another scope's credential (e.g. the feedback token), or an artifact outside "
+            "the allowed roots",
+        },
         404: {"model": ErrorResponse, "description": "unknown alias, or not in the registry"},
         409: {"model": ErrorResponse, "description": "the registry disagrees with the expected version"},
         415: {"model": ErrorResponse, "description": "a body declared as something else than JSON"},
@@ -28,7 +32,7 @@ router = APIRouter(tags=["reload"])
             "description": "the artifact does not load, fails its smoke test, or no longer matches its logged digest",
         },
         502: {"model": ErrorResponse, "description": "Triton refused to load the version, or does not report it ready"},
-        429: {"model": ErrorResponse, "description": "too many wrong tokens from this client; see Retry-After"},
+        429: {"model": ErrorResponse, "description": "too many invalid credentials from this client; see Retry-After"},
         503: {"model": ErrorResponse, "description": "registry, or the alias's Triton, unreachable"},
     },
 )

@@ -1,5 +1,6 @@
 """The evaluation layer on the model server (fast tier: fake models, the real app and a real SQLite
-store): every protocol's answers logged, feedback joined to them, bad feedback refused whole."""
+store): every protocol's answers logged under an id the server issued, feedback joined to them
+from authenticated sources only, bad feedback refused whole."""
 
 from __future__ import annotations
 
@@ -10,29 +11,34 @@ import orjson
 import pytest
 
 from layer_api.hookspecs import AnsweredPrediction
-from optional_layers.evaluation.prediction_log import PredictionLog
+from optional_layers.evaluation.prediction_log import PredictionLog, RotatingFile
 from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
-from tests.fakes import fake_server
+from tests.fakes import FEATURES, fake_server
+from tests.support import TOKEN, feedback_auth
 
 ROW = [1.0, 2.0, 3.0, 4.0]  # SumModel answers 10.0 times its version: a "class" that is an integer
 
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    monkeypatch.setenv("PREDICTION_LOG_SAMPLE", "1")  # every logged prediction keeps its inputs
+    monkeypatch.setenv("PREDICTION_LOG_INPUTS", "all")  # every logged prediction keeps its inputs
     with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, registry):
+        client.headers.update(feedback_auth())  # the layer's routes need the feedback credential
         yield client
 
 
 def _predict(client, path="/predict", rows=(ROW,), **headers) -> str:
     response = client.post(path, json={"data": [list(r) for r in rows]}, headers=headers)
     assert response.status_code == 200, response.text
-    return response.headers["x-request-id"]
+    return response.headers["x-prediction-id"]
 
 
 def _truth(response) -> dict:
     """Feedback that the answer was right: SumModel's class is 10 x the version that answered."""
-    return {"request_id": response.headers["x-request-id"], "label": 10 * int(response.headers["x-model-version"])}
+    return {
+        "prediction_id": response.headers["x-prediction-id"],
+        "label": 10 * int(response.headers["x-model-version"]),
+    }
 
 
 def _log_lines(tmp_path) -> list[dict]:
@@ -55,48 +61,88 @@ def test_every_protocol_is_logged_and_its_outcome_joined(server, tmp_path):
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": 4, "rows": 4}
 
-    lines = {line["request_id"]: line for line in _log_lines(tmp_path)}
-    routed, per_variant = (lines[a.headers["x-request-id"]] for a in answers[:2])
-    assert len(lines) == 4
-    assert routed["bucket"] is not None and per_variant["bucket"] is None
+    lines = {line["prediction_id"]: line for line in _log_lines(tmp_path)}
+    routed, per_variant = (lines[a.headers["x-prediction-id"]] for a in answers[:2])
+    assert len(lines) == 4 and all(re.fullmatch(r"[0-9a-f]{32}", pid) for pid in lines)
+    assert routed["request_id"] == answers[0].headers["x-request-id"]  # kept, for correlation only
+    assert routed["routed"] and routed["bucket"] is not None
+    assert not per_variant["routed"] and per_variant["bucket"] is None
     assert per_variant["alias"] == "B" and per_variant["version"] == "2" and per_variant["predictions"] == [20.0]
-    assert routed["inputs"] == [ROW] and routed["model_name"] == "fake-model"
+    assert routed["inputs"] == [dict(zip(FEATURES, ROW, strict=True))] and routed["model_name"] == "fake-model"
 
     judged = server.get("/evaluation").json()
     assert judged["outcomes"] == 4 and judged["metric"] == "accuracy"
     assert sum(v["outcomes"] for v in judged["variants"]) == 4
+    assert sum(v["addressed"] for v in judged["variants"]) == 1  # /variant/B/predict: logged, never judged
     assert all(v["metric"] == 1.0 for v in judged["variants"])
     assert judged["comparison"]["decision"] == "not yet known"
-    assert "needs 100 on each side" in judged["comparison"]["why"]
+    assert judged["comparison"]["sources"] == {"labelling": {"sent": 3, "counted": 0}}
+    assert "a decision needs EVALUATION_MIN_SOURCES=2" in judged["comparison"]["why"]
 
 
 def test_bad_feedback_is_refused_whole_with_a_clear_4xx(server):
     good, other = _predict(server, "/variant/A/predict"), _predict(server, "/variant/A/predict", rows=(ROW, ROW))
     cases = [
-        ([{"request_id": good, "label": 10}, {"request_id": "nope", "label": 1}], 404, "'nope' is unknown"),
-        ({"request_id": good, "label": "setosa"}, 422, "'setosa' is not a class like the model's (float 10.0)"),
-        ({"request_id": good, "label": True}, 422, "True is not a class"),
-        ({"request_id": other, "label": 10}, 422, "the request had 2 rows; give a list of 2 labels"),
-        ({"request_id": other, "label": [10, "x"]}, 422, "[0].label.1: 'x' is not a class"),
-        ([{"request_id": good, "label": 10}, {"request_id": good, "label": 10}], 409, "given twice"),
-        ({"request_id": good}, 422, "label"),
-        ({"request_id": good, "label": 10, "extra": 1}, 422, "extra"),
+        ([{"prediction_id": good, "label": 10}, {"prediction_id": "nope", "label": 1}], 404, "'nope' is unknown"),
+        ({"prediction_id": good, "label": "setosa"}, 422, "'setosa' is not a class like the model's (float 10.0)"),
+        ({"prediction_id": good, "label": True}, 422, "True is not a class"),
+        ({"prediction_id": good, "label": "x" * 100_000}, 422, "... (100002 characters) is not a class"),
+        ({"prediction_id": other, "label": 10}, 422, "the request had 2 rows; give a list of 2 labels"),
+        ({"prediction_id": other, "label": [10, "x"]}, 422, "[0].label.1: 'x' is not a class"),
+        ([{"prediction_id": good, "label": 10}, {"prediction_id": good, "label": 10}], 409, "given twice"),
+        ({"prediction_id": good}, 422, "label"),
+        ({"prediction_id": good, "label": 10, "extra": 1}, 422, "extra"),
+        ({"request_id": good, "label": 10}, 422, "prediction_id"),
         ([], 422, "give 1 to 10,000 outcomes"),
     ]
     for body, status, message in cases:
         response = server.post("/feedback", json=body)
         assert response.status_code == status, (body, response.text)
-        assert message in response.json()["detail"], (body, response.text)
+        assert message in str(response.json()["detail"]), (body, response.text)
+        assert len(response.text) < 2_000  # never an echo of the whole value
     assert server.get("/evaluation").json()["outcomes"] == 0  # nothing of the refused bodies was stored
 
-    assert server.post("/feedback", json={"request_id": good, "label": 10}).status_code == 200
-    again = server.post("/feedback", json={"request_id": good, "label": 3})
+    assert server.post("/feedback", json={"prediction_id": good, "label": 10}).status_code == 200
+    again = server.post("/feedback", json={"prediction_id": good, "label": 3})
     assert again.status_code == 409 and "already has an outcome" in again.json()["detail"]
-    assert server.post("/feedback", json={"request_id": other, "label": [10, 3]}).json()["rows"] == 2
+    assert server.post("/feedback", json={"prediction_id": other, "label": [10, 3]}).json()["rows"] == 2
     judged = server.get("/evaluation").json()
     assert judged["outcomes"] == 3 and judged["variants"] == [
-        {"variant": "A", "version": "1", "outcomes": 3, "metric": round(2 / 3, 6)}
+        {"variant": "A", "version": "1", "outcomes": 3, "addressed": 3, "metric": round(2 / 3, 6)}
     ]
+
+
+def test_the_caller_neither_chooses_nor_claims_a_prediction_id(server, tmp_path):
+    """The caller's x-request-id is a correlation field: the same one twice gives two predictions with
+    two fresh ids, and it is no key feedback can name."""
+    first = server.post("/predict", json={"data": [ROW]}, headers={"x-request-id": "chosen-by-me"})
+    second = server.post("/predict", json={"data": [ROW]}, headers={"x-request-id": "chosen-by-me"})
+    ids = {first.headers["x-prediction-id"], second.headers["x-prediction-id"]}
+    assert len(ids) == 2 and "chosen-by-me" not in ids
+    refused = server.post("/feedback", json={"prediction_id": "chosen-by-me", "label": 10})
+    assert refused.status_code == 404, refused.text
+    guessed = first.headers["x-prediction-id"][:-1] + ("0" if first.headers["x-prediction-id"][-1] != "0" else "1")
+    assert server.post("/feedback", json={"prediction_id": guessed, "label": 10}).status_code == 404
+    assert server.post("/feedback", json=_truth(first)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer not-a-credential"}, 401),
+        ({"Authorization": f"Bearer {TOKEN}"}, 403),  # the reload token is no feedback credential
+        (feedback_auth("support"), 200),
+    ],
+)
+def test_feedback_and_evaluation_need_the_feedback_credential(tmp_path, headers, status):
+    with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, _):
+        answer = client.post("/predict", json={"data": [ROW]})
+        assert client.post("/feedback", json=_truth(answer), headers=headers).status_code == status
+        assert client.get("/evaluation", headers=headers).status_code == status
+        if status != 200:  # nothing stored
+            assert client.get("/evaluation", headers=feedback_auth()).json()["outcomes"] == 0
+        assert client.post("/variant/A/reload", headers=feedback_auth()).status_code == 403
 
 
 def test_feedback_after_the_window_is_gone(tmp_path, monkeypatch):
@@ -104,7 +150,7 @@ def test_feedback_after_the_window_is_gone(tmp_path, monkeypatch):
     with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, _):
         request_id = _predict(client, "/variant/A/predict")
         time.sleep(0.5)
-        response = client.post("/feedback", json={"request_id": request_id, "label": 10})
+        response = client.post("/feedback", json={"prediction_id": request_id, "label": 10}, headers=feedback_auth())
     assert response.status_code == 410
     assert "has expired: its prediction is older than FEEDBACK_TTL_HOURS" in response.json()["detail"]
 
@@ -115,8 +161,8 @@ def test_feedback_statuses_are_declared_in_the_openapi(server):
 
 
 def test_a_full_queue_drops_and_counts_never_blocks():
-    log = PredictionLog(store=None, files=None, capacity=100, sample=0.1)  # writer never started
-    prediction = AnsweredPrediction("r", 0.0, "A", "m", "1", 3, [[1.0]], [1])
+    log = PredictionLog(store=None, files=None, capacity=100, inputs=None)  # writer never started
+    prediction = AnsweredPrediction("p", "r", 0.0, "A", "m", "1", 3, [[1.0]], ["x"], [1])
     for _ in range(250):
         log.put(prediction)
     assert len(log.queue) == 100 and log.dropped == 150
@@ -125,7 +171,7 @@ def test_a_full_queue_drops_and_counts_never_blocks():
 def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
     with fake_server(mlops_state_dir=tmp_path) as (client, _):
         assert client.app.state.plane.record is None
-        assert client.post("/feedback", json={"request_id": "x", "label": 1}).status_code == 404
+        assert client.post("/feedback", json={"prediction_id": "x", "label": 1}).status_code == 404
         assert client.get("/evaluation").status_code == 404
     assert not (tmp_path / "evaluation").exists()
 
@@ -134,7 +180,7 @@ def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitori
     layers = {"evaluation", "monitoring"}
     with fake_server(layers=layers, mlops_state_dir=tmp_path) as (client, _):
         answer = client.post("/variant/A/predict", json={"data": [ROW]})
-        assert client.post("/feedback", json=_truth(answer)).status_code == 200
+        assert client.post("/feedback", json=_truth(answer), headers=feedback_auth()).status_code == 200
         text = client.get("/metrics").text
     assert 'mlops_evaluation_outcomes{variant="A",version="1"} 1.0' in text
     assert 'mlops_evaluation_metric{metric="accuracy",variant="A",version="1"} 1.0' in text
@@ -146,10 +192,49 @@ def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitori
 
 def test_predictions_past_the_window_without_an_outcome_are_pruned(tmp_path):
     store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
-    rows = [(f"r{i}", 1000.0, "m", "A", "1", None, "[1]") for i in range(3)]
+    rows = [(f"p{i}", f"r{i}", 1000.0, "m", "A", "1", None, "[1]") for i in range(3)]
     store.add_predictions(rows)
-    store.add_feedback([("r0", 1)], now=1010.0)
+    store.add_feedback([("p0", 1)], "labelling", now=1010.0)
     store.prune(now=2000.0)
-    assert [o.label for o in store.outcomes("m")] == [1]  # r0 kept: it has its outcome
-    with pytest.raises(FeedbackError, match="'r1' is unknown"):
-        store.add_feedback([("r1", 1)], now=2000.0)
+    assert [o.label for o in store.outcomes("m")] == [1]  # p0 kept: it has its outcome
+    with pytest.raises(FeedbackError, match="'p1' is unknown"):
+        store.add_feedback([("p1", 1)], "labelling", now=2000.0)
+
+
+def test_past_the_retention_predictions_outcomes_and_files_are_gone(tmp_path):
+    store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60, retention_seconds=3600)
+    store.add_predictions(
+        [("old", None, 1000.0, "m", "A", "1", 5, "[1]"), ("new", None, 5000.0, "m", "A", "1", 5, "[1]")]
+    )
+    store.add_feedback([("old", 1)], "labelling", now=1010.0)
+    store.add_feedback([("new", 1)], "labelling", now=5010.0)
+    store.prune(now=5500.0)
+    assert [o.received_at for o in store.outcomes("m")] == [5010.0]
+    files = RotatingFile(tmp_path / "log", max_bytes=10, on_closed=lambda _path: None)
+    files.write(b"0123456789\n")
+    [closed] = (tmp_path / "log").glob("*.jsonl")
+    assert closed.stat().st_mode & 0o777 == 0o600 and (tmp_path / "log").stat().st_mode & 0o777 == 0o700
+    assert files.remove_older_than(time.time() - 3600) == 0 and closed.exists()
+    assert files.remove_older_than(time.time() + 1) == 1 and not closed.exists()
+    assert (tmp_path / "evaluation" / "outcomes.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_log_keeps_inputs_as_configured(tmp_path, monkeypatch):
+    """off: no inputs at all; all: every request's, of the allowed columns only."""
+    for keep, columns, expected in (
+        ("off", "", None),
+        ("all", "petal_length,sepal_width", {"sepal_width", "petal_length"}),
+    ):
+        monkeypatch.setenv("PREDICTION_LOG_INPUTS", keep)
+        monkeypatch.setenv("PREDICTION_LOG_COLUMNS", columns)
+        state = tmp_path / keep
+        with fake_server(layers={"evaluation"}, mlops_state_dir=state) as (client, _):
+            ids = [_predict(client) for _ in range(3)]
+            # an outcome for the last: the server writes its queue before it looks the id up
+            fed = client.post("/feedback", json={"prediction_id": ids[-1], "label": 10}, headers=feedback_auth())
+            assert fed.status_code == 200, fed.text
+        lines = _log_lines(state)
+        assert len(lines) == 3
+        assert all(("inputs" in line) == (expected is not None) for line in lines)
+        if expected is not None:
+            assert all(set(record) == expected for line in lines for record in line["inputs"])

@@ -30,23 +30,34 @@ from optional_layers.evaluation.definitions import (
     online_evaluation_sensor,
 )
 from tests.core_assets.runs import run_job
-from tests.support import start_server, toggle, wired_to
+from tests.support import FEEDBACK, FEEDBACK_TOKEN, feedback_auth, start_server, toggle, wired_to
 
 pytestmark = pytest.mark.real
-LAYER_ENV = {"EVALUATION_MIN_SAMPLES": "30", "AUTO_PROMOTE": "true"}
+LAYER_ENV = {"EVALUATION_MIN_SAMPLES": "30", "AUTO_PROMOTE": "true", "AB_TEST_PERCENT": "50"}
 
 
 def _feed_true_labels(url: str, rows, labels) -> None:
-    """Each row to each variant; its true iris class fed back for both answers."""
-    outcomes = []
+    """Each row routed once to each variant (client ids tried until the split sends it there); its
+    true iris class fed back for both answers, by two sources in turn."""
+    outcomes = {source: [] for source in FEEDBACK}
     with httpx.Client(base_url=url, timeout=30) as client:
-        for row, label in zip(rows, labels, strict=True):
+        for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
             for alias in ("A", "B"):
-                answer = client.post(f"/variant/{alias}/predict", json={"data": [row]})
-                assert answer.status_code == 200, answer.text
-                outcomes.append({"request_id": answer.headers["x-request-id"], "label": int(label)})
-        accepted = client.post("/feedback", json=outcomes)
-        assert accepted.status_code == 200, accepted.text
+                for attempt in range(100):
+                    headers = {"x-client-id": f"row-{index}-{attempt}"}
+                    answer = client.post("/predict", json={"data": [row]}, headers=headers)
+                    assert answer.status_code == 200, answer.text
+                    if answer.headers["x-model-variant"] == alias:
+                        break
+                source = sorted(FEEDBACK)[index % 2]
+                outcomes[source].append({"prediction_id": answer.headers["x-prediction-id"], "label": int(label)})
+        for source, items in outcomes.items():
+            accepted = client.post("/feedback", json=items, headers=feedback_auth(source))
+            assert accepted.status_code == 200, accepted.text
+
+
+def _judged(url: str) -> dict:
+    return httpx.get(f"{url}/evaluation", headers=feedback_auth()).json()["comparison"]
 
 
 def _sensor(sensor, instance, defs):
@@ -59,7 +70,7 @@ def evaluation_env(tmp_path, monkeypatch):
     envs = tmp_path / "envs"
     shutil.copytree(REPO_ROOT / "envs", envs)
     toggle(envs / "dev", "on", "evaluation")
-    for name, value in {"MLOPS_ENVS_DIR": str(envs), **LAYER_ENV}.items():
+    for name, value in {"MLOPS_ENVS_DIR": str(envs), "FEEDBACK_TOKEN": FEEDBACK_TOKEN, **LAYER_ENV}.items():
         monkeypatch.setenv(name, value)  # this process (sensors, runs) reads the same env as the server
     return {"MLOPS_ENVS_DIR": str(envs), **LAYER_ENV}
 
@@ -97,7 +108,7 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             assert served_version(server.url, "B") == challenger
 
             _feed_true_labels(server.url, rows, labels)
-            judged = httpx.get(f"{server.url}/evaluation").json()["comparison"]
+            judged = _judged(server.url)
             assert judged["decision"] == "worse", judged
             assert judged["challenger"]["outcomes"] == judged["champion"]["outcomes"] == len(rows)
             low, high = judged["difference_interval"]
@@ -131,7 +142,7 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
 
             # both aliases now serve the same model: truly equal, left alone
             _feed_true_labels(server.url, rows, labels)
-            equal = httpx.get(f"{server.url}/evaluation").json()["comparison"]
+            equal = _judged(server.url)
             assert (equal["decision"], equal["difference"]) == ("not yet known", 0.0), equal
             for sensor in (evaluation_promote_sensor, evaluation_rollback_sensor):
                 assert isinstance(_sensor(sensor, instance, defs), SkipReason)
