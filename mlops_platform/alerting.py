@@ -1,6 +1,7 @@
-"""Local alerting, started by `./mlops up` when the monitoring layer is on and SLACK_WEBHOOK_URL is
-set: Debian's Prometheus (scraping the model servers, with the layer's rules) and Debian's
-Alertmanager (routing to the webhook), on loopback ports, stopped by PID like every service."""
+"""Local monitoring, started by `./mlops up` when the monitoring layer is on: Debian's Prometheus
+(scraping the model servers, with the layer's rules: the SLO rollback asks it) and, when
+SLACK_WEBHOOK_URL is set, Debian's Alertmanager (routing to the webhook), on loopback ports,
+stopped by PID like every service."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ from optional_layers.monitoring.gitops import RULES
 BINARIES = ("prometheus", "prometheus-alertmanager")
 
 
-def ensure_installed() -> None:
+def ensure_installed(binaries: tuple[str, ...] = BINARIES) -> None:
     """Install the Debian packages on first need (the entry script's `alerting-packages`)."""
-    if not all(shutil.which(binary) for binary in BINARIES):
+    if not all(shutil.which(binary) for binary in binaries):
         subprocess.run([str(REPO_ROOT / "mlops"), "alerting-packages"], check=False)
-    missing = [binary for binary in BINARIES if not shutil.which(binary)]
+    missing = [binary for binary in binaries if not shutil.which(binary)]
     if missing:
         raise processes.ServiceError(f"alerting needs Debian's {', '.join(missing)}: apt-get install them")
 
@@ -79,6 +80,7 @@ def start_prometheus(
     }
     if alertmanager_url:
         config["alerting"] = prometheus_alerting(alertmanager_url)
+    work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
     return processes.start_ready(
         "prometheus",

@@ -95,7 +95,10 @@ def start_platform(
         if settings.uses_triton and not settings.triton_url:  # else the env names a Triton of its own
             service, serving_env = start_local_triton(settings, logs)
             started(service, f"ready              {service.url}")
-        for name, command, port, health, env in _plan(settings, serving_env, replicas):
+        dagster_extra: dict[str, str] = {}
+        if "monitoring" in read_state(settings.env_dir).active():
+            dagster_extra = {"PROMETHEUS_URL": start_monitoring(settings, replicas, logs, started)}
+        for name, command, port, health, env in _plan(settings, serving_env, replicas, dagster_extra):
             url = f"http://127.0.0.1:{port}"
             started(processes.start(name, command, logs / f"{name}.log", url, env), f"starting (log: {name}.log)")
             waited = processes.wait_ready(services[-1], health, timeout_s=180)
@@ -105,18 +108,29 @@ def start_platform(
                 started(
                     balancer.start(logs, settings.serving_port, urls), f"ready              {_serving_url(settings)}"
                 )
-        webhook = AlertsSettings.of(settings).slack_webhook_url
-        if "monitoring" in read_state(settings.env_dir).active() and webhook:
-            alerting.ensure_installed()
-            alertmanager = alerting.start_alertmanager(logs / "alerting", webhook)
-            started(alertmanager, f"ready              {alertmanager.url} (alerts to SLACK_WEBHOOK_URL)")
-            servers = [f"http://127.0.0.1:{p}" for p in replica_ports(settings, replicas)] or [_serving_url(settings)]
-            prometheus = alerting.start_prometheus(logs / "alerting", {"serving": servers}, alertmanager.url)
-            started(prometheus, f"ready              {prometheus.url}")
     except BaseException:
         stop_platform(services)
         raise
     return services
+
+
+def start_monitoring(
+    settings: Settings, replicas: int, logs: Path, started: Callable[[processes.Service, str], None]
+) -> str:
+    """Prometheus scraping the model server(s) with the layer's rules, before Dagster (whose SLO
+    rollback sensor asks it: its URL is returned), and with SLACK_WEBHOOK_URL Alertmanager routing
+    the alerts there. Without a webhook the SLO rollback works all the same."""
+    webhook = AlertsSettings.of(settings).slack_webhook_url
+    alerting.ensure_installed(alerting.BINARIES if webhook else ("prometheus",))
+    alertmanager_url = None
+    if webhook:
+        alertmanager = alerting.start_alertmanager(logs / "alerting", webhook)
+        started(alertmanager, f"ready              {alertmanager.url} (alerts to SLACK_WEBHOOK_URL)")
+        alertmanager_url = alertmanager.url
+    servers = [f"http://127.0.0.1:{p}" for p in replica_ports(settings, replicas)] or [_serving_url(settings)]
+    prometheus = alerting.start_prometheus(logs / "alerting", {"serving": servers}, alertmanager_url)
+    started(prometheus, f"ready              {prometheus.url} (the SLO rollback's signals)")
+    return prometheus.url
 
 
 def _serving_url(settings: Settings) -> str:
@@ -165,7 +179,7 @@ def _serving(settings: Settings, serving_env: dict[str, str], name: str, port: i
 
 
 def _plan(
-    settings: Settings, serving_env: dict[str, str], replicas: int = 0
+    settings: Settings, serving_env: dict[str, str], replicas: int = 0, dagster_extra: dict[str, str] | None = None
 ) -> list[tuple[str, list[str], int, str, dict[str, str]]]:
     """name, command, port, health path and extra environment of MLflow, the model server (or each
     of its replicas) and Dagster."""
@@ -203,7 +217,7 @@ def _plan(
         ],
         settings.dagster_port,
         "/server_info",
-        dagster_env(settings, replicas),
+        {**dagster_env(settings, replicas), **(dagster_extra or {})},
     )
     return [mlflow, *servings, dagster]
 

@@ -21,6 +21,7 @@ from mlops_base.aliases import Alias
 from mlops_base.log_context import request_id
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
+from serving.errors import mark_answering
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
@@ -67,11 +68,23 @@ class DataPlane:
         return answer, partial(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
 
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
+        """Score on one alias; a failure is marked with the alias and version it happened on."""
+        answering = [None]  # the version, once the lease names it
+        try:
+            return await self._predict_alias(alias, inputs, client_bucket, answering)
+        except Exception as exc:
+            mark_answering(exc, alias.value, answering[0])
+            raise
+
+    async def _predict_alias(
+        self, alias: Alias, inputs: Inputs, client_bucket: int | None, answering: list[str | None]
+    ) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now."""
         with self.variants.lease(alias) as runtime:
             if runtime is None:
                 raise HTTPException(503, f"alias {alias} has no model loaded")
             info = runtime.info
+            answering[0] = info.ref.version
             rows = inputs.rows
             if isinstance(rows, OtherForm):
                 rows = await self._layer_rows(rows, info)

@@ -51,6 +51,20 @@ class ErrorAnswers:
         return self.response(request.url.path, *failure(exc))
 
 
+_ANSWERING = "mlops_answering"
+
+
+def mark_answering(exc: BaseException, alias: str, version: str | None) -> None:
+    """Note on a failure which variant and version it happened on (the routing had chosen them),
+    so its error is counted against them, not against no one."""
+    setattr(exc, _ANSWERING, (alias, version or "none"))
+
+
+def answering(exc: BaseException) -> tuple[str, str]:
+    """(variant, version) a failure happened on; ("none", "none") when it failed before a variant was chosen."""
+    return getattr(exc, _ANSWERING, ("none", "none"))
+
+
 def failure(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
     """Status, message and headers of a failure: FastAPI's handlers and the hot path answer alike."""
     if isinstance(exc, StarletteHTTPException):  # FastAPI's HTTPException is one too

@@ -27,7 +27,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.credentials import Credentials
-from serving.errors import ErrorAnswers, failure
+from serving.errors import ErrorAnswers, answering, failure
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
@@ -107,14 +107,15 @@ class HotPath:
         self.guard.check("predict", client, found.get(b"authorization"), found.get(b"x-token"))
 
     async def _error(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-        """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure."""
+        """The answer FastAPI's exception handlers (`serving.errors`) give for the same failure,
+        counted against the variant it happened on."""
         status, message, headers = failure(exc)
         rid = scope.get(REQUEST_ID)
         if rid is not None:
             headers = {**(headers or {}), "x-request-id": rid.decode()}
         response = self.answers.response(scope["path"], status, message, headers)
         await response(scope, receive, send)
-        scope[ANSWERED] = (str(response.status_code), "none", "none")
+        scope[ANSWERED] = (str(response.status_code), *answering(exc))
 
 
 def _request_id(scope: Scope) -> list[tuple[bytes, bytes]]:

@@ -10,9 +10,10 @@ import httpx
 import pytest
 import yaml
 
-from mlops_base.settings import REPO_ROOT
+from mlops_base.settings import REPO_ROOT, load_settings
 from mlops_platform import alerting, processes
 from mlops_platform.release_watch import wait_for
+from mlops_platform.stack import start_monitoring
 from optional_layers.monitoring.alerting import RECEIVER, SECRET, SECRET_FILE, alertmanager_config
 
 VALUES = REPO_ROOT / "gitops" / "optional" / "monitoring" / "values.yaml"
@@ -65,3 +66,22 @@ def test_the_cluster_alertmanager_routes_to_the_same_receiver_from_a_secret():
     assert values["config"] == alertmanager_config({"api_url_file": SECRET_FILE})
     assert values["alertmanagerSpec"]["secrets"] == [SECRET]
     assert values["config"]["route"]["receiver"] == RECEIVER
+
+
+def test_up_starts_prometheus_for_the_slo_rollback_without_a_webhook(tmp_path, monkeypatch):
+    """No SLACK_WEBHOOK_URL: Prometheus still starts (the SLO rollback's signals), Alertmanager does not."""
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "")
+    settings = load_settings("dev", mlops_state_dir=tmp_path, serving_port=processes.free_port())
+    services = []
+    try:
+        url = start_monitoring(settings, 0, tmp_path, lambda service, _line: services.append(service))
+        assert [service.name for service in services] == ["prometheus"] and url == services[0].url
+        config = yaml.safe_load((tmp_path / "alerting" / "prometheus.yml").read_text())
+        assert "alerting" not in config
+        [job] = config["scrape_configs"]
+        assert job["static_configs"] == [{"targets": [f"127.0.0.1:{settings.serving_port}"]}]
+        rules = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        assert rules, "the layer's rules are loaded"
+    finally:
+        for service in services:
+            processes.stop(service)

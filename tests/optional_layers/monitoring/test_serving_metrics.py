@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from layer_api.manager import LayerManager
 from serving.main import create_app
+from tests.fakes import FakeRegistry, SumModel, fake_server
 from tests.support import ROW, TOKEN, serving_client, serving_settings
 
 
@@ -21,7 +24,9 @@ def test_metrics_count_requests_by_variant_version_and_status(mlflow_server, sha
 
     version_a = shared_model.versions[0]
     assert f'mlops_predict_requests_total{{status="200",variant="A",version="{version_a}"}}' in text
-    assert 'mlops_predict_requests_total{status="422",variant="none",version="none"}' in text
+    version_b = shared_model.versions[1]
+    # a bad body fails where it failed: on B (wrong width for its model) or before any variant was chosen
+    assert f'mlops_predict_requests_total{{status="422",variant="B",version="{version_b}"}}' in text
     assert 'mlops_predict_requests_total{status="400",variant="none",version="none"}' in text
     assert 'mlops_predict_requests_total{status="415",variant="none",version="none"}' in text
     assert 'mlops_predict_latency_seconds_bucket{le="0.005",variant="A"}' in text
@@ -29,6 +34,30 @@ def test_metrics_count_requests_by_variant_version_and_status(mlflow_server, sha
     assert 'mlops_reloads_total{alias="A",outcome="ok"}' in text
     assert 'mlops_model_loaded{alias="B"} 1.0' in text
     assert "mlops_pipeline_events" not in text  # release metrics travel through the Pushgateway
+
+
+class FailsOnTraffic(SumModel):
+    """Passes its smoke test (rows of ones) and fails on rows of real traffic (a bug in the model)."""
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        if rows.max() > 1:
+            raise IndexError("index 2 is out of bounds for axis 0 with size 2")
+        return super().predict(rows)
+
+
+def test_a_failing_challenger_is_counted_as_its_own_errors(tmp_path):
+    registry = FakeRegistry()
+    registry.kinds["2"] = FailsOnTraffic
+    with fake_server(registry, layers={"monitoring"}, mlops_state_dir=tmp_path, ab_test_percent=50) as (client, _):
+        answers = [
+            client.post("/predict", json={"data": [[5.1, 3.5, 1.4, 0.2]]}, headers={"x-client-id": f"c{i}"})
+            for i in range(40)
+        ]
+        text = client.get("/metrics").text
+    failed = sum(a.status_code == 500 for a in answers)
+    assert 0 < failed < 40 and all(a.status_code in (200, 500) for a in answers)
+    assert f'mlops_predict_requests_total{{status="500",variant="B",version="2"}} {float(failed)}' in text
+    assert 'variant="none"' not in text
 
 
 def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model):

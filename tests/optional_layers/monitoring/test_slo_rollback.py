@@ -1,6 +1,6 @@
-"""The metric-driven rollback end to end, every component real: a challenger that slows down under
-real traffic, Prometheus scraping the model server, the SLO sensor ticking in a real Dagster
-daemon, which runs the rollback; the alias and the served model end on the previous version.
+"""The metric-driven rollback end to end, every component real: a challenger that slows down, or
+fails, under real traffic, Prometheus scraping the model server, the SLO sensor ticking in a real
+Dagster daemon, which runs the rollback; the alias and the served model end on the previous version.
 (No data and Prometheus down never roll back: tests/optional_layers/monitoring/test_prometheus.py.)"""
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from mlflow import MlflowClient
 
 from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
-from core_assets.lib.training import TrainingSpec, train_and_log
+from core_assets.lib.training import TrainingSpec, logged_digest, skops_trusted_types, train_and_log
+from core_assets.release.history import alias_moves
 from core_assets.release.registry import register_version
+from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home
@@ -42,19 +44,47 @@ def _register_slow_version(client: MlflowClient, model_name: str) -> str:
     return str(register_version(client, model_name, trained.model_uri, trained.run_id).version)
 
 
-def _traffic(url: str, stop: threading.Event) -> None:
+def _register_failing_version(client: MlflowClient, model_name: str) -> str:
+    """A real model with a bug: a logistic regression that lost its last class label. It passes its
+    smoke test (its input example is setosa rows) and fails with an IndexError on every row it would
+    call virginica: a 500 on a third of real traffic."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    features = builtin_features()
+    model = LogisticRegression(max_iter=500).fit(features.x_train, features.y_train)
+    model.classes_ = model.classes_[:2]
+    example = features.x_train[features.y_train == 0].head(3)
+    mlflow.set_tracking_uri(client.tracking_uri)
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=skops_trusted_types(model),
+            signature=infer_signature(features.x_train, model.predict(example)),
+            input_example=example,
+            pip_requirements=["scikit-learn"],
+        )
+        mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
+    return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
+
+
+def _traffic(url: str, stop: threading.Event, rows=(ROW,)) -> None:
     with httpx.Client(timeout=10) as client:
         while not stop.is_set():
-            client.post(f"{url}/variant/B/predict", json={"data": [ROW]})
+            for row in rows:
+                client.post(f"{url}/variant/B/predict", json={"data": [row]})
 
 
-def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, envs_with_monitoring, tmp_path):
+def _rolled_back_by_the_daemon(settings, fresh_model, envs, tmp_path, bad: str, rows, limits: dict[str, str]):
+    """Release `bad` on B, send it `rows` in a loop, start the daemon with the SLO `limits`: the
+    daemon's SLO sensor must put B back on the version before; returns the rollback's reason."""
     mlflow = MlflowClient(settings.mlflow_tracking_uri)
     good = fresh_model.versions[-1]  # B
-    slow = _register_slow_version(mlflow, fresh_model.name)
     server = start_server(
-        tmp_path,
-        {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name, **envs_with_monitoring},
+        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name, **envs}
     )
     stop_traffic = threading.Event()
     services, daemon = [server], None
@@ -64,21 +94,16 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
         settings = wired_to(settings.model_copy(update={"model_name": fresh_model.name}), server.url)
         with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
             # the release the sensor will undo, recorded in the instance the daemon will use
-            release = {"ops": {"served_alias": {"config": {"version": slow, "reason": "a slow challenger"}}}}
+            release = {"ops": {"served_alias": {"config": {"version": bad, "reason": "a bad challenger"}}}}
             assert run_job(build_definitions(settings), instance, "deploy_job", release).success
-            assert served_version(server.url, "B") == slow
+            assert served_version(server.url, "B") == bad
             for _ in range(3):
-                threading.Thread(target=_traffic, args=(server.url, stop_traffic), daemon=True).start()
+                threading.Thread(target=_traffic, args=(server.url, stop_traffic, rows), daemon=True).start()
 
             daemon = start_daemon(
                 settings,
                 tmp_path,
-                {
-                    **envs_with_monitoring,
-                    "PROMETHEUS_URL": prometheus.url,
-                    "ROLLBACK_MAX_P99_SECONDS": str(MAX_P99_S),
-                    "ROLLBACK_WINDOW": "10s",
-                },
+                {**envs, "PROMETHEUS_URL": prometheus.url, "ROLLBACK_WINDOW": "10s", **limits},
             )
             wait_for("the rollback", lambda: served_version(server.url, "B") == good, timeout_s=180)
 
@@ -86,12 +111,39 @@ def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, e
             assert rollback.tags["dagster/sensor_name"] == "slo_rollback_sensor"
             wait_for("the rollback run to finish", lambda: instance.get_run_by_id(rollback.run_id).is_finished)
             assert instance.get_run_by_id(rollback.run_id).status == DagsterRunStatus.SUCCESS
+            [move, *_] = alias_moves(instance, alias="B")
         assert mlflow.get_registered_model(fresh_model.name).aliases["B"] == good
         answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}).json()
         assert answer["version"] == good
+        return move.reason
     finally:
         stop_traffic.set()
         if daemon is not None:
             processes.stop(daemon)
         for service in reversed(services):
             processes.stop(service)
+
+
+def test_a_failing_challenger_is_rolled_back_by_the_error_ratio_rule(
+    settings, fresh_model, envs_with_monitoring, tmp_path
+):
+    failing = _register_failing_version(MlflowClient(settings.mlflow_tracking_uri), fresh_model.name)
+    rows = builtin_features().x_test.to_numpy().tolist()
+    reason = _rolled_back_by_the_daemon(
+        settings, fresh_model, envs_with_monitoring, tmp_path, failing, rows, {"ROLLBACK_MAX_ERROR_RATIO": "0.05"}
+    )
+    assert "error ratio" in reason and "p99" not in reason, reason
+
+
+def test_a_slow_challenger_is_rolled_back_by_the_daemon(settings, fresh_model, envs_with_monitoring, tmp_path):
+    slow = _register_slow_version(MlflowClient(settings.mlflow_tracking_uri), fresh_model.name)
+    reason = _rolled_back_by_the_daemon(
+        settings,
+        fresh_model,
+        envs_with_monitoring,
+        tmp_path,
+        slow,
+        (ROW,),
+        {"ROLLBACK_MAX_P99_SECONDS": str(MAX_P99_S)},
+    )
+    assert "p99" in reason, reason
