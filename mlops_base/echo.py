@@ -14,5 +14,9 @@ def clip(text: str, limit: int = LIMIT) -> str:
 
 
 def quoted(value: Any, limit: int = LIMIT) -> str:
-    """`repr(value)`, clipped."""
-    return clip(repr(value), limit)
+    """`repr(value)`, clipped; a value nested too deep for `repr` is named by its type."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deep"
+    return clip(text, limit)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_base.column_kinds import SIGNATURE_KINDS, Kind
+from mlops_base.echo import quoted
 from serving.inputs import PayloadError
 
 NamedForm = Literal["dataframe_split", "dataframe_records"]
@@ -82,14 +83,14 @@ def _values(table: Table, column: Column) -> list:
     if table.columns is not None:  # split
         if column.name not in table.columns:
             if column.required:
-                raise PayloadError(422, f"{_COLUMNS_AT[table.form]}: column {column.name!r} is missing")
+                raise PayloadError(422, f"{_COLUMNS_AT[table.form]}: column {quoted(column.name)} is missing")
             return [None] * len(table.rows)
         j = table.columns.index(column.name)
         return [row[j] for row in table.rows]
     if column.required:
         for i, record in enumerate(table.rows):
             if column.name not in record:
-                raise PayloadError(422, f"dataframe_records.{i}: column {column.name!r} is missing")
+                raise PayloadError(422, f"dataframe_records.{i}: column {quoted(column.name)} is missing")
     return [record.get(column.name) for record in table.rows]
 
 
@@ -98,13 +99,15 @@ def _unknown(table: Table, known: set[str], expected: str) -> None:
         extra = [name for name in table.columns if name not in known]
         if extra:
             raise PayloadError(
-                422, f"{_COLUMNS_AT[table.form]}: unknown column {extra[0]!r}; the model takes {expected}"
+                422, f"{_COLUMNS_AT[table.form]}: unknown column {quoted(extra[0])}; the model takes {expected}"
             )
         return
     for i, record in enumerate(table.rows):
         extra = [name for name in record if name not in known]
         if extra:
-            raise PayloadError(422, f"dataframe_records.{i}: unknown column {extra[0]!r}; the model takes {expected}")
+            raise PayloadError(
+                422, f"dataframe_records.{i}: unknown column {quoted(extra[0])}; the model takes {expected}"
+            )
 
 
 def _where(table: Table, row: int, column: Column) -> str:
@@ -113,21 +116,28 @@ def _where(table: Table, row: int, column: Column) -> str:
     return f"dataframe_split.data.{row}" if table.columns is not None else f"dataframe_records.{row}"
 
 
+_MAX_FLOAT_INT = int(np.finfo(np.float64).max)
+
+
 def column_array(column: Column, values: Sequence, where=lambda row: f"row {row}") -> np.ndarray:
     """The values of one column as the model's frame holds them; a 422 at the first bad value."""
     accepted = _ACCEPTS[column.kind]
     for row, value in enumerate(values):
         if value is None:
             if column.required:
-                raise PayloadError(422, f"{where(row)}: column {column.name!r} may not be null")
+                raise PayloadError(422, f"{where(row)}: column {quoted(column.name)} may not be null")
         elif type(value) not in accepted:
             raise PayloadError(
-                422, f"{where(row)}: column {column.name!r} expects {_ARTICLE[column.kind]}, got {value!r}"
+                422, f"{where(row)}: column {quoted(column.name)} expects {_ARTICLE[column.kind]}, got {quoted(value)}"
             )
     if column.kind == "number":
-        array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        try:
+            array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        except OverflowError:  # an integer of hundreds of digits: no float holds it
+            row = next(i for i, v in enumerate(values) if type(v) is int and abs(v) > _MAX_FLOAT_INT)
+            raise PayloadError(422, f"{where(row)}: column {quoted(column.name)} is too large a number") from None
         if np.isinf(array).any():
-            raise PayloadError(422, f"{where(int(np.isinf(array).argmax()))}: column {column.name!r} is infinite")
+            raise PayloadError(422, f"{where(int(np.isinf(array).argmax()))}: column {quoted(column.name)} is infinite")
         return array
     if column.kind == "boolean" and column.required:
         return np.array(values, dtype=bool)

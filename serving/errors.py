@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.aliases import ALIASES
+from mlops_base.echo import quoted
 from serving.inputs import PayloadError, describe_errors
 from serving.protocol import Protocol, error_shape
 from serving.runtimes.base import ModelLoadError
@@ -34,7 +35,7 @@ class ErrorAnswers:
         errors = exc.errors()
         if any(tuple(e.get("loc", ())) == ("path", "alias") for e in errors):
             alias = request.path_params.get("alias")
-            return self.response(request.url.path, 404, f"unknown alias {alias!r}; known: {', '.join(ALIASES)}")
+            return self.response(request.url.path, 404, f"unknown alias {quoted(alias)}; known: {', '.join(ALIASES)}")
         located = [{**e, "loc": tuple(part for part in e.get("loc", ()) if part != "body")} for e in errors]
         return self.response(request.url.path, 422, describe_errors(located))
 
@@ -128,7 +129,7 @@ class BodySizeLimit:
                 length = value
             elif name == b"transfer-encoding":
                 return False
-        return length is not None and length.isdigit() and int(length) <= self.max_bytes
+        return length is not None and length.isascii() and length.isdigit() and int(length) <= self.max_bytes
 
     async def _reject(self, path: str, send: Send) -> None:
         response = self.answers.response(path, 413, f"request body exceeds {self.max_bytes} bytes")

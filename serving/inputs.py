@@ -4,12 +4,15 @@ rows every protocol applies, and the error they raise (`PayloadError`: a 4xx nam
 
 from __future__ import annotations
 
+import json
+import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import orjson
 from pydantic import ValidationError
 
+from mlops_base.echo import quoted
 from serving.schemas import PredictRequest
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ def check_json(content_type: str | None) -> None:
         return
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
-        raise PayloadError(415, f"content type {media or content_type!r} is not accepted; send application/json")
+        raise PayloadError(415, f"content type {quoted(media or content_type)} is not accepted; send application/json")
 
 
 def _describe(error: dict) -> str:
@@ -89,6 +92,9 @@ def positional_rows(value: Any, where: str, numbers_only: bool) -> Rows:
         return array
     try:
         return strict_rows(orjson.dumps({"data": value}))
+    except TypeError as exc:  # what orjson cannot write: too deep a nesting (254 levels), too large an integer
+        problem = "rows nested too deep" if "ecursion" in str(exc) else "a number too large for a float"
+        raise PayloadError(422, f"{where}: {problem}") from exc
     except PayloadError as exc:
         raise PayloadError(exc.status, exc.detail.replace("data", where, 1)) from exc
 
@@ -102,6 +108,42 @@ class Inputs(NamedTuple):
     return_proba: bool = False
     where: str = "data"  # what errors in positional rows are named after (another protocol's field)
     proba_if_any: bool = False  # probabilities too when the model has them (a v2 request listing no outputs)
+
+
+def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+    """A gzip or deflate body (tritonclient's request compression; gzip of one member or several),
+    at most `max_bytes` once inflated; a truncated or corrupt one is a 400 that says so."""
+    if encoding in (None, "", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise PayloadError(415, f"content encoding {quoted(encoding)} is not accepted (gzip, deflate or none)")
+    inflated, rest = bytearray(), body
+    while True:
+        inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+        try:
+            inflated += inflater.decompress(rest, max_bytes + 1 - len(inflated))
+        except zlib.error as exc:
+            raise PayloadError(400, f"body is not {encoding} data ({exc})") from exc
+        if len(inflated) > max_bytes:
+            raise PayloadError(413, f"request body exceeds {max_bytes} bytes once inflated")
+        if not inflater.eof:
+            raise PayloadError(400, f"body is truncated {encoding} data (it ends inside the stream)")
+        rest = inflater.unused_data
+        if encoding != "gzip" or not rest:  # gzip: the members follow one another
+            return bytes(inflated)
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def loads_wide(body: bytes) -> Any:
+    """JSON that orjson refuses only for a number too large for a float (the checks then name it),
+    else None."""
+    try:
+        return json.loads(body, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
 
 
 def no_booleans(body: bytes) -> bool:

@@ -15,8 +15,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from mlops_base.echo import quoted
 from serving.columns import NAMED_FORMS, Table, table_of
-from serving.inputs import Inputs, OtherForm, PayloadError, no_booleans, positional_rows, strict_rows
+from serving.inputs import Inputs, OtherForm, PayloadError, loads_wide, no_booleans, positional_rows, strict_rows
 
 TENSOR_FORMS = ("instances", "inputs")
 FORMS = (*NAMED_FORMS, *TENSOR_FORMS)
@@ -30,9 +31,9 @@ def _media(content_type: str | None) -> str:
     for parameter in parameters:
         key, _, value = parameter.partition("=")
         if key != "charset" or value.strip('"') != "utf-8":
-            raise PayloadError(415, f"content type parameter {parameter!r} is not accepted (only charset=utf-8)")
+            raise PayloadError(415, f"content type parameter {quoted(parameter)} is not accepted (only charset=utf-8)")
     if media not in ("application/json", "text/csv"):
-        raise PayloadError(415, f"content type {media!r} is not accepted; send application/json or text/csv")
+        raise PayloadError(415, f"content type {quoted(media)} is not accepted; send application/json or text/csv")
     return media
 
 
@@ -67,7 +68,9 @@ def parse_invocation(body: bytes, content_type: str | None, other_forms: bool = 
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return Inputs(strict_rows(body))  # names the JSON (or UTF-8) error as /predict does
+        document = loads_wide(body)
+        if document is None:
+            return Inputs(strict_rows(body))  # names the JSON (or UTF-8) error as /predict does
     if type(document) is not dict:
         raise PayloadError(422, f"body must be a JSON object with one of {', '.join(FORMS)}")
     present = [form for form in FORMS if form in document]

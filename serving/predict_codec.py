@@ -11,14 +11,14 @@ errors are the same as with pydantic alone, and valid bodies never pay for it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import orjson
 
+from mlops_base.echo import quoted
 from serving.columns import NAMED_FORMS, table_of
-from serving.inputs import Inputs, OtherForm, PayloadError, no_booleans, numeric_array, strict_rows
+from serving.inputs import Inputs, OtherForm, PayloadError, loads_wide, no_booleans, numeric_array, strict_rows
 
 FORMS = ("data", *NAMED_FORMS)
 
@@ -26,7 +26,7 @@ FORMS = ("data", *NAMED_FORMS)
 def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
     proba = document.get("return_proba", False)
     if type(proba) is not bool:
-        raise PayloadError(422, f"return_proba: expected true or false, got {proba!r}")
+        raise PayloadError(422, f"return_proba: expected true or false, got {quoted(proba)}")
     present = [form for form in FORMS if form in document]
     if len(present) > 1:
         raise PayloadError(422, f"body has {' and '.join(present)}; send exactly one of {', '.join(FORMS)}")
@@ -39,19 +39,6 @@ def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
     return Inputs(strict_rows(body), proba)  # `data` the fast path could not take
 
 
-def _refuse(constant: str) -> None:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _overflowing(body: bytes) -> Any:
-    """JSON that orjson refuses only for a number too large for a float (read as infinity, which the
-    checks then name), else None."""
-    try:
-        return json.loads(body, parse_constant=_refuse)
-    except (ValueError, RecursionError):
-        return None
-
-
 def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     """The body's rows: a float64 array (positional `data`), a named-column table, or (`other_forms`:
     a layer provides rows for them) an object in none of the forms; PayloadError (400/422) naming what
@@ -59,7 +46,7 @@ def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        document = _overflowing(body)
+        document = loads_wide(body)
         if document is None:
             return Inputs(strict_rows(body))  # names the JSON error
     if type(document) is not dict:

@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import orjson
 
+from mlops_base.echo import clip, quoted
 from serving.columns import Table
 from serving.inputs import Inputs, OtherForm, PayloadError
 from serving.v2_tensors import (
@@ -47,7 +48,7 @@ class InferRequest(NamedTuple):
 def _rows(decoded: list, check_each: bool) -> Inputs:
     if len(decoded) == 1 and len(decoded[0][2]) == 2 and decoded[0][1] in NUMERIC:
         name, datatype, shape, values = decoded[0]
-        where = f"inputs.{name}"
+        where = f"inputs.{clip(name, 64)}"
         return Inputs(numbers(where, datatype, values, check_each).reshape(shape), where=where)
     lengths = set()
     columns: dict[str, list] = {}
@@ -82,7 +83,7 @@ def _outputs(document: dict) -> tuple[tuple[RequestedOutput, ...] | None, bool]:
     for i, spec in enumerate(listed):
         if type(spec) is not dict or spec.get("name") not in OUTPUTS:
             name = spec.get("name") if type(spec) is dict else spec
-            raise PayloadError(422, f"outputs.{i}: unknown output {name!r}; this model has {', '.join(OUTPUTS)}")
+            raise PayloadError(422, f"outputs.{i}: unknown output {quoted(name)}; this model has {', '.join(OUTPUTS)}")
         own_parameters = spec.get("parameters") or {}
         own = own_parameters.get("binary_data", binary) if type(own_parameters) is dict else None
         if type(own) is not bool:
@@ -111,13 +112,16 @@ def _fast(document: dict, text: bytes) -> InferRequest | None:
     rows, width = shape
     if type(rows) is not int or type(width) is not int or rows < 1 or width < 1:
         return None
-    array = np.array(data)
+    try:
+        array = np.array(data)
+    except (ValueError, OverflowError):  # ragged or too deep: the full path names the problem
+        return None
     if array.dtype.kind not in "iuf" or array.size != rows * width:
         return None
     array = array.astype(np.float64, copy=False).reshape(rows, width)
     if not np.isfinite(array).all():
         return None
-    where = f"inputs.{spec['name']}"
+    where = f"inputs.{clip(spec['name'], 64)}"
     if outputs is None:
         return InferRequest(Inputs(array, where=where, proba_if_any=True), None, False, None)
     return InferRequest(Inputs(array, where=where), PREDICT_ONLY, False, None)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 import struct
-import zlib
 from typing import Any
 
 import numpy as np
 
+from mlops_base.echo import clip, quoted
 from serving.inputs import PayloadError
 
 HEADER_LENGTH = "inference-header-content-length"
@@ -30,40 +30,39 @@ DATATYPES = (*NUMERIC, "BOOL", "BYTES")
 LENGTH_PREFIX = struct.Struct("<I")
 
 
-def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
-    """A gzip or deflate body (tritonclient's request compression), at most `max_bytes` once inflated."""
-    if encoding in (None, "", "identity"):
-        return body
-    if encoding not in ("gzip", "deflate"):
-        raise PayloadError(415, f"content encoding {encoding!r} is not accepted (gzip, deflate or none)")
-    inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
-    try:
-        inflated = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise PayloadError(400, f"body is not {encoding} data ({exc})") from exc
-    if len(inflated) > max_bytes:
-        raise PayloadError(413, f"request body exceeds {max_bytes} bytes once inflated")
-    return inflated
-
-
 def split_body(body: bytes, header_length: str | None) -> tuple[bytes, memoryview]:
     if header_length is None:
         return body, memoryview(b"")
-    if not header_length.isdigit() or int(header_length) > len(body):
-        raise PayloadError(400, f"Inference-Header-Content-Length {header_length!r} is not a length within the body")
+    if not (header_length.isascii() and header_length.isdigit()) or int(header_length) > len(body):
+        raise PayloadError(
+            400, f"Inference-Header-Content-Length {quoted(header_length)} is not a length within the body"
+        )
     n = int(header_length)
     return body[:n], memoryview(body)[n:]
 
 
-def _flat(data: list, where: str) -> list:
-    """Nested data in row-major order (the protocol allows both)."""
+def _flat(data: list, where: str, depth: int) -> list:
+    """Nested data in row-major order (the protocol allows both), nested at most `depth` levels
+    (the shape's); a loop, not recursion: a body may nest a thousand levels."""
     if not data or type(data[0]) is not list:
-        return data
-    flat = []
-    for item in data:
-        if type(item) is not list:
+        if any(type(item) is list for item in data):
             raise PayloadError(422, f"{where}.data: nested lists mixed with values")
-        flat.extend(_flat(item, where))
+        return data
+    flat: list = []
+    stack = [(data, 1)]
+    while stack:
+        items, level = stack.pop()
+        if level > depth:
+            raise PayloadError(422, f"{where}.data: nested deeper than its shape's {depth} dimensions")
+        nested = type(items[0]) is list if items else False
+        for item in reversed(items) if nested else ():
+            if type(item) is not list:
+                raise PayloadError(422, f"{where}.data: nested lists mixed with values")
+            stack.append((item, level + 1))
+        if not nested:
+            if any(type(item) is list for item in items):
+                raise PayloadError(422, f"{where}.data: nested lists mixed with values")
+            flat.extend(items)
     return flat
 
 
@@ -75,7 +74,7 @@ def _json_values(spec: dict, where: str, count: int) -> list:
     data = spec.get("data")
     if type(data) is not list:
         raise PayloadError(422, f"{where}.data: expected a list of values (or parameters.binary_data_size)")
-    flat = _flat(data, where)
+    flat = _flat(data, where, max(1, len(spec["shape"])))
     if len(flat) != count:
         raise PayloadError(422, f"{where}: shape {spec['shape']} holds {count} values; data has {len(flat)}")
     return flat
@@ -110,12 +109,14 @@ def _binary_values(spec: dict, where: str, count: int, chunk: memoryview) -> np.
 def _spec(spec: Any, i: int) -> tuple[str, dict]:
     if type(spec) is not dict or type(spec.get("name")) is not str:
         raise PayloadError(422, f"inputs.{i}: expected an object with name, shape, datatype and data")
-    where = f"inputs.{spec['name']}"
+    where = f"inputs.{clip(spec['name'], 64)}"
     shape = spec.get("shape")
     if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
         raise PayloadError(422, f"{where}.shape: expected a list of non-negative integers")
     if spec.get("datatype") not in DATATYPES:
-        raise PayloadError(422, f"{where}.datatype: {spec.get('datatype')!r} is not one of {', '.join(DATATYPES)}")
+        raise PayloadError(
+            422, f"{where}.datatype: {quoted(spec.get('datatype'))} is not one of {', '.join(DATATYPES)}"
+        )
     parameters = spec.get("parameters") or {}
     if type(parameters) is not dict:
         raise PayloadError(422, f"{where}.parameters: expected an object")
@@ -138,7 +139,7 @@ def decode_inputs(document: dict, binary: memoryview) -> list[tuple[str, str, li
         if size is None:
             values = _json_values(spec, where, count)
         elif type(size) is not int or size < 0 or offset + size > len(binary):
-            raise PayloadError(422, f"{where}.parameters.binary_data_size: {size!r} runs past the binary data")
+            raise PayloadError(422, f"{where}.parameters.binary_data_size: {quoted(size)} runs past the binary data")
         else:
             values = _binary_values(spec, where, count, binary[offset : offset + size])
             offset += size
@@ -152,11 +153,14 @@ def numbers(where: str, datatype: str, values: Any, check_each: bool) -> np.ndar
     """A numeric tensor's values as float64, or a 422 at the first that is not a finite number.
     numpy alone would read strings of digits and booleans as numbers: a JSON body with booleans in
     it (or any value numpy cannot take as a number) is checked value by value."""
-    array = values if isinstance(values, np.ndarray) else np.array(values)
+    try:
+        array = values if isinstance(values, np.ndarray) else np.array(values)
+    except (ValueError, OverflowError):  # lists among the values: checked one by one below
+        array = np.array([], dtype=object)
     if array.dtype.kind not in "iuf" or (check_each and not isinstance(values, np.ndarray)):
         for j, value in enumerate(values):
             if type(value) not in (int, float):
-                raise PayloadError(422, f"{where}.data.{j}: {datatype} expects a number, got {value!r}")
+                raise PayloadError(422, f"{where}.data.{j}: {datatype} expects a number, got {quoted(value)}")
     array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
         raise PayloadError(422, f"{where}.data.{int((~np.isfinite(array)).argmax())}: not a finite number")
@@ -170,11 +174,11 @@ def column_values(where: str, datatype: str, values: Any) -> list:
     if datatype in NUMERIC:
         for j, value in enumerate(values):
             if type(value) is bool or type(value) is str:
-                raise PayloadError(422, f"{where}.data.{j}: {datatype} expects a number, got {value!r}")
+                raise PayloadError(422, f"{where}.data.{j}: {datatype} expects a number, got {quoted(value)}")
     elif datatype == "BOOL":
         for j, value in enumerate(values):
             if value is not None and type(value) is not bool:
-                raise PayloadError(422, f"{where}.data.{j}: BOOL expects true or false, got {value!r}")
+                raise PayloadError(422, f"{where}.data.{j}: BOOL expects true or false, got {quoted(value)}")
     return values
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
+from serving.inputs import decompress
 from serving.mlflow_forms import parse_invocation, predictions_bytes
 from serving.openapi_doc import CLIENT_ID_HEADER, invocation_forms
 from serving.protocol import HotRoute, Protocol
@@ -77,6 +78,7 @@ async def invocations(request: Request) -> Response:
 
 
 async def invoke(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
+    body = decompress(body, headers.get("content-encoding"), plane.settings.max_body_bytes)
     inputs = parse_invocation(body, headers.get("content-type"), plane.other_forms)
     answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
     return reply_of(answer, predictions_bytes(answer.predictions), shadow)

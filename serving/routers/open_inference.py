@@ -15,9 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
+from mlops_base.echo import quoted
 from mlops_base.settings import Settings
 from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, VariantsDep
+from serving.inputs import decompress
 from serving.openapi_doc import CLIENT_ID_HEADER
 from serving.protocol import HotRoute, Protocol
 from serving.reply import Headers, Reply, reply_of, response_of
@@ -33,7 +35,7 @@ from serving.v2_schemas import (
     V2ServerMetadata,
     V2ServerReady,
 )
-from serving.v2_tensors import HEADER_LENGTH, datatype_of, decompress
+from serving.v2_tensors import HEADER_LENGTH, datatype_of
 from serving.variants import VariantRegistry
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
@@ -76,7 +78,9 @@ VersionPath = Annotated[str, Path(description="a registry version served now, or
 
 def _check_name(settings: Settings, model_name: str) -> None:
     if model_name != settings.model_name:
-        raise HTTPException(404, f"unknown model {model_name!r}; this server serves {settings.model_name!r}")
+        raise HTTPException(
+            404, f"unknown model {quoted(model_name)}; this server serves {quoted(settings.model_name)}"
+        )
 
 
 def _served(variants: VariantRegistry) -> dict[Alias, str]:
@@ -94,7 +98,7 @@ def _alias(settings: Settings, variants: VariantRegistry, model_name: str, model
         if served[alias] == model_version:
             return alias
     now = ", ".join(f"{alias}=v{version}" for alias, version in served.items()) or "none"
-    raise HTTPException(404, f"{model_name} version {model_version!r} is not served here (served: {now})")
+    raise HTTPException(404, f"{model_name} version {quoted(model_version)} is not served here (served: {now})")
 
 
 def _info(variants: VariantRegistry, alias: Alias) -> RuntimeInfo:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
 from serving.data_plane import Answer, DataPlane
-from serving.inputs import check_json
+from serving.inputs import check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER, describe_columns
 from serving.predict_codec import answer_bytes, parse_inputs
 from serving.protocol import HotRoute, Protocol
@@ -60,14 +60,19 @@ def _body(answer: Answer) -> bytes:
     return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
-async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
+def _inflated(plane: DataPlane, body: bytes, headers: Headers) -> bytes:
     check_json(headers.get("content-type"))
+    return decompress(body, headers.get("content-encoding"), plane.settings.max_body_bytes)
+
+
+async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
+    body = _inflated(plane, body, headers)
     answer, shadow = await plane.predict(parse_inputs(body, plane.other_forms), headers.get("x-client-id"))
     return reply_of(answer, _body(answer), shadow)
 
 
 async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
-    check_json(headers.get("content-type"))
+    body = _inflated(plane, body, headers)
     inputs = parse_inputs(body, plane.other_forms)
     return reply_of(answer := await plane.predict_alias(Alias(params["alias"]), inputs), _body(answer))
 

@@ -6,9 +6,11 @@ cases and a generated one for the rest. At least 1,000 cases in all; none may fa
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections import Counter
 
+import httpx
 import pytest
 import schemathesis
 import yaml
@@ -142,3 +144,48 @@ def test_the_open_inference_protocols_own_openapi_document_holds(fuzzed_server, 
             assert valid.call_and_validate(timeout=60, checks=CONFORMANCE_CHECKS).status_code == 200  # its answer too
     print(dict(cases))
     assert len({label.rsplit(" (", 1)[0] for label in cases}) == len(document["paths"]), cases
+
+
+DEEP = "[" * 1000 + "1" + "]" * 1000
+RECORD = '{"dataframe_records": [{"sepal_length": %s, "sepal_width": 1, "petal_length": 1, "petal_width": 1}]}'
+SPLIT = '{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"], "data": [[%s, 1, 1, 1]]}}'  # noqa: E501
+TENSOR = '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": %s}]}'
+GZIPPED = gzip.compress(b'{"data": [[5.1, 3.5, 1.4, 0.2]]}')
+# bodies that once got a 500 (and their kind): each must get a 4xx naming the problem
+SEEDS = [
+    ("ragged tensor", "infer", TENSOR % "[[1, 2], [3]]", {}),
+    ("mixed nesting", "infer", TENSOR % "[1, [2, 3], 4]", {}),
+    ("values then lists", "infer", TENSOR % "[[1, 2], 3, 4]", {}),
+    ("tensor nested 1,000 deep", "infer", TENSOR % DEEP, {}),
+    (
+        "a non-ASCII digit as the header length",
+        "infer",
+        TENSOR % "[1, 2, 3, 4]",
+        {"Inference-Header-Content-Length": b"\xb2"},
+    ),
+    ("a 400-digit integer in a record", "/predict", RECORD % ("9" * 400), {}),
+    ("a record's cell nested 1,000 deep", "/predict", RECORD % DEEP, {}),
+    ("a split cell nested 1,000 deep", "/predict", SPLIT % DEEP, {}),
+    ("rows nested 1,000 deep", "/invocations", f'{{"inputs": {DEEP}}}', {}),
+    ("a 400-digit integer in rows", "/invocations", '{"inputs": [[%s, 1, 1, 1]]}' % ("9" * 400), {}),
+    ("a 500 KB string", "/predict", RECORD % ('"' + "x" * 500_000 + '"'), {}),
+    ("truncated gzip", "/predict", GZIPPED[:-10], {"Content-Encoding": "gzip"}),
+    ("truncated gzip", "infer", GZIPPED[:-10], {"Content-Encoding": "gzip"}),
+    ("corrupt gzip", "/invocations", b"\x1f\x8b" + b"\x00" * 30, {"Content-Encoding": "gzip"}),
+]
+
+
+@pytest.mark.parametrize(("kind", "route", "body", "headers"), SEEDS, ids=[f"{s[0]} ({s[1]})" for s in SEEDS])
+def test_bodies_that_once_got_a_500_get_a_4xx_naming_the_problem(
+    fuzzed_server, shared_model, kind, route, body, headers
+):
+    path = f"/v2/models/{shared_model.name}/infer" if route == "infer" else route
+    answer = httpx.post(
+        f"{fuzzed_server.url}{path}",
+        content=body,
+        headers={"content-type": "application/json", **headers},
+        timeout=30,
+    )
+    assert 400 <= answer.status_code < 500, (kind, answer.status_code, answer.text[:300])
+    assert "internal error" not in answer.text and len(answer.text) < 600, answer.text[:600]
+    assert "Traceback" not in fuzzed_server.log_path.read_text()
