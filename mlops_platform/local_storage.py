@@ -85,8 +85,9 @@ class Postgres:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         password_file = self.root / "password"
-        password_file.write_text(secrets.token_urlsafe(24))
-        password_file.chmod(0o600)
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:  # 0600 from its creation, never world-readable
+            out.write(secrets.token_urlsafe(24))
         handoff = self.root / "initdb.pw"  # initdb runs as postgres: it gets its own copy, removed after
         shutil.copy(password_file, handoff)
         _give_to_postgres(self.root)
@@ -213,6 +214,16 @@ def runs_locally(settings: Settings) -> bool:
 
 def postgres(settings: Settings) -> Postgres:
     return Postgres(settings.state_dir / "postgres", settings.postgres_port)
+
+
+def private_state_dir(settings: Settings) -> Path:
+    """The env's state dir, readable by this user only (0700): it holds secrets, the registry and the
+    prediction log. A local PostgreSQL run by root lives below it as the postgres user, which must
+    pass through it: then 0711 (no one else may list it; each file keeps its own mode)."""
+    path = settings.state_dir
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o711 if runs_locally(settings) and os.geteuid() == 0 else 0o700)
+    return path
 
 
 def generated_secret(settings: Settings, name: str) -> str:

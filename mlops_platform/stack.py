@@ -78,7 +78,7 @@ def start_platform(
             f"env {settings.mlops_env!r} keeps its storage off this machine (S3_ENDPOINT_URL is not on loopback): it "
             "runs on Kubernetes (README: Production); ./mlops up --env prod-local runs the prod stack here"
         )
-    logs = settings.state_dir / "logs"
+    logs = local_storage.private_state_dir(settings) / "logs"
     services: list[processes.Service] = []
 
     def started(service: processes.Service, ready_line: str = "") -> None:
