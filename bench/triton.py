@@ -15,7 +15,8 @@ from mlops_base.settings import Settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
 from serving.runtimes.model_meta import read_mlmodel
-from serving.runtimes.triton_export import DIRECT_CLIENTS_QUEUE_DELAY_US, export
+from serving.runtimes.safe_load import LoadPolicy
+from serving.runtimes.triton_export import DIRECT_CLIENTS_QUEUE_DELAY_US, export, skops_file
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 MAX_ROWS = Settings.model_fields["max_rows"].default
@@ -43,13 +44,15 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
         timeout_s=120,
     )
     try:
+        meta = read_mlmodel(model_dir)
         export(
             model_dir,
-            read_mlmodel(model_dir),
+            meta,
             repository,
             "iris",
             "1",
             MAX_ROWS,
+            LoadPolicy().skops_types(skops_file(model_dir, meta), "the bench's model"),
             name=DIRECT_MODEL,
             max_queue_delay_us=DIRECT_CLIENTS_QUEUE_DELAY_US,  # Triton alone: its clients send single rows
         )

@@ -221,6 +221,15 @@ class ServingSettings(EnvSettings):
     alias_poll_seconds: float = Field(2.0, ge=0, le=3600)
     # where model artifacts may be loaded from (comma-separated URI prefixes)
     model_artifact_roots: str = "mlflow-artifacts:/"
+    # safe loading (docs/SECURITY.md): the flavours loaded (sklearn and lightgbm are read by the server
+    # itself, skops types checked against the platform's allowlist; another one named here loads through
+    # MLflow's pyfunc loader, which may run the artifact's code)
+    model_allowed_flavours: str = "sklearn,lightgbm"
+    # pickle and cloudpickle models run code when loaded: anyone who can write the registry can run
+    # code in the model server. Refused unless true.
+    model_allow_pickle: bool = False
+    # a version without the digest the platform logs at training cannot be verified: refused unless true
+    model_allow_unverified: bool = False
 
     def backend_of(self, alias: Alias) -> Backend:
         return self.serving_backend_by_alias.get(alias, self.serving_backend)

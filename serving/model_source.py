@@ -113,9 +113,10 @@ class RegistrySource:
         return alias_versions(self.client, self.model_name)
 
 
-def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
+def download(ref: ModelRef, artifact_uri: str, dst: str, allow_unverified: bool = False) -> Path:
     """The version's artifacts in `dst`, refused (422) when they no longer match the digest logged at
-    training: bytes changed in the artifact store after registration are never served."""
+    training (bytes changed in the artifact store after registration are never served), or when no
+    digest was logged, unless `allow_unverified` (MODEL_ALLOW_UNVERIFIED)."""
     client = RegistryClient(ref.registry_uri)
     try:
         local = client.download(artifact_uri, Path(dst))
@@ -124,6 +125,11 @@ def download(ref: ModelRef, artifact_uri: str, dst: str) -> Path:
     finally:
         client.close()
     if ref.digest is None:
+        if not allow_unverified:
+            raise ModelLoadError(
+                f"{ref.model_name} v{ref.version} has no logged {DIGEST_TAG}: its artifacts cannot be verified; "
+                "refused (register versions through the platform's training, or set MODEL_ALLOW_UNVERIFIED=true)"
+            )
         _log.warning(
             "%s v%s has no logged %s: its artifacts cannot be verified", ref.model_name, ref.version, DIGEST_TAG
         )

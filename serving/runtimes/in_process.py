@@ -1,9 +1,10 @@
 """In-process runtime: downloads the version's artifacts and predicts in the model server's memory.
 
-How it loads and predicts follows the logged model's flavour: a scikit-learn model (pipelines with
-encoders and imputers included) through skops with its logged trusted types, read without MLflow;
-any other flavour (LightGBM's, ...) through MLflow's generic `pyfunc` loader (imported then only),
-with its library's own model for class probabilities. A model that takes float64 arrays in column
+How it loads and predicts follows the logged model's flavour: scikit-learn models (pipelines with
+encoders and imputers included) and LightGBM's are read without MLflow and without running the
+artifact's code (`serving.runtimes.safe_load`); another flavour, when MODEL_ALLOWED_FLAVOURS names
+it, through MLflow's generic `pyfunc` loader (imported then only), with its library's own model for
+class probabilities. A model that takes float64 arrays in column
 order as it takes its frame is served positionally (the fast path); others get a frame of their
 named, typed columns.
 """
@@ -21,7 +22,8 @@ from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelInput, ModelLoadError, ModelRef, ModelRuntime, NoProbabilities, RuntimeInfo
-from serving.runtimes.model_meta import flavour_of, load_sklearn, read_mlmodel, signature_inputs
+from serving.runtimes.model_meta import flavour_of, read_mlmodel, signature_inputs
+from serving.runtimes.safe_load import NATIVE_FLAVOURS, LoadPolicy
 
 # Positional rows arrive as arrays in signature order (checked against the signature's width): the
 # names a DataFrame would carry cost 4x the prediction of one row, and only repeat that order.
@@ -38,20 +40,22 @@ class InProcessRuntime(ModelRuntime):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
-        self._model = None  # what predicts: the scikit-learn model, or the pyfunc model
+        self._policy = LoadPolicy.of(settings)
+        self._model = None  # what predicts: the scikit-learn or LightGBM model, or the pyfunc model
         self._native = None  # the library's own model, for predict_proba
 
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
         label = f"{ref.model_name} v{ref.version}"
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
-                local = download(ref, artifact_uri, tmp)
+                local = download(ref, artifact_uri, tmp, self._policy.allow_unverified)
                 meta = read_mlmodel(local)
                 flavour = flavour_of(meta)
-                if flavour == "sklearn":
-                    model = native = load_sklearn(local, meta)
+                self._policy.check_flavour(flavour, label)
+                if flavour in NATIVE_FLAVOURS:
+                    model = native = self._policy.load_native(local, meta, flavour, label)
                 else:
-                    import mlflow.pyfunc  # only for flavours the server cannot read itself
+                    import mlflow.pyfunc  # a flavour MODEL_ALLOWED_FLAVOURS adds: MLflow's loader reads it
 
                     model = mlflow.pyfunc.load_model(str(local))
                     native = _raw(model)

@@ -1,10 +1,9 @@
-"""What a logged model's MLmodel file says about serving it (its flavour, columns and example), and
-its scikit-learn model loaded as MLflow's own loader does, read without importing MLflow."""
+"""What a logged model's MLmodel file says about serving it (its flavour, columns and example), read
+without importing MLflow."""
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +27,6 @@ def read_mlmodel(local: Path) -> MLModel:
 def flavour_of(meta: MLModel) -> str:
     """The library flavour a model was logged with (`sklearn`, `lightgbm`, ...)."""
     return next((name for name in meta["flavors"] if name != "python_function"), "python_function")
-
-
-def load_sklearn(local: Path, meta: MLModel) -> Any:
-    """The estimator of a `sklearn` flavour: skops with the trusted types the model was logged with,
-    or (cloud)pickle, as `mlflow.sklearn.load_model` reads them."""
-    flavour = meta["flavors"]["sklearn"]
-    path = local / flavour["pickled_model"]
-    serialization = flavour.get("serialization_format", "cloudpickle")
-    if serialization == "skops":
-        import skops.io
-
-        return skops.io.load(path, trusted=flavour.get("skops_trusted_types") or [])
-    if serialization == "cloudpickle":
-        import cloudpickle
-
-        with path.open("rb") as file:
-            return cloudpickle.load(file)
-    if serialization == "pickle":
-        with path.open("rb") as file:
-            return pickle.load(file)
-    raise ValueError(f"unknown serialization format {serialization!r}")
 
 
 def _input_example(meta: MLModel, local: Path) -> pd.DataFrame | None:

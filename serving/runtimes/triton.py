@@ -28,8 +28,9 @@ from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
 from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, RuntimeInfo, RuntimeUnavailable
-from serving.runtimes.model_meta import read_mlmodel, signature_inputs
-from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, triton_name
+from serving.runtimes.model_meta import flavour_of, read_mlmodel, signature_inputs
+from serving.runtimes.safe_load import LoadPolicy
+from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, skops_file, triton_name
 
 ADMIN_HEADER = "x-mlops-admin-key"  # Triton's restricted repository API answers only holders of this key
 _DATATYPE = {np.dtype("float64"): "FP64"}
@@ -58,6 +59,7 @@ class TritonRuntime(ModelRuntime):
         self._headers = {ADMIN_HEADER: settings.triton_admin_key}
         self._timeout_s = settings.triton_timeout_s
         self._repository = settings.triton_repository
+        self._policy = LoadPolicy.of(settings)
         self._max_rows = settings.max_rows
         self._name: str | None = None
         self._aio: triton_aio.InferenceServerClient | None = None
@@ -77,11 +79,14 @@ class TritonRuntime(ModelRuntime):
         name = f"{triton_name(ref.model_name, ref.version)}-{uuid.uuid4().hex[:8]}"
         with tempfile.TemporaryDirectory(prefix="serving-model-") as tmp:
             try:
-                local = download(ref, artifact_uri, tmp)
+                local = download(ref, artifact_uri, tmp, self._policy.allow_unverified)
                 meta = read_mlmodel(Path(local))
+                self._policy.check_flavour(flavour_of(meta), label)
                 columns, example = signature_inputs(meta, Path(local), label)
                 self._repository.mkdir(parents=True, exist_ok=True)
-                export(Path(local), meta, self._repository, ref.model_name, ref.version, self._max_rows, name)
+                trusted_types = self._policy.skops_types(skops_file(Path(local), meta), label)
+                repository, max_rows = self._repository, self._max_rows
+                export(Path(local), meta, repository, ref.model_name, ref.version, max_rows, trusted_types, name)
             except ModelLoadError:
                 raise
             except ExportError as exc:

@@ -120,6 +120,16 @@ def config_pbtxt(name: str, meta: MLModel, max_rows: int, max_queue_delay_us: in
     )
 
 
+def skops_file(local_model: Path, meta: MLModel) -> Path:
+    """The skops file of a downloaded MLflow sklearn model: the only kind exported."""
+    flavor = meta["flavors"].get("sklearn", {})
+    if flavor.get("serialization_format") != "skops":
+        raise ExportError(
+            f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})"
+        )
+    return local_model / flavor["pickled_model"]
+
+
 def export(
     local_model: Path,
     meta: MLModel,
@@ -127,24 +137,22 @@ def export(
     model_name: str,
     version: str,
     max_rows: int,
+    trusted_types: list[str],
     name: str | None = None,
     max_queue_delay_us: int = 0,
 ) -> str:
-    """Write the Triton model of a downloaded MLflow sklearn model; returns its Triton name
-    (`name`, or one from the model's name and version). `max_queue_delay_us` 0: its callers batch."""
-    flavor = meta["flavors"].get("sklearn", {})
-    if flavor.get("serialization_format") != "skops":
-        raise ExportError(
-            f"only skops-serialized scikit-learn models are exported (got {flavor or 'no sklearn flavor'})"
-        )
+    """Write the Triton model of a downloaded MLflow sklearn model, loaded there with `trusted_types`
+    (the ones the platform's allowlist vetted, never the artifact's own list); returns its Triton
+    name (`name`, or one from the model's name and version). `max_queue_delay_us` 0: its callers batch."""
+    model_file = skops_file(local_model, meta)
     name = name or triton_name(model_name, version)
     config = config_pbtxt(name, meta, max_rows, max_queue_delay_us)
     output_dtype = _NUMPY[_tensor_types(meta)[2]]
     staging = repository / f".{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "1").mkdir(parents=True)
-    shutil.copy2(local_model / flavor["pickled_model"], staging / "1" / "model.skops")
-    (staging / "1" / "trusted_types.json").write_text(json.dumps(flavor.get("skops_trusted_types") or []))
+    shutil.copy2(model_file, staging / "1" / "model.skops")
+    (staging / "1" / "trusted_types.json").write_text(json.dumps(trusted_types))
     (staging / "1" / "model.py").write_text(
         MODEL_PY.format(model=model_name, version=version, input=INPUT, output=OUTPUT, output_dtype=output_dtype)
     )

@@ -13,7 +13,7 @@ from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
-from tests.support import ROW, TOKEN, Hammer, start_mlflow, start_server
+from tests.support import ROW, TOKEN, Hammer, log_and_register, start_mlflow, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -87,9 +87,11 @@ def test_tampered_artifacts_are_refused_and_the_old_model_keeps_serving(
     corrupt = _register_then_tamper(client, fresh_model, mlflow_state, _corrupt)
     _reload_refused(server, f"{fresh_model.name} v{corrupt}: artifacts changed since registration")
 
-    # without a logged digest (a version registered outside the platform), the load itself fails
+    # without a logged digest (a version registered outside the platform), nothing is read at all
     client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
-    _reload_refused(server, f"cannot load {fresh_model.name} v{corrupt}")
+    _reload_refused(
+        server, f"{fresh_model.name} v{corrupt} has no logged {DIGEST_TAG}: its artifacts cannot be verified"
+    )
 
     other = processes.mlflow_artifact_path(mlflow_state, client.get_model_version_download_uri(fresh_model.name, "1"))
 
@@ -164,34 +166,20 @@ def test_chunked_body_over_the_limit_is_413(mlflow_server, shared_model, tmp_pat
         processes.stop(service)
 
 
-def _register_with_a_mismatched_example(client: MlflowClient, model_name: str) -> str:
+def _register_with_a_mismatched_example(tracking_uri: str, model_name: str) -> str:
     """A model fitted on 4 features but logged with a 3-feature signature and input example."""
-    import mlflow.sklearn
     from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
-    from core_assets.lib.training import (
-        skops_trusted_types,
-    )
-
     features = builtin_features()
-    model = LogisticRegression(max_iter=500)
-    model.fit(features.x_train, features.y_train)
+    model = LogisticRegression(max_iter=500).fit(features.x_train, features.y_train)
     example = features.x_train.iloc[:3, :3]
-    with mlflow.start_run(experiment_id=mlflow.set_experiment("serving-tests").experiment_id) as run:
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(example, [0, 0, 0]),
-            input_example=example,
-            skops_trusted_types=skops_trusted_types(model),
-        )
-    return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
+    return log_and_register(tracking_uri, model_name, model, example, signature=infer_signature(example, [0, 0, 0]))
 
 
 def test_a_failing_smoke_prediction_keeps_the_old_model_serving(server, fresh_model, mlflow_server):
     client = MlflowClient(mlflow_server)
-    broken = _register_with_a_mismatched_example(client, fresh_model.name)
+    broken = _register_with_a_mismatched_example(mlflow_server, fresh_model.name)
     before = _served(server.url, "B")
     client.set_registered_model_alias(fresh_model.name, "B", broken)
 

@@ -16,7 +16,8 @@ from sklearn.datasets import load_iris
 
 from mlops_platform import triton_server as triton
 from serving.runtimes.model_meta import read_mlmodel
-from serving.runtimes.triton_export import INPUT, ExportError, config_pbtxt, export
+from serving.runtimes.safe_load import LoadPolicy
+from serving.runtimes.triton_export import INPUT, ExportError, config_pbtxt, export, skops_file
 from tests.support import TRITON_KEY as KEY
 
 
@@ -35,7 +36,8 @@ def test_each_version_predicts_on_triton_what_it_predicts_in_process(
     rows = load_iris(as_frame=True).frame.iloc[:, :4].to_numpy(dtype=np.float64)
     for version in shared_model.versions:  # a logistic regression and a depth-1 tree
         local, meta = _download(mlflow_server, shared_model, version, tmp_path)
-        name = export(Path(local), meta, repository, shared_model.name, version, max_rows=10_000)
+        trusted_types = LoadPolicy().skops_types(skops_file(Path(local), meta), f"v{version}")
+        name = export(Path(local), meta, repository, shared_model.name, version, 10_000, trusted_types)
         loaded = httpx.post(
             f"{service.url}/v2/repository/models/{name}/load", headers={triton.ADMIN_HEADER: KEY}, timeout=120
         )

@@ -1,0 +1,109 @@
+"""Safe model loading: what a registry writer can make a replica load. Real MLflow registry, real
+uvicorn replicas following the registry's aliases; versions logged by hand as an attacker would."""
+
+from __future__ import annotations
+
+import operator
+
+import httpx
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from core_assets.lib.data import builtin_features
+from mlops_platform import processes
+from mlops_platform.release_watch import served_version, wait_for
+from serving.runtimes.safe_load import trusted
+from tests.support import ROW, TOKEN, log_and_register, start_server
+
+
+@pytest.mark.parametrize(
+    ("type_name", "allowed"),
+    [
+        ("sklearn.tree._tree.Tree", True),
+        ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", True),
+        ("lightgbm.sklearn.LGBMClassifier", True),
+        ("numpy.dtype", True),
+        ("builtins.eval", False),
+        ("os.system", False),
+        ("sklearn.utils._testing.assert_allclose", False),  # a function, even in the package
+        ("sklearnx.Evil", False),
+        ("pandas.core.frame.DataFrame", False),
+    ],
+)
+def test_the_allowlist_takes_classes_of_the_model_libraries_only(type_name, allowed):
+    assert trusted(type_name) is allowed
+
+
+def _fitted():
+    features = builtin_features()
+    model = LogisticRegression(max_iter=500).fit(features.x_train, features.y_train)
+    return model, features.x_train.head(3)
+
+
+def _evil_pipeline():
+    """A pipeline whose FunctionTransformer calls a function no model needs (`operator.pos` here, the
+    identity: `eval` or `os.system` in an attack); skops names it as a type to trust."""
+    features = builtin_features()
+    model = make_pipeline(FunctionTransformer(operator.pos), LogisticRegression(max_iter=500))
+    return model.fit(features.x_train, features.y_train), features.x_train.head(3)
+
+
+EXPECTED = {"cloudpickle": "MODEL_ALLOW_PICKLE", "no digest": "no logged", "a function to trust": "_operator.pos"}
+
+
+@pytest.mark.real
+def test_unsafe_versions_moved_by_hand_are_refused_by_every_replica_which_keep_serving(
+    mlflow_server, fresh_model, tmp_path
+):
+    client = MlflowClient(mlflow_server)
+    served = fresh_model.versions[-1]  # B
+    unsafe = {
+        "cloudpickle": log_and_register(mlflow_server, fresh_model.name, *_fitted(), serialization="cloudpickle"),
+        "no digest": log_and_register(mlflow_server, fresh_model.name, *_fitted(), digest=False),
+        "a function to trust": log_and_register(mlflow_server, fresh_model.name, *_evil_pipeline()),
+    }
+    env = {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name, "ALIAS_POLL_SECONDS": "0.5"}
+    replicas = [start_server(tmp_path / f"replica-{i}", env) for i in range(2)]
+    try:
+        for why, version in unsafe.items():
+            client.set_registered_model_alias(fresh_model.name, "B", version)  # by hand: no token, no run
+            for replica in replicas:
+                wait_for(
+                    f"the replica's watch to try v{version}",
+                    lambda replica=replica, version=version: _failed_to_load(replica.url, version),
+                    timeout_s=30,
+                )
+                assert served_version(replica.url, "B") == served, why
+                answer = httpx.post(f"{replica.url}/variant/B/predict", json={"data": [ROW]}, timeout=10)
+                assert answer.status_code == 200 and answer.json()["version"] == served, why
+            refused = httpx.post(f"{replicas[0].url}/variant/B/reload", headers={"x-token": TOKEN}, timeout=60)
+            assert refused.status_code == 422, refused.text
+            assert EXPECTED[why] in refused.json()["detail"], refused.text
+    finally:
+        for replica in replicas:
+            processes.stop(replica)
+        text = "".join(replica.log_path.read_text() for replica in replicas)
+    assert "Traceback" not in text
+
+
+def _failed_to_load(url: str, version: str) -> bool:
+    """The replica's last error on B names the version: its watch tried it and refused it."""
+    error = httpx.get(f"{url}/models", timeout=10).json()["models"]["B"]["last_error"] or ""
+    return f" v{version}" in error
+
+
+@pytest.mark.real
+def test_pickle_loads_only_when_the_setting_says_so(mlflow_server, fresh_model, tmp_path):
+    version = log_and_register(mlflow_server, fresh_model.name, *_fitted(), serialization="cloudpickle")
+    MlflowClient(mlflow_server).set_registered_model_alias(fresh_model.name, "B", version)
+    env = {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": fresh_model.name, "MODEL_ALLOW_PICKLE": "true"}
+    server = start_server(tmp_path, env)
+    try:
+        answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}, timeout=10).json()
+        assert answer["version"] == version and np.isfinite(answer["predictions"][0])
+    finally:
+        processes.stop(server)
