@@ -194,8 +194,11 @@ class ServingSettings(EnvSettings):
     # outcome's source); `_PREVIOUS` is accepted too during a rotation. Empty: nobody may.
     feedback_token: Annotated[str, Secret(), ReadBy(("launcher", "dagster", "serving"))] = ""
     feedback_token_previous: Annotated[str, Secret()] = ""
-    # who may ask for predictions on the scoring routes; empty: anyone who reaches the server (prod sets it)
-    predict_token: Annotated[str, Secret(), ReadBy(("launcher", "serving"))] = ""
+    # who may ask for predictions on the scoring routes; empty: anyone who reaches the server (the
+    # prod env refuses to serve without one)
+    predict_token: Annotated[
+        str, Secret(needed_by=("serving",), when=lambda s: s.mlops_env == "prod"), ReadBy(("launcher", "serving"))
+    ] = ""
     predict_token_previous: Annotated[str, Secret()] = ""
     alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
     default_alias: Alias = Alias.A

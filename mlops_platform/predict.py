@@ -63,7 +63,12 @@ def body(text: str, kind: str | None = None) -> dict:
     raise BadInput(f"JSON input must be a request body ({', '.join(BODY_KEYS)}), a list of objects or a list of rows")
 
 
-def predict(url: str, request: dict, variant: str | None = None, client_id: str | None = None) -> httpx.Response:
+def predict(
+    url: str, request: dict, variant: str | None = None, client_id: str | None = None, token: str = ""
+) -> httpx.Response:
+    """`token`: the env's PREDICT_TOKEN, when the server asks for one."""
     path = f"/variant/{variant}/predict" if variant else "/predict"
     headers = {"x-client-id": client_id} if client_id else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return httpx.post(f"{url}{path}", json=request, headers=headers, timeout=60)

@@ -120,10 +120,6 @@ class ModelStatus(BaseModel):
     last_error: str | None = Field(None, description="why the last load failed (the old model keeps serving)")
 
 
-class ModelsResponse(BaseModel):
-    models: dict[str, ModelStatus]
-
-
 class RoutingInfo(BaseModel):
     mode: str
     default_alias: Alias
@@ -151,6 +147,11 @@ class AliasWatchInfo(BaseModel):
     aliases: dict[Alias, AliasCheckInfo]
 
 
+class ModelsResponse(BaseModel):
+    models: dict[str, ModelStatus]
+    alias_watch: AliasWatchInfo | None = None
+
+
 class HealthResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -174,15 +175,16 @@ class HealthResponse(BaseModel):
     loading: bool = Field(False, description="the start-up load from the registry is still running")
     loaded_variants: list[Alias]
     note: str | None = None
-    problems: dict[str, str] = Field(
-        default_factory=dict, description="per alias, why its last load failed (what it serves is unchanged)"
+    problems: list[Alias] = Field(
+        default_factory=list,
+        description="aliases whose last load failed (what they serve is unchanged); why: GET /models, which "
+        "the cluster keeps internal",
     )
     in_flight: int = Field(0, description="requests and shadow scorings using a model right now")
     retired_models: int = Field(0, description="swapped-out models released when their last request ends")
     routing: RoutingInfo
     shadow: dict[str, Any] | None = None
     batching: BatchingInfo | None = None
-    alias_watch: AliasWatchInfo | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -26,6 +26,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
+    from mlops_base.credentials import first_token
     from mlops_platform import predict, runtime
     from mlops_platform.verbs.output import error
 
@@ -40,7 +41,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, predict.BadInput) as exc:
         return error(str(exc))
     try:
-        response = predict.predict(url, request, args.variant, args.client_id)
+        response = predict.predict(url, request, args.variant, args.client_id, first_token(settings.predict_token))
     except httpx.HTTPError as exc:
         return error(f"no answer from the model server at {url} ({type(exc).__name__}); ./mlops up?")
     if response.is_success:

@@ -27,8 +27,10 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/models", response_model=ModelsResponse)
-async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse:
-    """Per alias: version, run, load time, backend and status."""
+async def models(settings: SettingsDep, variants: VariantsDep, request: Request) -> ModelsResponse:
+    """Per alias: version, run, load time, backend, status and the last load's error; the alias
+    watch's checks of the registry. Internal (the cluster's Ingress never routes it): errors name
+    registry URLs and artifact paths."""
     statuses = {}
     for variant in variants.variants():
         runtime = variant.runtime
@@ -49,7 +51,7 @@ async def models(settings: SettingsDep, variants: VariantsDep) -> ModelsResponse
             classes=info.classes if info else None,
             last_error=variant.last_error,
         )
-    return ModelsResponse(models=statuses)
+    return ModelsResponse(models=statuses, alias_watch=_alias_watch(request.app.state.alias_watch, variants))
 
 
 def _alias_watch(watch: AliasWatch, variants: VariantRegistry) -> AliasWatchInfo:
@@ -72,8 +74,9 @@ def _alias_watch(watch: AliasWatch, variants: VariantRegistry) -> AliasWatchInfo
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep, request: Request) -> HealthResponse:
-    """Liveness (always 200 while the process runs) and what is being served."""
+async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep) -> HealthResponse:
+    """Liveness (always 200 while the process runs) and what is being served; no error text (public:
+    the cluster's Ingress routes it; the details are on GET /models)."""
     loaded = variants.loaded()
     note = None
     if len(loaded) == 1:
@@ -87,7 +90,7 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         loading=variants.starting,
         loaded_variants=sorted(loaded),
         note=note,
-        problems={v.alias: v.last_error for v in variants.variants() if v.last_error},
+        problems=sorted(v.alias for v in variants.variants() if v.last_error),
         in_flight=variants.in_flight(),
         retired_models=variants.retired(),
         routing=RoutingInfo(
@@ -103,7 +106,6 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
             requests=variants.batch_stats.requests,
             predict_calls=variants.batch_stats.predict_calls,
         ),
-        alias_watch=_alias_watch(request.app.state.alias_watch, variants),
     )
 
 

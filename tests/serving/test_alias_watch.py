@@ -20,7 +20,7 @@ FAST = {"alias_poll_seconds": 0.05}
 def _wait(client, condition, timeout_s: float = 5.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
-        health = client.get("/health").json()
+        health = {**client.get("/health").json(), **client.get("/models").json()}
         if condition(health) or time.monotonic() > deadline:
             return health
         time.sleep(0.02)
@@ -73,7 +73,8 @@ def test_a_version_that_fails_to_load_here_keeps_the_old_model_and_is_not_retrie
     with fake_server(registry, **FAST) as (client, _):
         registry.aliases["B"] = "3"
         health = _wait(client, lambda h: "corrupt on purpose" in (h["alias_watch"]["aliases"]["B"]["error"] or ""))
-        assert _served(health, "B") == "2" and "corrupt on purpose" in health["problems"]["B"]
+        assert _served(health, "B") == "2" and health["problems"] == ["B"]
+        assert "corrupt on purpose" in health["models"]["B"]["last_error"]
         lookups = registry.resolved
         time.sleep(0.5)  # ten intervals: the failed version is left alone (FAILED_RETRY_S)
         assert registry.resolved == lookups
@@ -93,7 +94,7 @@ def test_an_alias_removed_from_the_registry_keeps_its_model_serving():
             ),  # a check after the removal
         )
         time.sleep(0.2)
-        health = client.get("/health").json()
+        health = {**client.get("/health").json(), **client.get("/models").json()}
         assert checked["alias_watch"]["aliases"]["B"]["registry_version"] is None
         assert _served(health, "B") == "2" and health["loaded_variants"] == ["A", "B"]
 
@@ -122,6 +123,6 @@ def test_the_watch_is_off_with_zero_seconds():
     with fake_server(alias_poll_seconds=0) as (client, registry):
         registry.aliases["B"] = "3"
         time.sleep(0.3)
-        health = client.get("/health").json()
+        health = {**client.get("/health").json(), **client.get("/models").json()}
         assert _served(health, "B") == "2" and health["alias_watch"]["interval_s"] == 0
         assert health["alias_watch"]["aliases"]["B"]["checked_at"] is None

@@ -14,6 +14,8 @@ from serving.main import create_app
 from tests.fakes import fake_server, fake_settings
 from tests.support import FEEDBACK, TOKEN, feedback_auth, start_server
 
+PREDICT = "test-predict-token-0123456789"
+
 
 @pytest.fixture(scope="module")
 def client():
@@ -51,12 +53,12 @@ def test_unknown_alias_reload_is_404_after_auth(client):
 @pytest.mark.parametrize("token", ["dev-reload-token", "changeme"])
 def test_envs_but_dev_refuse_to_start_with_a_default_token(env, token):
     with pytest.raises(SettingsError, match=f"env '{env}' refuses a default RELOAD_SECRET_TOKEN"):
-        create_app(load_settings(env, reload_secret_token=token))
+        create_app(load_settings(env, reload_secret_token=token, predict_token=PREDICT))
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_any_env_refuses_an_empty_token_naming_it(env):
-    with pytest.raises(SettingsError, match=r"refuses to start serving: missing secret\(s\) RELOAD_SECRET_TOKEN "):
+    with pytest.raises(SettingsError, match=r"refuses to start serving: missing secret\(s\) RELOAD_SECRET_TOKEN\b"):
         create_app(load_settings(env, reload_secret_token=""))
 
 
@@ -104,7 +106,6 @@ def test_the_lockout_ends_after_its_window_and_is_per_client():
     assert guard.match("10.0.0.1", FEEDBACK["support"]).name == "support"
 
 
-PREDICT = "test-predict-token-0123456789"
 ROW = {"data": [[5.1, 3.5, 1.4, 0.2]]}
 
 
@@ -128,6 +129,11 @@ def test_with_a_predict_token_every_scoring_route_needs_it_and_the_rest_stay_ope
             assert client.get(path).status_code == 200, path
         operation = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
         assert {"401", "403", "429"} <= set(operation["responses"])
+
+
+def test_prod_refuses_to_serve_without_a_predict_token():
+    with pytest.raises(SettingsError, match=r"env 'prod' refuses to start serving: missing secret\(s\) PREDICT_TOKEN"):
+        create_app(load_settings("prod", reload_secret_token=TOKEN))
 
 
 def test_without_a_predict_token_scoring_is_open():

@@ -109,6 +109,8 @@ def test_the_registry_gone_during_a_reload_keeps_the_old_model(slow_registry, sh
         assert refused.status_code == 503 and "registry unreachable" in refused.json()["detail"]
         answer = httpx.post(f"{service.url}/variant/B/predict", json={"data": [ROW]}, timeout=10)
         assert answer.status_code == 200 and answer.json()["version"] == shared_model.versions[1]
-        assert httpx.get(f"{service.url}/health", timeout=10).json()["problems"]["B"].startswith("registry unreachable")
+        assert httpx.get(f"{service.url}/health", timeout=10).json()["problems"] == ["B"]
+        error = httpx.get(f"{service.url}/models", timeout=10).json()["models"]["B"]["last_error"]
+        assert error.startswith("registry unreachable")
     finally:
         processes.stop(service)
