@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from optional_layers.evaluation.evidence import Evidence
 from optional_layers.evaluation.judgement import Arm, Task, judge, scores
 from optional_layers.evaluation.store import Outcome
 
@@ -26,46 +26,6 @@ def _finite(value: float) -> float | None:
 
 def _interval(pair: tuple[float, float]) -> list[float | None]:
     return [_finite(pair[0]), _finite(pair[1])]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a decision may rest on: outcomes of routed traffic only (a caller who names the variant
-    chose it: no randomised comparison), from at least `min_sources` sources (feedback credentials),
-    none counting for more than `max_source_share` of the outcomes judged."""
-
-    min_sources: int = 1
-    max_source_share: float = 1.0
-
-    def admitted(self, outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, dict[str, int]]]:
-        """The outcomes judged (each source's earliest, up to its cap) and, per source, how many it
-        sent and how many count."""
-        sent: dict[str, list[Outcome]] = defaultdict(list)
-        for outcome in outcomes:
-            sent[outcome.source].append(outcome)
-        counted = {source: len(items) for source, items in sent.items()}
-        if self.max_source_share < 1:
-            ratio = self.max_source_share / (1 - self.max_source_share)
-            while True:  # cap the largest by the others' counted outcomes until no source exceeds its share
-                largest = max(counted, key=counted.get)
-                cap = math.floor(ratio * (sum(counted.values()) - counted[largest]))
-                if counted[largest] <= cap:
-                    break
-                counted[largest] = cap
-        kept = [o for source, items in sent.items() for o in items[: counted[source]]]
-        kept.sort(key=lambda o: o.received_at)
-        return kept, {source: {"sent": len(sent[source]), "counted": counted[source]} for source in sorted(sent)}
-
-    def lacking(self, sources: dict[str, dict[str, int]]) -> str | None:
-        """Why the evidence cannot decide anything yet, or None."""
-        counting = [source for source, seen in sources.items() if seen["counted"]]
-        if len(counting) >= self.min_sources:
-            return None
-        named = ", ".join(counting) or "none"
-        return (
-            f"outcomes from {len(counting)} source(s) ({named}); a decision needs EVALUATION_MIN_SOURCES="
-            f"{self.min_sources}, none above EVALUATION_MAX_SOURCE_SHARE={self.max_source_share:g}"
-        )
 
 
 def evaluation(
@@ -100,13 +60,16 @@ def evaluation(
     sides = [("A", served.get("A") or ""), ("B", served.get("B") or "")]
     compared = [o for o in outcomes if o.routed and (o.alias, o.version) in sides]
     admitted, sources = evidence.admitted(compared) if compared else ([], {})
-    arms: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
-    for outcome in admitted:
-        arms[(outcome.alias, outcome.version)].append(outcome)
-    champion, challenger = ((arms[key], _scores(task, arms[key])) for key in sides)
-    judged = judge(task, Arm.of(champion[1]), Arm.of(challenger[1]), **settings)
-    lacking = evidence.lacking(sources)
-    decision, why = (judged.decision, judged.why) if lacking is None else ("not yet known", f"{lacking}; {judged.why}")
+
+    def judged_on(kept: list[Outcome]):
+        arms = [[o for o in kept if (o.alias, o.version) == key] for key in sides]
+        scored = [(arm, _scores(task, arm)) for arm in arms]
+        return scored, judge(task, Arm.of(scored[0][1]), Arm.of(scored[1][1]), **settings)
+
+    (champion, challenger), judged = judged_on(admitted)
+    decision, why = evidence.decision(
+        judged, sources, lambda source: judged_on([o for o in admitted if o.source != source])[1]
+    )
     answer = {
         "task": task,
         "metric": judged.metric,

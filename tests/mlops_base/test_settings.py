@@ -92,7 +92,10 @@ def no_secrets(monkeypatch):
 
 @pytest.mark.parametrize(
     ("component", "missing"),
-    [("dagster", "DAGSTER_PG_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"), ("serving", "RELOAD_SECRET_TOKEN, PREDICT_TOKEN")],
+    [
+        ("dagster", "DAGSTER_PG_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"),
+        ("serving", "RELOAD_SECRET_TOKEN, PREDICT_TOKEN"),
+    ],
 )
 def test_prod_refuses_to_start_a_component_without_its_secrets_naming_them(no_secrets, component, missing):
     with pytest.raises(SettingsError, match=f"refuses to start {component}: missing secret\\(s\\) {missing} "):

@@ -1,8 +1,10 @@
-"""What a decision may rest on: routed traffic only, several sources, none above its share."""
+"""What a decision may rest on: routed traffic only, several sources, none above its share, and a
+decision that holds without any one source."""
 
 from __future__ import annotations
 
-from optional_layers.evaluation.report import Evidence, evaluation
+from optional_layers.evaluation.evidence import Evidence
+from optional_layers.evaluation.report import evaluation
 from optional_layers.evaluation.store import Outcome
 
 SERVED = {"A": "1", "B": "2"}
@@ -43,3 +45,15 @@ def test_honest_sources_decide_and_addressed_traffic_is_left_out():
     judged = _judge(better + addressed)
     assert judged["comparison"]["decision"] == "better"
     assert sum(v["addressed"] for v in judged["variants"]) == 10_000
+
+
+def test_one_lying_source_among_honest_ones_blocks_a_decision_it_cannot_make():
+    """Honest sources see the challenger better; a third floods labels that call it worse: with 60%
+    of the evidence counted it outweighs them, but without it the others disagree: no decision."""
+    honest = _outcomes("labelling", 200, False, True) + _outcomes("support", 200, False, True, start=0.5)
+    lying = _outcomes("crm", 5_000, True, False, start=1.0)
+    judged = _judge(honest + lying, Evidence(min_sources=2, max_source_share=0.6))["comparison"]
+    assert judged["difference"] < 0 and judged["sources"]["crm"]["counted"] == 1_200
+    assert judged["decision"] == "not yet known"
+    assert "without the outcomes of source 'crm' the evidence says 'better'" in judged["why"]
+    assert _judge(honest)["comparison"]["decision"] == "better"
