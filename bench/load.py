@@ -130,14 +130,23 @@ def memory_mb(*leaders: int) -> float:
 
 
 def run_wrk(
-    url: str, body: bytes, connections: int, seconds: float, leader: int | tuple[int, ...], rate: float | None = None
+    url: str,
+    body: bytes,
+    connections: int,
+    seconds: float,
+    leader: int | tuple[int, ...],
+    rate: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Round:
-    """One fixed-duration round of POSTs of `body`; the server groups' CPU time is measured around it.
+    """One fixed-duration round of POSTs of `body` (with `headers`, e.g. a credential); the server
+    groups' CPU time is measured around it.
 
     With `rate`, each connection waits between requests so that all together send about `rate`/s.
     """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"body": body.decode()})
+        for name, value in (headers or {}).items():
+            script.write(f'wrk.headers["{name}"] = "{value}"\n')
         if rate:
             script.write(PACING % {"delay_ms": 1000 * connections / rate})
     try:

@@ -20,6 +20,7 @@ SERVING_ORDER = [
     "ours_monitoring",
     "ours_logging",
     "ours_evaluation",
+    "ours_predict_token",
     "ours_tracing",
     "ours_triton",
 ]

@@ -42,7 +42,7 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
     for target in targets:  # warm-up
         one_row = bodies.get((target.key, 1)) or target.body(rows_of(1))
         with load.paused(_others(targets, target)):
-            load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders)
+            load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders, headers=target.headers)
         target.memory_mb = load.memory_mb(*target.leaders)
     results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
     for r in range(rounds):
@@ -55,6 +55,7 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
                         scenario.connections,
                         seconds,
                         target.leaders,
+                        headers=target.headers,
                     )
                 results[target.key][scenario.key].append(measured)
             print(

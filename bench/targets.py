@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -25,6 +25,7 @@ from mlops_platform import processes
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TOKEN = "bench-reload-token-0123456789"
+PREDICT_TOKEN = "bench-predict-token-0123456789"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 BATCHES = (1, 100, 1_000, 10_000)
 CONNECTIONS = (1, 32)
@@ -47,6 +48,7 @@ class Target:
     # paused (SIGSTOP) while others are measured; Triton is not: its Python-backend stub and the
     # server share locks in shared memory, and a stopped stub crashed the server (lock_exception)
     pausable: bool = True
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (a credential)
 
     @property
     def leaders(self) -> tuple[int, ...]:
@@ -232,6 +234,14 @@ def build_targets(
                 "MLOPS_ENVS_DIR": str(_envs_with(workdir, "evaluation")),
                 "MLOPS_STATE_DIR": str(workdir / "state"),
             },
+        ),
+        replace(
+            this_server(
+                "ours_predict_token",
+                "this server, batching + PREDICT_TOKEN (every request authenticated)",
+                {**ours, "PREDICT_TOKEN": PREDICT_TOKEN},
+            ),
+            headers={"Authorization": f"Bearer {PREDICT_TOKEN}"},
         ),
         this_server(
             "ours_tracing",
