@@ -96,7 +96,7 @@ def run_experiment(
             judged = client.get("/evaluation", headers=credential).json()
             comparison = judged["comparison"]
             say(
-                f"  {sent:>5} predictions with outcomes: difference {comparison['difference']:+.3f} "
+                f"  {sent:>5} predictions with outcomes: difference {_signed(comparison['difference'])} "
                 f"{_interval(comparison)} -> {comparison['decision']}"
             )
             if comparison["decision"] != "not yet known":
@@ -118,6 +118,10 @@ def run_experiment(
 def promotion_runs(dag) -> list[dict]:
     """promote_job runs the evaluation layer launched (its `mlops/trigger` tag)."""
     return [r for r in dag.runs("promote_job") if {"key": "mlops/trigger", "value": "evaluation"} in r["tags"]]
+
+
+def _signed(value: float | None) -> str:
+    return "(none yet)" if value is None else f"{value:+.3f}"
 
 
 def _interval(comparison: dict) -> str:

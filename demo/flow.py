@@ -49,8 +49,20 @@ class DemoReport:
 
 def run_demo(state_dir: Path, releases: int = 3) -> DemoReport:
     tokens = feedback_credentials()
-    # the settings and the platform's processes read it from the environment (never argv, never a file)
+    # the settings and the platform's processes read it from the environment (never argv, never a
+    # file), set for the demo's run only
+    before = os.environ.get("FEEDBACK_TOKEN")
     os.environ["FEEDBACK_TOKEN"] = feedback_setting(tokens)
+    try:
+        return _run_demo(state_dir, releases, tokens)
+    finally:
+        if before is None:
+            del os.environ["FEEDBACK_TOKEN"]
+        else:
+            os.environ["FEEDBACK_TOKEN"] = before
+
+
+def _run_demo(state_dir: Path, releases: int, tokens: dict[str, str]) -> DemoReport:
     settings = load_settings(
         "dev",
         mlops_state_dir=state_dir,

@@ -95,11 +95,11 @@ def rollback_run_config(
     """rollback_job's run config restoring `version` on `alias` (None: remove the alias), for
     `reason`; `expect`: the versions the aliases must still point to (else the run refuses)."""
     target = {"version": version} if version else {"remove": True}
-    config = {"alias": str(alias), **target, "reason": reason, "expect": dict(expect or {})}
+    config = {"alias": str(alias), **target, "reason": reason, **({"expect": dict(expect)} if expect else {})}
     return {"ops": {"served_alias": {"config": config}}}
 
 
 def promote_run_config(reason: str, expect: Mapping[str, str] | None = None) -> dict:
     """promote_job's run config: the champion takes the challenger's version, for `reason`;
     `expect`: the versions the aliases must still point to (else the run refuses)."""
-    return {"ops": {"served_alias": {"config": {"reason": reason, "expect": dict(expect or {})}}}}
+    return {"ops": {"served_alias": {"config": {"reason": reason, **({"expect": dict(expect)} if expect else {})}}}}

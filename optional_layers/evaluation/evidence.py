@@ -31,7 +31,7 @@ class Evidence:
         for outcome in outcomes:
             sent[outcome.source].append(outcome)
         counted = {source: len(items) for source, items in sent.items()}
-        if self.max_source_share < 1:
+        if self.max_source_share < 1 and len(sent) > 1:  # a lone source is held back by min_sources
             ratio = self.max_source_share / (1 - self.max_source_share)
             while True:  # cap the largest by the others' counted outcomes until no source exceeds its share
                 largest = max(counted, key=counted.get)

@@ -36,8 +36,8 @@ class EvaluationSettings(LayerSettings):
     evaluation_min_samples: int = Field(100, ge=2)
     evaluation_mixing_sd: float = Field(0.5, gt=0.0)
     # evidence a decision rests on: outcomes from at least this many sources (feedback credentials),
-    # none of which may count for more than this share of the outcomes judged (the rest of its
-    # outcomes are left out, its earliest kept)
+    # none of which may count for more than this share of the outcomes judged once there are several
+    # (the rest of its outcomes are left out, its earliest kept)
     evaluation_min_sources: int = Field(2, ge=1)
     evaluation_max_source_share: float = Field(0.5, gt=0.0, le=1.0)
     # online_evaluation is materialized when this many new outcomes arrived, or this often

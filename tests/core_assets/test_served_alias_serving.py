@@ -60,7 +60,7 @@ def test_deploy_fails_when_the_server_refuses(settings, serving, instance):
     [check] = [c for c in deployed.get_asset_check_evaluations() if c.check_name == "serving_matches_alias"]
     assert not check.passed
     assert f"1 of 1 replica(s) do not serve B=v2: {serving.url}" in check.description
-    assert "403" in check.description and check.metadata["replicas"].value[serving.url]["error"]
+    assert "401" in check.description and check.metadata["replicas"].value[serving.url]["error"]
     # (the replica's own watch then follows the registry to v2: tests/serving/test_alias_watch.py)
 
 

@@ -93,7 +93,8 @@ def test_forged_evidence_moves_nothing(mlflow_server, fresh_model, tmp_path):
             judged = client.get("/evaluation", headers=feedback_auth()).json()
         comparison = judged["comparison"]
         assert comparison["decision"] == "not yet known", comparison
-        assert comparison["sources"] == {"support": {"sent": 10_000, "counted": 0}}, comparison["sources"]
+        assert comparison["sources"] == {"support": {"sent": 10_000, "counted": 10_000}}, comparison["sources"]
+        assert comparison["difference"] > 0.5  # B looks far better on the one source's word: not acted on
         assert sum(v["addressed"] for v in judged["variants"]) == 1_200  # logged, never judged
         # what the attack fed in says B is right and A wrong: admitted, it would have promoted B
         assert {v["variant"]: v["metric"] for v in judged["variants"]} == {"A": 0.0, "B": 1.0}

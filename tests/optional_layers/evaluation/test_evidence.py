@@ -27,7 +27,8 @@ def test_one_source_however_many_outcomes_decides_nothing():
     flipped = _outcomes("attacker", 10_000, champion_right=True, challenger_right=False)
     judged = _judge(flipped)["comparison"]
     assert judged["decision"] == "not yet known"
-    assert judged["sources"] == {"attacker": {"sent": 20_000, "counted": 0}}
+    assert judged["sources"] == {"attacker": {"sent": 20_000, "counted": 20_000}}
+    assert judged["difference"] == -1.0  # what it says, shown; not acted on
     assert "EVALUATION_MIN_SOURCES=2" in judged["why"]
 
 

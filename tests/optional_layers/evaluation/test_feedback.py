@@ -76,7 +76,7 @@ def test_every_protocol_is_logged_and_its_outcome_joined(server, tmp_path):
     assert sum(v["addressed"] for v in judged["variants"]) == 1  # /variant/B/predict: logged, never judged
     assert all(v["metric"] == 1.0 for v in judged["variants"])
     assert judged["comparison"]["decision"] == "not yet known"
-    assert judged["comparison"]["sources"] == {"labelling": {"sent": 3, "counted": 0}}
+    assert judged["comparison"]["sources"] == {"labelling": {"sent": 3, "counted": 3}}  # routed only
     assert "a decision needs EVALUATION_MIN_SOURCES=2" in judged["comparison"]["why"]
 
 

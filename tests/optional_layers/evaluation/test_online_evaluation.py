@@ -37,22 +37,22 @@ LAYER_ENV = {"EVALUATION_MIN_SAMPLES": "30", "AUTO_PROMOTE": "true", "AB_TEST_PE
 
 
 def _feed_true_labels(url: str, rows, labels) -> None:
-    """Each row routed once to each variant (client ids tried until the split sends it there); its
-    true iris class fed back for both answers, by two sources in turn."""
-    outcomes = {source: [] for source in FEEDBACK}
+    """Each source in turn: each row routed once to each variant (client ids tried until the split
+    sends it there), its true iris class fed back for both answers by that source. Every source
+    sees every row: the decision holds without either of them."""
     with httpx.Client(base_url=url, timeout=30) as client:
-        for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
-            for alias in ("A", "B"):
-                for attempt in range(100):
-                    headers = {"x-client-id": f"row-{index}-{attempt}"}
-                    answer = client.post("/predict", json={"data": [row]}, headers=headers)
-                    assert answer.status_code == 200, answer.text
-                    if answer.headers["x-model-variant"] == alias:
-                        break
-                source = sorted(FEEDBACK)[index % 2]
-                outcomes[source].append({"prediction_id": answer.headers["x-prediction-id"], "label": int(label)})
-        for source, items in outcomes.items():
-            accepted = client.post("/feedback", json=items, headers=feedback_auth(source))
+        for source in FEEDBACK:
+            outcomes = []
+            for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
+                for alias in ("A", "B"):
+                    for attempt in range(100):
+                        headers = {"x-client-id": f"{source}-{index}-{attempt}"}
+                        answer = client.post("/predict", json={"data": [row]}, headers=headers)
+                        assert answer.status_code == 200, answer.text
+                        if answer.headers["x-model-variant"] == alias:
+                            break
+                    outcomes.append({"prediction_id": answer.headers["x-prediction-id"], "label": int(label)})
+            accepted = client.post("/feedback", json=outcomes, headers=feedback_auth(source))
             assert accepted.status_code == 200, accepted.text
 
 
@@ -110,11 +110,11 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             _feed_true_labels(server.url, rows, labels)
             judged = _judged(server.url)
             assert judged["decision"] == "worse", judged
-            assert judged["challenger"]["outcomes"] == judged["champion"]["outcomes"] == len(rows)
+            assert judged["challenger"]["outcomes"] == judged["champion"]["outcomes"] == 2 * len(rows)
             low, high = judged["difference_interval"]
             assert low < judged["difference"] < high < 0
 
-            # enough new outcomes (76 >= EVALUATION_MIN_NEW_OUTCOMES=50): online_evaluation is materialized, once
+            # enough new outcomes (152 >= EVALUATION_MIN_NEW_OUTCOMES=50): online_evaluation is materialized, once
             with build_sensor_context(instance=instance, resources=defs.resources) as context:
                 materialize = online_evaluation_sensor(context)
                 assert isinstance(materialize, RunRequest) and materialize.tags["mlops/trigger"] == "evaluation"
@@ -134,7 +134,7 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             [move, *_] = alias_moves(instance, alias="B")
             assert (move.lever, move.trigger, move.after_version) == ("rollback", "evaluation", champion)
             assert f"challenger v{challenger} is worse than champion v{champion}" in move.reason
-            assert "mSPRT" in move.reason and f"n={len(rows)}" in move.reason
+            assert "mSPRT" in move.reason and f"n={2 * len(rows)}" in move.reason
 
             # the evidence was about v2: B's new version starts with no outcomes of its own
             again = _sensor(evaluation_rollback_sensor, instance, defs)
@@ -152,7 +152,7 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             [materialization] = asset_run.asset_materializations_for_node("online_evaluation")
             metadata = materialization.metadata
             assert metadata["decision"].value == "not yet known"
-            assert f"| B | v{challenger} | {len(rows)} |" in metadata["table"].value
+            assert f"| B | v{challenger} | {2 * len(rows)} |" in metadata["table"].value
             assert metadata["difference_over_time"].value.startswith("![difference over time](data:image/png;base64,")
     finally:
         processes.stop(server)

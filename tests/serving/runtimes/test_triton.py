@@ -6,6 +6,7 @@ and a Triton that goes down answering 503 for its variant only."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -108,23 +109,35 @@ def test_hot_swap_on_triton_under_load_loses_no_request_and_unloads_old_models(
     assert _loaded_in_triton(service) == before, "the model server unloads its models when it stops"
 
 
+def _corrupt_arrays(skops_file: Path) -> None:
+    """Every array in a skops file replaced by bytes numpy cannot read; its schema (the types) kept."""
+    with zipfile.ZipFile(skops_file) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(skops_file, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, b"\x00not an array" if name.endswith(".npy") else data)
+
+
 def test_a_failed_triton_load_keeps_the_old_version_serving(
     triton_server, fresh_model, mlflow_server, mlflow_state, tmp_path
 ):
-    """The new version's skops file is corrupted after registration: Triton refuses to load it."""
+    """The arrays in the new version's skops file are corrupted after registration (its list of types
+    intact, so the server's checks pass): Triton refuses to load it."""
     service, repository = triton_server
     client = MlflowClient(mlflow_server)
     trained = train_and_log(
         builtin_features(), TrainingSpec(estimator="sklearn.svm.SVC", params={}), "serving-tests", {}
     )
     corrupt = register_version(client, fresh_model.name, trained.model_uri, trained.run_id).version
-    for file in processes.mlflow_artifact_path(
+    model_dir = processes.mlflow_artifact_path(
         mlflow_state, client.get_model_version_download_uri(fresh_model.name, corrupt)
-    ).glob("model.*"):
-        file.write_bytes(b"\x00not a model")
-    # without its logged digest (registered outside the platform) it gets past the server's check to Triton
+    )
+    _corrupt_arrays(model_dir / "model.skops")
+    # without its logged digest (registered outside the platform, allowed here) it gets past the
+    # server's checks to Triton
     client.delete_model_version_tag(fresh_model.name, corrupt, DIGEST_TAG)
-    server = _start(tmp_path, mlflow_server, fresh_model, _triton_env(service, repository, SERVING_BACKEND="triton"))
+    env = _triton_env(service, repository, SERVING_BACKEND="triton", MODEL_ALLOW_UNVERIFIED="true")
+    server = _start(tmp_path, mlflow_server, fresh_model, env)
     try:
         before = _loaded_in_triton(service)
         client.set_registered_model_alias(fresh_model.name, "B", corrupt)
