@@ -68,39 +68,34 @@ class DataPlane:
         return answer, partial(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
 
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
-        """Score on one alias; a failure is marked with the alias and version it happened on."""
-        answering = [None]  # the version, once the lease names it
+        """Score on one alias, under a lease of the runtime it serves now; a failure is marked with
+        the alias and version it happened on (its error counts against them)."""
+        version = None
         try:
-            return await self._predict_alias(alias, inputs, client_bucket, answering)
+            with self.variants.lease(alias) as runtime:
+                if runtime is None:
+                    raise HTTPException(503, f"alias {alias} has no model loaded")
+                info = runtime.info
+                version = info.ref.version
+                rows = inputs.rows
+                if isinstance(rows, OtherForm):
+                    rows = await self._layer_rows(rows, info)
+                x = self._model_input(rows, info, inputs.where)
+                try:
+                    predictions = await self.variants.score(runtime, x)
+                    probabilities = None
+                    if inputs.return_proba or (inputs.proba_if_any and info.classes is not None):
+                        probabilities = (info.classes, await self.variants.probabilities(runtime, x))
+                except NoProbabilities as exc:
+                    asked_by = "outputs.predict_proba" if inputs.where.startswith("inputs") else "return_proba"
+                    raise PayloadError(422, f"{asked_by}: {exc}") from exc
+                except ValueError as exc:
+                    raise PayloadError(422, f"the model rejected the input: {exc}") from exc
+                except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
+                    raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         except Exception as exc:
-            mark_answering(exc, alias.value, answering[0])
+            mark_answering(exc, alias.value, version)
             raise
-
-    async def _predict_alias(
-        self, alias: Alias, inputs: Inputs, client_bucket: int | None, answering: list[str | None]
-    ) -> Answer:
-        """Score on one alias, under a lease of the runtime it serves now."""
-        with self.variants.lease(alias) as runtime:
-            if runtime is None:
-                raise HTTPException(503, f"alias {alias} has no model loaded")
-            info = runtime.info
-            answering[0] = info.ref.version
-            rows = inputs.rows
-            if isinstance(rows, OtherForm):
-                rows = await self._layer_rows(rows, info)
-            x = self._model_input(rows, info, inputs.where)
-            try:
-                predictions = await self.variants.score(runtime, x)
-                probabilities = None
-                if inputs.return_proba or (inputs.proba_if_any and info.classes is not None):
-                    probabilities = (info.classes, await self.variants.probabilities(runtime, x))
-            except NoProbabilities as exc:
-                asked_by = "outputs.predict_proba" if inputs.where.startswith("inputs") else "return_proba"
-                raise PayloadError(422, f"{asked_by}: {exc}") from exc
-            except ValueError as exc:
-                raise PayloadError(422, f"the model rejected the input: {exc}") from exc
-            except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
-                raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         prediction_id = None
         if self.record is not None:
             ref, prediction_id = info.ref, token_hex(16)  # 128 random bits: neither chosen nor guessed by a caller
