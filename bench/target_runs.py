@@ -28,7 +28,7 @@ def check_answers(targets: list[Target]) -> None:
         response = httpx.post(
             target.service.url + target.path,
             content=target.body(rows),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", **target.headers},
             timeout=30,
         )
         response.raise_for_status()
