@@ -70,13 +70,12 @@ class DataPlane:
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now; a failure is marked with
         the alias and version it happened on (its error counts against them)."""
-        version = None
+        info = None
         try:
             with self.variants.lease(alias) as runtime:
                 if runtime is None:
                     raise HTTPException(503, f"alias {alias} has no model loaded")
                 info = runtime.info
-                version = info.ref.version
                 rows = inputs.rows
                 if isinstance(rows, OtherForm):
                     rows = await self._layer_rows(rows, info)
@@ -94,7 +93,7 @@ class DataPlane:
                 except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                     raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
         except Exception as exc:
-            mark_answering(exc, alias.value, version)
+            mark_answering(exc, alias.value, None if info is None else info.ref.version)
             raise
         prediction_id = None
         if self.record is not None:

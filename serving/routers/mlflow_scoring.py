@@ -78,7 +78,8 @@ async def invocations(request: Request) -> Response:
 
 
 async def invoke(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
-    body = decompress(body, headers.get("content-encoding"), plane.settings.max_body_bytes)
+    if "content-encoding" in headers:
+        body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     inputs = parse_invocation(body, headers.get("content-type"), plane.other_forms)
     answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
     return reply_of(answer, predictions_bytes(answer.predictions), shadow)

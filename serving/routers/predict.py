@@ -60,19 +60,18 @@ def _body(answer: Answer) -> bytes:
     return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
-def _inflated(plane: DataPlane, body: bytes, headers: Headers) -> bytes:
-    check_json(headers.get("content-type"))
-    return decompress(body, headers.get("content-encoding"), plane.settings.max_body_bytes)
-
-
 async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
-    body = _inflated(plane, body, headers)
+    check_json(headers.get("content-type"))
+    if "content-encoding" in headers:  # a compressed body (no call per request without one)
+        body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     answer, shadow = await plane.predict(parse_inputs(body, plane.other_forms), headers.get("x-client-id"))
     return reply_of(answer, _body(answer), shadow)
 
 
 async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
-    body = _inflated(plane, body, headers)
+    check_json(headers.get("content-type"))
+    if "content-encoding" in headers:
+        body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     inputs = parse_inputs(body, plane.other_forms)
     return reply_of(answer := await plane.predict_alias(Alias(params["alias"]), inputs), _body(answer))
 
