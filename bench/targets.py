@@ -29,7 +29,9 @@ PREDICT_TOKEN = "bench-predict-token-0123456789"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 BATCHES = (1, 100, 1_000, 10_000)
 CONNECTIONS = (1, 32)
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
+# every FastAPI target under this server's shipped flags (serving.UVICORN_FLAGS: what `./mlops up`,
+# the image and the Deployment run), the baselines included
+UVICORN_FLAGS = ["--host", "127.0.0.1", *serving.UVICORN_FLAGS]
 
 
 @dataclass
@@ -91,7 +93,7 @@ def uvicorn(factory: str, *flags: str) -> Callable[[int], list[str]]:
 def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None = None) -> Target:
     """The model server; from `app_dir` (a checkout of another revision, in its own environment)
     when given, else this tree."""
-    command = uvicorn("serving.main:create_app", *serving.UVICORN_FLAGS)
+    command = uvicorn("serving.main:create_app")
     if app_dir is not None:
         own = str(app_dir / ".venv" / "bin" / "uvicorn")
         return Target(

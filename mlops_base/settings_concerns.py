@@ -215,6 +215,9 @@ class ServingSettings(EnvSettings):
     triton_timeout_s: float = Field(10.0, gt=0, le=300)
     max_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # the server logs a scoring request only when it fails or takes longer than this (uvicorn's
+    # access log is off: a line per request cost ~35% of a one-row prediction)
+    request_log_slow_ms: float = Field(1000.0, ge=0)
     # Micro-batching: concurrent small requests to one variant share one predict call.
     batch_max_rows: int = Field(1_000, ge=0, description="rows per shared predict call; 0 turns batching off")
     batch_max_wait_us: int = Field(

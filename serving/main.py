@@ -22,12 +22,13 @@ from serving.model_source import ModelSource, RegistrySource
 from serving.protocol import HotRoutes
 from serving.protocols import CORE_PROTOCOLS
 from serving.request_id import RequestId
+from serving.request_log import RequestLog
 from serving.runtimes.base import RuntimeInfo
 from serving.served_view import Served
 from serving.shadow import ShadowStats
 from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
-# probes and scrapes: not traced
+# probes and scrapes: not traced, and logged only when they fail
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
 
 
@@ -133,6 +134,7 @@ def create_app(
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=tracing.provider, excluded_urls=UNTRACED, exclude_spans=["receive", "send"]
         )
+    app.add_middleware(RequestLog, slow_ms=settings.request_log_slow_ms, quiet_paths=frozenset(UNTRACED.split(",")))
     app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     return app
 

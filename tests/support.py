@@ -21,6 +21,7 @@ import mlflow
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
+import serving
 from core_assets.lib.data import builtin_features
 from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
@@ -160,6 +161,7 @@ def start_model_server(
             str(Path(sys.executable).parent / "uvicorn"),
             "--factory",
             factory or "serving.main:create_app",
+            *serving.UVICORN_FLAGS,  # as shipped
             "--host",
             "127.0.0.1",
             "--port",
