@@ -36,8 +36,8 @@ def credential(scope: Scope):
 
     async def check(
         request: Request,
-        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-        x_token: Annotated[str | None, Header(include_in_schema=False)] = None,
+        authorization: Annotated[str | None, Header()] = None,
+        x_token: Annotated[str | None, Header()] = None,
     ) -> str:
         credentials: Credentials = request.app.state.credentials
         client = request.client.host if request.client else "unknown"
