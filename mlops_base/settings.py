@@ -18,18 +18,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlops_base.env_settings import SECRETS_DIR_VARIABLE, Component, describe_error, secret_fields, secrets_dir
+from mlops_base.serving_settings import Backend, ServingSettings
 from mlops_base.settings_concerns import (
     IMPORT_PATH,
     LOWER_IS_BETTER,
     REPO_ROOT,
     TASK_METRICS,
-    Backend,
     EnvChoice,
     GateMetric,
     LauncherSettings,
     RegistrySettings,
     ReleaseSettings,
-    ServingSettings,
     SettingsError,
     StorageSettings,
     Task,

@@ -1,6 +1,7 @@
 """The core's settings, one class per concern, each naming the processes that read it (`READ_BY`;
 a field read by others says so with `ReadBy`). `mlops_base.settings.Settings` composes them; the
-settings reference's sections and its "read by" column come from here, not from a hand-kept list."""
+settings reference's sections and its "read by" column come from here, not from a hand-kept list.
+The model server's concern, the largest, has a module of its own (`mlops_base.serving_settings`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import Field, Json, field_validator, model_validator
 
 from mlops_base.aliases import Alias
 from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
+from mlops_base.serving_settings import ServingSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +28,6 @@ TASK_METRICS: dict[Task, tuple[GateMetric, ...]] = {
 LOWER_IS_BETTER: frozenset[GateMetric] = frozenset({"log_loss", "rmse", "mae"})
 # `package.module.Name` (a class or factory) or `package.module:function`
 IMPORT_PATH = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*)$"
-# where a variant's model runs: in the model server's process, or in a Triton Inference Server
-Backend = Literal["sklearn", "triton"]
 EVERY_PROCESS: tuple[Process, ...] = ("launcher", "dagster", "serving", "mlflow")
 
 
@@ -176,78 +176,6 @@ class TracingSettings(EnvSettings):
     READ_BY: ClassVar[tuple[Process, ...]] = ("dagster", "serving")
 
     otel_exporter_otlp_endpoint: str = Field("", pattern=r"^$|^https?://\S+$")
-
-
-class ServingSettings(EnvSettings):
-    """The model server: routing, limits, hot-swap, backends."""
-
-    TITLE: ClassVar[str] = "serving"
-    READ_BY: ClassVar[tuple[Process, ...]] = ("serving",)
-
-    # the reload guard: the token callers sent before a rotation (accepted while set), and how many
-    # wrong tokens a client may send per window before it is answered 429
-    reload_secret_token_previous: Annotated[str, Secret()] = ""
-    reload_max_failures: int = Field(5, ge=1)
-    reload_lockout_s: int = Field(60, ge=1)
-    # who may send outcomes (POST /feedback) and read the judgement (GET /evaluation): one token, or
-    # one per source of outcomes as `name:token,name:token` (the evaluation layer records each
-    # outcome's source); `_PREVIOUS` is accepted too during a rotation. Empty: nobody may.
-    feedback_token: Annotated[str, Secret(), ReadBy(("launcher", "dagster", "serving"))] = ""
-    feedback_token_previous: Annotated[str, Secret()] = ""
-    # who may ask for predictions on the scoring routes; empty: anyone who reaches the server (the
-    # prod env refuses to serve without one)
-    predict_token: Annotated[
-        str, Secret(needed_by=("serving",), when=lambda s: s.mlops_env == "prod"), ReadBy(("launcher", "serving"))
-    ] = ""
-    predict_token_previous: Annotated[str, Secret()] = ""
-    alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
-    default_alias: Alias = Alias.A
-    ab_test_percent: int = Field(10, ge=0, le=100)
-    canary_percent: int = Field(10, ge=0, le=100)
-    serving_backend: Backend = "sklearn"
-    # per-alias exceptions, e.g. {"B": "triton"}: a challenger on Triton next to an in-process champion
-    serving_backend_by_alias: Json[dict[Alias, Backend]] = Field(default="{}", validate_default=True)
-    # Triton backend: the server's HTTP URL (`./mlops up` starts one and sets it), the model
-    # repository it reads (the model server exports into it), the key of its repository API
-    triton_url: Annotated[str, ReadBy(("launcher", "serving"))] = Field("", pattern=r"^$|^https?://[^/\s]+$")
-    triton_model_repository: Annotated[Path | None, ReadBy(("launcher", "serving"))] = None
-    triton_admin_key: Annotated[str, Secret(needed_by=("serving",), when=lambda s: s.uses_triton)] = ""
-    triton_timeout_s: float = Field(10.0, gt=0, le=300)
-    max_rows: int = Field(10_000, ge=1)
-    max_body_bytes: int = Field(1_048_576, ge=1024)
-    # the server logs a scoring request only when it fails or takes longer than this (uvicorn's
-    # access log is off: a line per request cost ~35% of a one-row prediction)
-    request_log_slow_ms: float = Field(1000.0, ge=0)
-    # Micro-batching: concurrent small requests to one variant share one predict call.
-    batch_max_rows: int = Field(1_000, ge=0, description="rows per shared predict call; 0 turns batching off")
-    batch_max_wait_us: int = Field(
-        0, ge=0, le=100_000, description="how long a request may wait for others; 0 = only those already waiting"
-    )
-    # how often each replica asks the registry where its aliases point (0: never; pushes only)
-    alias_poll_seconds: float = Field(2.0, ge=0, le=3600)
-    # where model artifacts may be loaded from (comma-separated URI prefixes)
-    model_artifact_roots: str = "mlflow-artifacts:/"
-    # safe loading (docs/SECURITY.md): the flavours loaded (sklearn and lightgbm are read by the server
-    # itself, skops types checked against the platform's allowlist; another one named here loads through
-    # MLflow's pyfunc loader, which may run the artifact's code)
-    model_allowed_flavours: str = "sklearn,lightgbm"
-    # pickle and cloudpickle models run code when loaded: anyone who can write the registry can run
-    # code in the model server. Refused unless true.
-    model_allow_pickle: bool = False
-    # a version without the digest the platform logs at training cannot be verified: refused unless true
-    model_allow_unverified: bool = False
-
-    def backend_of(self, alias: Alias) -> Backend:
-        return self.serving_backend_by_alias.get(alias, self.serving_backend)
-
-    @property
-    def uses_triton(self) -> bool:
-        return "triton" in {self.backend_of(alias) for alias in Alias}
-
-    @property
-    def triton_repository(self) -> Path:
-        """Where the model server exports Triton models and Triton reads them."""
-        return Path(self.triton_model_repository or self.state_dir / "triton" / "models")
 
 
 class StorageSettings(EnvSettings):

@@ -98,39 +98,6 @@ def register_model(tracking_uri: str, n_versions: int = 2) -> RegisteredModel:
     return register_trained(tracking_uri, train_versions(tracking_uri, n_versions))
 
 
-def log_and_register(
-    tracking_uri: str,
-    model_name: str,
-    model,
-    example,
-    serialization: str = "skops",
-    digest: bool = True,
-    signature=None,
-) -> str:
-    """Log a fitted scikit-learn `model` by hand (not through the platform's training) and register it
-    as a new version of `model_name`; `digest`: the artifact digest the platform logs is logged too."""
-    from mlflow.models import infer_signature
-
-    from core_assets.lib.training import logged_digest, skops_trusted_types
-    from mlops_base.artifact_digest import DIGEST_TAG
-
-    client = MlflowClient(tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    with mlflow.start_run(experiment_id=mlflow.set_experiment("serving-tests").experiment_id) as run:
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format=serialization,
-            skops_trusted_types=skops_trusted_types(model) if serialization == "skops" else None,
-            signature=signature if signature is not None else infer_signature(example, model.predict(example)),
-            input_example=example,
-            pip_requirements=["scikit-learn"],
-        )
-        if digest:
-            mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
-    return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
-
-
 def serving_settings(tracking_uri: str, model: RegisteredModel, **overrides) -> Settings:
     return load_settings(
         "dev",

@@ -13,7 +13,8 @@ from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_platform import processes
-from tests.support import ROW, TOKEN, Hammer, log_and_register, start_mlflow, start_server
+from tests.handmade_versions import log_and_register
+from tests.support import ROW, TOKEN, Hammer, start_mlflow, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -21,8 +21,9 @@ from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
+from tests.handmade_versions import log_and_register
 from tests.optional_layers.monitoring.conftest import start_prometheus
-from tests.support import ROW, log_and_register, start_daemon, start_server, wired_to
+from tests.support import ROW, start_daemon, start_server, wired_to
 
 pytestmark = pytest.mark.slow
 

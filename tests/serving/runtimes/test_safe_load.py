@@ -17,7 +17,8 @@ from core_assets.lib.data import builtin_features
 from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
 from serving.runtimes.safe_load import trusted
-from tests.support import ROW, TOKEN, log_and_register, start_server
+from tests.handmade_versions import log_and_register
+from tests.support import ROW, TOKEN, start_server
 
 
 @pytest.mark.parametrize(
