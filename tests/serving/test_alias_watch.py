@@ -72,7 +72,11 @@ def test_a_version_that_fails_to_load_here_keeps_the_old_model_and_is_not_retrie
     registry.kinds["3"] = ErrorModel
     with fake_server(registry, **FAST) as (client, _):
         registry.aliases["B"] = "3"
-        health = _wait(client, lambda h: "corrupt on purpose" in (h["alias_watch"]["aliases"]["B"]["error"] or ""))
+        # /health and /models are read one after the other: wait until both say it
+        health = _wait(
+            client,
+            lambda h: "corrupt on purpose" in (h["alias_watch"]["aliases"]["B"]["error"] or "") and h["problems"],
+        )
         assert _served(health, "B") == "2" and health["problems"] == ["B"]
         assert "corrupt on purpose" in health["models"]["B"]["last_error"]
         lookups = registry.resolved
