@@ -1,4 +1,10 @@
-"""The hot-swap registry: one runtime per alias, swapped atomically, old ones released when unused."""
+"""The hot-swap registry: the runtime each alias serves, swapped atomically, old ones released when unused.
+
+Aliases that name the same version on the same backend share one runtime (the steady state after a
+promotion: A and B on one version): one copy in memory, and one micro-batcher, so the requests of
+both aliases are scored together (profiled: at 32 connections the per-call cost of scikit-learn's
+input checks, ~90 us, was paid twice as often with a runtime per alias).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Backend, Settings
 from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import ModelSource
-from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRuntime
+from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRef, ModelRuntime
 from serving.runtimes.in_process import InProcessRuntime
 
 log = logging.getLogger("serving.variants")
@@ -153,7 +159,8 @@ class VariantRegistry:
         return runtime.predict_proba(x)
 
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
-        """Point `alias` at `new`; the old runtime is unloaded now, or by its last lease."""
+        """Point `alias` at `new` (its own, or the one another alias serves); the old runtime, when no
+        alias serves it any more, is unloaded now or by its last lease."""
         batcher = MicroBatcher(
             new.predict_async,
             self._settings.batch_max_rows,
@@ -163,10 +170,12 @@ class VariantRegistry:
             new.max_in_flight,
         )
         with self._lock:
-            self._batchers[new] = batcher
+            self._batchers.setdefault(new, batcher)
             variant = self._variants[alias]
             old, variant.runtime, variant.last_error, variant.failed = variant.runtime, new, None, None
             previous = old.info.ref.version if old is not None and old.info else None
+            if any(v.runtime is old for v in self._variants.values()):
+                old = None  # still served (by this alias, or the one it shared with)
             unload_now = old is not None and not self._leases.get(old)
             if old is not None and not unload_now:
                 self._retired.add(old)
@@ -180,6 +189,9 @@ class VariantRegistry:
             raise ModelLoadError(
                 f"registry says {self._settings.model_name}@{alias} is v{ref.version}, not v{version}", status=409
             )
+        shared = self._serving(alias, ref)
+        if shared is not None:  # loaded and smoke-tested when the other alias took it
+            return shared
         runtime = self._new_runtime(alias)
         try:
             with tracing.span("load", alias=alias, version=ref.version, backend=runtime.backend):
@@ -190,6 +202,22 @@ class VariantRegistry:
             self._variants[alias].failed = (ref.version, time.monotonic())  # the watch waits before a retry
             raise
         return runtime
+
+    def _serving(self, alias: Alias, ref: ModelRef) -> ModelRuntime | None:
+        """The runtime another alias serves for `ref` on the backend `alias` takes, if any."""
+        backend = self._settings.backend_of(alias)
+        with self._lock:
+            for variant in self._variants.values():
+                runtime = variant.runtime
+                if (
+                    variant.alias != alias
+                    and runtime is not None
+                    and runtime.info is not None
+                    and runtime.info.ref == ref
+                    and self._settings.backend_of(variant.alias) == backend
+                ):
+                    return runtime
+        return None
 
     def served_version(self, alias: Alias) -> str | None:
         runtime = self._variants[alias].runtime
@@ -249,7 +277,8 @@ class VariantRegistry:
     def close(self) -> None:
         """Shutdown: release every runtime (a Triton-backed one unloads its model from Triton)."""
         with self._lock:
-            runtimes = [v.runtime for v in self._variants.values() if v.runtime is not None] + list(self._retired)
+            served = [v.runtime for v in self._variants.values() if v.runtime is not None]
+            runtimes = list(dict.fromkeys(served)) + list(self._retired)  # a shared runtime once
             for variant in self._variants.values():
                 variant.runtime = None
             self._retired.clear()
@@ -257,11 +286,17 @@ class VariantRegistry:
             self._unload(runtime)
 
     async def load_all(self) -> None:
-        """Start-up: load every alias the registry has; failures are recorded, not raised."""
-        results = await asyncio.gather(*(self.reload(alias) for alias in ALIASES), return_exceptions=True)
-        for alias, result in zip(ALIASES, results, strict=False):
-            if isinstance(result, BaseException) and not isinstance(result, ModelLoadError):
-                self._variants[alias].last_error = f"{type(result).__name__}: {result}"
+        """Start-up: load every alias the registry has, the default one first (it makes the server
+        ready), one after the other (an alias naming a version loaded already shares it); failures
+        are recorded, not raised."""
+        default = self._settings.default_alias
+        for alias in sorted(ALIASES, key=lambda a: a != default):
+            try:
+                await self.reload(alias)
+            except ModelLoadError:
+                pass  # recorded on the variant by the reload
+            except Exception as exc:
+                self._variants[alias].last_error = f"{type(exc).__name__}: {exc}"
 
 
 class _Lease:

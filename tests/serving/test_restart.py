@@ -57,6 +57,11 @@ def _until_ready(service: processes.Service) -> list[int]:
 
 
 def _served(service: processes.Service) -> dict[str, str]:
+    """What each alias serves once the start-up load is over (the challenger loads after the
+    champion, which alone makes the server ready)."""
+    processes.wait_until(
+        service, lambda: not httpx.get(f"{service.url}/health", timeout=10).json()["loading"], timeout_s=120
+    )
     return {a: m["version"] for a, m in httpx.get(f"{service.url}/models", timeout=10).json()["models"].items()}
 
 

@@ -121,3 +121,47 @@ def test_concurrent_reloads_of_one_alias_are_serialized_and_the_last_one_wins():
     assert all(previous_end <= start for (_, previous_end), (start, _) in zip(spans, spans[1:], strict=False))
     assert [r.previous_version for r in results] == [None, "1", "2", "3"]
     assert registry.get(Alias.B).runtime.info.ref.version == "4"
+
+
+class RefRuntime(CountingRuntime):
+    """Serves whichever version it is loaded with."""
+
+    def load(self, ref, artifact_uri):
+        self.info = RuntimeInfo(ref, numeric_columns(["x"]), [[1.0]])
+
+
+class VersionSource:
+    """Aliases -> versions, movable by the test."""
+
+    def __init__(self, **aliases: str):
+        self.aliases = aliases
+
+    def resolve(self, alias):
+        return ModelRef("", "m", self.aliases[str(alias)], "", ""), ""
+
+
+def test_aliases_on_one_version_share_its_runtime_until_neither_serves_it():
+    source = VersionSource(A="1", B="1")
+    made: list[RefRuntime] = []
+
+    def new_runtime(alias):
+        made.append(RefRuntime(0))
+        return made[-1]
+
+    async def scenario() -> None:
+        registry = VariantRegistry(load_settings("dev", reload_secret_token="t"), source, new_runtime)
+        await registry.load_all()
+        a, b = registry.get(Alias.A).runtime, registry.get(Alias.B).runtime
+        assert a is b and len(made) == 1  # loaded once, one batcher for both aliases' requests
+        source.aliases["B"] = "2"
+        await registry.reload(Alias.B)
+        assert registry.get(Alias.B).runtime is not a and a.unloads == 0  # A still serves v1
+        assert registry.served_version(Alias.A) == "1" and registry.served_version(Alias.B) == "2"
+        source.aliases["A"] = "2"
+        await registry.reload(Alias.A)
+        assert registry.get(Alias.A).runtime is registry.get(Alias.B).runtime and a.unloads == 1
+        assert len(made) == 2
+        registry.close()
+        assert [r.unloads for r in made] == [1, 1]  # the shared one released once
+
+    asyncio.run(scenario())
