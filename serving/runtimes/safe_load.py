@@ -14,8 +14,10 @@ seconds of an alias move; loading must therefore never run the artifact's code:
 from __future__ import annotations
 
 import pickle
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mlops_base.settings import Settings
@@ -27,6 +29,37 @@ TRUSTED_PACKAGES = ("sklearn.", "lightgbm.", "xgboost.")
 TRUSTED_TYPES = frozenset({"numpy.dtype", "collections.OrderedDict", "collections.defaultdict"})
 NATIVE_FLAVOURS = frozenset({"sklearn", "lightgbm"})  # read by the server itself, safely
 PICKLE_WARNING = "anyone who can write the registry can run code in the model server"
+
+
+_skops_lock = threading.Lock()
+_skops: ModuleType | None = None
+
+
+def skops_io() -> ModuleType:
+    """`skops.io`, imported without its list of every scikit-learn estimator.
+
+    skops builds its default trusted types at import with `sklearn.utils.all_estimators()`, which
+    imports every estimator module of scikit-learn (and, through its testing helpers, pytest when
+    installed): ~1.2 s and ~25 MB of the model server's memory (measured). The server never relies
+    on that list: every type a file names beyond skops' primitives is checked against the platform's
+    allowlist (`trusted`) and handed to `load` as the only trusted ones, so an empty default list
+    changes nothing about what loads, only that the modules a model names are imported when it
+    loads, and no others. Only this process's imports see the empty list (the server's; the training
+    code imports skops as it is).
+    """
+    global _skops
+    with _skops_lock:
+        if _skops is None:
+            import sklearn.utils
+
+            everything = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = lambda *args, **kwargs: []
+            try:
+                import skops.io
+            finally:
+                sklearn.utils.all_estimators = everything
+            _skops = skops.io
+        return _skops
 
 
 def trusted(type_name: str) -> bool:
@@ -60,9 +93,7 @@ class LoadPolicy:
     def skops_types(self, path: Path, label: str) -> list[str]:
         """The types the skops file names beyond skops' own trusted ones, all on the allowlist;
         ModelLoadError naming the others."""
-        import skops.io
-
-        named = skops.io.get_untrusted_types(file=path)
+        named = skops_io().get_untrusted_types(file=path)
         refused = sorted(t for t in named if not trusted(t))
         if refused:
             raise ModelLoadError(
@@ -74,9 +105,7 @@ class LoadPolicy:
     def load_serialized(self, path: Path, serialization: str, label: str) -> Any:
         """A scikit-learn-API model saved by MLflow's sklearn or lightgbm flavour."""
         if serialization == "skops":
-            import skops.io
-
-            return skops.io.load(path, trusted=self.skops_types(path, label))
+            return skops_io().load(path, trusted=self.skops_types(path, label))
         if serialization not in ("pickle", "cloudpickle"):
             raise ModelLoadError(f"{label}: unknown serialization format {serialization!r}")
         if not self.allow_pickle:
