@@ -12,13 +12,17 @@ same handlers.
 middleware (e.g. metrics) wrap it as they wrap FastAPI's router. `ModelServerApp` goes one step
 further: a request for a hot route enters that same middleware chain (the app's `user_middleware`)
 directly, skipping FastAPI's own wrappers (error, body-limit and telemetry middleware, exception
-handling, routing): a third of the CPU of a one-row request. Tracing wraps FastAPI's whole stack,
-so a traced server keeps to it.
+handling, routing): a third of the CPU of a one-row request. Tracing wraps FastAPI's whole stack, so
+a traced request takes it: with tracing on, the sampling decision is made here, at the edge, as a
+parent-based ratio sampler would (a `traceparent` that says sampled: traced; one that says not: not;
+none: traced with probability TRACING_SAMPLE_RATIO), and only traced requests pay for the stack and
+the span; the provider then samples every request it sees (its parent-based always-on default).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException
@@ -37,6 +41,7 @@ from serving.scope_keys import ANSWERED, HOT, REQUEST_ID
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
 CREDENTIAL_HEADERS = {b"authorization", b"x-token"}
+SAMPLED_FLAGS = frozenset(format(flags, "02x").encode() for flags in range(256) if flags & 1)
 Handler = Callable[[bytes, dict[str, str]], Awaitable[Reply]]
 _log = logging.getLogger("serving.hot_path")
 
@@ -138,9 +143,17 @@ async def _body(receive: Receive) -> bytes:
 class ModelServerApp(FastAPI):
     """FastAPI, with requests for the hot routes sent straight into the app's middleware chain."""
 
-    direct = True  # False when something must see every request through FastAPI's stack (tracing)
+    # tracing on: the share of hot requests without a trace parent that go through the traced stack
+    trace_ratio: float | None = None
     _hot_path: HotPath | None = None
     _direct_stack: ASGIApp | None = None
+
+    def _traced(self, scope: Scope) -> bool:
+        """The head sampling decision of a hot request (tracing on)."""
+        for name, value in scope["headers"]:
+            if name == b"traceparent":  # W3C: version-trace_id-parent_id-flags; bit 0 of flags: sampled
+                return len(value) == 55 and value[-2:] in SAMPLED_FLAGS
+        return random.random() < self.trace_ratio
 
     def _build_direct_stack(self) -> ASGIApp:
         """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own."""
@@ -155,13 +168,12 @@ class ModelServerApp(FastAPI):
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.direct:
-            if self._direct_stack is None:
-                self._direct_stack = self._build_direct_stack()
-            handler = self._hot_path.handler(scope)
-            if handler is not None:
-                scope["app"] = self
-                scope[HOT] = handler
-                await self._direct_stack(scope, receive, send)
-                return
+        if self._direct_stack is None:
+            self._direct_stack = self._build_direct_stack()
+        handler = self._hot_path.handler(scope)
+        if handler is not None and (self.trace_ratio is None or not self._traced(scope)):
+            scope["app"] = self
+            scope[HOT] = handler
+            await self._direct_stack(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)

@@ -33,7 +33,7 @@ def _names(exporter) -> list[str]:
 
 
 def test_a_reload_is_a_child_of_the_callers_trace_with_load_smoke_test_and_swap(spans):
-    with fake_server() as (client, registry):
+    with fake_server(tracing_sample_ratio=1.0) as (client, registry):
         registry.aliases["B"] = "3"
         with tracing.span("served_alias", alias="B", version="3") as parent:
             headers = tracing.inject({"Authorization": f"Bearer {TOKEN}"})
@@ -50,6 +50,24 @@ def test_a_reload_is_a_child_of_the_callers_trace_with_load_smoke_test_and_swap(
     assert finished["POST /variant/{alias}/reload"].parent.span_id == finished["served_alias"].context.span_id
     assert "POST /predict" in finished and finished["POST /predict"].context.trace_id != trace_id
     assert not [n for n in finished if n.startswith("GET /health")]  # probes are not traced
+
+
+def test_scoring_requests_are_sampled_at_the_edge_parent_first(spans):
+    """Ratio 0: no root request is traced; a caller's sampled traceparent always is (a child of its
+    span), an unsampled one never; control routes always."""
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{flags}"
+    with fake_server(tracing_sample_ratio=0.0) as (client, _):
+        for _ in range(20):
+            assert client.post("/predict", json={"data": [ROW]}).status_code == 200
+        assert client.post("/predict", json={"data": [ROW]}, headers={"traceparent": parent.format(flags="00")})
+        assert not [n for n in _names(spans) if n.startswith("POST /predict")]
+        sampled = {"traceparent": parent.format(flags="01")}
+        assert client.post("/predict", json={"data": [ROW]}, headers=sampled).status_code == 200
+        assert client.post("/variant/B/reload", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    traced = [s for s in spans.get_finished_spans() if s.name == "POST /predict"]
+    assert len(traced) == 1 and format(traced[0].context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert "POST /variant/{alias}/reload" in finished
 
 
 def test_the_trace_id_reaches_the_logs_and_the_headers_to_triton(spans):

@@ -22,7 +22,7 @@ from mlops_platform import processes
 from mlops_platform.release_watch import wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
-from tests.support import ROW, start_server, wired_to
+from tests.support import ROW, register_model, start_server, wired_to
 
 pytestmark = pytest.mark.real
 
@@ -65,7 +65,9 @@ class OtlpReceiver:
         self._thread.join()
 
 
-def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings, fresh_model, tmp_path):
+def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings, mlflow_server, tmp_path):
+    # A on v1, B on v3: the release moves B to v2, which no alias serves yet (so the server loads it)
+    fresh_model = register_model(mlflow_server, 3)
     receiver = OtlpReceiver()
     server = start_server(
         tmp_path,
@@ -73,6 +75,7 @@ def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings
             "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
             "MODEL_NAME": fresh_model.name,
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "TRACING_SAMPLE_RATIO": "1",  # the one request below is traced
         },
     )
     try:
@@ -82,7 +85,7 @@ def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings
         )
         defs = build_definitions(settings)  # configures this process's tracing, as a run's process does
         with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
-            release = {"ops": {"served_alias": {"config": {"version": fresh_model.versions[0]}}}}
+            release = {"ops": {"served_alias": {"config": {"version": fresh_model.versions[1]}}}}
             assert run_job(defs, instance, "deploy_job", release).success
         assert httpx.post(f"{server.url}/predict", json={"data": [ROW]}).status_code == 200
         tracing.provider.force_flush()
