@@ -4,6 +4,8 @@ uvicorn replicas following the registry's aliases; versions logged by hand as an
 from __future__ import annotations
 
 import operator
+import subprocess
+import sys
 
 import httpx
 import numpy as np
@@ -108,3 +110,28 @@ def test_pickle_loads_only_when_the_setting_says_so(mlflow_server, fresh_model, 
         assert answer["version"] == version and np.isfinite(answer["predictions"][0])
     finally:
         processes.stop(server)
+
+
+def test_a_skops_model_loads_importing_only_the_modules_its_types_name(tmp_path):
+    """In a fresh interpreter (as the server's): the model loads and predicts; the estimator modules
+    skops' own code does not name (and pytest, which scikit-learn's testing helpers import) are not
+    imported."""
+    import skops.io
+
+    model = LogisticRegression(max_iter=500).fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
+    skops.io.dump(model, tmp_path / "model.skops")
+    script = f"""
+import sys
+from pathlib import Path
+from serving.runtimes.safe_load import LoadPolicy
+import sklearn.utils
+everything = sklearn.utils.all_estimators
+model = LoadPolicy().load_serialized(Path({str(tmp_path / "model.skops")!r}), "skops", "test")
+assert list(model.predict([[0.0], [3.0]])) == [0, 1]
+assert sklearn.utils.all_estimators is everything
+unnamed = ("sklearn.naive_bayes", "sklearn.neural_network", "sklearn.gaussian_process", "sklearn.tests", "pytest")
+print(sorted(m for m in unnamed if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
