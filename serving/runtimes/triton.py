@@ -1,5 +1,6 @@
 """Triton runtime: the version exported into Triton's model repository, loaded there through the
-key-restricted repository API, and scored over HTTP with `tritonclient`.
+key-restricted repository API (with `tritonclient`), and scored over one kept-alive HTTP connection
+(`serving.runtimes.triton_http`).
 
 Each runtime owns one Triton model (named after the version plus a unique suffix), so the old one
 keeps serving while the new one loads, and unloading one alias's model never touches another's.
@@ -17,10 +18,8 @@ import threading
 import uuid
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import tritonclient.http as triton_http
-import tritonclient.http.aio as triton_aio
 from tritonclient.utils import InferenceServerException
 
 from mlops_base import tracing
@@ -31,6 +30,7 @@ from serving.runtimes.base import ModelLoadError, ModelRef, ModelRuntime, Runtim
 from serving.runtimes.model_meta import flavour_of, read_mlmodel, signature_inputs
 from serving.runtimes.safe_load import LoadPolicy
 from serving.runtimes.triton_export import INPUT, OUTPUT, ExportError, export, skops_file, triton_name
+from serving.runtimes.triton_http import TritonCallError, TritonConnection
 
 ADMIN_HEADER = "x-mlops-admin-key"  # Triton's restricted repository API answers only holders of this key
 _DATATYPE = {np.dtype("float64"): "FP64"}
@@ -62,7 +62,7 @@ class TritonRuntime(ModelRuntime):
         self._policy = LoadPolicy.of(settings)
         self._max_rows = settings.max_rows
         self._name: str | None = None
-        self._aio: triton_aio.InferenceServerClient | None = None
+        self._aio: TritonConnection | None = None
         self._aio_loop: asyncio.AbstractEventLoop | None = None
         self._local = threading.local()  # tritonclient's sync client is not thread-safe: one per thread
 
@@ -120,8 +120,8 @@ class TritonRuntime(ModelRuntime):
             self._release()
             raise
 
-    def _inputs(self, rows: np.ndarray, module) -> list:
-        tensor = module.InferInput(INPUT, list(rows.shape), _DATATYPE[rows.dtype])
+    def _inputs(self, rows: np.ndarray) -> list:
+        tensor = triton_http.InferInput(INPUT, list(rows.shape), _DATATYPE[rows.dtype])
         tensor.set_data_from_numpy(rows, binary_data=True)
         return [tensor]
 
@@ -131,7 +131,7 @@ class TritonRuntime(ModelRuntime):
         try:
             result = self._client().infer(
                 self._name,
-                self._inputs(rows, triton_http),
+                self._inputs(rows),
                 outputs=[triton_http.InferRequestedOutput(OUTPUT, binary_data=True)],
                 headers=_trace_headers(),
             )
@@ -142,26 +142,21 @@ class TritonRuntime(ModelRuntime):
         return result.as_numpy(OUTPUT).reshape(-1)
 
     async def predict_async(self, rows: np.ndarray) -> np.ndarray:
-        """For the event loop."""
+        """For the event loop: one kept-alive connection of this runtime's (`triton_http`)."""
         assert self._name is not None
         if self._aio is None:  # bound to the loop that first scores (the server's)
             self._aio_loop = asyncio.get_running_loop()
-            self._aio = triton_aio.InferenceServerClient(self._host, conn_timeout=self._timeout_s)
+            host, _, port = self._host.rpartition(":")
+            self._aio = TritonConnection(host, int(port), self._timeout_s)
         try:
-            result = await self._aio.infer(
-                self._name,
-                self._inputs(rows, triton_aio),
-                outputs=[triton_aio.InferRequestedOutput(OUTPUT, binary_data=True)],
-                headers=_trace_headers(),
-            )
-        except InferenceServerException as exc:
-            raise self._error(exc) from exc
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise RuntimeUnavailable(f"Triton at {self._url} unreachable: {type(exc).__name__}: {exc}") from exc
-        return result.as_numpy(OUTPUT).reshape(-1)
+            return await self._aio.infer(self._name, INPUT, OUTPUT, rows, _trace_headers())
+        except TritonCallError as exc:
+            raise self._error(str(exc)) from exc
+        except RuntimeUnavailable as exc:
+            raise RuntimeUnavailable(f"Triton at {self._url} unreachable: {exc}") from exc
 
-    def _error(self, exc: InferenceServerException) -> Exception:
-        message = exc.message() or str(exc)
+    def _error(self, exc: InferenceServerException | str) -> Exception:
+        message = exc if isinstance(exc, str) else exc.message() or str(exc)
         if any(marker in message for marker in _MODEL_GONE):
             return RuntimeUnavailable(f"Triton no longer serves this version's model ({message}); reload the alias")
         return ValueError(message)
@@ -170,7 +165,7 @@ class TritonRuntime(ModelRuntime):
         """On the event loop (a swap, a request's last lease) in the background, for Triton's unload
         waits for its requests; elsewhere (the server's shutdown) before returning."""
         if self._aio is not None and self._aio_loop is not None and not self._aio_loop.is_closed():
-            self._aio_loop.call_soon_threadsafe(lambda client=self._aio: asyncio.ensure_future(client.close()))
+            self._aio_loop.call_soon_threadsafe(self._aio.close)
         self._aio = None
         try:
             asyncio.get_running_loop()
