@@ -167,13 +167,24 @@ class ModelServerApp(FastAPI):
             raise RuntimeError("the app has no HotPath middleware to answer hot routes with")
         return app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def hot_handler(self, scope: Scope) -> Handler | None:
+        """The handler of a request that takes the direct path (None: FastAPI's stack answers it)."""
         if self._direct_stack is None:
             self._direct_stack = self._build_direct_stack()
         handler = self._hot_path.handler(scope)
-        if handler is not None and (self.trace_ratio is None or not self._traced(scope)):
-            scope["app"] = self
-            scope[HOT] = handler
-            await self._direct_stack(scope, receive, send)
+        if handler is None or (self.trace_ratio is not None and self._traced(scope)):
+            return None
+        return handler
+
+    async def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> None:
+        """The request through the app's middleware to its hot route's `handler`."""
+        scope["app"] = self
+        scope[HOT] = handler
+        await self._direct_stack(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.hot_handler(scope)
+        if handler is not None:
+            await self.call_direct(scope, handler, receive, send)
             return
         await super().__call__(scope, receive, send)

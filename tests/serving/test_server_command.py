@@ -18,12 +18,20 @@ def _runs_as_shipped(command: list[str]) -> None:
     """The factory, the shipped flags, and nothing else but where it listens."""
     start = command.index("--factory")
     assert command[start : start + 2] == FACTORY, command
+    flags = list(serving.UVICORN_FLAGS)
+    at = command.index(flags[0])
+    assert command[at : at + len(flags)] == flags, command  # in order: an option keeps its value
     options = {arg for arg in command if arg.startswith("--")}
-    assert options == {"--factory", *serving.UVICORN_FLAGS, "--host", "--port"}, command
+    assert options == {"--factory", *(f for f in flags if f.startswith("--")), "--host", "--port"}, command
 
 
-def test_the_flags_turn_the_access_log_and_proxy_headers_off():
-    assert set(serving.UVICORN_FLAGS) == {"--no-access-log", "--no-proxy-headers"}
+def test_the_flags_turn_the_access_log_and_proxy_headers_off_and_answer_in_one_write():
+    assert serving.UVICORN_FLAGS == (
+        "--no-proxy-headers",
+        "--no-access-log",
+        "--http",
+        "serving.http_protocol:ModelServerProtocol",
+    )
 
 
 def test_the_launcher_runs_the_shipped_command(tmp_path):
