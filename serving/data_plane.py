@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from secrets import token_hex
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,6 +22,7 @@ from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
+from serving.prediction_ids import PredictionIds
 from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, bucket, route
@@ -53,6 +53,7 @@ class DataPlane:
         self.other_forms = layers.provides_request_rows()
         # what records answered predictions (evaluation layer on); None: not even a call
         self.record = None
+        self.ids = PredictionIds()
 
     async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, Callable[[], None] | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
@@ -97,7 +98,7 @@ class DataPlane:
             raise
         prediction_id = None
         if self.record is not None:
-            ref, prediction_id = info.ref, token_hex(16)  # 128 random bits: neither chosen nor guessed by a caller
+            ref, prediction_id = info.ref, self.ids.new()  # 128 random bits: neither chosen nor guessed
             self.record(
                 AnsweredPrediction(
                     prediction_id,
