@@ -143,6 +143,7 @@ async def _body(receive: Receive) -> bytes:
 class ModelServerApp(FastAPI):
     """FastAPI, with requests for the hot routes sent straight into the app's middleware chain."""
 
+    direct = True  # False: every request through FastAPI's stack (the tests compare both paths)
     # tracing on: the share of hot requests without a trace parent that go through the traced stack
     trace_ratio: float | None = None
     _hot_path: HotPath | None = None
@@ -171,7 +172,7 @@ class ModelServerApp(FastAPI):
         """The handler of a request that takes the direct path (None: FastAPI's stack answers it)."""
         if self._direct_stack is None:
             self._direct_stack = self._build_direct_stack()
-        handler = self._hot_path.handler(scope)
+        handler = self._hot_path.handler(scope) if self.direct else None
         if handler is None or (self.trace_ratio is not None and self._traced(scope)):
             return None
         return handler
