@@ -116,13 +116,13 @@ def cpu_seconds(*leaders: int) -> float:
     return total / CLOCK_TICKS
 
 
-def memory_mb(*leaders: int) -> float:
-    """Proportional set size of the whole groups, in MB."""
+def memory_mb(*leaders: int, field: str = "Pss") -> float:
+    """Proportional (or, with field="Rss", resident) set size of the whole groups, in MB."""
     kb = 0
     for pid in (pid for leader in leaders for pid in group_pids(leader)):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+                if line.startswith(f"{field}:"):
                     kb += int(line.split()[1])
         except OSError:
             continue

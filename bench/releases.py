@@ -65,8 +65,10 @@ def _measure_commits(
 ) -> tuple[list, list]:
     """Seconds from each commit to the new version served, and where they went."""
     took, phases = [], []
+    phase = random.Random(1)
     for i in range(commits):
         before = served_version(server_url, settings.target_alias)
+        time.sleep(phase.uniform(0, DAEMON_LOOP_S))  # a commit lands at any phase of the daemon's loop
         started = time.time()
         _commit(settings, round(0.5 + 0.1 * i, 2))  # the launcher's watcher reloads the code location
         wait_for("the code location reloaded", lambda i=i: len(watcher.reloaded_at) > i, timeout_s=30, poll_s=0.05)

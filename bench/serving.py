@@ -44,6 +44,7 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
         with load.paused(_others(targets, target)):
             load.run_wrk(target.service.url + target.path, one_row, 32, 2, target.leaders, headers=target.headers)
         target.memory_mb = load.memory_mb(*target.leaders)
+        target.rss_mb = load.memory_mb(*target.leaders, field="Rss")
     results: dict[str, dict[str, list[load.Round]]] = {t.key: {s.key: [] for s in scenarios} for t in targets}
     for r in range(rounds):
         for scenario in scenarios:
@@ -84,6 +85,7 @@ def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -
             "label": target.label,
             "start_to_ready_s": target.start_s,
             "memory_mb": target.memory_mb,
+            "rss_mb": target.rss_mb,
             "scenarios": per,
         }
     return summary

@@ -46,7 +46,8 @@ class Target:
     service: processes.Service | None = None
     backend: processes.Service | None = None  # a server it calls (Triton): measured with it
     start_s: float = 0.0
-    memory_mb: float = 0.0
+    memory_mb: float = 0.0  # PSS
+    rss_mb: float = 0.0
     # paused (SIGSTOP) while others are measured; Triton is not: its Python-backend stub and the
     # server share locks in shared memory, and a stopped stub crashed the server (lock_exception)
     pausable: bool = True
@@ -210,9 +211,9 @@ def build_targets(
             peer("litserve"),
             {**model, "BENCH_MAX_BATCH": "64"},
         ),
-        this_server("ours_nobatch", "this server, batching off", {**ours, "BATCH_MAX_ROWS": "0"}),
-        this_server("ours", "**this server** (batching on)", ours),
-        *([this_server("ours_before", f"this server at {before[0]} (batching on)", ours, before[1])] if before else []),
+        this_server("ours_nobatch", "this server, batching off (BATCH_MAX_ROWS=0)", {**ours, "BATCH_MAX_ROWS": "0"}),
+        this_server("ours", "**this server, as shipped** (`./mlops up`'s command and defaults)", ours),
+        *([this_server("ours_before", f"this server at {before[0]}, as shipped", ours, before[1])] if before else []),
         this_server(
             "ours_monitoring",
             "this server, batching + monitoring on",
@@ -247,8 +248,13 @@ def build_targets(
         ),
         this_server(
             "ours_tracing",
-            "this server, batching + tracing on (OTLP)",
+            "this server, tracing on (OTLP), default sampling (1% of requests)",
             {**ours, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_url},
+        ),
+        this_server(
+            "ours_tracing_all",
+            "this server, tracing on (OTLP), every request traced",
+            {**ours, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_url, "TRACING_SAMPLE_RATIO": "1"},
         ),
         Target(
             "triton",
