@@ -3,6 +3,7 @@ each started pinned to the server core and timed to ready, and checked to give t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -95,13 +96,24 @@ def this_server(key: str, label: str, env: dict[str, str], app_dir: Path | None 
     """The model server; from `app_dir` (a checkout of another revision, in its own environment)
     when given, else this tree."""
     command = uvicorn("serving.main:create_app")
-    if app_dir is not None:
-        own = str(app_dir / ".venv" / "bin" / "uvicorn")
+    if app_dir is not None:  # run as that revision shipped it: its own flags
+        own, flags = str(app_dir / ".venv" / "bin" / "uvicorn"), _shipped_flags(app_dir)
         return Target(
             key, label, "/predict", "/ready", data_body,
-            lambda port: [own, *command(port)[1:], "--app-dir", str(app_dir)], env,
+            lambda port: [own, "--factory", "serving.main:create_app", "--host", "127.0.0.1", *flags,
+                          "--port", str(port), "--app-dir", str(app_dir)], env,
         )  # fmt: skip
     return Target(key, label, "/predict", "/ready", data_body, command, env)
+
+
+def _shipped_flags(app_dir: Path) -> list[str]:
+    """The uvicorn flags a checkout of another revision ships (`serving.UVICORN_FLAGS` there)."""
+    python = app_dir / ".venv" / "bin" / "python"
+    printed = subprocess.run(
+        [str(python), "-c", "import json, serving; print(json.dumps(serving.UVICORN_FLAGS))"],
+        cwd=app_dir, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(printed.stdout)
 
 
 def _envs_with(workdir: Path, layer: str) -> Path:
