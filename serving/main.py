@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import warnings
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
@@ -30,6 +32,10 @@ from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
 
 # probes and scrapes: not traced, and logged only when they fail
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"
+# pydantic >= 2.12 warns, now and then at start-up, that the aliases of FastAPI's path parameters
+# (`model_name`, `model_version` of the v2 routes) have no effect: a false positive for FastAPI's
+# parameter copies (pydantic/pydantic#12356); they work (tested), the line only polluted the log
+warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning, message="The 'alias' attribute")
 
 
 def check_serving_settings(settings: Settings) -> None:
