@@ -26,9 +26,10 @@ from serving.protocols import CORE_PROTOCOLS
 from serving.request_id import RequestId
 from serving.request_log import RequestLog
 from serving.runtimes.base import RuntimeInfo
+from serving.runtimes.factory import RuntimeFactory, runtime_factory
 from serving.served_view import Served
 from serving.shadow import ShadowStats
-from serving.variants import RuntimeFactory, VariantRegistry, runtime_factory
+from serving.variants import VariantRegistry
 
 # probes and scrapes: not traced, and logged only when they fail
 UNTRACED = "/health,/ready,/metrics,/v2/health/live,/v2/health/ready"

@@ -19,30 +19,13 @@ from anyio import to_thread
 
 from mlops_base import tracing
 from mlops_base.aliases import ALIASES, Alias
-from mlops_base.settings import Backend, Settings
+from mlops_base.settings import Settings
 from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import ModelSource
 from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRef, ModelRuntime
-from serving.runtimes.in_process import InProcessRuntime
+from serving.runtimes.factory import RuntimeFactory
 
 log = logging.getLogger("serving.variants")
-
-
-def _triton(settings: Settings) -> ModelRuntime:
-    """Imported on first use: a server without a Triton variant never loads tritonclient (16 MB)."""
-    from serving.runtimes.triton import TritonRuntime
-
-    return TritonRuntime(settings)
-
-
-RUNTIMES: dict[Backend, Callable[[Settings], ModelRuntime]] = {"sklearn": InProcessRuntime, "triton": _triton}
-# a new, empty runtime for an alias (its backend's): what the registry hands each load
-RuntimeFactory = Callable[[Alias], ModelRuntime]
-
-
-def runtime_factory(settings: Settings) -> RuntimeFactory:
-    """Each alias's runtimes of the backend the env names for it."""
-    return lambda alias: RUNTIMES[settings.backend_of(alias)](settings)
 
 
 @dataclass
@@ -161,16 +144,16 @@ class VariantRegistry:
     def _swap(self, alias: Alias, new: ModelRuntime) -> str | None:
         """Point `alias` at `new` (its own, or the one another alias serves); the old runtime, when no
         alias serves it any more, is unloaded now or by its last lease."""
-        batcher = MicroBatcher(
-            new.predict_async,
-            self._settings.batch_max_rows,
-            self._settings.batch_max_wait_us,
-            self.batch_stats,
-            new.inline_rows,
-            new.max_in_flight,
-        )
         with self._lock:
-            self._batchers.setdefault(new, batcher)
+            if new not in self._batchers:  # a shared runtime keeps the batcher it has
+                self._batchers[new] = MicroBatcher(
+                    new.predict_async,
+                    self._settings.batch_max_rows,
+                    self._settings.batch_max_wait_us,
+                    self.batch_stats,
+                    new.inline_rows,
+                    new.max_in_flight,
+                )
             variant = self._variants[alias]
             old, variant.runtime, variant.last_error, variant.failed = variant.runtime, new, None, None
             previous = old.info.ref.version if old is not None and old.info else None
