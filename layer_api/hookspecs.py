@@ -108,7 +108,7 @@ class AnsweredPrediction(NamedTuple):
     scored input and the predictions (not copies), for a layer to serialize off the hot path.
     (A tuple: built per request, ~4 times cheaper than a frozen dataclass.)"""
 
-    prediction_id: str  # issued by the server (128 random bits), sent back as `x-prediction-id`
+    prediction_id: str  # issued by the server (the time, then 128 random bits), sent back as `x-prediction-id`
     request_id: str | None  # the caller's x-request-id (or the server's): a correlation field, never a key
     time: float  # seconds since the epoch, when answered
     alias: str

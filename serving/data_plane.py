@@ -98,7 +98,7 @@ class DataPlane:
             raise
         prediction_id = None
         if self.record is not None:
-            ref, prediction_id = info.ref, self.ids.new()  # 128 random bits: neither chosen nor guessed
+            ref, prediction_id = info.ref, self.ids.new()  # the time, then 128 random bits: neither chosen nor guessed
             self.record(
                 AnsweredPrediction(
                     prediction_id,

@@ -1,16 +1,21 @@
-"""The ids the server issues for recorded predictions (`x-prediction-id`): 128 bits from the
-operating system's CSPRNG each, so no caller can choose, guess or predict one from another.
+"""The ids the server issues for recorded predictions (`x-prediction-id`): the time in microseconds
+(12 hex digits' worth of ordering) followed by 128 bits from the operating system's CSPRNG, so no
+caller can choose, guess or predict one from another; the time adds nothing to guess.
 
-Drawn 4 KiB at a time: `secrets.token_hex` makes a system call per id (~0.6-1.3 us here, a
-measurable share of a one-row request with the evaluation layer on); slicing a pool of the same
-random bytes costs ~0.1 us. The pool lives on the event loop only (one draw at a time).
+Why the time first: the outcome store indexes predictions by id. Purely random keys land all over
+that index, so every insert touches a page of its own and the cost per prediction grew with the
+table (measured with SQLite: 6 us at 5,000 rows, 20 us at 200,000); ids that grow with time are
+appended, at a flat ~6 us. Random bytes are drawn 4 KiB at a time: `secrets.token_hex` makes a
+system call per id (~0.6-1.3 us here); slicing a pool costs ~0.1 us. The pool lives on the event
+loop only (one draw at a time).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
-ID_BYTES = 16
+RANDOM_BYTES = 16
 POOL_BYTES = 4096
 
 
@@ -21,7 +26,7 @@ class PredictionIds:
 
     def new(self) -> str:
         start = self._next
-        if start + ID_BYTES > len(self._pool):
+        if start + RANDOM_BYTES > len(self._pool):
             self._pool, start = os.urandom(POOL_BYTES), 0
-        self._next = start + ID_BYTES
-        return self._pool[start : start + ID_BYTES].hex()
+        self._next = start + RANDOM_BYTES
+        return f"{time.time_ns() // 1000:014x}{self._pool[start : start + RANDOM_BYTES].hex()}"

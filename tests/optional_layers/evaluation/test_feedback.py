@@ -63,7 +63,7 @@ def test_every_protocol_is_logged_and_its_outcome_joined(server, tmp_path):
 
     lines = {line["prediction_id"]: line for line in _log_lines(tmp_path)}
     routed, per_variant = (lines[a.headers["x-prediction-id"]] for a in answers[:2])
-    assert len(lines) == 4 and all(re.fullmatch(r"[0-9a-f]{32}", pid) for pid in lines)
+    assert len(lines) == 4 and all(re.fullmatch(r"[0-9a-f]{46}", pid) for pid in lines)
     assert routed["request_id"] == answers[0].headers["x-request-id"]  # kept, for correlation only
     assert routed["routed"] and routed["bucket"] is not None
     assert not per_variant["routed"] and per_variant["bucket"] is None
