@@ -7,6 +7,12 @@ import gc
 import warnings
 from contextlib import asynccontextmanager
 
+# scikit-learn (numpy, scipy) before the web stack: loading a model, skops names ~420 ufuncs by
+# scanning the loaded modules in import order (`skops.io._utils.whichmodule`); with scipy early in
+# that order each scan ends sooner: 0.53 -> 0.20 s of the server's start, measured
+import sklearn.base  # noqa: F401
+
+# isort: split
 from anyio import to_thread
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
