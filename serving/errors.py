@@ -93,7 +93,7 @@ class BodySizeLimit:
         self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._declared_within(scope):
+        if scope["type"] != "http" or declared_within(scope, self.max_bytes):
             await self.app(scope, receive, send)
             return
         # counted as the route reads it, declared or chunked: a route that refuses the request
@@ -121,19 +121,21 @@ class BodySizeLimit:
             if not started:
                 await self._reject(scope["path"], send)
 
-    def _declared_within(self, scope: Scope) -> bool:
-        """A Content-Length within the limit: the server reads no byte past it, so nothing to count."""
-        length = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                return False
-        return length is not None and length.isascii() and length.isdigit() and int(length) <= self.max_bytes
-
     async def _reject(self, path: str, send: Send) -> None:
         response = self.answers.response(path, 413, f"request body exceeds {self.max_bytes} bytes")
         await response({"type": "http"}, _no_body, send)
+
+
+def declared_within(scope: Scope, max_bytes: int) -> bool:
+    """A Content-Length within the limit, no Transfer-Encoding: the server reads no byte past it,
+    so nothing to count."""
+    length = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            return False
+    return length is not None and length.isascii() and length.isdigit() and int(length) <= max_bytes
 
 
 async def _no_body() -> Message:

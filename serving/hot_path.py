@@ -10,8 +10,9 @@ same handlers.
 
 `HotPath` is the innermost middleware, so the request id, the body limit and the layers'
 middleware (e.g. metrics) wrap it as they wrap FastAPI's router. `ModelServerApp` goes one step
-further: a request for a hot route enters that same middleware chain (the app's `user_middleware`)
-directly, skipping FastAPI's own wrappers (error, body-limit and telemetry middleware, exception
+further: a request for a hot route whose Content-Length is within MAX_BODY_BYTES enters that same
+middleware chain (the app's `user_middleware`, less the body limit it already meets) directly,
+skipping FastAPI's own wrappers (error, body-limit and telemetry middleware, exception
 handling, routing): a third of the CPU of a one-row request. Tracing wraps FastAPI's whole stack, so
 a traced request takes it: with tracing on, the sampling decision is made here, at the edge, as a
 parent-based ratio sampler would (a `traceparent` that says sampled: traced; one that says not: not;
@@ -31,7 +32,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.credentials import Credentials
-from serving.errors import ErrorAnswers, answering, failure
+from serving.errors import BodySizeLimit, ErrorAnswers, answering, declared_within, failure
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
@@ -148,6 +149,7 @@ class ModelServerApp(FastAPI):
     trace_ratio: float | None = None
     _hot_path: HotPath | None = None
     _direct_stack: ASGIApp | None = None
+    _max_body_bytes = 0
 
     def _traced(self, scope: Scope) -> bool:
         """The head sampling decision of a hot request (tracing on)."""
@@ -157,11 +159,14 @@ class ModelServerApp(FastAPI):
         return random.random() < self.trace_ratio
 
     def _build_direct_stack(self) -> ASGIApp:
-        """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own."""
+        """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own.
+        Without the body limit: the direct path takes only bodies declared within it."""
         app: ASGIApp | None = None
         for cls, args, kwargs in reversed(self.user_middleware):
             if cls is HotPath:
                 app = self._hot_path = HotPath(self.router, *args, **kwargs)
+            elif cls is BodySizeLimit:
+                self._max_body_bytes = kwargs["max_bytes"]
             elif app is not None:
                 app = cls(app, *args, **kwargs)
         if app is None:
@@ -175,7 +180,9 @@ class ModelServerApp(FastAPI):
         handler = self._hot_path.handler(scope) if self.direct else None
         if handler is None or (self.trace_ratio is not None and self._traced(scope)):
             return None
-        return handler
+        # a chunked body, or one over the limit: FastAPI's stack, whose BodySizeLimit counts it as it
+        # streams in (the direct path would hold all of it before answering)
+        return handler if declared_within(scope, self._max_body_bytes) else None
 
     async def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> None:
         """The request through the app's middleware to its hot route's `handler`."""

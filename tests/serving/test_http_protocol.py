@@ -106,6 +106,21 @@ def test_chunked_bodies_expect_continue_and_bad_input_take_their_paths(server):
     assert answer.status_code == 413
 
 
+def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(server):
+    """Not held whole first: a body that never ends is refused once it passes MAX_BODY_BYTES."""
+    chunk = b"[1.0, 2.0, 3.0, 4.0], " * 3000  # ~66 KB
+    with _connect(server) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b'Transfer-Encoding: chunked\r\n\r\na\r\n{"data": [\r\n'
+        )
+        for _ in range(20):  # ~1.3 MB, over the default 1 MiB, and no last chunk
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        [(status, _, body)] = _responses(sock, 1)
+    assert status == 413 and b"exceeds" in body
+    assert httpx.post(f"{server.url}/predict", json={"data": [ROW]}).status_code == 200
+
+
 def test_a_client_gone_mid_body_leaves_the_server_serving(server):
     with _connect(server) as sock:
         sock.sendall(_request()[: -len(BODY) // 2])  # half the body, then away
