@@ -11,7 +11,8 @@ in-memory one).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 _tracer: Any = None  # opentelemetry.trace.Tracer once configured
@@ -59,6 +60,32 @@ def span(name: str, **attributes: Any) -> AbstractContextManager:
     if _tracer is None:
         return nullcontext()
     return _tracer.start_as_current_span(name, attributes={k: str(v) for k, v in attributes.items() if v is not None})
+
+
+@contextmanager
+def server_span(method: str, route: str, path: str, headers: Iterable[tuple[bytes, bytes]]):
+    """The span of one request answered outside the FastAPI instrumentation (the model server's
+    direct path), named and parented as the instrumentation would (`POST /variant/{alias}/predict`,
+    a child of the caller's `traceparent`). Yields a function to record the answer's status.
+    Tracing must be on."""
+    from opentelemetry.propagate import extract
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in _CONTEXT_HEADERS}
+    attributes = {"http.request.method": method, "http.route": route, "url.path": path}
+    with _tracer.start_as_current_span(
+        f"{method} {route}", context=extract(carrier), kind=SpanKind.SERVER, attributes=attributes
+    ) as current:
+
+        def answered(status: int) -> None:
+            current.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                current.set_status(Status(StatusCode.ERROR))
+
+        yield answered
+
+
+_CONTEXT_HEADERS = (b"traceparent", b"tracestate")
 
 
 def inject(headers: dict[str, str]) -> dict[str, str]:

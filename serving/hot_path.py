@@ -13,11 +13,12 @@ middleware (e.g. metrics) wrap it as they wrap FastAPI's router. `ModelServerApp
 further: a request for a hot route whose Content-Length is within MAX_BODY_BYTES enters that same
 middleware chain (the app's `user_middleware`, less the body limit it already meets) directly,
 skipping FastAPI's own wrappers (error, body-limit and telemetry middleware, exception
-handling, routing): a third of the CPU of a one-row request. Tracing wraps FastAPI's whole stack, so
-a traced request takes it: with tracing on, the sampling decision is made here, at the edge, as a
-parent-based ratio sampler would (a `traceparent` that says sampled: traced; one that says not: not;
-none: traced with probability TRACING_SAMPLE_RATIO), and only traced requests pay for the stack and
-the span; the provider then samples every request it sees (its parent-based always-on default).
+handling, routing): a third of the CPU of a one-row request. Tracing on, the OpenTelemetry
+instrumentation wraps FastAPI's stack (the control routes' spans); a hot request is sampled here, at
+the edge, as a parent-based ratio sampler would (a `traceparent` that says sampled: traced; one that
+says not: not; none: traced with probability TRACING_SAMPLE_RATIO), and a traced one stays on the
+direct path inside a server span of its own (`tracing.server_span`, named and parented as the
+instrumentation's): through the instrumented stack a traced request cost 4x an untraced one.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mlops_base import tracing
 from serving.credentials import Credentials
 from serving.errors import BodySizeLimit, ErrorAnswers, answering, declared_within, failure
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
 from serving.runtimes.base import ModelLoadError
-from serving.scope_keys import ANSWERED, HOT, REQUEST_ID
+from serving.scope_keys import ANSWERED, HOT, REQUEST_ID, TRACED
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
@@ -178,8 +180,10 @@ class ModelServerApp(FastAPI):
         if self._direct_stack is None:
             self._direct_stack = self._build_direct_stack()
         handler = self._hot_path.handler(scope) if self.direct else None
-        if handler is None or (self.trace_ratio is not None and self._traced(scope)):
+        if handler is None:
             return None
+        if self.trace_ratio is not None and self._traced(scope):
+            scope[TRACED] = True
         # a chunked body, or one over the limit: FastAPI's stack, whose BodySizeLimit counts it as it
         # streams in (the direct path would hold all of it before answering)
         return handler if declared_within(scope, self._max_body_bytes) else None
@@ -188,7 +192,13 @@ class ModelServerApp(FastAPI):
         """The request through the app's middleware to its hot route's `handler`."""
         scope["app"] = self
         scope[HOT] = handler
-        await self._direct_stack(scope, receive, send)
+        if not scope.pop(TRACED, False):
+            await self._direct_stack(scope, receive, send)
+            return
+        route = self._hot_path.routes.match(scope["path"])[0].pattern
+        with tracing.server_span(scope["method"], route, scope["path"], scope["headers"]) as answered:
+            await self._direct_stack(scope, receive, send)
+            answered(int(scope.get(ANSWERED, ("500",))[0]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.hot_handler(scope)

@@ -3,6 +3,8 @@ layers') that would otherwise wrap every message of a hot route to learn them.
 
 - HOT: set on a request `serving.hot_path` answers directly (nothing else sends for it);
 - REQUEST_ID: the request's id (bytes), which the hot path sends as `x-request-id` itself;
+- TRACED: set on a hot request the edge sampling chose to trace (tracing on): the direct path
+  wraps it in a server span of its own;
 - ANSWERED: after the hot path answered, `(status, variant, version)` as strings ("none" for a
   variant or version when no model answered).
 """
@@ -11,4 +13,5 @@ from __future__ import annotations
 
 HOT = "mlops.hot_handler"
 REQUEST_ID = "mlops.request_id"
+TRACED = "mlops.traced"
 ANSWERED = "mlops.answered"

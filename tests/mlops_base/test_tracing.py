@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from mlops_base import tracing
 from optional_layers.loki.formatter import context_of
@@ -63,10 +64,16 @@ def test_scoring_requests_are_sampled_at_the_edge_parent_first(spans):
         assert not [n for n in _names(spans) if n.startswith("POST /predict")]
         sampled = {"traceparent": parent.format(flags="01")}
         assert client.post("/predict", json={"data": [ROW]}, headers=sampled).status_code == 200
+        assert client.post("/predict", json={"data": [[1.0]]}, headers=sampled).status_code == 422
+        assert client.post("/variant/A/predict", json={"data": [ROW]}, headers=sampled).status_code == 200
         assert client.post("/variant/B/reload", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     finished = {span.name: span for span in spans.get_finished_spans()}
     traced = [s for s in spans.get_finished_spans() if s.name == "POST /predict"]
-    assert len(traced) == 1 and format(traced[0].context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert len(traced) == 2 and {format(s.context.trace_id, "032x") for s in traced} == {parent.split("-")[1]}
+    # made on the direct path as the instrumentation would: a server span, the caller's its parent
+    assert all(s.kind == SpanKind.SERVER and s.parent.span_id == int(parent.split("-")[2], 16) for s in traced)
+    assert [s.attributes["http.response.status_code"] for s in traced] == [200, 422]
+    assert finished["POST /variant/{alias}/predict"].attributes["url.path"] == "/variant/A/predict"
     assert "POST /variant/{alias}/reload" in finished
 
 
