@@ -188,13 +188,16 @@ class ModelServerApp(FastAPI):
         # streams in (the direct path would hold all of it before answering)
         return handler if declared_within(scope, self._max_body_bytes) else None
 
-    async def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> None:
-        """The request through the app's middleware to its hot route's `handler`."""
+    def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> Awaitable[None]:
+        """The request through the app's middleware to its hot route's `handler`. (The stack's own
+        awaitable when untraced: one coroutine less for every suspension to pass through.)"""
         scope["app"] = self
         scope[HOT] = handler
-        if not scope.pop(TRACED, False):
-            await self._direct_stack(scope, receive, send)
-            return
+        if scope.pop(TRACED, False):
+            return self._traced_direct(scope, receive, send)
+        return self._direct_stack(scope, receive, send)
+
+    async def _traced_direct(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._hot_path.routes.match(scope["path"])[0].pattern
         with tracing.server_span(scope["method"], route, scope["path"], scope["headers"]) as answered:
             await self._direct_stack(scope, receive, send)
