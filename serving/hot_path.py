@@ -151,6 +151,7 @@ class ModelServerApp(FastAPI):
     trace_ratio: float | None = None
     _hot_path: HotPath | None = None
     _direct_stack: ASGIApp | None = None
+    _hooks: tuple = ()
     _max_body_bytes = 0
 
     def _traced(self, scope: Scope) -> bool:
@@ -162,7 +163,9 @@ class ModelServerApp(FastAPI):
 
     def _build_direct_stack(self) -> ASGIApp:
         """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own.
-        Without the body limit: the direct path takes only bodies declared within it."""
+        Without the body limit: the direct path takes only bodies declared within it. The outermost
+        ones that have `enter` and `leave` (the request id, the request log) are called around the
+        rest instead of wrapping it: every coroutine in the chain costs each request's suspension."""
         app: ASGIApp | None = None
         for cls, args, kwargs in reversed(self.user_middleware):
             if cls is HotPath:
@@ -173,6 +176,11 @@ class ModelServerApp(FastAPI):
                 app = cls(app, *args, **kwargs)
         if app is None:
             raise RuntimeError("the app has no HotPath middleware to answer hot routes with")
+        hooks = []
+        while hasattr(app, "enter") and hasattr(app, "leave"):
+            hooks.append(app)
+            app = app.app
+        self._hooks = tuple(hooks)
         return app
 
     def hot_handler(self, scope: Scope) -> Handler | None:
@@ -189,18 +197,25 @@ class ModelServerApp(FastAPI):
         return handler if declared_within(scope, self._max_body_bytes) else None
 
     def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> Awaitable[None]:
-        """The request through the app's middleware to its hot route's `handler`. (The stack's own
-        awaitable when untraced: one coroutine less for every suspension to pass through.)"""
+        """The request through the app's middleware to its hot route's `handler`."""
         scope["app"] = self
         scope[HOT] = handler
         if scope.pop(TRACED, False):
             return self._traced_direct(scope, receive, send)
-        return self._direct_stack(scope, receive, send)
+        return self._hooked(scope, receive, send)
+
+    async def _hooked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        marks = [(hook, hook.enter(scope)) for hook in self._hooks]
+        try:
+            await self._direct_stack(scope, receive, send)
+        finally:
+            for hook, mark in reversed(marks):
+                hook.leave(scope, mark)
 
     async def _traced_direct(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._hot_path.routes.match(scope["path"])[0].pattern
         with tracing.server_span(scope["method"], route, scope["path"], scope["headers"]) as answered:
-            await self._direct_stack(scope, receive, send)
+            await self._hooked(scope, receive, send)
             answered(int(scope.get(ANSWERED, ("500",))[0]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -31,7 +31,8 @@ def _ensure_handler() -> None:
 
 
 class RequestLog:
-    """Pure ASGI middleware, inside the request id's (its records carry the id)."""
+    """Pure ASGI middleware, inside the request id's (its records carry the id). For a hot route
+    its work is `enter` and `leave`, as the request id's."""
 
     def __init__(self, app: ASGIApp, slow_ms: float, quiet_paths: frozenset[str]):
         self.app = app
@@ -46,10 +47,7 @@ class RequestLog:
         started = time.perf_counter()
         if HOT in scope:  # a scoring request on the direct path: it records its own status
             await self.app(scope, receive, send)
-            elapsed = time.perf_counter() - started
-            status = scope.get(ANSWERED, ("500",))[0]
-            if status[0] != "2" or elapsed > self.slow_s:
-                self._write(scope, status, elapsed)
+            self.leave(scope, started)
             return
         status = ["500"]
 
@@ -66,6 +64,16 @@ class RequestLog:
             quiet = scoring or scope["path"] in self.quiet_paths
             if not quiet or status[0][0] != "2" or (scoring and elapsed > self.slow_s):
                 self._write(scope, status[0], elapsed)
+
+    def enter(self, scope: Scope) -> float:
+        return time.perf_counter()
+
+    def leave(self, scope: Scope, started: float) -> None:
+        """After a scoring request on the direct path (which records its status in the scope)."""
+        elapsed = time.perf_counter() - started
+        status = scope.get(ANSWERED, ("500",))[0]
+        if status[0] != "2" or elapsed > self.slow_s:
+            self._write(scope, status, elapsed)
 
     def _write(self, scope: Scope, status: str, elapsed: float) -> None:
         client = scope.get("client")
