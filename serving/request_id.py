@@ -11,7 +11,7 @@ from contextvars import Token
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.log_context import request_id
-from serving.scope_keys import HOT, REQUEST_ID
+from serving.scope_keys import REQUEST_ID
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -30,8 +30,9 @@ def _pick(scope: Scope) -> bytes:
 
 
 class RequestId:
-    """Pure ASGI middleware (a few microseconds a request). For a hot route its work is `enter`
-    and `leave`, which the direct path calls around the rest of the chain (`serving.hot_path`)."""
+    """Pure ASGI middleware (a few microseconds a request). On the direct path its work is `enter`
+    and `leave`, called around the rest of the chain (`serving.hot_path`): the hot route sends the
+    id itself (REQUEST_ID), no wrapper around each message."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -46,13 +47,6 @@ class RequestId:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        if HOT in scope:  # it sends the id itself: no wrapper around each message
-            token = self.enter(scope)
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.leave(scope, token)
             return
         rid = _pick(scope)
         token = request_id.set(rid.decode())

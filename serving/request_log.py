@@ -13,7 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.scope_keys import ANSWERED, HOT
+from serving.scope_keys import ANSWERED
 
 _log = logging.getLogger("serving.requests")
 
@@ -31,8 +31,8 @@ def _ensure_handler() -> None:
 
 
 class RequestLog:
-    """Pure ASGI middleware, inside the request id's (its records carry the id). For a hot route
-    its work is `enter` and `leave`, as the request id's."""
+    """Pure ASGI middleware, inside the request id's (its records carry the id). On the direct path
+    its work is `enter` and `leave`, as the request id's (the hot route records its status)."""
 
     def __init__(self, app: ASGIApp, slow_ms: float, quiet_paths: frozenset[str]):
         self.app = app
@@ -45,10 +45,6 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        if HOT in scope:  # a scoring request on the direct path: it records its own status
-            await self.app(scope, receive, send)
-            self.leave(scope, started)
-            return
         status = ["500"]
 
         async def sending(message: Message) -> None:
