@@ -1,5 +1,5 @@
 """The ids the server issues for recorded predictions (`x-prediction-id`): the time in microseconds
-(12 hex digits' worth of ordering) followed by 128 bits from the operating system's CSPRNG, so no
+(14 hex digits) followed by 128 bits from the operating system's CSPRNG, so no
 caller can choose, guess or predict one from another; the time adds nothing to guess.
 
 Why the time first: the outcome store indexes predictions by id. Purely random keys land all over
