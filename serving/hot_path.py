@@ -38,6 +38,8 @@ from serving.errors import BodySizeLimit, ErrorAnswers, answering, declared_with
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
+from serving.request_id import RequestId
+from serving.request_log import RequestLog
 from serving.runtimes.base import ModelLoadError
 from serving.scope_keys import ANSWERED, HOT, REQUEST_ID, TRACED
 
@@ -164,8 +166,8 @@ class ModelServerApp(FastAPI):
     def _build_direct_stack(self) -> ASGIApp:
         """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own.
         Without the body limit: the direct path takes only bodies declared within it. The outermost
-        ones that have `enter` and `leave` (the request id, the request log) are called around the
-        rest instead of wrapping it: every coroutine in the chain costs each request's suspension."""
+        ones, the request id and the request log, are called (`enter`, `leave`) around the rest
+        instead of wrapping it: every coroutine in the chain costs each request's suspension."""
         app: ASGIApp | None = None
         for cls, args, kwargs in reversed(self.user_middleware):
             if cls is HotPath:
@@ -177,7 +179,7 @@ class ModelServerApp(FastAPI):
         if app is None:
             raise RuntimeError("the app has no HotPath middleware to answer hot routes with")
         hooks = []
-        while hasattr(app, "enter") and hasattr(app, "leave"):
+        while isinstance(app, (RequestId, RequestLog)):
             hooks.append(app)
             app = app.app
         self._hooks = tuple(hooks)
