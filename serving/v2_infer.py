@@ -104,7 +104,9 @@ def _fast(document: dict, text: bytes) -> InferRequest | None:
     if outputs is not None and outputs != [{"name": "predict"}]:
         return None
     spec = inputs[0]
-    if type(spec) is not dict or len(spec) != 4 or spec.get("datatype") not in NUMERIC:
+    if type(spec) is not dict or len(spec) != 4 or type(spec.get("datatype")) is not str:
+        return None  # an object or a list is no dict key: the full path names what is wrong
+    if spec["datatype"] not in NUMERIC:
         return None
     shape, data = spec.get("shape"), spec.get("data")
     if type(spec.get("name")) is not str or type(shape) is not list or len(shape) != 2 or type(data) is not list:

@@ -163,6 +163,7 @@ SEEDS = [
         TENSOR % "[1, 2, 3, 4]",
         {"Inference-Header-Content-Length": b"\xb2"},
     ),
+    ("an object as the datatype", "infer", TENSOR.replace('"FP64"', '{"": null}') % "[1, 2, 3, 4]", {}),
     ("a 400-digit integer in a record", "/predict", RECORD % ("9" * 400), {}),
     ("a record's cell nested 1,000 deep", "/predict", RECORD % DEEP, {}),
     ("a split cell nested 1,000 deep", "/predict", SPLIT % DEEP, {}),
