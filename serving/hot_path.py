@@ -190,13 +190,13 @@ class ModelServerApp(FastAPI):
         if self._direct_stack is None:
             self._direct_stack = self._build_direct_stack()
         handler = self._hot_path.handler(scope) if self.direct else None
-        if handler is None:
+        # a chunked body, or one over the limit: FastAPI's stack, whose BodySizeLimit counts it as it
+        # streams in (the direct path would hold all of it before answering)
+        if handler is None or not declared_within(scope, self._max_body_bytes):
             return None
         if self.trace_ratio is not None and self._traced(scope):
             scope[TRACED] = True
-        # a chunked body, or one over the limit: FastAPI's stack, whose BodySizeLimit counts it as it
-        # streams in (the direct path would hold all of it before answering)
-        return handler if declared_within(scope, self._max_body_bytes) else None
+        return handler
 
     def call_direct(self, scope: Scope, handler: Handler, receive: Receive, send: Send) -> Awaitable[None]:
         """The request through the app's middleware to its hot route's `handler`."""
