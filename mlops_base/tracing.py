@@ -17,6 +17,8 @@ from typing import Any
 
 _tracer: Any = None  # opentelemetry.trace.Tracer once configured
 provider: Any = None  # its TracerProvider
+_extract = _server_kind = _error_status = None  # what server spans use, once configured
+_CONTEXT_HEADERS = (b"traceparent", b"tracestate")
 
 
 def configure(service_name: str, endpoint: str = "", exporter: Any = None) -> bool:
@@ -40,7 +42,17 @@ def configure(service_name: str, endpoint: str = "", exporter: Any = None) -> bo
         otlp = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
         provider.add_span_processor(BatchSpanProcessor(otlp))
     _tracer = provider.get_tracer("mlops")
+    _prepare_server_spans()
     return True
+
+
+def _prepare_server_spans() -> None:
+    """What `server_span` uses, imported once here rather than on each traced request."""
+    global _extract, _server_kind, _error_status
+    from opentelemetry.propagate import extract
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    _extract, _server_kind, _error_status = extract, SpanKind.SERVER, Status(StatusCode.ERROR)
 
 
 def reset() -> None:
@@ -68,24 +80,18 @@ def server_span(method: str, route: str, path: str, headers: Iterable[tuple[byte
     direct path), named and parented as the instrumentation would (`POST /variant/{alias}/predict`,
     a child of the caller's `traceparent`). Yields a function to record the answer's status.
     Tracing must be on."""
-    from opentelemetry.propagate import extract
-    from opentelemetry.trace import SpanKind, Status, StatusCode
-
     carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in _CONTEXT_HEADERS}
     attributes = {"http.request.method": method, "http.route": route, "url.path": path}
     with _tracer.start_as_current_span(
-        f"{method} {route}", context=extract(carrier), kind=SpanKind.SERVER, attributes=attributes
+        f"{method} {route}", context=_extract(carrier), kind=_server_kind, attributes=attributes
     ) as current:
 
         def answered(status: int) -> None:
             current.set_attribute("http.response.status_code", status)
             if status >= 500:
-                current.set_status(Status(StatusCode.ERROR))
+                current.set_status(_error_status)
 
         yield answered
-
-
-_CONTEXT_HEADERS = (b"traceparent", b"tracestate")
 
 
 def inject(headers: dict[str, str]) -> dict[str, str]:
