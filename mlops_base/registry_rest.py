@@ -1,4 +1,5 @@
-"""The little of MLflow's REST API the model server and the release path need, over httpx: where an
+"""The little of MLflow's REST API the model server and the release path need, over plain HTTP
+(`mlops_base.http_transport`): where an
 alias points, a version's details and tags, where its artifacts are and the artifacts themselves;
 and the writes of an alias move (the alias, the model's history tags).
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
-import httpx
+from mlops_base.http_transport import NoAnswer, Transport
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -59,7 +60,7 @@ class RegisteredModel(NamedTuple):
 class RegistryClient:
     def __init__(self, tracking_uri: str, timeout_s: float = TIMEOUT_S):
         self.tracking_uri = tracking_uri.rstrip("/")
-        self._http = httpx.Client(base_url=self.tracking_uri, timeout=timeout_s)
+        self._http = Transport(self.tracking_uri, timeout_s)
 
     def close(self) -> None:
         self._http.close()
@@ -84,21 +85,16 @@ class RegistryClient:
         """The JSON answer (or, with `stream_to`, the body written there); 5xx, 429 and no answer
         are retried after each of RETRY_AFTER_S (the writes used here are idempotent), 4xx are
         raised at once."""
+        payload = None if body is None else json.dumps(body).encode()
         for wait_s in (*RETRY_AFTER_S, None):
             try:
-                with self._http.stream(method, path, params=params, json=body) as response:
-                    if response.status_code == 200:
-                        if stream_to is None:
-                            return json.loads(response.read())
-                        with stream_to.open("wb") as file:
-                            for chunk in response.iter_bytes(1 << 20):
-                                file.write(chunk)
-                        return None
-                    response.read()
-                if response.status_code < 500 and response.status_code != 429:
-                    raise _error(response)
-                why = f"answered {response.status_code}"
-            except httpx.TransportError as exc:
+                status, data = self._http.request(method, path, params, payload, stream_to)
+                if status == 200:
+                    return json.loads(data) if stream_to is None else None
+                if status < 500 and status != 429:
+                    raise _error(status, data)
+                why = f"answered {status}"
+            except NoAnswer as exc:
                 why = f"did not answer: {exc}"
             if wait_s is None:
                 raise RegistryUnreachable(f"{self.tracking_uri} {why}")
@@ -203,10 +199,12 @@ def _download_s3(bucket: str, prefix: str, dst: Path) -> None:
             s3.download_file(bucket, item["Key"], str(target))
 
 
-def _error(response: httpx.Response) -> RegistryError:
+def _error(status: int, data: bytes) -> RegistryError:
     try:
-        body = response.json()
+        body = json.loads(data)
     except ValueError:
+        body = None
+    if not isinstance(body, dict):
         body = {}
-    message = body.get("message") or response.text[:200] or f"HTTP {response.status_code}"
-    return RegistryError(message, response.status_code, body.get("error_code", ""))
+    message = body.get("message") or data[:200].decode("utf-8", "replace") or f"HTTP {status}"
+    return RegistryError(message, status, body.get("error_code", ""))

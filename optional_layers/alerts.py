@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, ClassVar
 
-import httpx
-
 from layer_api import LayerInfo, hookimpl
 from layer_api.events import LifecycleEvent
 from mlops_base.env_settings import Process, Secret
@@ -39,6 +37,8 @@ def alert_text(event: str, payload: dict[str, Any]) -> str:
 
 def post_alert(webhook_url: str, event: str, payload: dict[str, Any], timeout_s: float = 5.0) -> bool:
     """Post one alert; returns False (and logs) on any failure: an alert never fails the pipeline."""
+    import httpx  # here: the layer is built into every process, the model server too (~70 ms of its start)
+
     try:
         response = httpx.post(webhook_url, json={"text": alert_text(event, payload)}, timeout=timeout_s)
         response.raise_for_status()

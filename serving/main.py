@@ -7,9 +7,11 @@ import gc
 import warnings
 from contextlib import asynccontextmanager
 
-# scikit-learn (numpy, scipy) before the web stack: loading a model, skops names ~420 ufuncs by
-# scanning the loaded modules in import order (`skops.io._utils.whichmodule`); with scipy early in
-# that order each scan ends sooner: 0.53 -> 0.20 s of the server's start, measured
+# scipy.special, then scikit-learn, before the web stack: loading a model, skops names ~420 ufuncs
+# (most of them scipy.special's) by scanning the loaded modules in import order
+# (`skops.io._utils.whichmodule`); the earlier their module in that order, the sooner each scan
+# ends: 0.53 -> 0.20 s with scikit-learn first, 0.29 -> 0.18 s more with scipy.special first
+import scipy.special  # noqa: F401
 import sklearn.base  # noqa: F401
 
 # isort: split
