@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -30,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from serving.hot_path import Handler
+from serving.scope_keys import DEFERRED, TRACED
 
 _log = logging.getLogger("serving.http_protocol")
 INTERNAL_ERROR = (
@@ -59,22 +61,15 @@ async def _answer(cycle: RequestResponseCycle, app, handler: Handler) -> None:
     if cycle.disconnected:
         return
     body, cycle.body = bytes(cycle.body), bytearray()
-    start: dict | None = None
-    chunks: list[bytes] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            start = message
-        else:
-            chunks.append(message.get("body", b""))
-
+    after: list = []
     try:
-        await app.call_direct(cycle.scope, handler, receive, send)
-        answer = _response(cycle, start, chunks)
+        if app.bare and not cycle.scope.get(TRACED):
+            answered = await app.answer_direct(cycle.scope, handler, body)
+            answer = _written(cycle, answered.status, answered.headers, answered.body)
+            if answered.after is not None:
+                after.append(answered.after)
+        else:
+            answer = await _through_middleware(cycle, app, handler, body, after)
     except Exception:  # a layer's middleware failed, or answered nothing valid: uvicorn's 500
         _log.exception("unexpected error on POST %s", cycle.scope.get("path"))
         answer, cycle.keep_alive = INTERNAL_ERROR, False
@@ -88,18 +83,42 @@ async def _answer(cycle: RequestResponseCycle, app, handler: Handler) -> None:
     if not cycle.keep_alive:
         cycle.transport.close()
     cycle.on_response()
+    for task in after:  # a shadow scoring: once the answer is on its way
+        await run_in_threadpool(task)
 
 
-def _response(cycle: RequestResponseCycle, start: dict | None, chunks: list[bytes]) -> bytes:
-    """The status line, headers and body as one buffer; the headers checked as uvicorn's send does."""
+async def _through_middleware(cycle: RequestResponseCycle, app, handler: Handler, body: bytes, after: list) -> bytes:
+    """The answer of the app's direct stack (the layers' middleware in it), collected from its
+    messages; their headers checked as uvicorn's send does."""
+    start: dict | None = None
+    chunks: list[bytes] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        else:
+            chunks.append(message.get("body", b""))
+
+    cycle.scope[DEFERRED] = after
+    await app.call_direct(cycle.scope, handler, receive, send)
     if start is None:
         raise RuntimeError("the app answered no response start")
-    data = b"".join(chunks)
-    content = [STATUS_LINE[start["status"]]]
-    has_length = False
-    for name, value in (*cycle.default_headers, *start.get("headers", ())):
+    headers = start.get("headers", ())
+    for name, value in headers:
         if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
             raise RuntimeError("invalid HTTP header")
+    return _written(cycle, start["status"], headers, b"".join(chunks))
+
+
+def _written(cycle: RequestResponseCycle, status: int, headers, data: bytes) -> bytes:
+    """The status line, headers and body as one buffer."""
+    content = [STATUS_LINE[status]]
+    has_length = False
+    for name, value in (*cycle.default_headers, *headers):
         lowered = name.lower()
         if lowered == b"content-length":
             if int(value) != len(data):

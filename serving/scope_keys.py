@@ -5,6 +5,9 @@ layers') that would otherwise wrap every message of a hot route to learn them.
 - REQUEST_ID: the request's id (bytes), which the hot path sends as `x-request-id` itself;
 - TRACED: set on a hot request the edge sampling chose to trace (tracing on): the direct path
   wraps it in a server span of its own;
+- DEFERRED: a list, set by a front end that writes the answer itself once the chain returns
+  (`serving.http_protocol`): the hot route appends what must run after it is written (a shadow
+  scoring) instead of running it before returning;
 - ANSWERED: after the hot path answered, `(status, variant, version)` as strings ("none" for a
   variant or version when no model answered).
 """
@@ -15,3 +18,4 @@ HOT = "mlops.hot_handler"
 REQUEST_ID = "mlops.request_id"
 TRACED = "mlops.traced"
 ANSWERED = "mlops.answered"
+DEFERRED = "mlops.deferred"

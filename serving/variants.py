@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
@@ -131,9 +131,10 @@ class VariantRegistry:
         self._batchers.pop(runtime, None)
         runtime.unload()
 
-    async def score(self, runtime: ModelRuntime, x: ModelInput):
-        """Predictions of a leased runtime for a validated input, batched with concurrent requests."""
-        return await self._batchers[runtime].predict(x)
+    def score(self, runtime: ModelRuntime, x: ModelInput) -> Awaitable:
+        """Predictions of a leased runtime for a validated input, batched with concurrent requests
+        (the batcher's awaitable itself: no coroutine frame of its own)."""
+        return self._batchers[runtime].predict(x)
 
     async def probabilities(self, runtime: ModelRuntime, x: ModelInput):
         """Class probabilities of a leased runtime (not batched: asked for per request)."""

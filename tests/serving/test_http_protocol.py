@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from urllib.parse import urlparse
 
 import httpx
@@ -129,3 +130,28 @@ def test_a_client_gone_mid_body_leaves_the_server_serving(server):
         [(status, _, _)] = _responses(sock, 1)
         assert status == 200
     assert httpx.get(f"{server.url}/health").json()["in_flight"] == 0
+
+
+def test_the_shadow_copy_is_scored_on_the_direct_path_and_through_fastapi(mlflow_server, shared_model, tmp_path):
+    """`Reply.after`, which the one-write path runs once the answer is written, is run on both paths
+    (a chunked body goes through FastAPI)."""
+    env = {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, "ALIAS_SELECTION_MODE": "shadow"}
+    service = start_server(tmp_path, env)
+    try:
+        for _ in range(5):
+            answer = httpx.post(f"{service.url}/predict", json={"data": [ROW]})
+            assert answer.status_code == 200 and answer.headers["x-model-variant"] == "A"
+        with _connect(service) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
+            )
+            [(status, headers, _)] = _responses(sock, 1)
+        assert status == 200 and headers["x-model-variant"] == "A"
+        deadline = time.monotonic() + 10
+        while (shadow := httpx.get(f"{service.url}/health").json()["shadow"])["requests"] < 6:
+            assert time.monotonic() < deadline, shadow
+            time.sleep(0.05)
+        assert shadow["requests"] == 6 and shadow["errors"] == 0
+    finally:
+        processes.stop(service)
