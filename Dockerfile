@@ -52,4 +52,4 @@ EXPOSE 3030 8000
 # the model server by default; the Helm chart runs `dagster api grpc --module-name core_assets.definitions`.
 # In a container it listens on every interface (the pod's address); who may reach it is the
 # Service's and NetworkPolicy's decision. Run locally, everything binds 127.0.0.1.
-CMD ["uvicorn", "--factory", "serving.main:create_app", "--no-proxy-headers", "--no-access-log", "--http", "serving.http_protocol:ModelServerProtocol", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "serving.main:create_app", "--no-proxy-headers", "--no-access-log", "--http", "serving.http_protocol:ModelServerProtocol", "--ws", "none", "--host", "0.0.0.0", "--port", "8000"]

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ import mlflow.sklearn
 import orjson
 
 import serving
-from bench import load, peers
+from bench import peers, startup
 from bench import triton as bench_triton
 from mlops_platform import processes
 
@@ -286,14 +285,12 @@ def start(target: Target, workdir: Path) -> None:
     """Start pinned to the server core; the time to ready includes imports and model loading."""
     port = processes.free_port()
     command = target.command(port)  # may create a peer's venv: not part of its start-up time
-    started = time.monotonic()
-    target.service = processes.start_ready(
+    target.service, target.start_s = startup.start_timed(
         target.key,
-        ["taskset", "-c", load.SERVER_CORE, *command],
+        command,
         workdir / f"{target.key}.log",
         f"http://127.0.0.1:{port}",
         target.ready_path,
         target.env,
         timeout_s=180,
     )
-    target.start_s = time.monotonic() - started

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import load
+from bench import startup
 from mlops_base.settings import Settings
 from mlops_platform import processes
 from mlops_platform import triton_server as triton
@@ -34,9 +34,9 @@ def start(workdir: Path, model_dir: Path) -> tuple[processes.Service, float]:
     repository.mkdir(parents=True, exist_ok=True)
     ports = processes.free_ports(3)
     started = time.monotonic()
-    service = processes.start_ready(
+    service, _ = startup.start_timed(
         "triton",
-        ["taskset", "-c", load.SERVER_CORE, *triton.command(install, repository, ports, ADMIN_KEY)],
+        triton.command(install, repository, ports, ADMIN_KEY),
         workdir / "triton.log",
         f"http://127.0.0.1:{ports[0]}",
         "/v2/health/ready",

@@ -13,6 +13,7 @@ seconds of an alias move; loading must therefore never run the artifact's code:
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 from dataclasses import dataclass
@@ -53,10 +54,14 @@ def skops_io() -> ModuleType:
 
             everything = sklearn.utils.all_estimators
             sklearn.utils.all_estimators = lambda *args, **kwargs: []
+            collecting = gc.isenabled()
+            gc.disable()  # as while the server's modules import (`serving.main`): its objects live on
             try:
                 import skops.io
             finally:
                 sklearn.utils.all_estimators = everything
+                if collecting:
+                    gc.enable()
             _skops = skops.io
         return _skops
 

@@ -25,12 +25,14 @@ def _runs_as_shipped(command: list[str]) -> None:
     assert options == {"--factory", *(f for f in flags if f.startswith("--")), "--host", "--port"}, command
 
 
-def test_the_flags_turn_the_access_log_and_proxy_headers_off_and_answer_in_one_write():
+def test_the_flags_turn_the_access_log_proxy_headers_and_websockets_off_and_answer_in_one_write():
     assert serving.UVICORN_FLAGS == (
         "--no-proxy-headers",
         "--no-access-log",
         "--http",
         "serving.http_protocol:ModelServerProtocol",
+        "--ws",
+        "none",
     )
 
 
