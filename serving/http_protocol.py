@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from serving.hot_path import Handler
-from serving.scope_keys import DEFERRED, TRACED
+from serving.scope_keys import DEFERRED
 
 _log = logging.getLogger("serving.http_protocol")
 INTERNAL_ERROR = (
@@ -63,7 +63,7 @@ async def _answer(cycle: RequestResponseCycle, app, handler: Handler) -> None:
     body, cycle.body = bytes(cycle.body), bytearray()
     after: list = []
     try:
-        if app.bare and not cycle.scope.get(TRACED):
+        if app.bare:
             answered = await app.answer_direct(cycle.scope, handler, body)
             answer = _written(cycle, answered.status, answered.headers, answered.body)
             if answered.after is not None:
