@@ -259,7 +259,7 @@ def build_targets(
         ),
         this_server(
             "ours_tracing",
-            "this server, tracing on (OTLP), default sampling (1% of requests)",
+            "this server, tracing on (OTLP), default sampling (0.1% of requests)",
             {**ours, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_url},
         ),
         this_server(
