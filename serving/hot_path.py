@@ -52,7 +52,9 @@ Handler = Callable[[bytes, dict[str, str]], Awaitable[Reply]]
 
 
 class Answered(NamedTuple):
-    """A hot route's whole answer, its headers valid (built here, or checked as the request id)."""
+    """A hot route's whole answer. Its headers are valid without a check per request: the server's
+    own names and values, a version the registry named is a number (`model_source.resolve`), the
+    request id is checked (`serving.request_id`)."""
 
     status: int
     headers: list[tuple[bytes, bytes]]

@@ -62,6 +62,8 @@ def resolve(client: RegistryClient, model_name: str, roots: list[str], alias: st
         raise ModelLoadError(f"registry unreachable while resolving {label}", status=503) from exc
     if model_version.status != "READY":
         raise ModelLoadError(f"{label} is {model_version.status}, not READY", status=409)
+    if not model_version.version.isdigit():  # MLflow's are; it is sent as a header, unchecked
+        raise ModelLoadError(f"{label}: the registry names version {model_version.version!r}, not a number", status=422)
     check_artifact_location(artifact_uri, roots)
     ref = ModelRef(
         client.tracking_uri,

@@ -1,12 +1,13 @@
 """Artifacts load only from under the configured roots; `..` (also URL-encoded), prefix tricks,
-foreign hosts and symlinks out of a root never pass."""
+foreign hosts and symlinks out of a root never pass; a version is a number (it becomes a header)."""
 
 from __future__ import annotations
 
 import pytest
 
+from mlops_base.registry_rest import ModelVersion
 from mlops_base.settings import load_settings
-from serving.model_source import check_artifact_location
+from serving.model_source import check_artifact_location, resolve
 from serving.runtimes.base import ModelLoadError
 
 
@@ -78,3 +79,22 @@ def test_a_symlink_out_of_a_local_root_is_outside_it(tmp_path):
     check_artifact_location(f"file://{root}/1/model", [f"file://{root}"])
     with pytest.raises(ModelLoadError, match="outside the allowed roots"):
         check_artifact_location(f"file://{root}/1/escape/passwd", [f"file://{root}"])
+
+
+class _Registry:
+    """Answers as a registry whose version field was written by someone else (a stand-in: the
+    check is on what any registry answers)."""
+
+    tracking_uri = "http://registry"
+
+    def version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return ModelVersion("7\r\nset-cookie: stolen=1", "READY", "run", "source", {})
+
+    def download_uri(self, name: str, version: str) -> str:
+        return "mlflow-artifacts:/1/models/m/artifacts"
+
+
+def test_a_version_that_is_not_a_number_is_refused():
+    with pytest.raises(ModelLoadError, match="not a number") as refused:
+        resolve(_Registry(), "m", ["mlflow-artifacts:/"], "A")
+    assert refused.value.status == 422
