@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import load
 from bench import triton as bench_triton
 from bench.targets import Target, rows_of, start
 from mlops_platform import processes
@@ -53,7 +54,10 @@ def start_targets(targets: list[Target], workdir: Path) -> processes.Service | N
     for target in targets:
         if target.service is None:
             print(f"starting {target.key}...", flush=True)
-            start(target, workdir)
+            # the ones started already paused, as in the rounds: their background work (a watch's
+            # polls, a peer's workers) took the server core from a later start (B0 came out 2.0 s, B1 1.5)
+            with load.paused({t.service.process.pid for t in targets if t.service is not None and t.pausable}):
+                start(target, workdir)
     return triton_server
 
 

@@ -39,10 +39,8 @@ from serving.errors import BodySizeLimit, ErrorAnswers, answering, declared_with
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
-from serving.request_id import RequestId
-from serving.request_log import RequestLog
 from serving.runtimes.base import ModelLoadError
-from serving.scope_keys import ANSWERED, DEFERRED, HOT, REQUEST_ID, TRACED
+from serving.scope_keys import ANSWERED, DEFERRED, HOT, REQUEST_ID, TRACED, DirectHook
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
@@ -192,8 +190,9 @@ class ModelServerApp(FastAPI):
     def _build_direct_stack(self) -> ASGIApp:
         """The user middleware, outermost first as FastAPI stacks it, around a HotPath of its own.
         Without the body limit: the direct path takes only bodies declared within it. The outermost
-        ones, the request id and the request log, are called (`enter`, `leave`) around the rest
-        instead of wrapping it: every coroutine in the chain costs each request's suspension."""
+        ones that are `DirectHook`s (the request id, the request log, the monitoring layer's
+        metrics) are called (`enter`, `leave`) around the rest instead of wrapping it: every
+        coroutine in the chain costs each request's suspension, and with none left the path is bare."""
         app: ASGIApp | None = None
         for cls, args, kwargs in reversed(self.user_middleware):
             if cls is HotPath:
@@ -205,7 +204,7 @@ class ModelServerApp(FastAPI):
         if app is None:
             raise RuntimeError("the app has no HotPath middleware to answer hot routes with")
         hooks = []
-        while isinstance(app, (RequestId, RequestLog)):
+        while isinstance(app, DirectHook):  # the request id, the log, a layer's (e.g. metrics)
             hooks.append(app)
             app = app.app
         self._hooks = tuple(hooks)
