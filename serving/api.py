@@ -7,8 +7,8 @@ server may reshape its private modules without breaking them:
   requests in flight, which paths score), handed to `mlops_serving_startup`;
 - `Protocol`, `HotRoute`: the declaration of a layer's routes (`mlops_serving_protocols`);
 - `HOT`, `ANSWERED`: scope keys the hot path sets (see `serving.scope_keys`), for middleware;
-- `DirectHook`: what a layer's middleware offers (`enter`, `leave`) to be called around scoring
-  requests on the direct path instead of wrapping them;
+- `DirectHook`: the base class of a layer's middleware that is called (`enter`, `leave`) around
+  scoring requests on the direct path instead of wrapping them;
 - `credential(scope)`: the dependency that admits a request carrying that scope's credential and
   gives the credential's name (e.g. the source of fed-back outcomes).
 """
@@ -20,8 +20,9 @@ from typing import Protocol as TypingProtocol
 
 from mlops_base.aliases import Alias
 from serving.dependencies import credential
+from serving.direct_hook import DirectHook
 from serving.protocol import HotRoute, Protocol
-from serving.scope_keys import ANSWERED, HOT, DirectHook
+from serving.scope_keys import ANSWERED, HOT
 
 
 class ServedView(TypingProtocol):

@@ -35,12 +35,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlops_base import tracing
 from serving.credentials import Credentials
+from serving.direct_hook import DirectHook
 from serving.errors import BodySizeLimit, ErrorAnswers, answering, declared_within, failure
 from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
 from serving.runtimes.base import ModelLoadError
-from serving.scope_keys import ANSWERED, DEFERRED, HOT, REQUEST_ID, TRACED, DirectHook
+from serving.scope_keys import ANSWERED, DEFERRED, HOT, REQUEST_ID, TRACED
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}

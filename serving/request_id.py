@@ -11,6 +11,7 @@ from contextvars import Token
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_base.log_context import request_id
+from serving.direct_hook import DirectHook
 from serving.scope_keys import REQUEST_ID
 
 HEADER = b"x-request-id"
@@ -29,7 +30,7 @@ def _pick(scope: Scope) -> bytes:
     return given if given is not None and _SANE.match(given) else new_id()
 
 
-class RequestId:
+class RequestId(DirectHook):
     """Pure ASGI middleware (a few microseconds a request). On the direct path its work is `enter`
     and `leave`, called around the rest of the chain (`serving.hot_path`): the hot route sends the
     id itself (REQUEST_ID), no wrapper around each message."""

@@ -13,6 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.direct_hook import DirectHook
 from serving.scope_keys import ANSWERED
 
 _log = logging.getLogger("serving.requests")
@@ -30,7 +31,7 @@ def _ensure_handler() -> None:
         _log.setLevel(logging.INFO)
 
 
-class RequestLog:
+class RequestLog(DirectHook):
     """Pure ASGI middleware, inside the request id's (its records carry the id). On the direct path
     its work is `enter` and `leave`, as the request id's (the hot route records its status)."""
 

@@ -14,22 +14,8 @@ layers') that would otherwise wrap every message of a hot route to learn them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
-
 HOT = "mlops.hot_handler"
 REQUEST_ID = "mlops.request_id"
 TRACED = "mlops.traced"
 ANSWERED = "mlops.answered"
 DEFERRED = "mlops.deferred"
-
-
-@runtime_checkable
-class DirectHook(Protocol):
-    """Middleware that can also be called around a scoring request on the direct path instead of
-    wrapping it (no coroutine of its own, and the path stays bare: `serving.hot_path`). `enter`
-    runs before the request, `leave` after it with what `enter` returned; ANSWERED is set by then.
-    Only an unbroken run of such middleware from the outermost in is called this way."""
-
-    def enter(self, scope: dict) -> Any: ...
-
-    def leave(self, scope: dict, mark: Any) -> None: ...

@@ -28,7 +28,7 @@ from mlops_base.settings import Settings
 from optional_layers.monitoring import gitops, pipeline_metrics
 from optional_layers.monitoring.predict_stats import PredictStats
 from optional_layers.monitoring.settings import MonitoringSettings
-from serving.api import ANSWERED, HOT, Protocol, ServedView
+from serving.api import ANSWERED, HOT, DirectHook, Protocol, ServedView
 
 _log = logging.getLogger("mlops.monitoring")
 UNANSWERED = ("500", "none", "none")
@@ -101,7 +101,7 @@ class ServingMetrics:
             self.shadow_disagreements.inc(payload["disagreements"])
 
 
-class PredictMetrics:
+class PredictMetrics(DirectHook):
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests; on the
     direct path called around them (`serving.api.DirectHook`: `enter`, `leave`), which keeps that
     path free of ASGI messages.

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from layer_api.manager import LayerManager
 from serving.hot_path import ModelServerApp
-from tests.fakes import FakeRegistry, SumModel, fake_server
-from tests.support import ROW
+from serving.main import create_app
+from tests.fakes import FakeRegistry, SumModel, fake_server, fake_settings
+from tests.support import ROW, serving_client
 
 REQUESTS = [
     ("/predict", {"data": [ROW, ROW]}, {}),
@@ -66,3 +68,32 @@ def test_an_unexpected_failure_is_a_json_500_and_the_server_answers_on(monkeypat
         failed = client.post("/variant/A/predict", json={"data": [ROW] * 3})
         assert failed.status_code == 500 and failed.json() == {"detail": "internal error (KeyError)"}
         assert client.post("/variant/A/predict", json={"data": [ROW]}).status_code == 200
+
+
+class _EnterLeaveByChance:
+    """Middleware with methods named `enter` and `leave` that is no DirectHook."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def enter(self, scope):
+        raise AssertionError("called as a hook")
+
+    def leave(self, scope, mark):
+        raise AssertionError("called as a hook")
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+def test_only_direct_hooks_are_called_around_the_direct_path_and_keep_it_bare():
+    with fake_server(layers=frozenset({"monitoring"})) as (client, _):
+        assert client.post("/predict", json={"data": [ROW]}).status_code == 200
+        app = client.app
+        assert app.bare and len(app._hooks) == 3  # the request id, the log, the layer's metrics
+    registry, settings = FakeRegistry(), fake_settings()
+    app = create_app(settings, LayerManager(settings, set()), registry, registry.new_runtime)
+    app.add_middleware(_EnterLeaveByChance)
+    with serving_client(app) as client:
+        assert client.post("/predict", json={"data": [ROW]}).status_code == 200
+    assert not app.bare  # wrapped, as any middleware
