@@ -103,7 +103,7 @@ class ServingMetrics:
 
 class PredictMetrics(DirectHook):
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) timing prediction requests; on the
-    direct path called around them (`serving.api.DirectHook`: `enter`, `leave`), which keeps that
+    direct path called around them (a `serving.api.DirectHook`: `enter`, `leave`), which keeps that
     path free of ASGI messages.
 
     Requests in flight are not counted here: /metrics reads them from the server's own leases.
