@@ -20,21 +20,11 @@ import orjson
 import pandas as pd
 
 from layer_api import AnsweredPrediction
-from optional_layers.evaluation.store import OutcomeStore
+from optional_layers.evaluation.store import OutcomeStore, dumps
 
 _log = logging.getLogger("mlops.evaluation")
 FLUSH_SECONDS = 0.5  # a batch per half second: per-batch costs (a transaction, a file append) stay small
 PRUNE_SECONDS = 3600.0  # how often predictions past the feedback window are forgotten
-
-
-def _json(data: Any) -> bytes:
-    """Predictions as JSON: arrays by orjson's own numpy encoder."""
-    if isinstance(data, np.ndarray):
-        try:
-            return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
-        except orjson.JSONEncodeError:  # object or non-contiguous arrays
-            return orjson.dumps(data.tolist())
-    return orjson.dumps(data)
 
 
 class Inputs:
@@ -57,24 +47,27 @@ class Inputs:
         return [{name: row[i] for i, name in kept} for row in np.asarray(rows).tolist()]
 
 
-def encode(prediction: AnsweredPrediction, inputs: Inputs | None) -> tuple[bytes, bytes]:
-    """One line of the log (with the request's inputs when `inputs` is given), and its predictions'
-    JSON (the outcome store keeps them too)."""
-    predictions = _json(prediction.predictions)
-    line = {
-        "prediction_id": prediction.prediction_id,
-        "request_id": prediction.request_id,
-        "time": prediction.time,
-        "alias": prediction.alias,
-        "model_name": prediction.model_name,
-        "version": prediction.version,
-        "routed": prediction.bucket is not None,
-        "bucket": prediction.bucket,
-        "predictions": orjson.Fragment(predictions),
-    }
-    if inputs is not None:
-        line["inputs"] = inputs.records(prediction.rows, prediction.columns)
-    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY), predictions
+def lines(batch: Sequence[AnsweredPrediction], inputs: Inputs) -> bytearray:
+    """The batch as lines of the log, each with the request's inputs when drawn. Appended to one
+    buffer: each line's bytes freed at once (kept in a list to join, they cost ~5x, measured)."""
+    out = bytearray()
+    keep_inputs = inputs.share > 0
+    for p in batch:
+        line = {
+            "prediction_id": p.prediction_id,
+            "request_id": p.request_id,
+            "time": p.time,
+            "alias": p.alias,
+            "model_name": p.model_name,
+            "version": p.version,
+            "routed": p.bucket is not None,
+            "bucket": p.bucket,
+            "predictions": p.predictions,
+        }
+        if keep_inputs and inputs.drawn():
+            line["inputs"] = inputs.records(p.rows, p.columns)
+        out += dumps(line, orjson.OPT_APPEND_NEWLINE)
+    return out
 
 
 class RotatingFile:
@@ -184,24 +177,8 @@ class PredictionLog:
             batch.append(self.queue.popleft())
         try:
             if batch:
-                inputs = self.inputs
-                encoded = [encode(p, inputs if inputs.drawn() else None) for p in batch]
-                self.files.write(b"".join(line for line, _ in encoded))
-                self.store.add_predictions(
-                    [
-                        (
-                            p.prediction_id,
-                            p.request_id,
-                            p.time,
-                            p.model_name,
-                            p.alias,
-                            p.version,
-                            p.bucket,
-                            predictions.decode(),
-                        )
-                        for p, (_, predictions) in zip(batch, encoded, strict=True)
-                    ]
-                )
+                self.files.write(lines(batch, self.inputs))
+                self.store.add_predictions(batch)
         finally:
             with self._drained:
                 self.written += len(batch)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
 import orjson
 import pytest
+from sqlalchemy import select
 
 from layer_api.hookspecs import AnsweredPrediction
 from optional_layers.evaluation.prediction_log import PredictionLog, RotatingFile
-from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
+from optional_layers.evaluation.store import ANSWER_BATCHES, FeedbackError, OutcomeStore, engine_for
 from tests.fakes import FEATURES, fake_server
 from tests.support import TOKEN, feedback_auth
 
@@ -190,10 +192,34 @@ def test_the_judgement_and_the_log_counters_are_prometheus_metrics_with_monitori
     assert "mlops_prediction_log_dropped_total 0.0" in text
 
 
+def _answered(prediction_id: str, at: float, prediction=(1,)) -> AnsweredPrediction:
+    return AnsweredPrediction(prediction_id, None, at, "A", "m", "1", 5, [[1.0]], ["x"], np.array(prediction))
+
+
+def test_a_batch_is_one_row_per_id_prefix_and_each_id_is_found_in_its_range(tmp_path):
+    """Ids as the server issues them (hex microseconds first): two batches, the second crossing an
+    ID_PREFIX step; feedback for ids of each is joined to its own prediction, an id inside a
+    batch's range that was never answered is unknown."""
+    store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
+    step = 16**6  # microseconds per prefix step
+    at = lambda us: f"{us:014x}{'ab' * 16}"  # noqa: E731
+    first = [_answered(at(3 * step + 10 * i), 1000.0, prediction=[i % 3]) for i in range(50)]
+    second = [_answered(at(4 * step - 100 + 10 * i), 1001.0, prediction=[i % 3]) for i in range(20)]
+    store.add_predictions(first)
+    store.add_predictions(second)
+    with store.engine.connect() as connection:
+        prefixes = connection.scalars(select(ANSWER_BATCHES.c.id_prefix)).all()
+    assert sorted(prefixes) == [at(3 * step)[:8], at(3 * step)[:8], at(4 * step)[:8]]
+    picked = [first[7], second[3], second[15]]  # the last two on either side of the step
+    assert store.add_feedback([(p.prediction_id, int(p.predictions[0])) for p in picked], "labelling", now=1010.0) == 3
+    assert [o.prediction for o in store.outcomes("m")] == [1, 0, 0]
+    with pytest.raises(FeedbackError, match="is unknown"):
+        store.add_feedback([(at(3 * step + 15), 1)], "labelling", now=1010.0)
+
+
 def test_predictions_past_the_window_without_an_outcome_are_pruned(tmp_path):
     store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
-    rows = [(f"p{i}", f"r{i}", 1000.0, "m", "A", "1", None, "[1]") for i in range(3)]
-    store.add_predictions(rows)
+    store.add_predictions([_answered(f"p{i}", 1000.0) for i in range(3)])
     store.add_feedback([("p0", 1)], "labelling", now=1010.0)
     store.prune(now=2000.0)
     assert [o.label for o in store.outcomes("m")] == [1]  # p0 kept: it has its outcome
@@ -203,9 +229,7 @@ def test_predictions_past_the_window_without_an_outcome_are_pruned(tmp_path):
 
 def test_past_the_retention_predictions_outcomes_and_files_are_gone(tmp_path):
     store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60, retention_seconds=3600)
-    store.add_predictions(
-        [("old", None, 1000.0, "m", "A", "1", 5, "[1]"), ("new", None, 5000.0, "m", "A", "1", 5, "[1]")]
-    )
+    store.add_predictions([_answered("old", 1000.0), _answered("new", 5000.0)])
     store.add_feedback([("old", 1)], "labelling", now=1010.0)
     store.add_feedback([("new", 1)], "labelling", now=5010.0)
     store.prune(now=5500.0)
