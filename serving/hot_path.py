@@ -118,19 +118,16 @@ class HotPath:
             return self._error(scope, exc)
         else:
             scope[ANSWERED] = ("200", reply.variant, reply.version)
-            return Answered(
-                200,
-                [
-                    (b"content-type", reply.media.encode()),
-                    (b"content-length", str(len(reply.body)).encode()),
-                    (b"x-model-variant", reply.variant.encode()),
-                    (b"x-model-version", reply.version.encode()),
-                    *_request_id(scope),
-                    *((name.encode(), value.encode()) for name, value in reply.extra),
-                ],
-                reply.body,
-                reply.after,
-            )
+            headers = [
+                (b"content-type", reply.media.encode()),
+                (b"content-length", str(len(reply.body)).encode()),
+                (b"x-model-variant", reply.variant.encode()),
+                (b"x-model-version", reply.version.encode()),
+                *_request_id(scope),
+            ]
+            if reply.extra:  # (no generator made for none)
+                headers += [(name.encode(), value.encode()) for name, value in reply.extra]
+            return Answered(200, headers, reply.body, reply.after)
         finally:  # the log reads ANSWERED
             for hook, mark in reversed(marks):
                 hook.leave(scope, mark)

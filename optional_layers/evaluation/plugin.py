@@ -55,7 +55,7 @@ class EvaluationLayer:
 
     @hookimpl
     def mlops_prediction_recorder(self) -> Callable[[AnsweredPrediction], None] | None:
-        return None if self.evaluation is None else self.evaluation.log.put
+        return None if self.evaluation is None else self.evaluation.log.recorder()
 
     @hookimpl
     def mlops_metric_values(self) -> dict[str, float]:

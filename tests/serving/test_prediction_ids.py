@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from serving.prediction_ids import POOL_BYTES, RANDOM_BYTES, PredictionIds
+from serving.prediction_ids import POOL_BYTES, RANDOM_HEX, PredictionIds
 
 
 def test_ids_are_128_random_bits_after_the_time_and_never_repeat_across_refills():
     ids = PredictionIds()
     before = time.time_ns() // 1000
-    drawn = [ids.new() for _ in range(3 * POOL_BYTES // RANDOM_BYTES + 5)]
+    drawn = [ids.new() for _ in range(3 * POOL_BYTES * 2 // RANDOM_HEX + 5)]
     after = time.time_ns() // 1000
     assert all(len(i) == 46 and int(i, 16) >= 0 for i in drawn)
     assert all(before <= int(i[:14], 16) <= after for i in drawn)

@@ -8,12 +8,11 @@ import re
 import time
 
 import numpy as np
-import orjson
 import pytest
 from sqlalchemy import select
 
 from layer_api.hookspecs import AnsweredPrediction
-from optional_layers.evaluation.prediction_log import PredictionLog, RotatingFile
+from optional_layers.evaluation.prediction_log import PredictionLog, RotatingFile, records
 from optional_layers.evaluation.store import ANSWER_BATCHES, FeedbackError, OutcomeStore, engine_for
 from tests.fakes import FEATURES, fake_server
 from tests.support import TOKEN, feedback_auth
@@ -45,7 +44,7 @@ def _truth(response) -> dict:
 
 def _log_lines(tmp_path) -> list[dict]:
     files = sorted((tmp_path / "evaluation" / "prediction-log").glob("*.jsonl"))
-    return [orjson.loads(line) for path in files for line in path.read_bytes().splitlines()]
+    return [record for path in files for line in path.read_bytes().splitlines() for record in records(line)]
 
 
 def test_every_protocol_is_logged_and_its_outcome_joined(server, tmp_path):
@@ -67,8 +66,7 @@ def test_every_protocol_is_logged_and_its_outcome_joined(server, tmp_path):
     routed, per_variant = (lines[a.headers["x-prediction-id"]] for a in answers[:2])
     assert len(lines) == 4 and all(re.fullmatch(r"[0-9a-f]{46}", pid) for pid in lines)
     assert routed["request_id"] == answers[0].headers["x-request-id"]  # kept, for correlation only
-    assert routed["routed"] and routed["bucket"] is not None
-    assert not per_variant["routed"] and per_variant["bucket"] is None
+    assert routed["bucket"] is not None and per_variant["bucket"] is None  # routed / named by the caller
     assert per_variant["alias"] == "B" and per_variant["version"] == "2" and per_variant["predictions"] == [20.0]
     assert routed["inputs"] == [dict(zip(FEATURES, ROW, strict=True))] and routed["model_name"] == "fake-model"
 
@@ -167,7 +165,7 @@ def test_a_full_queue_drops_and_counts_never_blocks():
     prediction = AnsweredPrediction("p", "r", 0.0, "A", "m", "1", 3, [[1.0]], ["x"], [1])
     for _ in range(250):
         log.put(prediction)
-    assert len(log.queue) == 100 and log.dropped == 150
+    assert len(log.pending) == 100 and log.dropped == 150
 
 
 def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
