@@ -15,6 +15,10 @@ from contextlib import asynccontextmanager
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+from serving.lean_imports import import_pandas_without_pyarrow
+
+import_pandas_without_pyarrow()
+
 # scipy.special, then scikit-learn, before the web stack: loading a model, skops names ~420 ufuncs
 # (most of them scipy.special's) by scanning the loaded modules in import order
 # (`skops.io._utils.whichmodule`); the earlier their module in that order, the sooner each scan
