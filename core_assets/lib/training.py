@@ -25,6 +25,7 @@ from core_assets.lib.report import report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from mlops_base.settings import Settings, Task
+from mlops_base.skops_import import skops_io
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,9 +131,8 @@ def fit_model(spec: TrainingSpec, x_train: pd.DataFrame, y_train: pd.Series):
 
 def skops_trusted_types(model) -> list[str]:
     """The types of a model we just fitted, declared trusted so its skops file loads."""
-    import skops.io
-
-    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    skops = skops_io()  # first: MLflow's own `import skops.io` then finds the lean one
+    return skops.get_untrusted_types(data=skops.dumps(model))
 
 
 def flavour_of(model) -> str:

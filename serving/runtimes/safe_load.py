@@ -13,15 +13,13 @@ seconds of an alias move; loading must therefore never run the artifact's code:
 
 from __future__ import annotations
 
-import gc
 import pickle
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from mlops_base.settings import Settings
+from mlops_base.skops_import import skops_io
 from serving.runtimes.base import ModelLoadError
 
 # the estimators' and transformers' packages whose classes a skops file may name; skops itself
@@ -30,40 +28,6 @@ TRUSTED_PACKAGES = ("sklearn.", "lightgbm.", "xgboost.")
 TRUSTED_TYPES = frozenset({"numpy.dtype", "collections.OrderedDict", "collections.defaultdict"})
 NATIVE_FLAVOURS = frozenset({"sklearn", "lightgbm"})  # read by the server itself, safely
 PICKLE_WARNING = "anyone who can write the registry can run code in the model server"
-
-
-_skops_lock = threading.Lock()
-_skops: ModuleType | None = None
-
-
-def skops_io() -> ModuleType:
-    """`skops.io`, imported without its list of every scikit-learn estimator.
-
-    skops builds its default trusted types at import with `sklearn.utils.all_estimators()`, which
-    imports every estimator module of scikit-learn (and, through its testing helpers, pytest when
-    installed): ~1.2 s and ~25 MB of the model server's memory (measured). The server never relies
-    on that list: every type a file names beyond skops' primitives is checked against the platform's
-    allowlist (`trusted`) and handed to `load` as the only trusted ones, so an empty default list
-    changes nothing about what loads; only the modules skops' own code and the model's types name
-    are imported (~450 fewer). Only the server does this; the training code imports skops as it is.
-    """
-    global _skops
-    with _skops_lock:
-        if _skops is None:
-            import sklearn.utils
-
-            everything = sklearn.utils.all_estimators
-            sklearn.utils.all_estimators = lambda *args, **kwargs: []
-            collecting = gc.isenabled()
-            gc.disable()  # as while the server's modules import (`serving.main`): its objects live on
-            try:
-                import skops.io
-            finally:
-                sklearn.utils.all_estimators = everything
-                if collecting:
-                    gc.enable()
-            _skops = skops.io
-        return _skops
 
 
 def trusted(type_name: str) -> bool:
