@@ -105,10 +105,11 @@ class LayerManager:
 
     def prediction_recorder(self) -> Callable[[AnsweredPrediction], None] | None:
         """One function calling every layer's recorder (None when no layer records): asked once,
-        called per request without a hook call's cost."""
+        called per request without a hook call's cost. The caller catches what it raises: a
+        recorder that breaks its contract must never fail the answered request."""
         recorders = [r for r in self.pm.hook.mlops_prediction_recorder() if r is not None]
-        if not recorders:
-            return None
+        if len(recorders) <= 1:  # the caller guards the call (a frame less a request)
+            return recorders[0] if recorders else None
 
         def record(prediction: AnsweredPrediction) -> None:
             for recorder in recorders:

@@ -4,6 +4,7 @@ answers (MLServer's split); they never hold request logic of their own."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -29,6 +30,8 @@ from serving.traffic_split import NoModelLoaded, bucket, route
 from serving.variants import VariantRegistry
 
 NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
+
+_log = logging.getLogger("serving.data_plane")
 
 
 class Answer(NamedTuple):
@@ -99,20 +102,23 @@ class DataPlane:
         prediction_id = None
         if self.record is not None:
             ref, prediction_id = info.ref, self.ids.new()  # the time, then 128 random bits: neither chosen nor guessed
-            self.record(
-                AnsweredPrediction(
-                    prediction_id,
-                    request_id.get(),
-                    time.time(),
-                    alias,
-                    ref.model_name,
-                    ref.version,
-                    client_bucket,
-                    x,
-                    info.feature_names,
-                    predictions,
+            try:
+                self.record(
+                    AnsweredPrediction(
+                        prediction_id,
+                        request_id.get(),
+                        time.time(),
+                        alias,
+                        ref.model_name,
+                        ref.version,
+                        client_bucket,
+                        x,
+                        info.feature_names,
+                        predictions,
+                    )
                 )
-            )
+            except Exception:  # a layer's recorder that breaks its contract never fails the answer
+                _log.exception("a layer failed to record prediction %s", prediction_id)
         return Answer(alias, info, x, predictions, probabilities, prediction_id)
 
     def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:

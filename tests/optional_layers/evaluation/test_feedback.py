@@ -260,3 +260,16 @@ def test_the_log_keeps_inputs_as_configured(tmp_path, monkeypatch):
         assert all(("inputs" in line) == (expected is not None) for line in lines)
         if expected is not None:
             assert all(set(record) == expected for line in lines for record in line["inputs"])
+
+
+def test_a_recorder_that_raises_never_fails_the_answer(tmp_path, caplog):
+    with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, _):
+        plane = client.app.state.plane
+
+        def broken(_prediction):
+            raise RuntimeError("disk full")
+
+        plane.record = broken
+        response = client.post("/predict", json={"data": [ROW]})
+    assert response.status_code == 200 and response.headers["x-prediction-id"]
+    assert "a layer failed to record prediction" in caplog.text
