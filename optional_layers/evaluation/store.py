@@ -1,6 +1,6 @@
-"""Predictions and their fed-back outcomes, joined by the server-issued prediction id, in one SQL database (SQLite under
-the env's state dir, or Postgres): every replica writes its predictions there, so feedback may reach
-any replica."""
+"""Predictions and their fed-back outcomes, joined by the server-issued prediction id, in one SQL
+database (SQLite under the env's state dir, or Postgres): every replica writes its predictions
+there, so feedback may reach any replica."""
 
 from __future__ import annotations
 
