@@ -26,7 +26,8 @@ import orjson
 import pandas as pd
 
 from layer_api import AnsweredPrediction
-from optional_layers.evaluation.store import AnswerBatch, OutcomeStore, answer_batch, by_prefix, dumps
+from optional_layers.evaluation.answer_batch import AnswerBatch, answer_batch, by_prefix, dumps
+from optional_layers.evaluation.store import OutcomeStore
 
 _log = logging.getLogger("mlops.evaluation")
 ENCODE_SECONDS = 0.1  # a line per tenth of a second: ~1,400 predictions at 14k a second, ~0.5 ms on the loop

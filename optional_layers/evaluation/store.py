@@ -11,9 +11,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 import orjson
 from sqlalchemy import (
     Column,
@@ -33,10 +32,9 @@ from sqlalchemy.exc import IntegrityError
 
 from layer_api import AnsweredPrediction
 from mlops_base.echo import quoted
+from optional_layers.evaluation.answer_batch import ID_PREFIX, AnswerBatch, answer_batch, by_prefix
 from optional_layers.evaluation.judgement import Task
 
-# the first characters of a server-issued id: its time to ~17 s (hex microseconds, 16**6 us a step)
-ID_PREFIX = 8
 METADATA = MetaData()
 # Answered predictions, a row per written batch of the prediction log (one INSERT however many
 # predictions: a row each cost ~6 us a prediction, most of the layer's price, profiled), as JSON
@@ -109,58 +107,6 @@ def engine_for(url: str, state_dir: Path):
 
     METADATA.create_all(engine)
     return engine
-
-
-def _plain(value: Any) -> Any:
-    """What orjson does not encode itself: object or non-contiguous arrays, numpy scalars."""
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def dumps(value: Any, option: int = 0) -> bytes:
-    """JSON with numpy arrays and scalars as numbers (orjson's own encoder where it can)."""
-    return orjson.dumps(value, default=_plain, option=option | orjson.OPT_SERIALIZE_NUMPY)
-
-
-class AnswerBatch(NamedTuple):
-    """Answered predictions of one ID_PREFIX, a row of ANSWER_BATCHES."""
-
-    id_prefix: str
-    first_id: str
-    last_id: str
-    last_answered_at: float
-    answers: bytes  # JSON: {column: [value per prediction]}
-
-
-def by_prefix(batch: Sequence[AnsweredPrediction]) -> list[Sequence[AnsweredPrediction]]:
-    """The batch in groups of one ID_PREFIX (one group, unless the batch crosses a step)."""
-    if not batch:
-        return []
-    first, last = min(p.prediction_id for p in batch), max(p.prediction_id for p in batch)
-    if first[:ID_PREFIX] == last[:ID_PREFIX]:
-        return [batch]
-    groups: dict[str, list[AnsweredPrediction]] = {}
-    for prediction in batch:
-        groups.setdefault(prediction.prediction_id[:ID_PREFIX], []).append(prediction)
-    return list(groups.values())
-
-
-def answer_batch(group: Sequence[AnsweredPrediction]) -> AnswerBatch:
-    """Predictions of one ID_PREFIX, their columns encoded at once (~0.2 us a prediction, against
-    ~3 us for a JSON object each)."""
-    ids, request_ids, times, aliases, names, versions, buckets, _, _, predictions = zip(*group, strict=True)
-    columns = {
-        "prediction_id": ids,
-        "request_id": request_ids,
-        "time": times,
-        "alias": aliases,
-        "model_name": names,
-        "version": versions,
-        "bucket": buckets,
-        "predictions": predictions,
-    }
-    return AnswerBatch(ids[0][:ID_PREFIX], min(ids), max(ids), max(times), dumps(columns))
 
 
 @dataclass(frozen=True)
