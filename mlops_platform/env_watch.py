@@ -2,7 +2,7 @@
 layers, settings) reaches the automation without anyone clicking Reload in the UI.
 
 The code location reads its env's files when it loads; `dagster dev` does not watch them. The
-launcher does: a thread compares the files' sizes and modification times every quarter second and,
+launcher does: a thread compares the files' sizes and modification times every tenth of a second and,
 once they stop changing, reloads the location through the webserver, as the Reload button does.
 """
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-POLL_S = 0.25
+POLL_S = 0.1  # a look costs ~0.25 ms (an env is a dozen files): 0.25% of a core for a commit seen ~0.2 s sooner
 
 Fingerprint = frozenset[tuple[str, int, int]]
 
