@@ -13,11 +13,13 @@ class OtlpSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept alive, as a collector does: the exporter connects once
+
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 sink.exports += 1
                 self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-type", "application/json")
                 self.send_header("content-length", "0")
                 self.end_headers()
 

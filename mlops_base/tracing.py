@@ -5,62 +5,59 @@ adds nothing.
 The model server configures it in its app factory, the code location (and so its runs) in its
 assembly. The provider is the platform's own, handed to the FastAPI instrumentation, not set as
 OpenTelemetry's global (which can be set once per process): `reset` turns tracing off again.
-Spans go out over OTLP/HTTP in batches; tests hand in an exporter of their own (the SDK's
-in-memory one).
+Spans go out over OTLP/HTTP as JSON in batches (`otlp_json`). The model server's request spans
+are its own (`server_spans`): the SDK's cost as much as the request they measure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 _tracer: Any = None  # opentelemetry.trace.Tracer once configured
 provider: Any = None  # its TracerProvider
-_extract = _server_kind = _error_status = None  # what server spans use, once configured
-_CONTEXT_HEADERS = (b"traceparent", b"tracestate")
+_exporter: Any = None  # where its spans go
+_server_spans: Any = None  # server_spans.ServerSpans, made by the first server span
 
 
-def configure(service_name: str, endpoint: str = "", exporter: Any = None) -> bool:
-    """Trace this process as `service_name` to the OTLP endpoint (or `exporter`); False when neither
-    is given (tracing stays off). Configured once per process: later calls keep the first."""
-    global _tracer, provider
+def configure(service_name: str, endpoint: str = "") -> bool:
+    """Trace this process as `service_name` to the OTLP endpoint; False without one (tracing stays
+    off). Configured once per process: later calls keep the first."""
+    global _tracer, provider, _exporter
     if _tracer is not None:
         return True
-    if not endpoint and exporter is None:
+    if not endpoint:
         return False
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from mlops_base.otlp_json import OtlpJsonExporter
 
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-    else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        otlp = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
-        provider.add_span_processor(BatchSpanProcessor(otlp))
+    _exporter = OtlpJsonExporter(endpoint)
+    provider.add_span_processor(BatchSpanProcessor(_exporter))
     _tracer = provider.get_tracer("mlops")
-    _prepare_server_spans()
     return True
 
 
-def _prepare_server_spans() -> None:
-    """What `server_span` uses, imported once here rather than on each traced request."""
-    global _extract, _server_kind, _error_status
-    from opentelemetry.propagate import extract
-    from opentelemetry.trace import SpanKind, Status, StatusCode
-
-    _extract, _server_kind, _error_status = extract, SpanKind.SERVER, Status(StatusCode.ERROR)
-
-
 def reset() -> None:
-    """Tracing off again (spans already ended stay exported)."""
-    global _tracer, provider
+    """Tracing off again (spans already ended are exported first)."""
+    global _tracer, provider, _server_spans
+    if _server_spans is not None:
+        _server_spans.shutdown()
     if provider is not None:
         provider.shutdown()
-    _tracer = provider = None
+    _tracer = provider = _server_spans = None
+
+
+def flush() -> None:
+    """Export every span ended so far (tests read what was exported)."""
+    if _server_spans is not None:
+        _server_spans.flush()
+    if provider is not None:
+        provider.force_flush()
 
 
 def enabled() -> bool:
@@ -74,24 +71,20 @@ def span(name: str, **attributes: Any) -> AbstractContextManager:
     return _tracer.start_as_current_span(name, attributes={k: str(v) for k, v in attributes.items() if v is not None})
 
 
-@contextmanager
-def server_span(method: str, route: str, path: str, headers: Iterable[tuple[bytes, bytes]]):
+def server_span(method: str, route: str, path: str, headers: Iterable[tuple[bytes, bytes]]) -> AbstractContextManager:
     """The span of one request answered outside the FastAPI instrumentation (the model server's
     direct path), named and parented as the instrumentation would (`POST /variant/{alias}/predict`,
     a child of the caller's `traceparent`). Yields a function to record the answer's status.
     Tracing must be on."""
-    carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in _CONTEXT_HEADERS}
-    attributes = {"http.request.method": method, "http.route": route, "url.path": path}
-    with _tracer.start_as_current_span(
-        f"{method} {route}", context=_extract(carrier), kind=_server_kind, attributes=attributes
-    ) as current:
+    global _server_spans
+    if _server_spans is None:
+        import atexit
 
-        def answered(status: int) -> None:
-            current.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                current.set_status(_error_status)
+        from mlops_base.server_spans import ServerSpans
 
-        yield answered
+        _server_spans = ServerSpans(_exporter, provider.resource, "mlops")
+        atexit.register(_server_spans.shutdown)  # before the provider's own (registered earlier)
+    return _server_spans.span(method, route, path, headers)
 
 
 def inject(headers: dict[str, str]) -> dict[str, str]:

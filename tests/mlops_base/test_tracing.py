@@ -1,19 +1,19 @@
-"""Tracing with the OpenTelemetry SDK's in-memory exporter (fast tier: the real app on fakes): the
-server's request spans, a release's reload as children of the caller's trace (load, smoke test,
-swap), the trace id in the JSON logs and in the headers to Triton; off: no middleware, no span."""
+"""Tracing to a real OTLP/HTTP receiver (fast tier: the real app on fakes): the server's request
+spans, a release's reload as children of the caller's trace (load, smoke test, swap), the trace id
+in the JSON logs and in the headers to Triton; off: no middleware, no span."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from mlops_base import tracing
 from optional_layers.loki.formatter import context_of
 from serving.runtimes.triton import _trace_headers
 from tests.fakes import fake_server
+from tests.otlp_receiver import OtlpReceiver, attributes
 from tests.support import TOKEN
 
 ROW = [1.0, 2.0, 3.0, 4.0]
@@ -21,16 +21,23 @@ ROW = [1.0, 2.0, 3.0, 4.0]
 
 @pytest.fixture
 def spans():
-    exporter = InMemorySpanExporter()
-    assert tracing.configure("mlops-serving-test", exporter=exporter)
+    receiver = OtlpReceiver()
+    assert tracing.configure("mlops-serving-test", receiver.url)
     try:
-        yield exporter
+        yield receiver
     finally:
         tracing.reset()
+        receiver.close()
 
 
-def _names(exporter) -> list[str]:
-    return [span.name for span in exporter.get_finished_spans()]
+def _finished(receiver: OtlpReceiver) -> list[Span]:
+    """The spans exported so far (the server's request spans by a thread of their own)."""
+    tracing.flush()
+    return [span for _, span in receiver.spans()]
+
+
+def _names(receiver: OtlpReceiver) -> list[str]:
+    return [span.name for span in _finished(receiver)]
 
 
 def test_a_reload_is_a_child_of_the_callers_trace_with_load_smoke_test_and_swap(spans):
@@ -43,13 +50,13 @@ def test_a_reload_is_a_child_of_the_callers_trace_with_load_smoke_test_and_swap(
         assert client.post("/predict", json={"data": [ROW]}).status_code == 200
         assert client.get("/health").status_code == 200
 
-    finished = {span.name: span for span in spans.get_finished_spans()}
-    trace_id = finished["served_alias"].context.trace_id
+    finished = {span.name: span for span in _finished(spans)}
+    trace_id = finished["served_alias"].trace_id
     for name in ("load", "smoke_test", "swap"):
-        assert finished[name].context.trace_id == trace_id, name
-    assert finished["load"].attributes["version"] == "3"
-    assert finished["POST /variant/{alias}/reload"].parent.span_id == finished["served_alias"].context.span_id
-    assert "POST /predict" in finished and finished["POST /predict"].context.trace_id != trace_id
+        assert finished[name].trace_id == trace_id, name
+    assert attributes(finished["load"])["version"] == "3"
+    assert finished["POST /variant/{alias}/reload"].parent_span_id == finished["served_alias"].span_id
+    assert "POST /predict" in finished and finished["POST /predict"].trace_id != trace_id
     assert not [n for n in finished if n.startswith("GET /health")]  # probes are not traced
 
 
@@ -67,13 +74,13 @@ def test_scoring_requests_are_sampled_at_the_edge_parent_first(spans):
         assert client.post("/predict", json={"data": [[1.0]]}, headers=sampled).status_code == 422
         assert client.post("/variant/A/predict", json={"data": [ROW]}, headers=sampled).status_code == 200
         assert client.post("/variant/B/reload", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-    finished = {span.name: span for span in spans.get_finished_spans()}
-    traced = [s for s in spans.get_finished_spans() if s.name == "POST /predict"]
-    assert len(traced) == 2 and {format(s.context.trace_id, "032x") for s in traced} == {parent.split("-")[1]}
+    finished = {span.name: span for span in _finished(spans)}
+    traced = [s for s in _finished(spans) if s.name == "POST /predict"]
+    assert len(traced) == 2 and {s.trace_id.hex() for s in traced} == {parent.split("-")[1]}
     # made on the direct path as the instrumentation would: a server span, the caller's its parent
-    assert all(s.kind == SpanKind.SERVER and s.parent.span_id == int(parent.split("-")[2], 16) for s in traced)
-    assert [s.attributes["http.response.status_code"] for s in traced] == [200, 422]
-    assert finished["POST /variant/{alias}/predict"].attributes["url.path"] == "/variant/A/predict"
+    assert all(s.kind == Span.SPAN_KIND_SERVER and s.parent_span_id.hex() == parent.split("-")[2] for s in traced)
+    assert [attributes(s)["http.response.status_code"] for s in traced] == [200, 422]
+    assert attributes(finished["POST /variant/{alias}/predict"])["url.path"] == "/variant/A/predict"
     assert "POST /variant/{alias}/reload" in finished
 
 

@@ -1,20 +1,13 @@
 """Tracing over real OTLP/HTTP: a real uvicorn model server and an in-process Dagster release run,
-both exporting to an OTLP receiver on loopback (a real HTTP server decoding OpenTelemetry's own
-protobuf messages). The release run's `served_alias` span is the parent of the server's reload,
+both exporting to an OTLP receiver on loopback (a real HTTP server parsing what it gets with
+OpenTelemetry's own protobuf classes). The release run's `served_alias` span is the parent of the server's reload,
 whose load, smoke test and swap spans arrive under the same trace id."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import httpx
 import pytest
 from dagster import DagsterInstance
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from core_assets.definitions import build_definitions
 from mlops_base import tracing
@@ -22,47 +15,18 @@ from mlops_platform import processes
 from mlops_platform.release_watch import wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
+from tests.otlp_receiver import OtlpReceiver
 from tests.support import ROW, register_model, start_server, wired_to
 
 pytestmark = pytest.mark.real
 
 
-class OtlpReceiver:
-    """OTLP/HTTP's trace endpoint (`POST /v1/traces`, protobuf): every span received, by service."""
-
-    def __init__(self):
-        self.spans: list[tuple[str, str, str, str]] = []  # service, name, trace id, parent span id
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                request = ExportTraceServiceRequest.FromString(self.rfile.read(int(self.headers["content-length"])))
-                for resource_spans in request.resource_spans:
-                    attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-                    for scope in resource_spans.scope_spans:
-                        receiver.spans += [
-                            (attributes["service.name"], s.name, s.trace_id.hex(), s.parent_span_id.hex())
-                            for s in scope.spans
-                        ]
-                body = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+def _received(receiver: OtlpReceiver) -> list[tuple[str, str, str, str]]:
+    """Every span received: service, name, trace id, parent span id."""
+    return [
+        (resource["service.name"], span.name, span.trace_id.hex(), span.parent_span_id.hex())
+        for resource, span in receiver.spans()
+    ]
 
 
 def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings, mlflow_server, tmp_path):
@@ -91,12 +55,12 @@ def test_a_release_run_and_the_servers_reload_share_one_trace_over_otlp(settings
         tracing.provider.force_flush()
 
         def names(service: str, trace: str | None = None) -> set[str]:
-            return {n for svc, n, t, _ in receiver.spans if svc == service and trace in (None, t)}
+            return {n for svc, n, t, _ in _received(receiver) if svc == service and trace in (None, t)}
 
         wait_for("the server's spans", lambda: {"swap", "POST /predict"} <= names("mlops-serving"), 30)
-        [run_trace] = {t for svc, n, t, _ in receiver.spans if (svc, n) == ("mlops-dagster", "served_alias")}
+        [run_trace] = {t for svc, n, t, _ in _received(receiver) if (svc, n) == ("mlops-dagster", "served_alias")}
         in_run = names("mlops-serving", run_trace)
-        assert {"POST /variant/{alias}/reload", "load", "smoke_test", "swap"} <= in_run, receiver.spans
+        assert {"POST /variant/{alias}/reload", "load", "smoke_test", "swap"} <= in_run, _received(receiver)
         assert "POST /predict" not in in_run
     finally:
         tracing.reset()

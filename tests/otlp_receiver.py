@@ -1,0 +1,73 @@
+"""A real OTLP/HTTP trace receiver for tests: what it is sent is parsed with the protocol's own
+protobuf classes (strictly: an unknown or mistyped field fails the test), spans kept by name."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+
+def parsed(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP/JSON writes ids as hex where protobuf's JSON mapping has base64: undone, then parsed."""
+    request = json.loads(body)
+    for resource in request["resourceSpans"]:
+        for scope in resource["scopeSpans"]:
+            for span in scope["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if key in span:
+                        span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+    return json_format.ParseDict(request, ExportTraceServiceRequest())
+
+
+def attributes(span: Span) -> dict:
+    """The span's attributes as plain values."""
+    return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in span.attributes}
+
+
+@dataclass
+class OtlpReceiver:
+    status: int = 200  # what it answers
+    posts: list[tuple[dict, bytes]] = field(default_factory=list)  # (headers, body) of each export
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept alive, as a collector does
+
+            def do_POST(self):
+                receiver.posts.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(receiver.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def requests(self) -> list[ExportTraceServiceRequest]:
+        return [parsed(body) for _, body in self.posts]
+
+    def spans(self) -> list[tuple[dict, Span]]:
+        """Every span received, with its resource's attributes."""
+        return [
+            ({kv.key: kv.value.string_value for kv in resource.resource.attributes}, span)
+            for request in self.requests()
+            for resource in request.resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
