@@ -68,7 +68,7 @@ def measure(targets: list[Target], scenarios: list[Scenario], rounds: int, secon
 
 
 def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -> dict:
-    """Medians per target and scenario, and the failures (which must be none)."""
+    """Medians per target and scenario (and each round's requests/s), and the failures (which must be none)."""
     summary = {}
     for target in targets:
         per = {}
@@ -76,6 +76,7 @@ def summarize(targets: list[Target], scenarios: list[Scenario], results: dict) -
             rounds = results[target.key][scenario.key]
             per[scenario.key] = {
                 "rps": statistics.median(r.rps for r in rounds),
+                "rps_rounds": [r.rps for r in rounds],  # in round order: ratios between targets pair them
                 "p50_ms": statistics.median(r.p50_ms for r in rounds),
                 "p99_ms": statistics.median(r.p99_ms for r in rounds),
                 "cpu_ms_per_request": statistics.median(r.cpu_ms_per_request for r in rounds),
