@@ -1,5 +1,6 @@
 """An OTLP/HTTP trace endpoint that accepts and counts what it is sent: the collector a traced
-model server exports to in the bench (its cost is the server's, not a collector's)."""
+model server exports to in the bench (its cost is the server's, not a collector's). The tests'
+receiver (`tests/otlp_receiver.py`) is this sink keeping what it gets (`keep`)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class OtlpSink:
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.exports = 0
+        self.status = 200  # what it answers
+        self.posts: list[tuple[dict, bytes]] = []  # (headers, body) of each export, with `keep`
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # kept alive, as a collector does: the exporter connects once
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 sink.exports += 1
-                self.send_response(200)
+                if keep:
+                    sink.posts.append((dict(self.headers), body))
+                self.send_response(sink.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from bench.otlp_sink import OtlpSink
 
 
 def parsed(body: bytes) -> ExportTraceServiceRequest:
@@ -31,29 +30,11 @@ def attributes(span: Span) -> dict:
     return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in span.attributes}
 
 
-@dataclass
-class OtlpReceiver:
-    status: int = 200  # what it answers
-    posts: list[tuple[dict, bytes]] = field(default_factory=list)  # (headers, body) of each export
+class OtlpReceiver(OtlpSink):
+    """The bench's sink, keeping every export it gets (headers, body) to parse."""
 
-    def __post_init__(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # kept alive, as a collector does
-
-            def do_POST(self):
-                receiver.posts.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
-                self.send_response(receiver.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+    def __init__(self) -> None:
+        super().__init__(keep=True)
 
     def requests(self) -> list[ExportTraceServiceRequest]:
         return [parsed(body) for _, body in self.posts]
@@ -67,7 +48,3 @@ class OtlpReceiver:
             for scope in resource.scope_spans
             for span in scope.spans
         ]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
