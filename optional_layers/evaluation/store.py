@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from layer_api import AnsweredPrediction
 from mlops_base.echo import quoted
-from optional_layers.evaluation.answer_batch import ID_PREFIX, AnswerBatch, answer_batch, by_prefix
+from optional_layers.evaluation.answer_batch import ID_PREFIX, AnswerBatch, answer_batch, by_prefix, merged
 from optional_layers.evaluation.judgement import Task
 
 METADATA = MetaData()
@@ -48,7 +48,7 @@ ANSWER_BATCHES = Table(
     Column("first_id", String(64), nullable=False),
     Column("last_id", String(64), nullable=False),
     Column("last_answered_at", Float, nullable=False, index=True),
-    Column("answers", LargeBinary, nullable=False),  # JSON: {column: [value per prediction]}
+    Column("answers", LargeBinary, nullable=False),  # JSON lines, each {column: [value per prediction]}
 )
 # An outcome keeps a copy of the prediction it scores: the batch it came from is pruned after the
 # feedback window, the outcome stays evidence until the retention.
@@ -141,13 +141,13 @@ class OutcomeStore:
         self.engine, self.task, self.ttl_seconds, self.retention_seconds = engine, task, ttl_seconds, retention_seconds
 
     def add_batches(self, batches: Sequence[AnswerBatch]) -> None:
-        """Batches of answered predictions (`answer_batch`), in one transaction."""
+        """Batches of answered predictions (`answer_batch`), in one transaction: a row per ID_PREFIX."""
         if batches:
             with self.engine.begin() as connection:
-                connection.execute(insert(ANSWER_BATCHES), [batch._asdict() for batch in batches])
+                connection.execute(insert(ANSWER_BATCHES), [batch._asdict() for batch in merged(batches)])
 
     def add_predictions(self, batch: Sequence[AnsweredPrediction]) -> None:
-        self.add_batches([answer_batch(group) for group in by_prefix(batch)])
+        self.add_batches([answer_batch(columns) for columns in by_prefix(batch)])
 
     def _answers(self, connection, ids: set[str]) -> dict[str, Answer]:
         """The answers among `ids` still in the store: the batch rows of their prefixes whose id
@@ -165,8 +165,8 @@ class OutcomeStore:
             if (at := bisect.bisect_left(wanted, span.first_id)) < len(wanted) and wanted[at] <= span.last_id
         ]
         found: dict[str, Answer] = {}
-        for batch in connection.scalars(select(ANSWER_BATCHES.c.answers).where(ANSWER_BATCHES.c.id.in_(holding))):
-            columns = orjson.loads(batch)
+        rows = connection.scalars(select(ANSWER_BATCHES.c.answers).where(ANSWER_BATCHES.c.id.in_(holding)))
+        for columns in (orjson.loads(line) for row in rows for line in row.split(b"\n")):
             for index, prediction_id in enumerate(columns["prediction_id"]):
                 if prediction_id in ids:
                     found[prediction_id] = Answer(

@@ -4,6 +4,7 @@ from authenticated sources only, bad feedback refused whole."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -12,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from layer_api.hookspecs import AnsweredPrediction
-from optional_layers.evaluation.prediction_log import PredictionLog, RotatingFile, records
+from optional_layers.evaluation.answer_batch import answer_batch, by_prefix
+from optional_layers.evaluation.prediction_log import ENCODE_SECONDS, Inputs, PredictionLog, RotatingFile, records
 from optional_layers.evaluation.store import ANSWER_BATCHES, FeedbackError, OutcomeStore, engine_for
 from tests.fakes import FEATURES, fake_server
 from tests.support import TOKEN, feedback_auth
@@ -161,11 +163,20 @@ def test_feedback_statuses_are_declared_in_the_openapi(server):
 
 
 def test_a_full_queue_drops_and_counts_never_blocks():
-    log = PredictionLog(store=None, files=None, capacity=100, inputs=None)  # writer never started
-    prediction = AnsweredPrediction("p", "r", 0.0, "A", "m", "1", 3, [[1.0]], ["x"], [1])
-    for _ in range(250):
-        log.put(prediction)
-    assert len(log.pending) == 100 and log.dropped == 150
+    log = PredictionLog(store=None, files=None, capacity=100, inputs=Inputs("off", 0.0, ""))  # no writer
+    prediction = AnsweredPrediction(f"{'0' * 14}{'a' * 32}", "r", 0.0, "A", "m", "1", 3, [[1.0]], ["x"], [1])
+
+    async def serve() -> None:
+        record = log.recorder()
+        for _ in range(250):
+            record(prediction)
+        await asyncio.sleep(3 * ENCODE_SECONDS)  # encoded on the loop's next tick
+        for _ in range(10):  # the queue is still full: the writer never ran
+            record(prediction)
+        await asyncio.sleep(3 * ENCODE_SECONDS)
+
+    asyncio.run(serve())
+    assert (log.accepted, log.dropped, sum(chunk.count for chunk in log.chunks)) == (100, 160, 100)
 
 
 def test_layer_off_no_feedback_route_and_no_hook_call(tmp_path):
@@ -213,6 +224,18 @@ def test_a_batch_is_one_row_per_id_prefix_and_each_id_is_found_in_its_range(tmp_
     assert [o.prediction for o in store.outcomes("m")] == [1, 0, 0]
     with pytest.raises(FeedbackError, match="is unknown"):
         store.add_feedback([(at(3 * step + 15), 1)], "labelling", now=1010.0)
+
+
+def test_lines_of_one_prefix_written_together_are_one_row_and_each_id_is_found(tmp_path):
+    store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
+    at = lambda us: f"{us:014x}{'cd' * 16}"  # noqa: E731
+    answered = [_answered(at(5 * 16**6 + i), 1000.0, prediction=[i % 3]) for i in range(30)]
+    store.add_batches([answer_batch(columns) for part in (answered[:10], answered[10:]) for columns in by_prefix(part)])
+    with store.engine.connect() as connection:
+        assert connection.scalars(select(ANSWER_BATCHES.c.answers)).one().count(b"\n") == 1  # two lines
+    picked = [answered[3], answered[10], answered[29]]
+    assert store.add_feedback([(p.prediction_id, int(p.predictions[0])) for p in picked], "labelling", now=1010.0) == 3
+    assert [o.prediction for o in store.outcomes("m")] == [0, 1, 2]
 
 
 def test_predictions_past_the_window_without_an_outcome_are_pruned(tmp_path):
