@@ -14,11 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlops_base.settings import Settings
 from optional_layers.evaluation.archive import archiver
+from optional_layers.evaluation.labels import FeedbackError
 from optional_layers.evaluation.metrics import gauges
 from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, Inputs, PredictionLog, RotatingFile
 from optional_layers.evaluation.report import Evidence, evaluation
 from optional_layers.evaluation.settings import EvaluationSettings
-from optional_layers.evaluation.store import FeedbackError, OutcomeStore, engine_for
+from optional_layers.evaluation.store import OutcomeStore, engine_for
 from serving.api import Protocol, ServedView, credential
 
 Label = StrictInt | StrictFloat | StrictStr | StrictBool

@@ -8,7 +8,7 @@ import bisect
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from layer_api import AnsweredPrediction
 from mlops_base.echo import quoted
 from optional_layers.evaluation.answer_batch import ID_PREFIX, AnswerBatch, answer_batch, by_prefix, merged
 from optional_layers.evaluation.judgement import Task
+from optional_layers.evaluation.labels import FeedbackError, check_labels
 
 METADATA = MetaData()
 # Answered predictions, a row per written batch of the prediction log (one INSERT however many
@@ -66,14 +67,6 @@ OUTCOMES = Table(
     Column("received_at", Float, nullable=False, index=True),
     Column("source", String(64), nullable=False),  # the name of the credential that sent it
 )
-
-
-class FeedbackError(ValueError):
-    """Feedback refused as a whole (nothing stored): the HTTP status and why, naming the item."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -261,48 +254,3 @@ class OutcomeStore:
             )
             if math.isfinite(self.retention_seconds):
                 connection.execute(OUTCOMES.delete().where(OUTCOMES.c.answered_at < now - self.retention_seconds))
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__
-
-
-def check_labels(task: Task, predictions: list, label: Any, where: str) -> list:
-    """The label(s) of one request, one per predicted row, of the type its predictions have."""
-    labels = label if isinstance(label, list) else [label]
-    if len(labels) != len(predictions):
-        raise FeedbackError(
-            422,
-            f"{where}: the request had {len(predictions)} rows; give "
-            + ("one label" if len(predictions) == 1 else f"a list of {len(predictions)} labels"),
-        )
-    expected = _expected_kinds(task, predictions)
-    for index, value in enumerate(labels):
-        kind = _kind(value)
-        if kind not in expected or (isinstance(value, float) and not math.isfinite(value)):
-            at = where if len(labels) == 1 and not isinstance(label, list) else f"{where}.{index}"
-            wanted = "a number" if task == "regression" else f"a class like the model's ({_describe(predictions[0])})"
-            shown = (
-                repr(value) if len(repr(value)) <= 200 else f"{repr(value)[:200]}... ({len(repr(value))} characters)"
-            )
-            raise FeedbackError(422, f"{at}: {shown} is not {wanted}")
-    return labels
-
-
-def _expected_kinds(task: Task, predictions: Iterable) -> set[str]:
-    if task == "regression":
-        return {"integer", "number"}
-    kinds = {_kind(p) for p in predictions}
-    return {"integer"} if kinds <= {"integer"} else kinds
-
-
-def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from layer_api.hookspecs import AnsweredPrediction
 from optional_layers.evaluation.answer_batch import answer_batch, by_prefix
+from optional_layers.evaluation.labels import FeedbackError
 from optional_layers.evaluation.prediction_log import ENCODE_SECONDS, Inputs, PredictionLog, RotatingFile, records
-from optional_layers.evaluation.store import ANSWER_BATCHES, FeedbackError, OutcomeStore, engine_for
+from optional_layers.evaluation.store import ANSWER_BATCHES, OutcomeStore, engine_for
 from tests.fakes import FEATURES, fake_server
 from tests.support import TOKEN, feedback_auth
 
