@@ -144,6 +144,7 @@ def trained_model(
             "run_id": result.run_id,
             "mlflow_run": MetadataValue.url(registry.run_url(result.experiment_id, result.run_id)),
             "test_split": MetadataValue.md(result.report),
+            "reference_profile": MetadataValue.md(result.reference),
             **({"champion": MetadataValue.json(champion)} if champion else {}),
         }
     )

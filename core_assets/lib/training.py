@@ -24,6 +24,9 @@ from core_assets.lib.metrics import score
 from core_assets.lib.report import report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG, build_profile, summary_markdown
+from mlops_base.reference_profile import encode as encode_profile
+from mlops_base.reference_profile import sample as reference_sample
 from mlops_base.settings import Settings, Task
 from mlops_base.skops_import import skops_io
 
@@ -173,14 +176,15 @@ class TrainingResult:
     metrics: dict[str, float]
     flavour: str
     report: str  # Markdown: figures and per-class (per-bucket) metrics of the test split
+    reference: str = ""  # Markdown: the reference profile's summary
 
     @property
     def accuracy(self) -> float:
         return self.metrics["accuracy"]
 
     def as_dict(self) -> dict[str, Any]:
-        """What trained_model hands downstream (the report is shown, not passed on)."""
-        return {k: v for k, v in asdict(self).items() if k != "report"}
+        """What trained_model hands downstream (the report and the reference are shown, not passed on)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("report", "reference")}
 
 
 def train_and_log(
@@ -222,4 +226,20 @@ def train_and_log(
         signature = infer_signature(frame, model.predict(example))
         info = _log_model(model, signature, example)
         mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
-    return TrainingResult(run.info.run_id, info.model_uri, experiment_id, metrics, flavour_of(model), report)
+        profile = log_reference_profile(model, frame, feature_kinds(features), spec.task)
+    return TrainingResult(
+        run.info.run_id, info.model_uri, experiment_id, metrics, flavour_of(model), report, summary_markdown(profile)
+    )
+
+
+def log_reference_profile(model, frame: pd.DataFrame, kinds: dict[str, str], task: Task) -> dict[str, Any]:
+    """The version's reference for drift (`mlops_base.reference_profile`), logged with the active
+    run and named by its digest (the registered version carries the tag)."""
+    import mlflow
+
+    rows = reference_sample(frame)
+    profile = build_profile(rows, kinds, model.predict(rows), "number" if task == "regression" else "category")
+    data, digest = encode_profile(profile)
+    mlflow.log_text(data.decode(), PROFILE_ARTIFACT)
+    mlflow.set_tag(PROFILE_TAG, digest)
+    return profile

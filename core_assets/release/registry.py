@@ -13,6 +13,7 @@ from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_base.mlflow_client import use_fluent_api
+from mlops_base.reference_profile import PROFILE_TAG
 
 if TYPE_CHECKING:  # MLflow costs ~1 s of every load of the code location: each function imports it on use
     from mlflow import MlflowClient
@@ -83,9 +84,12 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
             raise
         client.create_registered_model(model_name, description="Managed by the core asset graph.")
     tags = {"run_id": run_id}
-    digest = client.get_run(run_id).data.tags.get(DIGEST_TAG)
+    run_tags = client.get_run(run_id).data.tags
+    digest = run_tags.get(DIGEST_TAG)
     if digest:  # the model server refuses the version's artifacts if they no longer match it
         tags[DIGEST_TAG] = digest
+    if PROFILE_TAG in run_tags:  # the drift reference, `PROFILE_ARTIFACT` of the run
+        tags[PROFILE_TAG] = run_tags[PROFILE_TAG]
     use_fluent_api(client)
     return mlflow.register_model(model_uri, model_name, await_registration_for=0, tags=tags)
 

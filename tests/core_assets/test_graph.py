@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 from dagster import AssetKey, UrlMetadataValue, materialize
 
@@ -15,6 +17,7 @@ from core_assets.assets import (
 from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import MIRROR_PREFIX, AliasMove
+from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
 from tests.core_assets.runs import release, resources, run_job, step_failure
 
 ASSETS = [features, trained_model, registered_model_version, served_alias]
@@ -32,7 +35,7 @@ def _metadata(result, key: str, raw: bool = False) -> dict:
     return {name: value if raw else value.value for name, value in materialization.metadata.items()}
 
 
-def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance):
+def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client, instance, tmp_path):
     result = materialize(ASSETS + [quality_gate], resources=resources(settings), instance=instance)
     assert result.success
 
@@ -59,6 +62,13 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     assert "confusion_matrix.png" in [a.path for a in client.list_artifacts(run.info.run_id)]
     assert _metadata(result, "registered_model_version")["version"] == version.version
 
+    # the drift reference: logged with the run, its digest on the run and on the version
+    data = Path(client.download_artifacts(run.info.run_id, PROFILE_ARTIFACT, str(tmp_path))).read_bytes()
+    profile = json.loads(data)
+    assert run.data.tags[PROFILE_TAG] == hashlib.sha256(data).hexdigest() == version.tags[PROFILE_TAG]
+    assert sorted(profile["columns"]) == sorted(_metadata(result, "features")["feature_names"])
+    assert sorted(profile["prediction"]["categories"]) == ["0", "1", "2"]
+
     feats = _metadata(result, "features")
     assert feats["train_rows"] + feats["test_rows"] == 150 == feats["dagster/row_count"]
     schema = feats["dagster/column_schema"]
@@ -68,6 +78,7 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     # figures and tables on the asset's page; every link a URL value the UI makes clickable
     raw = _metadata(result, "trained_model", raw=True)
     assert raw["test_split"].value.startswith("| class |") and "data:image/png;base64," in raw["test_split"].value
+    assert raw["reference_profile"].value.startswith("| column | kind | missing | reference |")
     links = [
         (name, value)
         for key in ASSETS
