@@ -1,0 +1,1 @@
+"""Drift: live inputs and predictions tested against each version's reference profile."""

@@ -1,0 +1,58 @@
+"""A reference profile's column as the bins live values are counted in, with their probabilities.
+
+Bin 0 holds missing values. A number's other bins are the profile's quantile bins; a category's are
+its kept categories, then one last bin for any other value: the reference's `other_share` (its
+categories beyond MAX_CATEGORIES) and values it never had ("unseen") alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops_base.reference_profile import category_of, numeric_bin
+from optional_layers.drift.sequential import smoothed
+
+
+@dataclass(frozen=True)
+class Bins:
+    kind: str  # "number" or "category"
+    probabilities: np.ndarray  # per bin, none zero
+    edges: list[float]
+    categories: Mapping[str, int]  # a category's name -> its bin
+
+    @property
+    def size(self) -> int:
+        return self.probabilities.size
+
+    def counts(self, values: Sequence[Any]) -> np.ndarray:
+        """How many of `values` fall in each bin."""
+        if self.kind == "number":
+            numbers = np.asarray(values, dtype=np.float64)
+            missing = np.isnan(numbers)
+            counts = np.bincount(numeric_bin(numbers[~missing], self.edges) + 1, minlength=self.size)
+            counts[0] = int(missing.sum())
+            return counts
+        column = np.asarray(values, dtype=object)
+        missing = pd.isna(column)
+        names, where = np.unique(column[~missing].astype(str), return_inverse=True)
+        bins = np.array([self.categories.get(category_of(name), self.size - 1) for name in names], dtype=np.int64)
+        counts = np.bincount(bins[where], minlength=self.size)
+        counts[0] = int(missing.sum())
+        return counts
+
+
+def bins_of(column: Mapping[str, Any]) -> Bins:
+    """The bins of one column of a reference profile (`mlops_base.reference_profile`)."""
+    missing, rows = column["missing_share"], max(int(column["rows"]), 1)
+    if column["kind"] == "number":
+        present = column["shares"] or [1.0]  # no finite value: one bin for whatever is present
+        shares = [missing, *((1 - missing) * share for share in present)]
+        return Bins("number", smoothed(np.array(shares), rows), list(column["edges"]), {})
+    names = list(column["categories"])
+    shares = [missing, *((1 - missing) * column["categories"][n] for n in names), (1 - missing) * column["other_share"]]
+    return Bins("category", smoothed(np.array(shares), rows), [], {name: i + 1 for i, name in enumerate(names)})
