@@ -1,8 +1,9 @@
 """Serving, side by side in one run: bare endpoints, peers and this server on the same model and core.
 
 Every target is started (timed to ready), checked to give the same predictions, warmed up, and
-then measured in interleaved rounds (round r of every target before round r + 1 of any), so slow
-drift of the machine hits all targets alike, each round in a new order. Figures are medians over the rounds.
+then measured in interleaved rounds (round r of every target before round r + 1 of any, each round
+in a new order), so slow drift of the machine hits all targets alike. Figures are medians over the
+rounds.
 """
 
 from __future__ import annotations
