@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import protocols, report_serving
+from bench import drift, protocols, report_serving
 
 
 def _hotswap(h: dict) -> list[str]:
@@ -159,4 +159,7 @@ def render(results: dict) -> str:
         out += ["### Named columns: the churn pipeline example", ""] + _named(results["named"])
     if "feast" in results:
         out += ["### Feast online lookups", ""] + _feast(results["feast"])
+    if "drift" in results:
+        when = [f"Run {results['drift']['when']}.", ""] if "when" in results["drift"] else []
+        out += ["### Drift detection", "", *when] + drift.render(results["drift"])
     return "\n".join(out)
