@@ -15,7 +15,8 @@ from sklearn.datasets import load_iris
 from bench import load
 from bench.models import register_iris_model
 from bench.serving import Scenario, measure, suite_result
-from bench.targets import BIN, ROOT, TOKEN, Target, data_body, start, uvicorn
+from bench.startup import start
+from bench.targets import BIN, ROOT, TOKEN, Target, data_body, uvicorn
 from mlops_base.settings import load_settings
 from mlops_platform import processes
 from optional_layers.feast import repository

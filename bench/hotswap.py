@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench import load, targets
+from bench import load, startup, targets
 from bench.models import register_iris_model
 from bench.targets import TOKEN
 from mlops_base.mlflow_client import bounded_client
@@ -65,7 +65,7 @@ def run(workdir: Path, seconds: int = 60, swaps: int = 20, reloads: int = 200) -
                 "MLOPS_ENV": "dev",
             },
         )
-        targets.start(server, workdir)
+        startup.start(server, workdir)
         pid = server.service.process.pid
         url = f"{server.service.url}/predict"
         max_rps = load.run_wrk(url, BODY, 32, 3, pid).rps

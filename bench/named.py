@@ -15,7 +15,8 @@ import pandas as pd
 
 from bench import load, peers
 from bench.serving import Scenario, measure, suite_result
-from bench.targets import TOKEN, Target, start, uvicorn
+from bench.startup import start
+from bench.targets import TOKEN, Target, uvicorn
 from core_assets.lib.data import build_features, load_dataset
 from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.registry import register_version

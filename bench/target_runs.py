@@ -9,7 +9,8 @@ import httpx
 
 from bench import load
 from bench import triton as bench_triton
-from bench.targets import Target, rows_of, start
+from bench.startup import start
+from bench.targets import Target, rows_of
 from mlops_platform import processes
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,14 +18,13 @@ import mlflow.sklearn
 import orjson
 
 import serving
-from bench import peers, startup
+from bench import peers
 from bench import triton as bench_triton
 from mlops_platform import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TOKEN = "bench-reload-token-0123456789"
-STARTS = 3  # starts per target; its time to ready is their median
 PREDICT_TOKEN = "bench-predict-token-0123456789"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 BATCHES = (1, 100, 1_000, 10_000)
@@ -281,26 +279,3 @@ def build_targets(
         this_server("ours_triton", "this server, Triton backend", dict(ours)),  # + Triton's URL once it runs
     ]
     return [t for t in targets if not wanted or t.key in wanted]
-
-
-def start(target: Target, workdir: Path) -> None:
-    """Start pinned to the server core, STARTS times (the last one kept running); the time to ready,
-    imports and model loading included, is their median: one start moved ~0.2 s between two
-    targets of the same code and config."""
-    port = processes.free_port()
-    command = target.command(port)  # may create a peer's venv: not part of its start-up time
-    times = []
-    for attempt in range(STARTS):
-        service, took = startup.start_timed(
-            target.key,
-            command,
-            workdir / f"{target.key}.log",
-            f"http://127.0.0.1:{port}",
-            target.ready_path,
-            target.env,
-            timeout_s=180,
-        )
-        times.append(took)
-        if attempt < STARTS - 1:
-            processes.stop(service)
-    target.service, target.start_s = service, statistics.median(times)
