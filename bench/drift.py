@@ -24,7 +24,8 @@ CHURN = ROOT / "envs" / "churn-pipeline" / "customers.csv"
 ALPHA, MIN_EFFECT, LOOK_ROWS, ROWS, CHANGE = 0.05, 0.1, 250, 20_000, 5_000
 
 
-def _churn():
+def churn():
+    """The churn example's input columns, as training sees them, and the bins of their profile."""
     from core_assets.lib.schema import column_kind, normalise
     from optional_layers.drift.simulation import reference_bins
 
@@ -35,7 +36,7 @@ def _churn():
 def calibration(streams: int, power_streams: int) -> dict:
     from optional_layers.drift.simulation import Shift, first_alarm, stream
 
-    frame, bins = _churn()
+    frame, bins = churn()
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     alarms = [first_alarm(bins, stream(frame, ROWS, rng), ALPHA, MIN_EFFECT, LOOK_ROWS) for _ in range(streams)]
@@ -52,7 +53,8 @@ def calibration(streams: int, power_streams: int) -> dict:
         ("monthly_charges +0.5 sd", Shift("monthly_charges", CHANGE, sds=0.5)),
         ("plan: basic +20 points", Shift("plan", CHANGE, share=0.2, category="basic")),
     ):
-        found = [first_alarm(bins, stream(frame, ROWS, rng, shift), ALPHA, MIN_EFFECT) for _ in range(power_streams)]
+        shifted = (stream(frame, ROWS, rng, shift) for _ in range(power_streams))
+        found = [first_alarm(bins, live, ALPHA, MIN_EFFECT, LOOK_ROWS) for live in shifted]
         delays = [a - CHANGE for a in found if a is not None and a > CHANGE]
         result["power"][name] = {
             "streams": power_streams,

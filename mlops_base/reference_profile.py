@@ -113,11 +113,15 @@ def build_profile(
     predicted = pd.Series(list(predictions), dtype=object)
     if prediction_kind == "number":
         predicted = pd.to_numeric(predicted)
-    columns = {
+    prediction = column_profile(predicted, prediction_kind)
+    return {"format": FORMAT, "rows": len(rows), "columns": input_profiles(rows, kinds), PREDICTION: prediction}
+
+
+def input_profiles(rows: pd.DataFrame, kinds: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each input column's profile (`kinds`: the schema's `number`, `string` or `boolean`)."""
+    return {
         name: column_profile(rows[name], "number" if kind == "number" else "category") for name, kind in kinds.items()
     }
-    prediction = column_profile(predicted, prediction_kind)
-    return {"format": FORMAT, "rows": len(rows), "columns": columns, PREDICTION: prediction}
 
 
 def encode(profile: Mapping[str, Any]) -> tuple[bytes, str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops_base.reference_profile import build_profile
+from mlops_base.reference_profile import input_profiles
 from optional_layers.drift.reference import Bins, bins_of
 from optional_layers.drift.sequential import ColumnTest, log_threshold
 
@@ -29,8 +29,7 @@ class Shift:
 
 def reference_bins(frame: pd.DataFrame, kinds: Mapping[str, str]) -> dict[str, Bins]:
     """The bins of the frame's own profile (its input columns)."""
-    profile = build_profile(frame, kinds, [], "category")
-    return {name: bins_of(column) for name, column in profile["columns"].items()}
+    return {name: bins_of(column) for name, column in input_profiles(frame, kinds).items()}
 
 
 def stream(frame: pd.DataFrame, rows: int, rng: np.random.Generator, shift: Shift | None = None) -> pd.DataFrame:
