@@ -129,6 +129,27 @@ def mlops_prediction_recorder() -> Callable[[AnsweredPrediction], None] | None:
     hand the record on (a bounded queue), never block or raise."""
 
 
+class ScoredBatch(NamedTuple):
+    """One call of a served model: every row it scored in it (a micro-batch of requests, or one
+    large request) and its predictions. References, not copies: a layer keeps them and works off
+    the hot path."""
+
+    model_name: str
+    version: str
+    rows: Any  # a float64 array in `columns` order, or a frame of named columns
+    columns: Sequence[str]
+    predictions: Any
+
+
+@hookspec
+def mlops_batch_observer() -> Callable[[ScoredBatch], None] | None:
+    """A function the model server calls once per call of a served model that answered (e.g. to
+    follow the inputs' distribution per version), or None. Asked once, when the server starts
+    serving. Per call, not per request: under load one call answers many requests, so a layer that
+    needs no per-request fact costs the hot path almost nothing. It runs on the event loop: it
+    must only hand the batch on, never block; what it raises is logged and dropped."""
+
+
 @hookspec
 def mlops_metric_samples() -> list[tuple[str, str, dict[str, str], float]]:
     """Gauges the layer computes (name, help, labels, value), exported by the monitoring layer at

@@ -15,7 +15,7 @@ import pluggy
 
 from layer_api import hookspecs
 from layer_api.events import LIFECYCLE_EVENTS, SERVING_EVENTS, LifecycleEvent, ServingEvent, check_event
-from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo
+from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo, ScoredBatch
 from layer_api.state import read_state
 
 if TYPE_CHECKING:
@@ -119,6 +119,22 @@ class LayerManager:
                     log.exception("a layer failed to record prediction %s", prediction.request_id)
 
         return record
+
+    def batch_observer(self) -> Callable[[ScoredBatch], None] | None:
+        """One function calling every layer's batch observer (None when no layer observes), each
+        guarded: one that raises is logged and never fails the call it observed."""
+        observers = [o for o in self.pm.hook.mlops_batch_observer() if o is not None]
+        if not observers:
+            return None
+
+        def observe(batch: ScoredBatch) -> None:
+            for observer in observers:
+                try:
+                    observer(batch)
+                except Exception:  # an observer that breaks its contract never fails the answer
+                    log.exception("a layer failed to observe a batch of v%s", batch.version)
+
+        return observe
 
     def lifecycle_event(self, event: LifecycleEvent, payload: dict[str, Any]) -> None:
         check_event(event, LIFECYCLE_EVENTS)

@@ -120,7 +120,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         variants = served.variants = app.state.variants = VariantRegistry(
-            settings, source, new_runtime, on_event=layers.serving_event
+            settings, source, new_runtime, on_event=layers.serving_event, observe=layers.batch_observer()
         )
         plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         plane.record = layers.prediction_recorder()

@@ -20,7 +20,8 @@ from anyio import to_thread
 from mlops_base import tracing
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Settings
-from serving.batching import BatchStats, MicroBatcher
+from layer_api import ScoredBatch
+from serving.batching import BatchStats, MicroBatcher, PredictAsync
 from serving.model_source import ModelSource
 from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRef, ModelRuntime
 from serving.runtimes.factory import RuntimeFactory
@@ -65,8 +66,10 @@ class VariantRegistry:
         source: ModelSource,
         new_runtime: RuntimeFactory,
         on_event: Callable[[str, dict], None] | None = None,
+        observe: Callable[[ScoredBatch], None] | None = None,
     ):
         self._settings = settings
+        self._observe = observe  # called once per model call that answered (a layer's batch observer)
         self._source = source
         self._new_runtime = new_runtime
         self._on_event = on_event or (lambda event, payload: None)
@@ -148,7 +151,7 @@ class VariantRegistry:
         with self._lock:
             if new not in self._batchers:  # a shared runtime keeps the batcher it has
                 self._batchers[new] = MicroBatcher(
-                    new.predict_async,
+                    new.predict_async if self._observe is None else observed(new, self._observe),
                     self._settings.batch_max_rows,
                     self._settings.batch_max_wait_us,
                     self.batch_stats,
@@ -298,3 +301,19 @@ class _Lease:
     def __exit__(self, *exc_info) -> None:
         if self._runtime is not None:
             self._registry._drop_lease(self._runtime)
+
+
+def observed(runtime: ModelRuntime, observe: Callable[[ScoredBatch], None]) -> PredictAsync:
+    """The runtime's predict, handing each call that answered to `observe` (once per micro-batch,
+    not per request); what the observer raises is logged, never the caller's error."""
+    ref, columns, predict = runtime.info.ref, runtime.info.feature_names, runtime.predict_async
+
+    async def predict_observed(x: ModelInput):
+        predictions = await predict(x)
+        try:
+            observe(ScoredBatch(ref.model_name, ref.version, x, columns, predictions))
+        except Exception:
+            log.exception("a layer failed to observe a batch of v%s", ref.version)
+        return predictions
+
+    return predict_observed
