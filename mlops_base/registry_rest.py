@@ -151,6 +151,25 @@ class RegistryClient:
             f"artifact URI scheme {parsed.scheme!r} is not served here (mlflow-artifacts, s3, file)", 422
         )
 
+    def run_file(self, run_id: str, path: str, dst: Path) -> Path:
+        """One file of a run's artifacts (`path` under its artifact root) copied to `dst`."""
+        root = self._get(f"{API}/runs/get", {"run_id": run_id})["run"]["info"]["artifact_uri"]
+        parsed, relative = urlparse(root), _safe(path)
+        if parsed.scheme == "mlflow-artifacts":
+            self._get(f"{ARTIFACTS}/{posixpath.join(unquote(parsed.path).lstrip('/'), relative)}", stream_to=dst)
+        elif parsed.scheme in ("", "file"):
+            shutil.copyfile(posixpath.join(unquote(parsed.path), relative), dst)
+        elif parsed.scheme == "s3":
+            import boto3  # only for an s3:// artifact root
+
+            s3 = boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
+            s3.download_file(parsed.netloc, posixpath.join(unquote(parsed.path).strip("/"), relative), str(dst))
+        else:
+            raise RegistryError(
+                f"artifact URI scheme {parsed.scheme!r} is not served here (mlflow-artifacts, s3, file)", 422
+            )
+        return dst
+
     def _download_tree(self, root: str, path: str, dst: Path) -> None:
         listed = self._get(ARTIFACTS, {"path": posixpath.join(root, path) if path else root}).get("files", [])
         for entry in listed:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from anyio import to_thread
 
+from layer_api import ScoredBatch
 from mlops_base import tracing
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Settings
-from layer_api import ScoredBatch
 from serving.batching import BatchStats, MicroBatcher, PredictAsync
 from serving.model_source import ModelSource
 from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRef, ModelRuntime

@@ -31,19 +31,41 @@ class Bins:
 
     def counts(self, values: Sequence[Any]) -> np.ndarray:
         """How many of `values` fall in each bin."""
+        return np.bincount(self.indices(values), minlength=self.size)
+
+    def indices(self, values: Sequence[Any]) -> np.ndarray:
+        """The bin of each of `values`."""
         if self.kind == "number":
-            numbers = np.asarray(values, dtype=np.float64)
+            numbers = _numbers(values)
             missing = np.isnan(numbers)
-            counts = np.bincount(numeric_bin(numbers[~missing], self.edges) + 1, minlength=self.size)
-            counts[0] = int(missing.sum())
-            return counts
+            where = numeric_bin(np.where(missing, 0.0, numbers), self.edges) + 1
+            where[missing] = 0
+            return where
         column = np.asarray(values, dtype=object)
         missing = pd.isna(column)
-        names, where = np.unique(column[~missing].astype(str), return_inverse=True)
+        names, inverse = np.unique(column[~missing].astype(str), return_inverse=True)
         bins = np.array([self.categories.get(category_of(name), self.size - 1) for name in names], dtype=np.int64)
-        counts = np.bincount(bins[where], minlength=self.size)
-        counts[0] = int(missing.sum())
-        return counts
+        where = np.zeros(column.size, dtype=np.int64)
+        where[~missing] = bins[inverse]
+        return where
+
+    @property
+    def labels(self) -> list[str]:
+        """A name per bin, for people: `missing`, then the ranges or the categories."""
+        if self.kind == "category":
+            return ["missing", *self.categories, "other or unseen"]
+        edges = [f"{e:.4g}" for e in self.edges]
+        if not edges:
+            return ["missing", "present"]
+        middle = [f"[{low}, {high})" for low, high in zip(edges, edges[1:], strict=False)]
+        return ["missing", f"< {edges[0]}", *middle, f">= {edges[-1]}"]
+
+
+def _numbers(values: Sequence[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):  # e.g. text in a column the reference had as numbers: not a number
+        return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(np.float64)
 
 
 def bins_of(column: Mapping[str, Any]) -> Bins:

@@ -1,0 +1,101 @@
+"""What the drift layer adds to the model server: the monitor fed by the batch observer, `GET
+/drift`, and its state as gauges."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException
+
+from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
+from mlops_base.registry_rest import RegistryClient
+from mlops_base.settings import Settings
+from optional_layers.drift.monitor import DriftMonitor, FetchReference
+from optional_layers.drift.settings import DriftSettings
+from serving.api import ServedView, credential
+
+MAX_PROFILE_BYTES = 64 * 1024 * 1024  # a profile is ~64 KiB a column at most: anything larger is not one
+
+
+class ReferenceMismatch(ValueError):
+    """The artifact is not the profile the version was registered with."""
+
+
+def registry_reference(tracking_uri: str) -> FetchReference:
+    """The reference profile of a registered version, read from its training run and checked
+    against the digest on the version; None when the version has none (trained before drift)."""
+
+    def fetch(model_name: str, version: str) -> Mapping[str, Any] | None:
+        with RegistryClient(tracking_uri) as client:
+            found = client.model_version(model_name, version)
+            digest = found.tags.get(PROFILE_TAG)
+            if not digest:
+                return None
+            with tempfile.TemporaryDirectory(prefix="mlops-drift-") as tmp:
+                path = client.run_file(found.run_id, PROFILE_ARTIFACT, Path(tmp) / PROFILE_ARTIFACT)
+                if path.stat().st_size > MAX_PROFILE_BYTES:
+                    raise ReferenceMismatch(f"{PROFILE_ARTIFACT} of v{version} is larger than any profile")
+                data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ReferenceMismatch(f"{PROFILE_ARTIFACT} of v{version} does not match the version's {PROFILE_TAG}")
+        return json.loads(data)
+
+    return fetch
+
+
+def monitor_of(settings: Settings, fetch_reference: FetchReference | None = None) -> DriftMonitor:
+    layer = DriftSettings.of(settings)
+    return DriftMonitor(
+        settings.model_name,
+        fetch_reference or registry_reference(settings.mlflow_tracking_uri),
+        layer.drift_alpha,
+        layer.drift_min_effect,
+        layer.drift_look_rows,
+    )
+
+
+def gauges(state: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], float]]:
+    """Per served version and column: the test's statistic, its threshold, the effect and the decision."""
+    samples = []
+    for version in state["versions"]:
+        labels = {"version": version["version"]}
+        samples.append(("mlops_drift_rows", "Rows of the version the drift tests looked at", labels, version["rows"]))
+        for column in version["columns"]:
+            at = {**labels, "column": column["column"]}
+            if column["statistic"] is not None:
+                samples.append(("mlops_drift_statistic", "log of the column's drift e-value", at, column["statistic"]))
+            samples.append(("mlops_drift_threshold", "log e-value at which the column alarms", at, column["threshold"]))
+            samples.append(("mlops_drift_effect", "PSI of the live rows against the reference", at, column["effect"]))
+            detected = 1.0 if column["decision"] == "drift" else 0.0
+            samples.append(("mlops_drift_detected", "1 once the column drifted from its reference", at, detected))
+    return samples
+
+
+ERRORS = {
+    401: {"description": "no reload credential, or an invalid one"},
+    403: {"description": "another scope's credential"},
+    429: {"description": "too many invalid credentials from this client; see Retry-After"},
+    503: {"description": "the drift layer has not started"},
+}
+
+
+def router(current: Callable[[], DriftMonitor | None], served: Callable[[], ServedView | None]) -> APIRouter:
+    routes = APIRouter(tags=["drift"])
+
+    @routes.get("/drift", responses=ERRORS)
+    def drift(_: Annotated[str, credential("reload")]) -> dict[str, Any]:
+        """Per served version: whether its inputs or predictions drifted from its reference profile,
+        and per column the test's statistic (log e-value), its threshold, the effect (PSI), the
+        decision and the reference and live shares per bin (needs the reload credential: the
+        reference describes the training data)."""
+        monitor, view = current(), served()
+        if monitor is None or view is None:
+            raise HTTPException(503, "the drift layer has not started")
+        return monitor.state(view.versions())
+
+    return routes
