@@ -18,6 +18,7 @@ from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import MIRROR_PREFIX, AliasMove
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
+from optional_layers.drift.serving import registry_reference
 from tests.core_assets.runs import release, resources, run_job, step_failure
 
 ASSETS = [features, trained_model, registered_model_version, served_alias]
@@ -68,6 +69,8 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     assert run.data.tags[PROFILE_TAG] == hashlib.sha256(data).hexdigest() == version.tags[PROFILE_TAG]
     assert sorted(profile["columns"]) == sorted(_metadata(result, "features")["feature_names"])
     assert sorted(profile["prediction"]["categories"]) == ["0", "1", "2"]
+    # the model server's drift layer reads it back over MLflow's REST API, checked against the digest
+    assert registry_reference(settings.mlflow_tracking_uri)(settings.model_name, version.version) == profile
 
     feats = _metadata(result, "features")
     assert feats["train_rows"] + feats["test_rows"] == 150 == feats["dagster/row_count"]
