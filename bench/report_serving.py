@@ -22,6 +22,7 @@ SERVING_ORDER = [  # the shipped configuration first, the tuned and layered ones
     "ours_monitoring",
     "ours_logging",
     "ours_evaluation",
+    "ours_drift",
     "ours_predict_token",
     "ours_tracing",
     "ours_tracing_all",
@@ -34,6 +35,7 @@ LAYER_TARGETS = {
     "ours_monitoring": ("monitoring layer", 0.03),
     "ours_logging": ("logging layer, Loki unreachable,", 0.03),
     "ours_evaluation": ("evaluation layer's prediction log", 0.03),
+    "ours_drift": ("drift layer (every column and the prediction tested)", 0.03),
     "ours_tracing": ("tracing at the default sampling", 0.03),
     "ours_tracing_all": ("tracing of every request (exporter included)", 0.30),
 }

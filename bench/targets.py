@@ -249,6 +249,11 @@ def build_targets(
                 "MLOPS_STATE_DIR": str(workdir / "state"),
             },
         ),
+        this_server(
+            "ours_drift",
+            "this server, batching + drift on (every column tested)",
+            {**ours, "MLOPS_ENVS_DIR": str(_envs_with(workdir, "drift"))},
+        ),
         replace(
             this_server(
                 "ours_predict_token",
