@@ -13,6 +13,7 @@ LifecycleEvent = Literal[
     "deploy_refused",
     "rolled_back",
     "readiness_failed",
+    "drift_detected",
 ]
 # what the model server tells `mlops_serving_event` subscribers
 ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
@@ -21,7 +22,7 @@ LIFECYCLE_EVENTS: frozenset[str] = frozenset(get_args(LifecycleEvent))
 SERVING_EVENTS: frozenset[str] = frozenset(get_args(ServingEvent))
 # lifecycle events that say something went wrong (logged as warnings)
 WARNING_EVENTS: frozenset[str] = frozenset(
-    {"gate_failed", "deploy_failed", "deploy_refused", "rolled_back", "readiness_failed"}
+    {"gate_failed", "deploy_failed", "deploy_refused", "rolled_back", "readiness_failed", "drift_detected"}
 )
 
 

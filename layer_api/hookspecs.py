@@ -194,7 +194,8 @@ def mlops_request_rows_in_memory(
 @hookspec
 def mlops_lifecycle_event(event: LifecycleEvent, payload: dict[str, Any]) -> None:
     """React to a release event: gate_failed, version_registered, served, deploy_failed,
-    deploy_refused, rolled_back, readiness_failed. Called in the Dagster run or sensor that caused it.
+    deploy_refused, rolled_back, readiness_failed, drift_detected. Called in the Dagster run or
+    sensor that caused it.
 
     Each subscribing layer is called in a hook call of its own (wrappers wrap each one), so a
     subscriber that raises is logged and neither fails the pipeline nor stops the others.

@@ -18,6 +18,7 @@ ALERT_EVENTS = {
     "deploy_refused": ":no_entry_sign: deploy refused, alias unchanged",
     "rolled_back": ":leftwards_arrow_with_hook: rolled back",
     "readiness_failed": ":warning: registration failed, not deployed",
+    "drift_detected": ":chart_with_downwards_trend: inputs drifted from the version's reference",
 }
 
 _log = logging.getLogger("mlops.alerts")

@@ -45,6 +45,12 @@ class DriftLayer:
         )
 
     @hookimpl
+    def mlops_dagster_definitions(self):
+        from optional_layers.drift.definitions import drift_definitions  # Dagster only where it runs
+
+        return drift_definitions(self.settings)
+
+    @hookimpl
     def mlops_gitops_files(self) -> dict[str, str]:
         rules = Path(__file__).parent / "rules" / "drift-alerts.yaml"
         return {f"{GITOPS_APP}/manifests/prometheusrule.yaml": prometheus_rule("mlops-drift", rules, RULES_SOURCE)}

@@ -1,0 +1,153 @@
+"""What the drift layer adds to the Dagster code location: the `feature_drift` asset (per served
+version and column: the test's statistic, its threshold, the effect, the decision and reference vs
+live), and the sensor that, when a replica's tests confirm a drift, emits `drift_detected` (the
+alerts layer posts it) and materializes the asset.
+
+Each replica tests the traffic it answers (`GET /drift` of each): a drift on any of them counts.
+"""
+
+import json
+from typing import Any
+
+import httpx
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    DefaultSensorStatus,
+    Definitions,
+    EnvVar,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    asset,
+    define_asset_job,
+    sensor,
+)
+
+from core_assets.api import TRIGGER_TAG
+from layer_api.manager import LayerManager
+from mlops_base.settings import Settings
+
+TRIGGER = "drift"
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+class DriftSource(ConfigurableResource):
+    """Every model-server replica's `GET /drift` (needs the reload credential)."""
+
+    serving_urls: list[str]
+    reload_token: str  # RELOAD_SECRET_TOKEN, through EnvVar
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """Per replica URL, its /drift; raises when none answers."""
+        states, errors = {}, []
+        for url in self.serving_urls:
+            try:
+                response = httpx.get(
+                    f"{url.rstrip('/')}/drift", headers={"Authorization": f"Bearer {self.reload_token}"}, timeout=30
+                )
+                response.raise_for_status()
+                states[url] = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                errors.append(f"{url}: {type(exc).__name__}: {exc}")
+        if not states:
+            raise RuntimeError("no model server answered /drift: " + "; ".join(errors or ["no SERVING_URL"]))
+        return states
+
+
+def sparkline(shares: list[float]) -> str:
+    """Shares per bin as a row of bars, scaled to the largest."""
+    top = max(shares, default=0.0) or 1.0
+    return "".join(BARS[round(share / top * (len(BARS) - 1))] for share in shares)
+
+
+def version_table(version: dict[str, Any]) -> str:
+    lines = [
+        f"**v{version['version']}** ({', '.join(version['aliases']) or 'not served'}): {version['status']}, "
+        f"{version['rows']:,} rows" + (f" ({version['reason']})" if version["reason"] else ""),
+        "",
+    ]
+    if not version["columns"]:
+        return "\n".join(lines)
+    lines += [
+        "| column | statistic | threshold | effect (PSI) | decision | reference | live |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in version["columns"]:
+        statistic = "" if c["statistic"] is None else f"{c['statistic']:.2f}"
+        lines.append(
+            f"| {c['column']} | {statistic} | {c['threshold']:.2f} | {c['effect']:.3f} | {c['decision']} "
+            f"| `{sparkline(c['reference'])}` | `{sparkline(c['live'])}` |"
+        )
+    return "\n".join(lines)
+
+
+def drifted(states: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Per version, the columns any replica found drifted."""
+    found: dict[str, set[str]] = {}
+    for state in states.values():
+        for version in state["versions"]:
+            if version["status"] == "drift":
+                found.setdefault(version["version"], set()).update(version["drifted"])
+    return {version: sorted(columns) for version, columns in found.items()}
+
+
+@asset(group_name="drift")
+def feature_drift(context: AssetExecutionContext, drift_source: DriftSource) -> MaterializeResult:
+    """Per served version and replica: each input column's and the prediction's drift test against
+    the version's reference profile (statistic = log e-value, alarming at its threshold when the
+    effect is at least DRIFT_MIN_EFFECT), with the reference and live shares per bin."""
+    states = drift_source.read()
+    sections = []
+    for url, state in states.items():
+        sections.append(f"### {url}\n")
+        sections += [version_table(version) for version in state["versions"]]
+    found = drifted(states)
+    context.log.info(f"drifted: {found or 'nothing'}")
+    return MaterializeResult(
+        metadata={
+            "drifted": MetadataValue.json(found),
+            "tests": MetadataValue.md("\n\n".join(sections)),
+            "alpha": next(iter(states.values()))["alpha"],
+            "min_effect": next(iter(states.values()))["min_effect"],
+        }
+    )
+
+
+feature_drift_job = define_asset_job("feature_drift_job", selection=[feature_drift])
+
+
+@sensor(job=feature_drift_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def drift_sensor(context: SensorEvaluationContext, drift_source: DriftSource, layers: ResourceParam[LayerManager]):
+    """A drift a replica confirmed: `drift_detected` (version, columns) once per version and set of
+    columns, and `feature_drift` materialized to show it."""
+    try:
+        found = drifted(drift_source.read())
+    except RuntimeError as exc:
+        return SkipReason(str(exc))
+    seen: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
+    new = {version: columns for version, columns in found.items() if seen.get(version) != columns}
+    if not new:
+        return SkipReason(f"no new drift ({len(found)} version(s) drifted before)" if found else "no drift")
+    for version, columns in new.items():
+        layers.lifecycle_event("drift_detected", {"version": version, "columns": ", ".join(columns)})
+    context.update_cursor(json.dumps({**seen, **new}))
+    key = ";".join(f"v{version}:{','.join(columns)}" for version, columns in sorted(new.items()))
+    return RunRequest(run_key=f"drift-{key}", tags={TRIGGER_TAG: TRIGGER})
+
+
+def drift_definitions(settings: Settings) -> Definitions:
+    urls = settings.replica_url_list or [settings.serving_url]
+    return Definitions(
+        assets=[feature_drift],
+        jobs=[feature_drift_job],
+        sensors=[drift_sensor],
+        resources={
+            "drift_source": DriftSource(
+                serving_urls=[url for url in urls if url], reload_token=EnvVar("RELOAD_SECRET_TOKEN")
+            )
+        },
+    )
