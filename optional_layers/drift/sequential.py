@@ -70,7 +70,6 @@ class ColumnTest:
     looks: int = 0
     rows: int = 0
     log_score: float = -math.inf
-    effect: float = 0.0
     alarmed_at: int | None = None  # the row count of the first look that alarmed
     # the live bets: each one's log weight, its rows' counts per bin, its log value
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -79,27 +78,36 @@ class ColumnTest:
     def __post_init__(self) -> None:
         self._log_reference = np.log(self.reference)
         self.counts = np.zeros((0, self.reference.size))
+        self._leading: int | None = None  # the bet that carries the most evidence
+
+    @property
+    def effect(self) -> float:
+        """The PSI of the rows of the leading bet against the reference (0 with no bet): computed
+        when read, not at every look (the decision reads it only once the evidence is there)."""
+        return 0.0 if self._leading is None else psi(self.reference, self.counts[self._leading])
 
     def update(self, counts: np.ndarray) -> bool:
         """One look: the new rows' counts per bin. True once the column has alarmed."""
         counts = np.asarray(counts, dtype=np.float64)
-        if counts.sum() == 0:
+        rows = int(counts.sum())
+        if rows == 0:
             return self.alarmed_at is not None
         j = self.looks
-        self.looks, self.rows = j + 1, self.rows + int(counts.sum())
+        self.looks, self.rows = j + 1, self.rows + rows
         self.weights = np.append(self.weights, -math.log((j + 1) * (j + 2)))  # a bet from this look on
         self.counts = np.vstack([self.counts, np.zeros_like(counts)]) + counts
         values = log_bayes_factors(self.counts, self._log_reference)
         kept = values > PRUNE_LOG
         if kept.sum() > MAX_BETS:
             kept &= self.weights + values >= np.sort(self.weights + values)[-MAX_BETS]
-        self.weights, self.counts, values = self.weights[kept], self.counts[kept], values[kept]
+        if not kept.all():
+            self.weights, self.counts, values = self.weights[kept], self.counts[kept], values[kept]
         if not values.size:
-            self.log_score, self.effect = -math.inf, 0.0
+            self.log_score, self._leading = -math.inf, None
             return self.alarmed_at is not None
         weighted = self.weights + values
         self.log_score = float(np.logaddexp.reduce(weighted))
-        self.effect = psi(self.reference, self.counts[int(np.argmax(weighted))])
+        self._leading = int(np.argmax(weighted))
         if self.alarmed_at is None and self.log_score >= self.log_threshold and self.effect >= self.min_effect:
             self.alarmed_at = self.rows
         return self.alarmed_at is not None
