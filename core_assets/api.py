@@ -15,6 +15,8 @@ the core may reshape its private modules without breaking them. Keep it small an
 - `ROLLBACK_JOB`: the name of that job, for a sensor's `job_name`.
 - `promote_run_config(reason)`, `PROMOTE_JOB`: the same for promoting the challenger to champion.
 - `TRIGGER_TAG`: the run tag naming what decided a move (shown as the move's trigger).
+- `TRAIN_JOB`, `train_run_config(labelled_traffic_since)`: the training run (features to a released
+  challenger), with the served traffic answered since then and fed back added to the dataset.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from core_assets.release.registry import REGISTRY_ERRORS, AliasMove, alias_versi
 from core_assets.resources import MlflowRegistry
 
 ROLLBACK_JOB = "rollback_job"
+TRAIN_JOB = "train_job"
 PROMOTE_JOB = "promote_job"
 
 __all__ = [
     "PROMOTE_JOB",
     "REGISTRY_ERRORS",
     "ROLLBACK_JOB",
+    "TRAIN_JOB",
     "TRIGGER_TAG",
     "AliasMove",
     "MlflowRegistry",
@@ -39,4 +43,10 @@ __all__ = [
     "mirrored_moves",
     "promote_run_config",
     "rollback_run_config",
+    "train_run_config",
 ]
+
+
+def train_run_config(labelled_traffic_since: float) -> dict:
+    """`train_job`'s run config adding the labelled traffic answered since then (epoch seconds)."""
+    return {"ops": {"features": {"config": {"labelled_traffic_since": labelled_traffic_since}}}}

@@ -25,6 +25,7 @@ from core_assets.lib.data import (
     build_features,
     load_dataset,
     read_file,
+    with_labelled_traffic,
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
@@ -47,6 +48,11 @@ class FeaturesConfig(Config):
     accept_schema_change: bool = Field(
         False, description="train on columns that differ from the newest registered version's (a new model schema)"
     )
+    labelled_traffic_since: float | None = Field(
+        None,
+        description="add the served traffic answered since this time (epoch seconds) whose outcomes were fed "
+        "back (the evaluation layer's log, its inputs kept): set by a drift retrain",
+    )
 
 
 @asset(group_name="core")
@@ -66,6 +72,12 @@ def features(
         else:
             frame = load_dataset(
                 settings.dataset, settings.target_column, settings.env_dir, settings.mlflow_tracking_uri
+            )
+        traffic_rows = 0
+        if config.labelled_traffic_since is not None:
+            frame, traffic_rows = with_labelled_traffic(
+                frame,
+                layers.labelled_traffic(settings.model_name, config.labelled_traffic_since, settings.target_column),
             )
         # an optional layer (e.g. a feature store) may store it and provide the training frame
         provided = layers.feature_source(frame)
@@ -100,6 +112,7 @@ def features(
             "feature_names": feature_set.feature_names,
             "data_hash": feature_set.data_hash,
             "split_seed": settings.split_seed,
+            **({"labelled_traffic_rows": traffic_rows} if config.labelled_traffic_since is not None else {}),
         }
     )
     return feature_set

@@ -95,6 +95,14 @@ def mlops_feature_source(dataset: pd.DataFrame) -> pd.DataFrame | None:
 
 
 @hookspec
+def mlops_labelled_traffic(model_name: str, since: float, target: str) -> pd.DataFrame | None:
+    """The model server's answered inputs since `since` (epoch seconds), each row joined with its
+    fed-back outcome: the logged input columns, and the outcome as column `target`; None when the
+    layer keeps none. Called by `features` in a run that asks for them (a drift retrain): the rows
+    of every layer that returns some are added to the env's dataset."""
+
+
+@hookspec
 def mlops_release_check(model_name: str, version: str) -> str | None:
     """Veto moving an alias to `version`: return why (the alias stays where it is), or None.
 

@@ -82,6 +82,10 @@ class LayerManager:
     def feature_source(self, dataset: pd.DataFrame) -> pd.DataFrame | None:
         return self.pm.hook.mlops_feature_source(dataset=dataset)
 
+    def labelled_traffic(self, model_name: str, since: float, target: str) -> list[pd.DataFrame]:
+        frames = self.pm.hook.mlops_labelled_traffic(model_name=model_name, since=since, target=target)
+        return [frame for frame in frames if frame is not None]
+
     def release_refusals(self, model_name: str, version: str) -> list[str]:
         reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version)
         return [reason for reason in reasons if reason]

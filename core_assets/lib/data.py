@@ -95,6 +95,25 @@ def load_dataset(dataset: str, target_column: str, env_dir: Path, tracking_uri: 
     return read_file(resolve_path(dataset, env_dir))
 
 
+def with_labelled_traffic(frame: pd.DataFrame, traffic: list[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    """The dataset plus the labelled traffic the layers returned (`mlops_labelled_traffic`), in the
+    dataset's columns; how many rows were added. No labelled traffic at all is an error: a retrain
+    asked for it, and would otherwise learn nothing new."""
+    import pandas as pd
+
+    rows = [part for part in traffic if len(part)]
+    if not rows:
+        raise DataValidationError(
+            "the run asks for labelled traffic and no layer has any: turn the evaluation layer on with "
+            "PREDICTION_LOG_INPUTS=all and feed outcomes back (POST /feedback)"
+        )
+    added = pd.concat(rows, ignore_index=True)
+    missing = [column for column in frame.columns if column not in added.columns]
+    if missing:
+        raise DataValidationError(f"the labelled traffic lacks the dataset's column(s) {', '.join(missing)}")
+    return pd.concat([frame, added[list(frame.columns)]], ignore_index=True), len(added)
+
+
 def validate_dataset(frame: pd.DataFrame, target_column: str, task: Task = "classification") -> None:
     """Raise DataValidationError naming every problem: missing target, too few rows, unsupported or
     mixed column types, a column with no value, infinite numbers, missing or non-numeric targets."""

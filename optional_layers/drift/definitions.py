@@ -7,6 +7,8 @@ Each replica tests the traffic it answers (`GET /drift` of each): a drift on any
 """
 
 import json
+import math
+import time
 from typing import Any
 
 import httpx
@@ -27,19 +29,24 @@ from dagster import (
     sensor,
 )
 
-from core_assets.api import TRIGGER_TAG
+from core_assets.api import TRAIN_JOB, TRIGGER_TAG, train_run_config
 from layer_api.manager import LayerManager
 from mlops_base.settings import Settings
+from optional_layers.drift.settings import DriftSettings
 
 TRIGGER = "drift"
 BARS = " ▁▂▃▄▅▆▇█"
 
 
 class DriftSource(ConfigurableResource):
-    """Every model-server replica's `GET /drift` (needs the reload credential)."""
+    """Every model-server replica's `GET /drift` (needs the reload credential), and what the
+    retrain sensor does with a drift."""
 
     serving_urls: list[str]
     reload_token: str  # RELOAD_SECRET_TOKEN, through EnvVar
+    auto_retrain: bool
+    retrain_window_s: float
+    cooldown_s: float
 
     def read(self) -> dict[str, dict[str, Any]]:
         """Per replica URL, its /drift; raises when none answers."""
@@ -139,15 +146,46 @@ def drift_sensor(context: SensorEvaluationContext, drift_source: DriftSource, la
     return RunRequest(run_key=f"drift-{key}", tags={TRIGGER_TAG: TRIGGER})
 
 
+@sensor(job_name=TRAIN_JOB, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def drift_retrain_sensor(context: SensorEvaluationContext, drift_source: DriftSource):
+    """AUTO_RETRAIN: a drifted version starts one training run (trigger `drift`) on the env's data
+    plus the traffic of DRIFT_RETRAIN_WINDOW whose outcomes were fed back; the gate judges it
+    against the champion and, passed, it is released as challenger B. At most one per version per
+    DRIFT_COOLDOWN: a refused gate is the gate's alert, not a loop."""
+    if not drift_source.auto_retrain:
+        return SkipReason("AUTO_RETRAIN is off")
+    try:
+        found = drifted(drift_source.read())
+    except RuntimeError as exc:
+        return SkipReason(str(exc))
+    now = time.time()
+    retrained: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
+    due = sorted(v for v in found if now - retrained.get(v, -math.inf) >= drift_source.cooldown_s)
+    if not due:
+        return SkipReason("no drift" if not found else f"drifted {sorted(found)}: retrained within DRIFT_COOLDOWN")
+    context.update_cursor(json.dumps({**retrained, **dict.fromkeys(due, now)}))
+    columns = sorted({column for version in due for column in found[version]})
+    return RunRequest(
+        run_key=f"drift-retrain-{'-'.join(due)}-{int(now)}",
+        run_config=train_run_config(now - drift_source.retrain_window_s),
+        tags={TRIGGER_TAG: TRIGGER, "mlops/drifted": f"v{', v'.join(due)}: {', '.join(columns)}"},
+    )
+
+
 def drift_definitions(settings: Settings) -> Definitions:
+    layer = DriftSettings.of(settings)
     urls = settings.replica_url_list or [settings.serving_url]
     return Definitions(
         assets=[feature_drift],
         jobs=[feature_drift_job],
-        sensors=[drift_sensor],
+        sensors=[drift_sensor, drift_retrain_sensor],
         resources={
             "drift_source": DriftSource(
-                serving_urls=[url for url in urls if url], reload_token=EnvVar("RELOAD_SECRET_TOKEN")
+                serving_urls=[url for url in urls if url],
+                reload_token=EnvVar("RELOAD_SECRET_TOKEN"),
+                auto_retrain=layer.auto_retrain,
+                retrain_window_s=layer.drift_retrain_window.total_seconds(),
+                cooldown_s=layer.drift_cooldown.total_seconds(),
             )
         },
     )

@@ -14,6 +14,8 @@ from mlops_base.settings import Settings
 from optional_layers.evaluation.settings import EvaluationSettings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from optional_layers.evaluation.serving import Evaluation
     from serving.api import Protocol, ServedView
 
@@ -68,6 +70,24 @@ class EvaluationLayer:
     @hookimpl
     def mlops_metric_samples(self) -> list[tuple[str, str, dict[str, str], float]]:
         return self.evaluation.gauges() if self.evaluation is not None else []
+
+    @hookimpl
+    def mlops_labelled_traffic(self, model_name: str, since: float, target: str) -> pd.DataFrame | None:
+        """Outcomes whose predictions' inputs the log kept (PREDICTION_LOG_INPUTS), read from the
+        outcome store this env's servers write."""
+        import pandas as pd
+
+        from optional_layers.evaluation.store import OutcomeStore, engine_for
+
+        layer = EvaluationSettings.of(self.settings)
+        engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
+        try:
+            labelled = OutcomeStore(engine, self.settings.task, 0).labelled_inputs(model_name, since)
+        finally:
+            engine.dispose()
+        if not labelled:
+            return None
+        return pd.DataFrame([{**record, target: label} for record, label in labelled])
 
     @hookimpl
     def mlops_dagster_definitions(self):

@@ -71,8 +71,9 @@ class Chunk(NamedTuple):
 
 
 def encode(batch: Sequence[AnsweredPrediction], inputs: Inputs) -> list[Chunk]:
-    """The batch as lines of the log: the store's columns, plus (PREDICTION_LOG_INPUTS not off) an
-    `inputs` column: the request's records where drawn, else null."""
+    """The batch as lines of the log and the store's rows: the store's columns, plus
+    (PREDICTION_LOG_INPUTS not off) an `inputs` column: the request's records where drawn, else
+    null (an outcome fed back for it keeps them: labelled traffic a drift retrain learns from)."""
     chunks = []
     for columns in by_prefix(batch):
         answers = answer_batch(columns)
@@ -82,7 +83,7 @@ def encode(batch: Sequence[AnsweredPrediction], inputs: Inputs) -> list[Chunk]:
             drawn = inputs.drawn(len(rows))
             kept = [inputs.records(r, n) if d else None for r, n, d in zip(rows, names, drawn, strict=True)]
             line = line[:-1] + b',"inputs":' + dumps(kept) + b"}"  # one more key in the object
-        chunks.append(Chunk(line + b"\n", answers, len(columns[0])))
+        chunks.append(Chunk(line + b"\n", answers._replace(answers=line), len(columns[0])))  # the store's row: the same
     return chunks
 
 

@@ -26,7 +26,9 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -64,6 +66,7 @@ OUTCOMES = Table(
     Column("bucket", Integer),  # the routing bucket; empty: the caller named the variant or version
     Column("predictions", Text, nullable=False),  # JSON list, one per row
     Column("label", Text, nullable=False),  # JSON list, one per row
+    Column("inputs", Text),  # JSON list of the rows' input records, when the log kept them
     Column("received_at", Float, nullable=False, index=True),
     Column("source", String(64), nullable=False),  # the name of the credential that sent it
 )
@@ -99,6 +102,9 @@ def engine_for(url: str, state_dir: Path):
             connection.execute("PRAGMA busy_timeout=10000")
 
     METADATA.create_all(engine)
+    with engine.begin() as connection:  # a store made before outcomes kept their inputs
+        if "inputs" not in {column["name"] for column in inspect(connection).get_columns(OUTCOMES.name)}:
+            connection.execute(text(f"ALTER TABLE {OUTCOMES.name} ADD COLUMN inputs TEXT"))
     return engine
 
 
@@ -112,6 +118,7 @@ class Answer:
     version: str
     bucket: int | None
     predictions: list
+    inputs: list | None = None  # the rows' input records, when the log kept them
 
 
 def _outcome_row(prediction_id: str, answer: Answer, labels: list, now: float, source: str) -> dict[str, Any]:
@@ -124,6 +131,7 @@ def _outcome_row(prediction_id: str, answer: Answer, labels: list, now: float, s
         "bucket": answer.bucket,
         "predictions": orjson.dumps(answer.predictions).decode(),
         "label": orjson.dumps(labels).decode(),
+        "inputs": None if answer.inputs is None else orjson.dumps(answer.inputs).decode(),
         "received_at": now,
         "source": source,
     }
@@ -160,6 +168,7 @@ class OutcomeStore:
         found: dict[str, Answer] = {}
         rows = connection.scalars(select(ANSWER_BATCHES.c.answers).where(ANSWER_BATCHES.c.id.in_(holding)))
         for columns in (orjson.loads(line) for row in rows for line in row.split(b"\n")):
+            inputs = columns.get("inputs") or [None] * len(columns["prediction_id"])
             for index, prediction_id in enumerate(columns["prediction_id"]):
                 if prediction_id in ids:
                     found[prediction_id] = Answer(
@@ -169,6 +178,7 @@ class OutcomeStore:
                         columns["version"][index],
                         columns["bucket"][index],
                         columns["predictions"][index],
+                        inputs[index],
                     )
         return found
 
@@ -240,6 +250,22 @@ class OutcomeStore:
             Outcome(row.alias, row.version, prediction, label, row.received_at, row.source, row.bucket is not None)
             for row in rows
             for prediction, label in zip(orjson.loads(row.predictions), orjson.loads(row.label), strict=True)
+        ]
+
+    def labelled_inputs(self, model_name: str, since: float) -> list[tuple[dict[str, Any], Any]]:
+        """Every scored row of `model_name` answered after `since` whose inputs the log kept, with
+        its fed-back outcome: (input record, label), oldest first."""
+        query = (
+            select(OUTCOMES.c.inputs, OUTCOMES.c.label)
+            .where(OUTCOMES.c.model_name == model_name, OUTCOMES.c.answered_at > since, OUTCOMES.c.inputs.is_not(None))
+            .order_by(OUTCOMES.c.answered_at)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            (record, label)
+            for row in rows
+            for record, label in zip(orjson.loads(row.inputs), orjson.loads(row.label), strict=True)
         ]
 
     def prune(self, now: float | None = None) -> None:

@@ -27,6 +27,7 @@ def test_the_expected_hooks_exist():
         "mlops_metric_samples",
         "mlops_prediction_recorder",
         "mlops_batch_observer",
+        "mlops_labelled_traffic",
     }
 
 
