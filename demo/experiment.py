@@ -48,16 +48,21 @@ def env_with_evaluation(repo_env_dir: Path, state_dir: Path) -> Path:
     platform.env (the repo's own stays as it is)."""
     env_dir = state_dir / "env" / repo_env_dir.name
     shutil.copytree(repo_env_dir, env_dir, ignore=shutil.ignore_patterns("optional"))
+    set_env_settings(env_dir, EXPERIMENT_SETTINGS)
+    layer_toggle.apply(layer_toggle.plan(env_dir, "on", "evaluation"))
+    return env_dir
+
+
+def set_env_settings(env_dir: Path, values: dict[str, str]) -> None:
+    """Set `values` in the env's platform.env (replacing a line that sets one)."""
     settings_file = env_dir / "platform.env"
     text = settings_file.read_text()
-    for name, value in EXPERIMENT_SETTINGS.items():
+    for name, value in values.items():
         line = f"{name}={value}"
         text, found = re.subn(rf"^{name}=.*$", line, text, flags=re.MULTILINE)
         if not found:
             text += f"\n{line}\n"
     settings_file.write_text(text)
-    layer_toggle.apply(layer_toggle.plan(env_dir, "on", "evaluation"))
-    return env_dir
 
 
 def _truth(prediction: int, accuracy: float, rng: random.Random) -> int:

@@ -1,8 +1,9 @@
 """`mlops demo`: the one-commit flow, headless, on a throwaway platform, with timings.
 
 Train, gate, register, READY, served (by the readiness sensor), traffic split, then an injected
-deploy failure (a corrupt artifact) that the rollback sensor must undo, and an online experiment
-whose fed-back outcomes get the challenger promoted by the evaluation layer.
+deploy failure (a corrupt artifact) that the rollback sensor must undo, an online experiment
+whose fed-back outcomes get the challenger promoted by the evaluation layer, and a drift: the
+platform restarted with the drift layer on retrains on the labelled traffic and releases it as B.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core_assets.lib.data import builtin_features
+from demo.drift_scene import env_with_drift, run_drift_scene
 from demo.experiment import (
+    SOURCES,
     env_with_evaluation,
     feedback_credentials,
     feedback_setting,
@@ -36,6 +39,7 @@ class DemoReport:
     serve_times: list[float] = field(default_factory=list)
     rolled_back: bool = False
     evaluation: dict | None = None  # the final /evaluation of the experiment
+    drift_release_s: float | None = None  # from the confirmed drift to its retrained version served as B
 
     def add(self, line: str) -> None:
         self.lines.append(line)
@@ -120,6 +124,14 @@ def _run_demo(state_dir: Path, releases: int, tokens: dict[str, str]) -> DemoRep
         )
         for run in promotion_runs(dag):  # the alias is served before its run records its end
             report.add(f"promote_job run {run['runId'][:8]} {dag.wait(run['runId'])}, trigger evaluation")
+
+        stop_platform(services)
+        env_with_drift(settings.env_dir)
+        print("mlops demo: the platform again, with the drift layer on and AUTO_RETRAIN=true", flush=True)
+        services = start_platform(settings)
+        report.drift_release_s = run_drift_scene(
+            server_url, dag, settings.reload_secret_token, tokens[SOURCES[0]], report.add
+        )
     finally:
         stop_platform(services)
     return report

@@ -17,7 +17,6 @@ from dagster import (
     ConfigurableResource,
     DefaultSensorStatus,
     Definitions,
-    EnvVar,
     MaterializeResult,
     MetadataValue,
     ResourceParam,
@@ -33,35 +32,42 @@ from core_assets.api import TRAIN_JOB, TRIGGER_TAG, train_run_config
 from layer_api.manager import LayerManager
 from mlops_base.settings import Settings
 from optional_layers.drift.settings import DriftSettings
+from serving_client import ServingError, replica_urls
 
 TRIGGER = "drift"
 BARS = " ▁▂▃▄▅▆▇█"
 
 
 class DriftSource(ConfigurableResource):
-    """Every model-server replica's `GET /drift` (needs the reload credential), and what the
-    retrain sensor does with a drift."""
+    """Every model-server replica's `GET /drift` (the replicas a release reaches: SERVING_URL,
+    SERVING_REPLICA_URLS or SERVING_REPLICAS_DNS), and what the retrain sensor does with a drift."""
 
-    serving_urls: list[str]
-    reload_token: str  # RELOAD_SECRET_TOKEN, through EnvVar
+    url: str = ""
+    replica_urls: str = ""
+    replicas_dns: str = ""
     auto_retrain: bool
     retrain_window_s: float
     cooldown_s: float
 
-    def read(self) -> dict[str, dict[str, Any]]:
-        """Per replica URL, its /drift; raises when none answers."""
+    def read(self, reload_token: str) -> dict[str, dict[str, Any]]:
+        """Per replica URL, its /drift (`reload_token`: the operator's credential it needs);
+        RuntimeError when none answers."""
         states, errors = {}, []
-        for url in self.serving_urls:
+        try:
+            urls = replica_urls(self.url, self.replica_urls, self.replicas_dns)
+        except ServingError as exc:
+            raise RuntimeError(str(exc)) from exc
+        for url in urls:
             try:
                 response = httpx.get(
-                    f"{url.rstrip('/')}/drift", headers={"Authorization": f"Bearer {self.reload_token}"}, timeout=30
+                    f"{url.rstrip('/')}/drift", headers={"Authorization": f"Bearer {reload_token}"}, timeout=30
                 )
                 response.raise_for_status()
                 states[url] = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 errors.append(f"{url}: {type(exc).__name__}: {exc}")
         if not states:
-            raise RuntimeError("no model server answered /drift: " + "; ".join(errors or ["no SERVING_URL"]))
+            raise RuntimeError("no model server answered /drift: " + "; ".join(errors or ["no SERVING_URL set"]))
         return states
 
 
@@ -103,11 +109,13 @@ def drifted(states: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 @asset(group_name="drift")
-def feature_drift(context: AssetExecutionContext, drift_source: DriftSource) -> MaterializeResult:
+def feature_drift(
+    context: AssetExecutionContext, drift_source: DriftSource, settings: ResourceParam[Settings]
+) -> MaterializeResult:
     """Per served version and replica: each input column's and the prediction's drift test against
     the version's reference profile (statistic = log e-value, alarming at its threshold when the
     effect is at least DRIFT_MIN_EFFECT), with the reference and live shares per bin."""
-    states = drift_source.read()
+    states = drift_source.read(settings.reload_secret_token)
     sections = []
     for url, state in states.items():
         sections.append(f"### {url}\n")
@@ -128,11 +136,16 @@ feature_drift_job = define_asset_job("feature_drift_job", selection=[feature_dri
 
 
 @sensor(job=feature_drift_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
-def drift_sensor(context: SensorEvaluationContext, drift_source: DriftSource, layers: ResourceParam[LayerManager]):
+def drift_sensor(
+    context: SensorEvaluationContext,
+    drift_source: DriftSource,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
+):
     """A drift a replica confirmed: `drift_detected` (version, columns) once per version and set of
     columns, and `feature_drift` materialized to show it."""
     try:
-        found = drifted(drift_source.read())
+        found = drifted(drift_source.read(settings.reload_secret_token))
     except RuntimeError as exc:
         return SkipReason(str(exc))
     seen: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
@@ -147,7 +160,9 @@ def drift_sensor(context: SensorEvaluationContext, drift_source: DriftSource, la
 
 
 @sensor(job_name=TRAIN_JOB, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
-def drift_retrain_sensor(context: SensorEvaluationContext, drift_source: DriftSource):
+def drift_retrain_sensor(
+    context: SensorEvaluationContext, drift_source: DriftSource, settings: ResourceParam[Settings]
+):
     """AUTO_RETRAIN: a drifted version starts one training run (trigger `drift`) on the env's data
     plus the traffic of DRIFT_RETRAIN_WINDOW whose outcomes were fed back; the gate judges it
     against the champion and, passed, it is released as challenger B. At most one per version per
@@ -155,7 +170,7 @@ def drift_retrain_sensor(context: SensorEvaluationContext, drift_source: DriftSo
     if not drift_source.auto_retrain:
         return SkipReason("AUTO_RETRAIN is off")
     try:
-        found = drifted(drift_source.read())
+        found = drifted(drift_source.read(settings.reload_secret_token))
     except RuntimeError as exc:
         return SkipReason(str(exc))
     now = time.time()
@@ -174,15 +189,15 @@ def drift_retrain_sensor(context: SensorEvaluationContext, drift_source: DriftSo
 
 def drift_definitions(settings: Settings) -> Definitions:
     layer = DriftSettings.of(settings)
-    urls = settings.replica_url_list or [settings.serving_url]
     return Definitions(
         assets=[feature_drift],
         jobs=[feature_drift_job],
         sensors=[drift_sensor, drift_retrain_sensor],
         resources={
             "drift_source": DriftSource(
-                serving_urls=[url for url in urls if url],
-                reload_token=EnvVar("RELOAD_SECRET_TOKEN"),
+                url=settings.serving_url,
+                replica_urls=settings.serving_replica_urls,
+                replicas_dns=settings.serving_replicas_dns,
                 auto_retrain=layer.auto_retrain,
                 retrain_window_s=layer.drift_retrain_window.total_seconds(),
                 cooldown_s=layer.drift_cooldown.total_seconds(),

@@ -5,7 +5,9 @@ This is the end-to-end test of the sensors: `run_demo` starts real MLflow, model
 sensor to get each version served; then injects a deploy failure (a corrupt artifact) and waits
 for the rollback sensor to restore the alias and the served model; then runs an online experiment
 (evaluation layer on, outcomes of known accuracies fed back) and waits for the layer's sensor to
-promote the better challenger through promote_job.
+promote the better challenger through promote_job; then restarts it with the drift layer on and
+AUTO_RETRAIN: traffic like the training data starts nothing, shifted traffic with its outcomes is
+retrained on, gated and released as B by the drift sensor within 120 s of the alarm.
 """
 
 from __future__ import annotations
@@ -31,3 +33,5 @@ def test_release_without_hands_and_automatic_rollback(tmp_path, capfd):
     assert any(line.endswith("-> better") for line in report.lines), report.lines
     assert any(line.startswith("promoted by the evaluation layer") for line in report.lines), report.lines
     assert any(line.endswith("SUCCESS, trigger evaluation") for line in report.lines), report.lines
+    assert any(line.endswith("watching, 0 drift runs after 40s") for line in report.lines), report.lines
+    assert report.drift_release_s is not None and report.drift_release_s <= 120
