@@ -79,9 +79,10 @@ def run_drift_scene(server_url: str, dag, reload_token: str, feedback_credential
         wait_for("the drift tests to confirm the shift", confirmed, timeout_s=30)
         alarmed = time.monotonic()
         [champion] = [v for v in client.get("/drift", headers=operator).json()["versions"] if "A" in v["aliases"]]
+        first = min(c["alarmed_at_row"] for c in champion["columns"] if c["alarmed_at_row"] is not None)
         say(
             f"drift: {SHIFTED} +1 sd on {SHIFTED_ROWS:,} rows with their outcomes: drift confirmed in "
-            f"{', '.join(champion['drifted'])} after {champion['rows'] - UNCHANGED_ROWS:,} of them"
+            f"{', '.join(champion['drifted'])} at the look after {first - UNCHANGED_ROWS:,} of them"
         )
         wait_for("the drift retrain's release", lambda: served_version(server_url, "B") != before_b, timeout_s=120)
         released_after = time.monotonic() - alarmed

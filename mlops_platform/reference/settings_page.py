@@ -5,6 +5,7 @@ from the env files."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -62,7 +63,19 @@ def _allowed(schema: dict) -> str:
     text = " or ".join(kinds) + (f" ({', '.join(limits)})" if limits else "")
     if "pattern" in schema:
         text += f", matching `{schema['pattern']}`".replace("|", "\\|")
+    if schema.get("format") == "duration":
+        text = "duration (ISO 8601, e.g. `PT6H`, `P7D`; or seconds)"
     return text or "any"
+
+
+def iso_duration(value: timedelta) -> str:
+    """A duration as ISO 8601 (what the settings file takes): `P7D`, `PT6H`, `PT90S`."""
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "" if days else "T0S")
 
 
 def _default(value: object) -> str:
@@ -79,6 +92,8 @@ def _row(model: type[BaseSettings], name: str, schema: dict, envs: dict[str, dic
     field = model.model_fields[name]
     key = name.upper()
     default = "" if field.default is None else str(field.default)
+    if isinstance(field.default, timedelta):  # as the settings file writes it
+        default = iso_duration(field.default)
     differs = [f"{env}: `{values[key]}`" for env, values in envs.items() if values.get(key, default) != default]
     read_by = readers(model, name)
     secret_text = "no"
@@ -87,7 +102,7 @@ def _row(model: type[BaseSettings], name: str, schema: dict, envs: dict[str, dic
     about = (field.description or "").replace("|", "\\|")
     allowed = _allowed(schema) + (f"; {about}" if about else "")
     return (
-        f"| `{key}` | {_default(field.default)} | {'<br>'.join(differs) or '-'} | {allowed} | "
+        f"| `{key}` | {_default(default)} | {'<br>'.join(differs) or '-'} | {allowed} | "
         f"{', '.join(read_by)} | {_on_change(read_by)} | {secret_text} |"
     )
 

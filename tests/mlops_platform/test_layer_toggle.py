@@ -52,7 +52,7 @@ def test_without_a_layer_the_whole_optional_set_is_detached_and_reattached(dev, 
 def test_unknown_layer_is_refused_listing_the_known_ones(dev, dev_state):
     before = dev_state.read_text()
     with pytest.raises(
-        UnknownLayer, match="unknown layer .graphana.; known layers: evaluation, feast, logging, monitoring"
+        UnknownLayer, match="unknown layer .graphana.; known layers: drift, evaluation, feast, logging, monitoring"
     ):
         toggle(dev, "on", "graphana")
     assert dev_state.read_text() == before
