@@ -111,13 +111,22 @@ def run(rows: int = 1_000_000, columns: int = 1_000, streams: int = 400, power_s
     print("drift: null calibration and power on the churn data...", flush=True)
     result = {"calibration": calibration(streams, power_streams), "update_rows_per_s": update_rates()}
     print(f"drift: a window of {rows:,} rows x {columns:,} columns on one core...", flush=True)
-    call = f"wide_window({rows}, {columns}, 10_000)"
-    code = f"import json; from bench.drift import wide_window; print(json.dumps({call}))"
+    result["wide_window"] = on_one_core(f"bench.drift.wide_window({rows}, {columns}, 10_000)")
+    from bench import drift_evidently  # it imports this module
+
+    result["evidently"] = drift_evidently.run()
+    return result
+
+
+def on_one_core(call: str) -> dict:
+    """`call` (`module.function(...)` of the bench) run in a fresh process pinned to core 0: its
+    result, printed as JSON."""
+    module = call.rsplit(".", 1)[0]
+    code = f"import json, {module}; print(json.dumps({call}))"
     printed = subprocess.run(
         ["taskset", "-c", "0", sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    result["wide_window"] = json.loads(printed.stdout.strip().splitlines()[-1])
-    return result
+    return json.loads(printed.stdout.strip().splitlines()[-1])
 
 
 def render(d: dict) -> list[str]:
@@ -147,6 +156,10 @@ def render(d: dict) -> list[str]:
         f"{_met(w['seconds'] <= 60 and w['peak_rss_mb'] <= 2048)} |",
         "",
     ]
+    if "evidently" in d:
+        from bench import drift_evidently
+
+        out += drift_evidently.render(d["evidently"], c["false_alarms"], c["streams"])
     return out
 
 
