@@ -41,9 +41,14 @@ class Bins:
             where = numeric_bin(np.where(missing, 0.0, numbers), self.edges) + 1
             where[missing] = 0
             return where
-        column = np.asarray(values, dtype=object)
-        missing = pd.isna(column)
-        names, inverse = np.unique(column[~missing].astype(str), return_inverse=True)
+        column = np.asarray(values)
+        if column.dtype.kind in "biuf":  # e.g. a classifier's labels: unique values first, then their names
+            missing = np.isnan(column) if column.dtype.kind == "f" else np.zeros(column.shape, dtype=bool)
+            names, inverse = np.unique(column[~missing], return_inverse=True)
+        else:
+            column = column.astype(object)
+            missing = pd.isna(column)
+            names, inverse = np.unique(column[~missing].astype(str), return_inverse=True)
         bins = np.array([self.categories.get(category_of(name), self.size - 1) for name in names], dtype=np.int64)
         where = np.zeros(column.size, dtype=np.int64)
         where[~missing] = bins[inverse]

@@ -119,3 +119,14 @@ def test_a_served_version_not_seen_yet_has_no_traffic():
     monitor = _monitor({})
     [state] = monitor.state({"A": "4", "B": None})["versions"]
     assert (state["version"], state["status"], state["columns"]) == ("4", "no traffic", [])
+
+
+def test_past_the_rows_a_step_tests_every_kth_row_and_still_finds_a_shift(frame):
+    monitor = _monitor({"3": _profile(frame)})
+    shifted = stream(frame, 50_000, np.random.default_rng(2), Shift("monthly_charges", at=0, sds=0.5))
+    for batch in _calls(shifted, "3", size=1_000):
+        monitor.observe(batch)
+    monitor.step()
+    [state] = monitor.state({"A": "3"})["versions"]
+    assert (state["answered_rows"], state["rows"]) == (50_000, 16_667)  # every 3rd row: 20,000 at most
+    assert state["status"] == "drift" and "monthly_charges" in state["drifted"]
