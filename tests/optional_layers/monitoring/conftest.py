@@ -29,7 +29,7 @@ def envs_with_monitoring(tmp_path):
     )
     assert yaml.safe_load((envs / "dev" / "layers.yaml").read_text()) == {
         "attached": True,
-        "layers": {"evaluation": False, "feast": False, "logging": False, "monitoring": True},
+        "layers": {"drift": False, "evaluation": False, "feast": False, "logging": False, "monitoring": True},
     }
     return env
 
