@@ -21,7 +21,8 @@ from layer_api import ScoredBatch
 from mlops_base import tracing
 from mlops_base.aliases import ALIASES, Alias
 from mlops_base.settings import Settings
-from serving.batching import BatchStats, MicroBatcher, PredictAsync
+from serving.batch_observer import observed
+from serving.batching import BatchStats, MicroBatcher
 from serving.model_source import ModelSource
 from serving.runtimes.base import THREAD_MIN_ROWS, ModelInput, ModelLoadError, ModelRef, ModelRuntime
 from serving.runtimes.factory import RuntimeFactory
@@ -301,19 +302,3 @@ class _Lease:
     def __exit__(self, *exc_info) -> None:
         if self._runtime is not None:
             self._registry._drop_lease(self._runtime)
-
-
-def observed(runtime: ModelRuntime, observe: Callable[[ScoredBatch], None]) -> PredictAsync:
-    """The runtime's predict, handing each call that answered to `observe` (once per micro-batch,
-    not per request); what the observer raises is logged, never the caller's error."""
-    ref, columns, predict = runtime.info.ref, runtime.info.feature_names, runtime.predict_async
-
-    async def predict_observed(x: ModelInput):
-        predictions = await predict(x)
-        try:
-            observe(ScoredBatch(ref.model_name, ref.version, x, columns, predictions))
-        except Exception:
-            log.exception("a layer failed to observe a batch of v%s", ref.version)
-        return predictions
-
-    return predict_observed
