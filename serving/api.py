@@ -10,7 +10,8 @@ server may reshape its private modules without breaking them:
 - `DirectHook`: the base class of a layer's middleware that is called (`enter`, `leave`) around
   scoring requests on the direct path instead of wrapping them;
 - `credential(scope)`: the dependency that admits a request carrying that scope's credential and
-  gives the credential's name (e.g. the source of fed-back outcomes).
+  gives the credential's name (e.g. the source of fed-back outcomes); `credential_responses(scope)`
+  the statuses it answers, for the route's OpenAPI.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from typing import Protocol as TypingProtocol
 
 from mlops_base.aliases import Alias
-from serving.dependencies import credential
+from serving.dependencies import credential, credential_responses
 from serving.direct_hook import DirectHook
 from serving.protocol import HotRoute, Protocol
 from serving.scope_keys import ANSWERED, HOT
@@ -45,4 +46,4 @@ class ServedView(TypingProtocol):
         ...
 
 
-__all__ = ["ANSWERED", "HOT", "DirectHook", "HotRoute", "Protocol", "ServedView", "credential"]
+__all__ = ["ANSWERED", "HOT", "DirectHook", "HotRoute", "Protocol", "ServedView", "credential", "credential_responses"]

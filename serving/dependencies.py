@@ -46,6 +46,15 @@ def credential(scope: Scope):
     return Depends(check)
 
 
+def credential_responses(scope: Scope) -> dict[int, dict[str, str]]:
+    """The statuses a route guarded by `credential(scope)` may answer, for its `responses`."""
+    return {
+        401: {"description": f"no {scope} credential, or an invalid one"},
+        403: {"description": "another scope's credential"},
+        429: {"description": "too many invalid credentials from this client; see Retry-After"},
+    }
+
+
 ReloadAuth = credential("reload")
 
 

@@ -17,7 +17,7 @@ from mlops_base.registry_rest import RegistryClient
 from mlops_base.settings import Settings
 from optional_layers.drift.monitor import DriftMonitor, FetchReference
 from optional_layers.drift.settings import DriftSettings
-from serving.api import ServedView, credential
+from serving.api import ServedView, credential, credential_responses
 
 MAX_PROFILE_BYTES = 64 * 1024 * 1024  # a profile is ~64 KiB a column at most: anything larger is not one
 
@@ -76,12 +76,7 @@ def gauges(state: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], flo
     return samples
 
 
-ERRORS = {
-    401: {"description": "no reload credential, or an invalid one"},
-    403: {"description": "another scope's credential"},
-    429: {"description": "too many invalid credentials from this client; see Retry-After"},
-    503: {"description": "the drift layer has not started"},
-}
+ERRORS = {**credential_responses("reload"), 503: {"description": "the drift layer has not started"}}
 
 
 def router(current: Callable[[], DriftMonitor | None], served: Callable[[], ServedView | None]) -> APIRouter:

@@ -20,7 +20,7 @@ from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, Inputs, Pre
 from optional_layers.evaluation.report import Evidence, evaluation
 from optional_layers.evaluation.settings import EvaluationSettings
 from optional_layers.evaluation.store import OutcomeStore, engine_for
-from serving.api import Protocol, ServedView, credential
+from serving.api import Protocol, ServedView, credential, credential_responses
 
 Label = StrictInt | StrictFloat | StrictStr | StrictBool
 GAUGE_CACHE_SECONDS = 10.0
@@ -110,13 +110,11 @@ class Evaluation:
 
 
 ERRORS = {
-    401: {"description": "no feedback credential, or an invalid one"},
-    403: {"description": "another scope's credential (e.g. the reload token)"},
+    **credential_responses("feedback"),
     404: {"description": "unknown prediction id: this server issued no such x-prediction-id"},
     409: {"description": "the request id already has an outcome, or is given twice"},
     410: {"description": "the prediction is older than FEEDBACK_TTL_HOURS"},
     422: {"description": "a label of the wrong type or count, or a malformed body"},
-    429: {"description": "too many invalid credentials from this client; see Retry-After"},
     503: {"description": "the outcome store cannot be reached; nothing was stored"},
 }
 FeedbackSource = Annotated[str, credential("feedback")]
