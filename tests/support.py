@@ -223,6 +223,32 @@ class Hammer:
             thread.join()
 
 
+@contextmanager
+def layer_server(
+    tmp_path: Path, tracking_uri: str, model_name: str, envs: Path, env: dict[str, str]
+) -> Iterator[tuple[processes.Service, Settings]]:
+    """A real model server on `model_name` with the env tree `envs` (its layers toggled) and `env`,
+    its state under `tmp_path/state`; and this process's settings wired to it, as Dagster's."""
+    state = tmp_path / "state"
+    server = start_server(
+        tmp_path,
+        {
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MODEL_NAME": model_name,
+            "MLOPS_STATE_DIR": str(state),
+            "MLOPS_ENVS_DIR": str(envs),
+            **env,
+        },
+    )
+    try:
+        settings = load_settings(
+            "dev", mlflow_tracking_uri=tracking_uri, model_name=model_name, mlops_state_dir=state, mlops_envs_dir=envs
+        )
+        yield server, wired_to(settings, server.url)
+    finally:
+        processes.stop(server)
+
+
 def wired_to(settings: Settings, server_url: str) -> Settings:
     """`settings` as the launcher wires a platform: Dagster's MLflow and model server (ports, URL,
     the tests' reload token) are the test MLflow and the server at `server_url`."""

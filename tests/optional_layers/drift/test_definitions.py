@@ -25,12 +25,12 @@ from mlflow import MlflowClient
 from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
 from core_assets.release.history import alias_moves
-from mlops_base.settings import REPO_ROOT, Settings, load_settings
+from mlops_base.settings import REPO_ROOT, Settings
 from mlops_platform import processes
 from mlops_platform.release_watch import served_version
 from mlops_platform.stack import dagster_home
 from optional_layers.drift.definitions import drift_retrain_sensor, drift_sensor, feature_drift_job
-from tests.support import FEEDBACK_TOKEN, TOKEN, feedback_auth, start_server, toggle, wired_to
+from tests.support import FEEDBACK_TOKEN, TOKEN, feedback_auth, layer_server, toggle
 
 pytestmark = pytest.mark.real
 PETAL = "petal length (cm)"
@@ -53,29 +53,8 @@ def platform(settings, fresh_model, tmp_path, monkeypatch, webhook):
     env = {"MLOPS_ENVS_DIR": str(envs), "RELOAD_SECRET_TOKEN": TOKEN, "SLACK_WEBHOOK_URL": webhook[0], **LAYER_ENV}
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # this process (sensors, runs) reads the same env as the server
-    server = start_server(
-        tmp_path,
-        {
-            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-            "MODEL_NAME": fresh_model.name,
-            "MLOPS_STATE_DIR": str(tmp_path / "state"),
-            **env,
-        },
-    )
-    try:
-        wired = wired_to(
-            load_settings(
-                "dev",
-                mlflow_tracking_uri=settings.mlflow_tracking_uri,
-                model_name=fresh_model.name,
-                mlops_state_dir=tmp_path / "state",
-                mlops_envs_dir=str(envs),
-            ),
-            server.url,
-        )
+    with layer_server(tmp_path, settings.mlflow_tracking_uri, fresh_model.name, envs, env) as (server, wired):
         yield Platform(server, wired, build_definitions(wired))
-    finally:
-        processes.stop(server)
 
 
 def _send(url: str, rows: np.ndarray, labels: np.ndarray | None = None) -> None:

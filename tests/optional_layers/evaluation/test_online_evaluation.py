@@ -11,6 +11,7 @@ demo's test (tests/demo/test_flow.py).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,8 +21,7 @@ from mlflow import MlflowClient
 from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
 from core_assets.release.history import alias_moves
-from mlops_base.settings import REPO_ROOT, load_settings
-from mlops_platform import processes
+from mlops_base.settings import REPO_ROOT
 from mlops_platform.release_watch import served_version
 from mlops_platform.stack import dagster_home
 from optional_layers.evaluation.definitions import (
@@ -30,7 +30,7 @@ from optional_layers.evaluation.definitions import (
     online_evaluation_sensor,
 )
 from tests.core_assets.runs import run_job
-from tests.support import FEEDBACK, FEEDBACK_TOKEN, feedback_auth, start_server, toggle, wired_to
+from tests.support import FEEDBACK, FEEDBACK_TOKEN, feedback_auth, layer_server, toggle
 
 pytestmark = pytest.mark.real
 LAYER_ENV = {"EVALUATION_MIN_SAMPLES": "30", "AUTO_PROMOTE": "true", "AB_TEST_PERCENT": "50"}
@@ -79,26 +79,11 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
     champion, challenger = fresh_model.versions
     mlflow = MlflowClient(settings.mlflow_tracking_uri)
     mlflow.set_registered_model_alias(fresh_model.name, "B", champion)  # B's release below is a recorded move
-    server = start_server(
-        tmp_path,
-        {
-            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-            "MODEL_NAME": fresh_model.name,
-            "MLOPS_STATE_DIR": str(tmp_path / "state"),
-            **evaluation_env,
-        },
-    )
-    try:
-        settings = wired_to(
-            load_settings(
-                "dev",
-                mlflow_tracking_uri=settings.mlflow_tracking_uri,
-                model_name=fresh_model.name,
-                mlops_state_dir=tmp_path / "state",
-                mlops_envs_dir=evaluation_env["MLOPS_ENVS_DIR"],
-            ),
-            server.url,
-        )
+    envs = Path(evaluation_env["MLOPS_ENVS_DIR"])
+    with layer_server(tmp_path, settings.mlflow_tracking_uri, fresh_model.name, envs, evaluation_env) as (
+        server,
+        settings,
+    ):
         defs = build_definitions(settings)
         features = builtin_features()
         rows, labels = features.x_test.to_numpy().tolist(), features.y_test.to_numpy()
@@ -154,5 +139,3 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
             assert metadata["decision"].value == "not yet known"
             assert f"| B | v{challenger} | {2 * len(rows)} |" in metadata["table"].value
             assert metadata["difference_over_time"].value.startswith("![difference over time](data:image/png;base64,")
-    finally:
-        processes.stop(server)
