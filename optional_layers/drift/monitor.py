@@ -33,7 +33,9 @@ from optional_layers.drift.sequential import ColumnTest, log_threshold
 
 _log = logging.getLogger("mlops.drift")
 LOOK_SECONDS = 0.5
-RETRY_SECONDS = 30.0  # a reference that could not be fetched is asked for again this much later
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # a reference that could not be fetched is asked for
+# again after each of these in turn, then every 30 s: a registry slow for a moment costs a second of
+# rows, one that is down is not asked twice a second
 MAX_BATCHES = 20_000  # model calls waiting for the thread; older ones are dropped (counted) past this
 MAX_VERSIONS = 8  # versions followed at once; the one seen longest ago is forgotten first
 # rows of a version tested per step at most (40,000 a second): past it, every k-th row. Measured:
@@ -171,6 +173,7 @@ class DriftMonitor:
         self.versions: dict[str, VersionDrift] = {}
         self.dropped = 0  # model calls never counted (the thread fell behind)
         self._retry_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
         self._lock = threading.Lock()  # the versions' state: the thread writes, /drift reads
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drift", daemon=True)
@@ -242,7 +245,8 @@ class DriftMonitor:
         try:
             profile = self.fetch_reference(self.model_name, version)
         except Exception as exc:  # the registry is down: try again later, serve on
-            self._retry_at[version] = self.clock() + RETRY_SECONDS
+            failures = self._failures[version] = self._failures.get(version, 0) + 1
+            self._retry_at[version] = self.clock() + RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
             drift = VersionDrift(version, "reference unavailable", f"{type(exc).__name__}: {str(exc)[:200]}")
         else:
             if profile is None:

@@ -72,10 +72,18 @@ def _send(url: str, rows: np.ndarray, labels: np.ndarray | None = None) -> None:
 
 
 def _state(server: processes.Service, until) -> dict:
-    """/drift once `until` holds (the monitor counts every 0.5 s)."""
-    read = lambda: httpx.get(f"{server.url}/drift", headers={"Authorization": f"Bearer {TOKEN}"}).json()  # noqa: E731
-    processes.wait_until(server, lambda: until(read()), 30)
-    return read()
+    """/drift once `until` holds (the monitor counts every 0.5 s); else the last one read, in the failure."""
+    last: list[dict] = [{}]
+
+    def holds() -> bool:
+        last[0] = httpx.get(f"{server.url}/drift", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        return bool(until(last[0]))
+
+    try:
+        processes.wait_until(server, holds, 30)
+    except processes.ServiceError as exc:
+        raise AssertionError(f"{exc}; /drift said {last[0]}") from exc
+    return last[0]
 
 
 def _shifted(rows: np.ndarray, columns: list[str], by: float) -> np.ndarray:

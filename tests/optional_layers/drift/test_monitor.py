@@ -41,8 +41,12 @@ def _calls(rows: pd.DataFrame, version: str, size: int = 16) -> list[ScoredBatch
     ]
 
 
-def _monitor(references: dict, alarms: list | None = None, clock=lambda: 0.0) -> DriftMonitor:
+def _monitor(
+    references: dict, alarms: list | None = None, clock=lambda: 0.0, asked: list | None = None
+) -> DriftMonitor:
     def fetch(model: str, version: str):
+        if asked is not None:
+            asked.append(version)
         found = references[version]
         if isinstance(found, Exception):
             raise found
@@ -95,8 +99,8 @@ def test_positional_arrays_are_counted_by_column_position(frame):
 
 def test_a_version_without_a_reference_says_so_and_a_registry_that_is_down_is_asked_again(frame):
     references: dict = {"1": None, "2": ConnectionError("registry down")}
-    now = [0.0]
-    monitor = _monitor(references, clock=lambda: now[0])
+    now, asked = [0.0], []
+    monitor = _monitor(references, clock=lambda: now[0], asked=asked)
     for version in ("1", "2"):
         monitor.observe(_calls(frame.head(20), version)[0])
     monitor.observe(ScoredBatch("another-model", "1", frame.head(3), list(frame.columns), _predict(frame.head(3))))
@@ -105,11 +109,17 @@ def test_a_version_without_a_reference_says_so_and_a_registry_that_is_down_is_as
     assert states["1"]["status"] == "no reference" and states["1"]["rows"] == 0
     assert states["2"]["status"] == "reference unavailable" and "registry down" in states["2"]["reason"]
 
+    for waited in RETRY_SECONDS[:3]:  # asked again after 1 s, then 2 s, 4 s...: still down
+        monitor.observe(_calls(frame.head(20), "2")[0])
+        monitor.step()  # within the wait: not asked
+        assert monitor.state({"B": "2"})["versions"][0]["status"] == "reference unavailable"
+        now[0] += waited
+        monitor.observe(_calls(frame.head(20), "2")[0])
+        monitor.step()
+    assert asked.count("2") == 4
+
     references["2"] = _profile(frame)
-    monitor.observe(_calls(frame.head(20), "2")[0])
-    monitor.step()  # within RETRY_SECONDS: not asked again
-    assert monitor.state({"B": "2"})["versions"][0]["status"] == "reference unavailable"
-    now[0] = RETRY_SECONDS
+    now[0] += RETRY_SECONDS[3]
     monitor.observe(_calls(frame.head(20), "2")[0])
     monitor.step()
     assert monitor.state({"B": "2"})["versions"][0]["status"] == "watching"
