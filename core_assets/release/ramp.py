@@ -1,0 +1,115 @@
+"""The ramp's decision, read after every batch of evidence: advance B to the next share, promote it
+after the last, abort it, or hold.
+
+Each guardrail compares what B does with what A does over the whole ramp (cumulative counts, one
+confidence sequence per guardrail: `mlops_base.always_valid`, at ALPHA / len(GUARDRAILS) each, so
+the chance of any wrong abort over the whole ramp, however often it is read, stays within alpha):
+- **abort** as soon as one guardrail's interval of "how much worse B is" lies above zero;
+- **advance** when the step has lasted `min_exposure_s` and every guardrail that has data shows B
+  not worse than A by more than the margin (its interval lies below it);
+- **hold** otherwise: no data, too little, or not long enough. Holding never promotes and never
+  aborts, so a service without traffic keeps its champion and its challenger's share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mlops_base.always_valid import Arm, difference_interval
+from mlops_base.ramp import RampState
+
+Guardrail = Literal["errors", "latency", "outcome"]
+GUARDRAILS: tuple[Guardrail, ...] = ("errors", "latency", "outcome")
+Action = Literal["advance", "promote", "abort", "hold"]
+Verdict = Literal["worse", "not worse", "not yet known", "no data"]
+HOLDING = "holding: not enough evidence"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One guardrail's observations of each alias since the ramp began. `bounded`: 0/1 observations
+    (an error, a request slower than A's p99, a wrong answer). `margin`: how much worse B may be, in
+    the observations' units."""
+
+    guardrail: Guardrail
+    champion: Arm
+    challenger: Arm
+    higher_is_worse: bool
+    bounded: bool
+    margin: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    guardrail: Guardrail
+    verdict: Verdict
+    worse_by: tuple[float, float] | None  # the interval of how much worse B is than A (None: no data)
+    margin: float
+    champion: Arm
+    challenger: Arm
+
+    def describe(self) -> str:
+        if self.worse_by is None:
+            return f"{self.guardrail}: no data"
+        low, high = self.worse_by
+        return (
+            f"{self.guardrail}: B {self.challenger.mean:.4g} (n={self.challenger.n}) vs A {self.champion.mean:.4g} "
+            f"(n={self.champion.n}), B worse by [{low:+.4g}, {high:+.4g}] (margin {self.margin:g}): {self.verdict}"
+        )
+
+
+@dataclass(frozen=True)
+class RampDecision:
+    action: Action
+    step: int  # the step B is on after the decision
+    readings: tuple[Reading, ...]
+    reason: str
+
+
+def read(evidence: Evidence, alpha: float) -> Reading:
+    """The guardrail's verdict at `alpha` (its share of the ramp's)."""
+    a, b = evidence.champion, evidence.challenger
+    if a.n < 1 or b.n < 1:
+        return Reading(evidence.guardrail, "no data", None, evidence.margin, a, b)
+    low, high = difference_interval(a, b, alpha, evidence.bounded)
+    worse_by = (low, high) if evidence.higher_is_worse else (-high, -low)
+    if worse_by[0] > 0:
+        verdict: Verdict = "worse"
+    elif worse_by[1] < evidence.margin:
+        verdict = "not worse"
+    else:
+        verdict = "not yet known"
+    return Reading(evidence.guardrail, verdict, worse_by, evidence.margin, a, b)
+
+
+def decide(
+    state: RampState,
+    evidence: Sequence[Evidence],
+    steps: Sequence[int],
+    now: float,
+    min_exposure_s: float,
+    alpha: float = 0.05,
+) -> RampDecision:
+    """What the ramp does now, with the readings and a reason a person can check."""
+    readings = tuple(read(e, alpha / len(GUARDRAILS)) for e in evidence)
+    worse = [r for r in readings if r.verdict == "worse"]
+    share = steps[state.step]
+    if worse:
+        return RampDecision(
+            "abort", state.step, readings, f"abort at {share}%: " + "; ".join(map(Reading.describe, worse))
+        )
+    lasted = now - state.since
+    if lasted < min_exposure_s:
+        why = f"holding at {share}%: {lasted:.0f} s of the {min_exposure_s:.0f} s each step lasts at least"
+        return RampDecision("hold", state.step, readings, why)
+    with_data = [r for r in readings if r.verdict != "no data"]
+    short = [r for r in with_data if r.verdict != "not worse"]
+    if not with_data or short:
+        detail = "; ".join(map(Reading.describe, short)) if with_data else "no observations of both aliases"
+        return RampDecision("hold", state.step, readings, f"{HOLDING} at {share}% ({detail})")
+    evidence_text = "; ".join(map(Reading.describe, with_data))
+    if state.step + 1 >= len(steps):
+        return RampDecision("promote", state.step, readings, f"promote after {share}%: {evidence_text}")
+    return RampDecision("advance", state.step + 1, readings, f"{share}% -> {steps[state.step + 1]}%: {evidence_text}")

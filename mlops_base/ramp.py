@@ -1,0 +1,56 @@
+"""Where a ramp stands, as one value every process reads the same way: the registered model's tag
+`mlops.ramp` holds it, so every replica routes the same share (the alias watch reads it with the
+aliases, in the same registry call) and a replica restarted mid-ramp resumes the current step.
+
+A challenger the tag does not name (a new B, or no ramp yet) gets the first step: a new version
+never starts with more than the smallest share, whatever the state of an earlier ramp says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+RAMP_TAG = "mlops.ramp"
+
+
+@dataclass(frozen=True)
+class RampState:
+    challenger: str  # B's version being ramped
+    champion: str  # A's version it is compared with
+    step: int  # index into RAMP_STEPS
+    since: float  # when this step began (epoch seconds)
+    started: float  # when the ramp began
+
+    def to_tag(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_tag(cls, value: str | None) -> RampState | None:
+        """The tag's state; None for no tag or one this version cannot read (the first step then)."""
+        if not value:
+            return None
+        try:
+            found = json.loads(value)
+            return cls(
+                str(found["challenger"]),
+                str(found["champion"]),
+                int(found["step"]),
+                float(found["since"]),
+                float(found["started"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def step_of(state: RampState | None, challenger: str | None, steps: Sequence[int]) -> int:
+    """The step the challenger version is on: the state's, if it is about this version, else 0."""
+    if state is None or challenger is None or state.challenger != challenger:
+        return 0
+    return min(max(state.step, 0), len(steps) - 1)
+
+
+def ramp_share(state: RampState | None, challenger: str | None, steps: Sequence[int]) -> int:
+    """Percent of traffic the challenger answers now."""
+    return steps[step_of(state, challenger, steps)]
