@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, Json
+from pydantic import Field, Json, field_validator
 
 from mlops_base.aliases import Alias
 from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
 
 # where a variant's model runs: in the model server's process, or in a Triton Inference Server
 Backend = Literal["sklearn", "triton"]
+# how requests are split between the champion (A) and the challenger (B)
+SelectionMode = Literal["ab_test", "canary", "blue_green", "shadow", "ramp"]
 
 
 class ServingSettings(EnvSettings):
@@ -37,10 +39,16 @@ class ServingSettings(EnvSettings):
         str, Secret(needed_by=("serving",), when=lambda s: s.mlops_env == "prod"), ReadBy(("launcher", "serving"))
     ] = ""
     predict_token_previous: Annotated[str, Secret()] = ""
-    alias_selection_mode: Literal["ab_test", "canary", "blue_green", "shadow"] = "ab_test"
+    # ramp: B's share steps through RAMP_STEPS as the ramp sensor's guardrails allow (the step is read
+    # from the registry, so every replica routes the same share)
+    alias_selection_mode: Annotated[SelectionMode, ReadBy(("serving", "dagster"))] = "ab_test"
     default_alias: Alias = Alias.A
     ab_test_percent: int = Field(10, ge=0, le=100)
     canary_percent: int = Field(10, ge=0, le=100)
+    # B's shares in ramp mode, in percent, increasing; promoted after the last
+    ramp_steps: Annotated[str, ReadBy(("serving", "dagster"))] = Field(
+        "1,5,25,50", pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$"
+    )
     serving_backend: Backend = "sklearn"
     # per-alias exceptions, e.g. {"B": "triton"}: a challenger on Triton next to an in-process champion
     serving_backend_by_alias: Json[dict[Alias, Backend]] = Field(default="{}", validate_default=True)
@@ -73,6 +81,18 @@ class ServingSettings(EnvSettings):
     model_allow_pickle: bool = False
     # a version without the digest the platform logs at training cannot be verified: refused unless true
     model_allow_unverified: bool = False
+
+    @field_validator("ramp_steps")
+    @classmethod
+    def _increasing_steps(cls, value: str) -> str:
+        steps = [int(step) for step in value.split(",")]
+        if steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"RAMP_STEPS must be increasing percents from 1 to 99, got {value!r}")
+        return value
+
+    @property
+    def ramp_step_list(self) -> tuple[int, ...]:
+        return tuple(int(step) for step in self.ramp_steps.split(","))
 
     def backend_of(self, alias: Alias) -> Backend:
         return self.serving_backend_by_alias.get(alias, self.serving_backend)

@@ -6,6 +6,7 @@ The model server's concern, the largest, has a module of its own (`mlops_base.se
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -162,6 +163,12 @@ class ReleaseSettings(EnvSettings):
     # the token of the replicas' reload routes: the release sends it, each replica checks it, prod-local
     # generates one when it is unset
     reload_secret_token: Annotated[str, Secret(needed_by=("serving",)), ReadBy(("launcher", "dagster", "serving"))] = ""
+    # the ramp (ALIAS_SELECTION_MODE=ramp): how much worse than A B may be on a guardrail (a share of
+    # requests for errors and latency, of answers for accuracy, of A's MAE for a regressor), how long
+    # each step lasts at least, and the chance of any wrong abort over a whole ramp
+    ramp_margin: Annotated[float, ReadBy(("dagster",))] = Field(0.005, gt=0, lt=1)
+    ramp_min_exposure: Annotated[timedelta, ReadBy(("dagster",))] = timedelta(minutes=10)
+    ramp_alpha: Annotated[float, ReadBy(("dagster",))] = Field(0.05, gt=0, lt=0.5)
 
     @property
     def replica_url_list(self) -> list[str]:

@@ -2,7 +2,8 @@
 or missed a push, and an alias moved by any client (the MLflow UI included), all reach it within
 one interval plus the load time. The push `/reload` stays the fast path.
 
-One registry call per interval lists every alias. The watch never unloads: a registry that cannot
+One registry call per interval lists every alias and the model's tags (the ramp's step, handed to
+the data plane's routing). The watch never unloads: a registry that cannot
 answer (the interval then backs off), an alias removed, or a version that fails to load all leave
 the served model serving. Reloads queue behind pushes on the alias's lock and load only what the
 registry names at that moment, so the two never race.
@@ -13,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
+from mlops_base.ramp import RAMP_TAG, RampState
 from serving.model_source import ModelSource
 from serving.runtimes.base import ModelLoadError
 from serving.variants import VariantRegistry
@@ -38,11 +41,19 @@ class AliasCheck:
 
 
 class AliasWatch:
-    def __init__(self, interval_s: float, source: ModelSource, variants: VariantRegistry, clock=time.time):
+    def __init__(
+        self,
+        interval_s: float,
+        source: ModelSource,
+        variants: VariantRegistry,
+        clock=time.time,
+        on_ramp: Callable[[RampState | None], None] = lambda state: None,
+    ):
         self.interval_s = interval_s
         self._source = source
         self._variants = variants
         self._clock = clock
+        self._on_ramp = on_ramp  # gets the ramp's state from each answer (the registered model's tag)
         self.checks = {alias: AliasCheck() for alias in ALIASES}
         self.failures = 0  # registry calls failed in a row
 
@@ -67,7 +78,7 @@ class AliasWatch:
     async def check(self) -> None:
         """Ask the registry once; reload each alias it names a version for that is not served here."""
         try:
-            versions = await to_thread.run_sync(self._source.alias_versions)
+            watched = await to_thread.run_sync(self._source.watched)
         except ModelLoadError as exc:
             if not self.failures:
                 log.warning("registry did not answer the alias watch (backing off, still serving): %s", exc)
@@ -78,7 +89,8 @@ class AliasWatch:
         if self.failures:
             log.info("registry answers the alias watch again after %d failed calls", self.failures)
         self.failures = 0
-        now = self._clock()
+        self._on_ramp(RampState.from_tag(watched.tags.get(RAMP_TAG)))
+        versions, now = watched.aliases, self._clock()
         for alias in ALIASES:
             version, before = versions.get(str(alias)), self.checks[alias]
             pending = version is not None and version != self._variants.served_version(alias)

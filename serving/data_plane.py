@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from layer_api import AnsweredPrediction, RowsRejected
 from layer_api.manager import LayerManager
-from mlops_base.aliases import Alias
+from mlops_base.aliases import CHALLENGER, Alias
 from mlops_base.log_context import request_id
+from mlops_base.ramp import RampState
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
@@ -26,7 +27,7 @@ from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, n
 from serving.prediction_ids import PredictionIds
 from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
-from serving.traffic_split import NoModelLoaded, bucket, route
+from serving.traffic_split import NoModelLoaded, Routing, bucket, route
 from serving.variants import VariantRegistry
 
 NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
@@ -57,13 +58,21 @@ class DataPlane:
         # what records answered predictions (evaluation layer on); None: not even a call
         self.record = None
         self.ids = PredictionIds()
+        self.routing = Routing.of(settings)  # replaced whole when the ramp's step moves
+
+    def follow_ramp(self, state: RampState | None) -> None:
+        """The ramp's step as the registry holds it now (the alias watch's every answer)."""
+        if self.routing.mode == "ramp" and state != self.routing.ramp:
+            self.routing = self.routing._replace(ramp=state)
 
     async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, Callable[[], None] | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
         shadow alias, what scores a copy after the response (blocking: run it in a worker thread)."""
         client_bucket = bucket(client_id)
         try:
-            chosen = route(self.settings, client_bucket, self.variants.loaded())
+            routing = self.routing
+            challenger = self.variants.served_version(CHALLENGER) if routing.mode == "ramp" else None
+            chosen = route(routing, client_bucket, self.variants.loaded(), challenger)
         except NoModelLoaded as exc:
             raise HTTPException(503, str(exc)) from exc
         answer = await self.predict_alias(chosen.alias, inputs, client_bucket)

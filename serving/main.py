@@ -131,7 +131,9 @@ def create_app(
         # collector from walking it again and again (full collections stalled requests ~100 ms).
         loading.add_done_callback(lambda _: gc.freeze())
         variants.loading = loading
-        watch = app.state.alias_watch = AliasWatch(settings.alias_poll_seconds, source, variants)
+        watch = app.state.alias_watch = AliasWatch(
+            settings.alias_poll_seconds, source, variants, on_ramp=plane.follow_ramp
+        )
         watching = asyncio.create_task(watch.run()) if settings.alias_poll_seconds else None
         yield
         if watching is not None:

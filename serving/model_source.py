@@ -13,7 +13,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
-from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
+from mlops_base.registry_rest import RegisteredModel, RegistryClient, RegistryError, RegistryUnreachable
 from mlops_base.settings import Settings
 from serving.runtimes.base import ModelLoadError, ModelRef
 
@@ -76,14 +76,14 @@ def resolve(client: RegistryClient, model_name: str, roots: list[str], alias: st
     return ref, artifact_uri
 
 
-def alias_versions(client: RegistryClient, model_name: str) -> dict[str, str]:
-    """Every alias of the model and the version it names, in one registry call ({} before the
-    model is registered)."""
+def watched(client: RegistryClient, model_name: str) -> RegisteredModel:
+    """Every alias of the model and the version it names, and the model's tags (the ramp's step),
+    in one registry call (none of either before the model is registered)."""
     try:
-        return client.aliases(model_name)
+        return client.registered_model(model_name)
     except RegistryError as exc:
         if exc.not_found:
-            return {}
+            return RegisteredModel({}, {})
         raise ModelLoadError(f"registry refused to list {model_name}'s aliases: {exc}", status=503) from exc
     except RegistryUnreachable as exc:
         raise ModelLoadError(f"registry unreachable while listing {model_name}'s aliases", status=503) from exc
@@ -94,9 +94,9 @@ class ModelSource(Protocol):
         """The version `alias` names now and where its artifacts are; ModelLoadError (with the
         status the reload answers) when it cannot say."""
 
-    def alias_versions(self) -> dict[str, str]:
-        """Alias -> version for every alias set now, in one cheap call (the replica's watch);
-        ModelLoadError when the registry cannot answer."""
+    def watched(self) -> RegisteredModel:
+        """Alias -> version for every alias set now, and the model's tags, in one cheap call (the
+        replica's watch); ModelLoadError when the registry cannot answer."""
 
 
 class RegistrySource:
@@ -111,8 +111,8 @@ class RegistrySource:
     def resolve(self, alias: str) -> tuple[ModelRef, str]:
         return resolve(self.client, self.model_name, self.roots, alias)
 
-    def alias_versions(self) -> dict[str, str]:
-        return alias_versions(self.client, self.model_name)
+    def watched(self) -> RegisteredModel:
+        return watched(self.client, self.model_name)
 
 
 def download(ref: ModelRef, artifact_uri: str, dst: str, allow_unverified: bool = False) -> Path:

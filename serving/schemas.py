@@ -120,11 +120,20 @@ class ModelStatus(BaseModel):
     last_error: str | None = Field(None, description="why the last load failed (the old model keeps serving)")
 
 
+class RampInfo(BaseModel):
+    steps: list[int] = Field(description="B's shares in percent, in order (RAMP_STEPS)")
+    step: int = Field(description="the index of the step B's version is on (0: the first)")
+    challenger_version: str | None = None
+    champion_version: str | None = Field(None, description="the version the ramp compares B with")
+    step_since: datetime | None = Field(None, description="when the current step began (none: not started)")
+
+
 class RoutingInfo(BaseModel):
     mode: str
     default_alias: Alias
     configured_split: dict[str, int]
     effective_split: dict[str, int]
+    ramp: RampInfo | None = Field(None, description="ALIAS_SELECTION_MODE=ramp: where the ramp stands")
 
 
 class BatchingInfo(BaseModel):

@@ -16,6 +16,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from layer_api.manager import LayerManager
+from mlops_base.registry_rest import RegisteredModel
 from mlops_base.settings import Settings, load_settings
 from serving.columns import Column, numeric_columns
 from serving.main import create_app
@@ -85,12 +86,14 @@ class TableModel(SumModel):
 class FakeRegistry:
     """A model source: aliases -> versions, and which fake each version is (SumModel by default).
 
-    `down` makes it unreachable (503), as a dead MLflow; `resolved` counts the lookups."""
+    `down` makes it unreachable (503), as a dead MLflow; `resolved` counts the lookups; `tags` are
+    the registered model's (the ramp's step)."""
 
     def __init__(self, aliases: dict[str, str] | None = None, model_name: str = "fake-model"):
         self.model_name = model_name
         self.aliases = dict({"A": "1", "B": "2"} if aliases is None else aliases)
         self.kinds: dict[str, type[SumModel]] = {}
+        self.tags: dict[str, str] = {}
         self.down = False
         self.resolved = 0
 
@@ -105,10 +108,10 @@ class FakeRegistry:
         uri = f"fake://{self.model_name}/{version}"
         return ModelRef("fake://registry", self.model_name, version, f"run-{version}", uri), uri
 
-    def alias_versions(self) -> dict[str, str]:
+    def watched(self) -> RegisteredModel:
         if self.down:
             raise ModelLoadError("registry unreachable while listing aliases", status=503)
-        return dict(self.aliases)
+        return RegisteredModel(dict(self.aliases), dict(self.tags))
 
     def new_runtime(self, alias: str) -> ModelRuntime:
         """The fake of the version the alias names now."""

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from mlops_base.aliases import CHALLENGER, Alias
+from mlops_base.ramp import step_of
 from serving.alias_watch import AliasWatch
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
 from serving.protocol import Protocol
@@ -18,9 +20,10 @@ from serving.schemas import (
     HealthResponse,
     ModelsResponse,
     ModelStatus,
+    RampInfo,
     RoutingInfo,
 )
-from serving.traffic_split import configured_split, effective_split
+from serving.traffic_split import Routing, configured_split, effective_split
 from serving.variants import VariantRegistry
 
 router = APIRouter(tags=["status"])
@@ -73,8 +76,28 @@ def _alias_watch(watch: AliasWatch, variants: VariantRegistry) -> AliasWatchInfo
     )
 
 
+def _routing(routing: Routing, loaded: set[Alias], challenger: str | None) -> RoutingInfo:
+    ramp = None
+    if routing.mode == "ramp":
+        state = routing.ramp if routing.ramp is not None and routing.ramp.challenger == challenger else None
+        ramp = RampInfo(
+            steps=list(routing.steps),
+            step=step_of(state, challenger, routing.steps),
+            challenger_version=challenger,
+            champion_version=state.champion if state else None,
+            step_since=datetime.fromtimestamp(state.since, UTC) if state else None,
+        )
+    return RoutingInfo(
+        mode=routing.mode,
+        default_alias=routing.default_alias,
+        configured_split=configured_split(routing, challenger),
+        effective_split=effective_split(routing, loaded, challenger),
+        ramp=ramp,
+    )
+
+
 @router.get("/health", response_model=HealthResponse)
-async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep) -> HealthResponse:
+async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep, request: Request) -> HealthResponse:
     """Liveness (always 200 while the process runs) and what is being served; no error text (public:
     the cluster's Ingress routes it; the details are on GET /models)."""
     loaded = variants.loaded()
@@ -93,12 +116,7 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         problems=sorted(v.alias for v in variants.variants() if v.last_error),
         in_flight=variants.in_flight(),
         retired_models=variants.retired(),
-        routing=RoutingInfo(
-            mode=settings.alias_selection_mode,
-            default_alias=settings.default_alias,
-            configured_split=configured_split(settings),
-            effective_split=effective_split(settings, loaded),
-        ),
+        routing=_routing(request.app.state.plane.routing, loaded, variants.served_version(CHALLENGER)),
         shadow=shadow.summary() if settings.alias_selection_mode == "shadow" else None,
         batching=BatchingInfo(
             max_rows=settings.batch_max_rows,

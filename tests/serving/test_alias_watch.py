@@ -9,6 +9,7 @@ import time
 import pytest
 
 from mlops_base.aliases import Alias
+from mlops_base.ramp import RAMP_TAG, RampState
 from serving.alias_watch import MAX_BACKOFF_S, AliasWatch
 from serving.runtimes.base import ModelLoadError
 from serving.variants import VariantRegistry
@@ -38,6 +39,23 @@ def test_an_alias_moved_in_the_registry_reaches_the_server_without_a_push():
         check = health["alias_watch"]["aliases"]["B"]
         assert check["registry_version"] == "3" and check["checked_at"] and check["error"] is None
         assert client.post("/variant/B/predict", json={"data": [[1, 1, 1, 1]]}).json()["predictions"] == [12]
+
+
+def test_the_ramp_step_in_the_registry_reaches_the_routing_and_a_new_challenger_starts_at_the_first():
+    """Every replica routes the share the registry's ramp state names (the same call as the aliases)."""
+    with fake_server(alias_selection_mode="ramp", ramp_steps="1,5,50", **FAST) as (client, registry):
+        assert client.get("/health").json()["routing"]["configured_split"] == {"A": 99, "B": 1}
+        registry.tags[RAMP_TAG] = RampState("2", "1", 2, 1_700_000_000.0, 1_699_999_000.0).to_tag()
+        health = _wait(client, lambda h: h["routing"]["configured_split"]["B"] == 50)
+        ramp = health["routing"]["ramp"]
+        assert (ramp["step"], ramp["challenger_version"], ramp["champion_version"]) == (2, "2", "1")
+        assert ramp["steps"] == [1, 5, 50] and ramp["step_since"].startswith("2023-11-14T22:13:20")
+        ids = [f"client-{i}" for i in range(400)]
+        answered = [client.post("/predict", json={"data": [[1, 1, 1, 1]]}, headers={"x-client-id": i}) for i in ids]
+        assert 100 < sum(a.headers["x-model-variant"] == "B" for a in answered) < 300
+        registry.aliases["B"] = "3"  # a new challenger: the state names v2, so v3 starts at 1%
+        health = _wait(client, lambda h: _served(h, "B") == "3")
+        assert health["routing"]["configured_split"]["B"] == 1 and health["routing"]["ramp"]["step"] == 0
 
 
 def test_a_registry_that_cannot_answer_unloads_nothing_and_the_watch_backs_off_then_converges():
