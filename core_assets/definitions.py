@@ -18,7 +18,7 @@ from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
 from core_assets.resources import build_resources
-from core_assets.sensors import build_sensors
+from core_assets.sensors import RAMP_SPEC, build_sensors
 from layer_api.manager import LayerManager, build_manager
 from mlops_base import log_context, tracing
 from mlops_base.settings import Settings, load_settings
@@ -43,7 +43,8 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
     core = Definitions(
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
-        ),
+        )
+        + [RAMP_SPEC],
         asset_checks=[quality_gate],
         jobs=list(jobs),
         sensors=build_sensors(jobs),

@@ -3,7 +3,10 @@ retrain on new data; plus the automation sensor for declarative retraining. Thin
 live in `core_assets.release` and `core_assets.lib`. Built around the jobs the code location built."""
 
 from dagster import (
+    AssetKey,
+    AssetObservation,
     AssetSelection,
+    AssetSpec,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     ResourceParam,
@@ -17,15 +20,18 @@ from dagster import (
     sensor,
 )
 
+from core_assets.api import PROMOTE_JOB, ROLLBACK_JOB
 from core_assets.jobs import Jobs
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import incoming_dir, settled_files
-from core_assets.release.history import REGISTERED_VERSION, alias_moves, served_by_its_own_run
-from core_assets.release.levers import rollback_run_config
+from core_assets.release.history import REGISTERED_VERSION, TRIGGER_TAG, alias_moves, served_by_its_own_run
+from core_assets.release.levers import promote_run_config, rollback_run_config
+from core_assets.release.ramp_control import ramp_metadata, ramp_tick
 from core_assets.release.readiness import ReadinessCursor, decide
 from core_assets.release.registry import REGISTRY_ERRORS
 from core_assets.resources import MlflowRegistry
 from layer_api.manager import LayerManager
+from mlops_base.aliases import CHALLENGER, CHAMPION
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 
@@ -33,6 +39,7 @@ RUNNING = DefaultSensorStatus.RUNNING
 # Below the daemons' own 5-s loop, so every loop evaluates: at 5, a loop that came round a hair
 # under 5 s after the last tick skipped it, and a commit or a failed deploy waited 10 s, not 5
 INTERVAL_S = 1
+RAMP_INTERVAL_S = 10  # a ramp's evidence is minutes of traffic: reading it every 10 s loses nothing
 
 
 def readiness(
@@ -123,6 +130,59 @@ def new_data(settings: ResourceParam[Settings]):
     ]
 
 
+RAMP_ASSET = AssetKey("ramp")
+# observed by the ramp sensor, never materialized: its page shows each decision with its evidence
+RAMP_SPEC = AssetSpec(
+    RAMP_ASSET,
+    group_name="release",
+    description="ALIAS_SELECTION_MODE=ramp: the challenger's share, the guardrails' intervals and each decision",
+)
+RAMP_TRIGGER = "ramp"
+
+
+def ramp(
+    context: SensorEvaluationContext,
+    registry: MlflowRegistry,
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
+):
+    """ALIAS_SELECTION_MODE=ramp: B's share steps up while the guardrails show it not worse; B is
+    promoted after the last step, rolled back as soon as one shows it worse (`core_assets.release.ramp`)."""
+    if settings.alias_selection_mode != "ramp":
+        return SkipReason(f"ALIAS_SELECTION_MODE is {settings.alias_selection_mode}, not ramp")
+    try:
+        with registry.rest() as client:
+            tick = ramp_tick(client, settings, layers)
+    except REGISTRY_ERRORS as exc:
+        return SkipReason(f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); asking again")
+    context.log.info(tick.note)
+    decision, state = tick.decision, tick.state
+    if decision is None or state is None:
+        return SkipReason(tick.note)
+    observed = AssetObservation(RAMP_ASSET, metadata=ramp_metadata(decision, state, settings.ramp_step_list))
+    expect = {str(CHAMPION): state.champion, str(CHALLENGER): state.challenger}
+    key = f"ramp-{decision.action}-A{state.champion}-B{state.challenger}"
+    if decision.action == "promote":
+        run = RunRequest(
+            run_key=key,
+            job_name=PROMOTE_JOB,
+            run_config=promote_run_config(decision.reason, expect),
+            tags={TRIGGER_TAG: RAMP_TRIGGER},
+        )
+        return SensorResult(run_requests=[run], asset_events=[observed])
+    if decision.action == "abort":
+        moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == state.challenger]
+        previous = moves[0].before_version if moves else None  # none recorded: B is removed
+        run = RunRequest(
+            run_key=key,
+            job_name=ROLLBACK_JOB,
+            run_config=rollback_run_config(CHALLENGER, previous, decision.reason, expect),
+            tags={TRIGGER_TAG: RAMP_TRIGGER},
+        )
+        return SensorResult(run_requests=[run], asset_events=[observed])
+    return SensorResult(skip_reason=SkipReason(decision.reason), asset_events=[observed])
+
+
 def build_sensors(jobs: Jobs) -> list[SensorDefinition]:
     """The sensors, targeting the jobs as the code location built them."""
     return [
@@ -138,6 +198,12 @@ def build_sensors(jobs: Jobs) -> list[SensorDefinition]:
         sensor(name="new_data_sensor", job=jobs.train, minimum_interval_seconds=INTERVAL_S, default_status=RUNNING)(
             new_data
         ),
+        sensor(
+            name="ramp_sensor",
+            jobs=[jobs.promote, jobs.rollback],
+            minimum_interval_seconds=RAMP_INTERVAL_S,
+            default_status=RUNNING,
+        )(ramp),
         automation_sensor,
     ]
 

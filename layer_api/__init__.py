@@ -9,6 +9,6 @@ optional layer implements, below both.
 - `events`: the lifecycle and serving event vocabularies.
 """
 
-from layer_api.hookspecs import AnsweredPrediction, LayerInfo, RowsRejected, ScoredBatch, hookimpl
+from layer_api.hookspecs import AnsweredPrediction, LayerInfo, RampObservations, RowsRejected, ScoredBatch, hookimpl
 
-__all__ = ["AnsweredPrediction", "LayerInfo", "RowsRejected", "ScoredBatch", "hookimpl"]
+__all__ = ["AnsweredPrediction", "LayerInfo", "RampObservations", "RowsRejected", "ScoredBatch", "hookimpl"]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pluggy
 
 from layer_api.events import LifecycleEvent, ServingEvent
+from mlops_base.always_valid import Arm
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,6 +110,27 @@ def mlops_release_check(model_name: str, version: str) -> str | None:
     Called by `served_alias` before every move to a version (release, rollback, promote); the
     run fails with every layer's reason.
     """
+
+
+class RampObservations(NamedTuple):
+    """What a layer saw of each alias since a ramp began, for one guardrail: `champion` and
+    `challenger` are `mlops_base.always_valid.Arm`s (counts, means, variances); `bounded`: 0/1
+    observations (an error, a request slower than A's p99, a wrong answer)."""
+
+    guardrail: Literal["errors", "latency", "outcome"]
+    champion: Arm
+    challenger: Arm
+    higher_is_worse: bool
+    bounded: bool
+
+
+@hookspec
+def mlops_ramp_evidence(
+    model_name: str, champion_version: str, challenger_version: str, since: float
+) -> list[RampObservations]:
+    """The guardrails this layer observes for a ramp (ALIAS_SELECTION_MODE=ramp): requests each alias
+    answered since `since` (epoch seconds) with the champion and challenger at these versions, or
+    [] when it has none. Called by the ramp sensor on every tick: keep it to a few queries."""
 
 
 class AnsweredPrediction(NamedTuple):

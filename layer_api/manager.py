@@ -15,7 +15,7 @@ import pluggy
 
 from layer_api import hookspecs
 from layer_api.events import LIFECYCLE_EVENTS, SERVING_EVENTS, LifecycleEvent, ServingEvent, check_event
-from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo, ScoredBatch
+from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo, RampObservations, ScoredBatch
 from layer_api.state import read_state
 
 if TYPE_CHECKING:
@@ -85,6 +85,13 @@ class LayerManager:
     def labelled_traffic(self, model_name: str, since: float, target: str) -> list[pd.DataFrame]:
         frames = self.pm.hook.mlops_labelled_traffic(model_name=model_name, since=since, target=target)
         return [frame for frame in frames if frame is not None]
+
+    def ramp_evidence(self, model_name: str, champion: str, challenger: str, since: float) -> list[RampObservations]:
+        """Every layer's guardrail observations of a ramp, flattened."""
+        found = self.pm.hook.mlops_ramp_evidence(
+            model_name=model_name, champion_version=champion, challenger_version=challenger, since=since
+        )
+        return [observation for observations in found for observation in observations or []]
 
     def release_refusals(self, model_name: str, version: str) -> list[str]:
         reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version)
