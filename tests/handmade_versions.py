@@ -40,3 +40,17 @@ def log_and_register(
         if digest:
             mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
     return str(register_version(client, model_name, info.model_uri, run.info.run_id).version)
+
+
+def register_failing_version(tracking_uri: str, model_name: str) -> str:
+    """A real model with a bug: a logistic regression that lost its last class label. It passes its
+    smoke test (its input example is setosa rows) and fails with an IndexError on every row it would
+    call virginica: a 500 on a third of real traffic."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core_assets.lib.data import builtin_features
+
+    features = builtin_features()
+    model = LogisticRegression(max_iter=500).fit(features.x_train, features.y_train)
+    model.classes_ = model.classes_[:2]
+    return log_and_register(tracking_uri, model_name, model, features.x_train[features.y_train == 0].head(3))

@@ -215,3 +215,18 @@ class MonitoringLayer:
         from optional_layers.monitoring.definitions import monitoring_definitions  # Dagster only where it runs
 
         return monitoring_definitions(self.settings)
+
+    @hookimpl
+    def mlops_ramp_evidence(self, champion_version: str, challenger_version: str, since: float) -> list:
+        """Errors and slow requests of each alias since the ramp began, from PROMETHEUS_URL ([]
+        when it is not set or cannot answer: the ramp holds, saying it has no data)."""
+        from optional_layers.monitoring.ramp_evidence import ramp_evidence  # the ramp sensor only
+
+        url = MonitoringSettings.of(self.settings).prometheus_url
+        if not url:
+            return []
+        try:
+            return ramp_evidence(url, champion_version, challenger_version, since, time.time())
+        except (OSError, httpx.HTTPError, KeyError, ValueError) as exc:
+            _log.warning("ramp evidence not read from %s: %s", url, exc)
+            return []

@@ -21,7 +21,7 @@ from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
-from tests.handmade_versions import log_and_register
+from tests.handmade_versions import register_failing_version
 from tests.optional_layers.monitoring.conftest import start_prometheus
 from tests.support import ROW, start_daemon, start_server, wired_to
 
@@ -42,18 +42,6 @@ def _register_slow_version(client: MlflowClient, model_name: str) -> str:
         {},
     )
     return str(register_version(client, model_name, trained.model_uri, trained.run_id).version)
-
-
-def _register_failing_version(tracking_uri: str, model_name: str) -> str:
-    """A real model with a bug: a logistic regression that lost its last class label. It passes its
-    smoke test (its input example is setosa rows) and fails with an IndexError on every row it would
-    call virginica: a 500 on a third of real traffic."""
-    from sklearn.linear_model import LogisticRegression
-
-    features = builtin_features()
-    model = LogisticRegression(max_iter=500).fit(features.x_train, features.y_train)
-    model.classes_ = model.classes_[:2]
-    return log_and_register(tracking_uri, model_name, model, features.x_train[features.y_train == 0].head(3))
 
 
 def _traffic(url: str, stop: threading.Event, rows=(ROW,)) -> None:
@@ -112,7 +100,7 @@ def _rolled_back_by_the_daemon(settings, fresh_model, envs, tmp_path, bad: str, 
 def test_a_failing_challenger_is_rolled_back_by_the_error_ratio_rule(
     settings, fresh_model, envs_with_monitoring, tmp_path
 ):
-    failing = _register_failing_version(settings.mlflow_tracking_uri, fresh_model.name)
+    failing = register_failing_version(settings.mlflow_tracking_uri, fresh_model.name)
     rows = builtin_features().x_test.to_numpy().tolist()
     reason = _rolled_back_by_the_daemon(
         settings, fresh_model, envs_with_monitoring, tmp_path, failing, rows, {"ROLLBACK_MAX_ERROR_RATIO": "0.05"}

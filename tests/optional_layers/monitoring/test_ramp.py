@@ -1,0 +1,143 @@
+"""The ramp end to end, every component real: a model server in ramp mode with the monitoring layer,
+Prometheus scraping it every second, real traffic through /predict (the server's split), the ramp
+sensor ticking in a real Dagster daemon, which runs the promotion or the rollback.
+
+A challenger that fails on 5% of requests is rolled back during the 1% step, the interval in the
+reason; a challenger identical to the champion climbs every step and is promoted (RAMP_MARGIN and
+RAMP_MIN_EXPOSURE shortened so that the test's traffic is enough evidence)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import numpy as np
+import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from mlflow import MlflowClient
+
+from core_assets.definitions import build_definitions
+from core_assets.lib.data import builtin_features
+from core_assets.release.history import alias_moves
+from core_assets.release.ramp_control import DECISION_TAG
+from core_assets.release.registry import register_version
+from mlops_platform import processes
+from mlops_platform.release_watch import served_version, wait_for
+from mlops_platform.stack import dagster_home
+from tests.core_assets.runs import run_job
+from tests.handmade_versions import register_failing_version
+from tests.optional_layers.monitoring.conftest import start_prometheus
+from tests.support import start_daemon, start_server, wired_to
+
+pytestmark = pytest.mark.slow
+RAMP = {"ALIAS_SELECTION_MODE": "ramp", "RAMP_STEPS": "1,5,25,50"}
+
+
+def _traffic(url: str, rows: list, stop: threading.Event) -> None:
+    """Anonymous requests through the server's split, one row each, in a loop."""
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            for row in rows:
+                try:
+                    client.post(f"{url}/predict", json={"data": [row]})
+                except httpx.TransportError:  # the server stopped at the test's end
+                    if stop.is_set():
+                        return
+                    raise
+
+
+def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, daemon_env: dict, until) -> tuple:
+    """Serve A = v1 and release `challenger` on B in ramp mode, send `rows`, run the daemon until
+    `until(server_url)`; the registry's last decision, the decisions on the `ramp` asset's page
+    (newest first) and the alias history."""
+    server_env = {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name}
+    server = start_server(tmp_path, {**server_env, **envs, **RAMP, "ALIAS_POLL_SECONDS": "1"})
+    stop = threading.Event()
+    services, daemon = [server], None
+    try:
+        prometheus = start_prometheus(tmp_path, server.url)
+        services.append(prometheus)
+        settings = wired_to(settings.model_copy(update={"model_name": fresh_model.name}), server.url)
+        with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+            by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
+            earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
+            release = {"ops": {"served_alias": {"config": {"version": challenger, "reason": "a new challenger"}}}}
+            assert run_job(build_definitions(settings), instance, "deploy_job", release).success
+            for _ in range(3):
+                threading.Thread(target=_traffic, args=(server.url, rows, stop), daemon=True).start()
+            env = {**envs, **RAMP, "PROMETHEUS_URL": prometheus.url, **daemon_env}
+            daemon = start_daemon(settings, tmp_path, env)
+            registry = MlflowClient(settings.mlflow_tracking_uri)
+            try:
+                wait_for("the ramp's end", lambda: until(server.url), timeout_s=240)
+            except TimeoutError as exc:
+                last = registry.get_registered_model(fresh_model.name).tags.get(DECISION_TAG)
+                raise AssertionError(f"{exc}; the ramp's last decision: {last}") from exc
+            [run] = [r for r in instance.get_runs(by_ramp) if r.run_id not in earlier]
+            assert run.tags["dagster/sensor_name"] == "ramp_sensor"
+            wait_for("the ramp's run to finish", lambda: instance.get_run_by_id(run.run_id).is_finished)
+            assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
+            observed = instance.fetch_observations(AssetKey("ramp"), limit=1_000).records
+            decisions = [r.asset_observation.metadata["action"].value for r in observed]
+            tags = registry.get_registered_model(fresh_model.name).tags
+            return json.loads(tags[DECISION_TAG]), decisions, alias_moves(instance)
+    finally:
+        stop.set()
+        if daemon is not None:
+            processes.stop(daemon)
+        for service in reversed(services):
+            processes.stop(service)
+
+
+def test_a_challenger_failing_on_5_percent_of_requests_is_rolled_back_during_the_1_percent_step(
+    settings, fresh_model, envs_with_monitoring, tmp_path
+):
+    before = fresh_model.versions[-1]
+    failing = register_failing_version(settings.mlflow_tracking_uri, fresh_model.name)
+    features = builtin_features()
+    x, y = features.x_train.to_numpy(), features.y_train.to_numpy()
+    others, virginica = x[y != 2], x[y == 2]
+    rng = np.random.default_rng(0)
+    # 5% of requests are rows the failing model cannot answer
+    rows = [(virginica if rng.random() < 0.05 else others)[rng.integers(0, 30)].tolist() for _ in range(2_000)]
+    _, decisions, moves = _ramped(
+        settings,
+        fresh_model,
+        envs_with_monitoring,
+        tmp_path,
+        failing,
+        rows,
+        {},
+        lambda url: served_version(url, "B") == before,
+    )
+    assert "abort" in decisions and "advance" not in decisions, decisions  # stopped at 1%
+    [rollback, *_] = moves
+    assert (rollback.alias, rollback.before_version, rollback.after_version) == ("B", failing, before)
+    assert rollback.trigger == "ramp", rollback
+    assert rollback.reason.startswith("abort at 1%: errors: B ") and "B worse by [+" in rollback.reason
+
+
+def test_a_challenger_identical_to_the_champion_climbs_every_step_and_is_promoted(
+    settings, fresh_model, envs_with_monitoring, tmp_path, trained_pair
+):
+    champion = fresh_model.versions[0]
+    registry = MlflowClient(settings.mlflow_tracking_uri)
+    twin = str(register_version(registry, fresh_model.name, trained_pair[0].model_uri, trained_pair[0].run_id).version)
+    rows = builtin_features().x_train.to_numpy()[:50].tolist()
+    decision, decisions, moves = _ramped(
+        settings,
+        fresh_model,
+        envs_with_monitoring,
+        tmp_path,
+        twin,
+        rows,
+        {"RAMP_MARGIN": "0.05", "RAMP_MIN_EXPOSURE": "PT3S"},
+        lambda url: served_version(url, "A") == twin,
+    )
+    assert decision["action"] == "promote" and decision["step"] == 3, decision
+    assert decisions.count("advance") == 3 and "abort" not in decisions, decisions
+    assert decision["reason"].startswith("promote after 50%: errors: B 0 ")
+    [promotion, *_] = moves
+    assert (promotion.alias, promotion.before_version, promotion.after_version) == ("A", champion, twin)
+    assert promotion.trigger == "ramp" and promotion.lever == "promote"
