@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 RAMP_TAG = "mlops.ramp"
+DECISION_TAG = "mlops.ramp.decision"  # the ramp sensor's last decision, with each guardrail's interval
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,19 @@ def step_of(state: RampState | None, challenger: str | None, steps: Sequence[int
 def ramp_share(state: RampState | None, challenger: str | None, steps: Sequence[int]) -> int:
     """Percent of traffic the challenger answers now."""
     return steps[step_of(state, challenger, steps)]
+
+
+def last_decision(tags: dict[str, str], state: RampState | None) -> dict[str, Any] | None:
+    """The ramp sensor's last decision, if it is about the ramp `state` describes (else None)."""
+    if state is None or not tags.get(DECISION_TAG):
+        return None
+    try:
+        found = json.loads(tags[DECISION_TAG])
+    except ValueError:
+        return None
+    if not isinstance(found, dict) or (found.get("challenger"), found.get("champion")) != (
+        state.challenger,
+        state.champion,
+    ):
+        return None
+    return found

@@ -7,6 +7,7 @@ from each replica's `/models`, so it answers for a remote env too; no Dagster ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
@@ -14,6 +15,7 @@ from core_assets.api import AliasMove, mirrored_moves
 from layer_api.state import read_state
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
+from mlops_base.ramp import RAMP_TAG, RampState, last_decision, step_of
 from mlops_base.settings import Settings
 from mlops_platform import layer_toggle
 from mlops_platform.runtime import Running
@@ -61,6 +63,28 @@ def registered_model(registry_url: str, model_name: str) -> rest.RegisteredModel
             raise Unreachable(f"registry {registry_url}: {exc}") from exc
 
 
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ramp_lines(model: rest.RegisteredModel, steps: tuple[int, ...]) -> list[str]:
+    """Where the ramp of the challenger the registry names stands, and the ramp sensor's last word."""
+    state = RampState.from_tag(model.tags.get(RAMP_TAG))
+    challenger = model.aliases.get(str(Alias.B))
+    if state is None or challenger is None or state.challenger != challenger:
+        return []
+    step = step_of(state, challenger, steps)
+    shares = ", ".join(f"{share}%" for share in steps)
+    lines = [
+        f"ramp: B v{challenger} against A v{state.champion} at {steps[step]}% "
+        f"(step {step + 1} of {len(steps)}: {shares}) since {_when(state.since)}"
+    ]
+    decision = last_decision(model.tags, state)
+    if decision is not None:
+        lines.append(f"  last decision ({_when(decision['at'])}): {decision['action']}: {decision['reason']}")
+    return lines
+
+
 def status(settings: Settings, running: Running | None, history: int = 5) -> Report:
     """The report; Unreachable when the registry does not answer."""
     report = Report()
@@ -93,6 +117,8 @@ def status(settings: Settings, running: Running | None, history: int = 5) -> Rep
             if not agrees:
                 said = version or "unset"
                 report.problems.append(f"{url} serves {alias}={now or 'nothing'}, the registry says {said}")
+    if model is not None:
+        report.lines += ramp_lines(model, settings.ramp_step_list)
     recent = mirrored_moves(model.tags)[:history] if model else []
     report.lines.append(f"last {len(recent)} moves (newest first):" if recent else "no alias moves yet")
     report.lines += [move_line(move) for move in recent]

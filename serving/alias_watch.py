@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from anyio import to_thread
 
 from mlops_base.aliases import ALIASES, Alias
-from mlops_base.ramp import RAMP_TAG, RampState
 from serving.model_source import ModelSource
 from serving.runtimes.base import ModelLoadError
 from serving.variants import VariantRegistry
@@ -47,13 +46,13 @@ class AliasWatch:
         source: ModelSource,
         variants: VariantRegistry,
         clock=time.time,
-        on_ramp: Callable[[RampState | None], None] = lambda state: None,
+        on_tags: Callable[[dict[str, str]], None] = lambda tags: None,
     ):
         self.interval_s = interval_s
         self._source = source
         self._variants = variants
         self._clock = clock
-        self._on_ramp = on_ramp  # gets the ramp's state from each answer (the registered model's tag)
+        self._on_tags = on_tags  # gets the registered model's tags from each answer (the ramp's step)
         self.checks = {alias: AliasCheck() for alias in ALIASES}
         self.failures = 0  # registry calls failed in a row
 
@@ -89,7 +88,7 @@ class AliasWatch:
         if self.failures:
             log.info("registry answers the alias watch again after %d failed calls", self.failures)
         self.failures = 0
-        self._on_ramp(RampState.from_tag(watched.tags.get(RAMP_TAG)))
+        self._on_tags(watched.tags)
         versions, now = watched.aliases, self._clock()
         for alias in ALIASES:
             version, before = versions.get(str(alias)), self.checks[alias]

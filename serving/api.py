@@ -17,6 +17,7 @@ server may reshape its private modules without breaking them:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from typing import Protocol as TypingProtocol
 
 from mlops_base.aliases import Alias
@@ -43,6 +44,11 @@ class ServedView(TypingProtocol):
 
     def scores(self, path: str) -> bool:
         """Whether a request to `path` is a prediction (any protocol's hot route)."""
+        ...
+
+    def ramp(self) -> Mapping[str, Any] | None:
+        """ALIAS_SELECTION_MODE=ramp: what `GET /ramp` answers (B's share, step, the last decision);
+        None in the other modes."""
         ...
 
 

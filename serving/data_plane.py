@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from layer_api import AnsweredPrediction, RowsRejected
 from layer_api.manager import LayerManager
-from mlops_base.aliases import CHALLENGER, Alias
+from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.log_context import request_id
-from mlops_base.ramp import RampState
+from mlops_base.ramp import RAMP_TAG, RampState, last_decision, step_of
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
@@ -59,11 +59,37 @@ class DataPlane:
         self.record = None
         self.ids = PredictionIds()
         self.routing = Routing.of(settings)  # replaced whole when the ramp's step moves
+        self.ramp_decision: dict[str, Any] | None = None  # the ramp sensor's last, from the registry
 
-    def follow_ramp(self, state: RampState | None) -> None:
-        """The ramp's step as the registry holds it now (the alias watch's every answer)."""
-        if self.routing.mode == "ramp" and state != self.routing.ramp:
+    def follow_tags(self, tags: dict[str, str]) -> None:
+        """The ramp's step and last decision as the registry holds them now (the alias watch's every
+        answer): the routing is replaced when the step moved."""
+        if self.routing.mode != "ramp":
+            return
+        state = RampState.from_tag(tags.get(RAMP_TAG))
+        if state != self.routing.ramp:
             self.routing = self.routing._replace(ramp=state)
+        self.ramp_decision = last_decision(tags, state)
+
+    def ramp(self) -> dict[str, Any] | None:
+        """Where the ramp stands for the challenger served now (`GET /ramp`), None outside ramp mode."""
+        routing = self.routing
+        if routing.mode != "ramp":
+            return None
+        challenger, champion = self.variants.served_version(CHALLENGER), self.variants.served_version(CHAMPION)
+        state = routing.ramp if routing.ramp is not None and routing.ramp.challenger == challenger else None
+        step = step_of(state, challenger, routing.steps)
+        decision = self.ramp_decision if state is not None else None
+        return {
+            "steps": list(routing.steps),
+            "step": step,
+            "share_percent": routing.steps[step] if challenger and challenger != champion else 0,
+            "challenger_version": challenger,
+            "champion_version": champion,
+            "step_since": state.since if state else None,
+            "started": state.started if state else None,
+            "decision": decision,
+        }
 
     async def predict(self, inputs: Inputs, client_id: str | None) -> tuple[Answer, Callable[[], None] | None]:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a

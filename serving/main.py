@@ -122,7 +122,7 @@ def create_app(
         variants = served.variants = app.state.variants = VariantRegistry(
             settings, source, new_runtime, on_event=layers.serving_event, observe=layers.batch_observer()
         )
-        plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
+        plane = served.plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         plane.record = layers.prediction_recorder()
         # Models load in the background, never at import: the server answers at once, /ready says
         # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
@@ -132,7 +132,7 @@ def create_app(
         loading.add_done_callback(lambda _: gc.freeze())
         variants.loading = loading
         watch = app.state.alias_watch = AliasWatch(
-            settings.alias_poll_seconds, source, variants, on_ramp=plane.follow_ramp
+            settings.alias_poll_seconds, source, variants, on_tags=plane.follow_tags
         )
         watching = asyncio.create_task(watch.run()) if settings.alias_poll_seconds else None
         yield

@@ -128,6 +128,42 @@ class RampInfo(BaseModel):
     step_since: datetime | None = Field(None, description="when the current step began (none: not started)")
 
 
+class ArmInfo(BaseModel):
+    n: int = Field(description="observations of the alias since the ramp began")
+    mean: float | None = Field(None, description="their mean: a share of errors or slow requests, or the metric")
+
+
+class GuardrailReading(BaseModel):
+    guardrail: Literal["errors", "latency", "outcome"]
+    verdict: Literal["worse", "not worse", "not yet known", "no data"]
+    worse_by: list[float] | None = Field(
+        None, description="the always-valid interval of how much worse B is than A (none: no data)"
+    )
+    margin: float = Field(description="how much worse B may be (RAMP_MARGIN, in the guardrail's units)")
+    champion: ArmInfo
+    challenger: ArmInfo
+
+
+class RampDecisionInfo(BaseModel):
+    action: Literal["advance", "promote", "abort", "hold"]
+    step: int = Field(description="the step B is on after the decision")
+    at: float = Field(description="when it was decided (epoch seconds)")
+    reason: str
+    readings: list[GuardrailReading]
+
+
+class RampResponse(BaseModel):
+    mode: str = Field(description="ALIAS_SELECTION_MODE; the rest is empty unless it is ramp")
+    steps: list[int] = Field(default_factory=list, description="B's shares in percent (RAMP_STEPS)")
+    step: int | None = Field(None, description="the index of the step B's version is on")
+    share_percent: int | None = Field(None, description="the share B answers now")
+    challenger_version: str | None = None
+    champion_version: str | None = None
+    step_since: float | None = Field(None, description="when the step began (epoch seconds; none: not begun)")
+    started: float | None = Field(None, description="when the ramp of this challenger began")
+    decision: RampDecisionInfo | None = Field(None, description="the ramp sensor's last decision on this ramp")
+
+
 class RoutingInfo(BaseModel):
     mode: str
     default_alias: Alias

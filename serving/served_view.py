@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from mlops_base.aliases import Alias
+from serving.data_plane import DataPlane
 from serving.protocol import HotRoutes
 from serving.variants import VariantRegistry
 
@@ -13,6 +15,7 @@ class Served:
     def __init__(self, routes: HotRoutes):
         self.routes = routes
         self.variants: VariantRegistry | None = None  # set when the lifespan starts
+        self.plane: DataPlane | None = None
 
     def versions(self) -> Mapping[Alias, str | None]:
         variants = self.variants
@@ -29,3 +32,6 @@ class Served:
 
     def scores(self, path: str) -> bool:
         return self.routes.scores(path)
+
+    def ramp(self) -> Mapping[str, Any] | None:
+        return None if self.plane is None else self.plane.ramp()

@@ -21,11 +21,10 @@ from core_assets.release.ramp import Evidence, RampDecision, decide
 from layer_api import RampObservations
 from layer_api.manager import LayerManager
 from mlops_base.aliases import CHALLENGER, CHAMPION
-from mlops_base.ramp import RAMP_TAG, RampState
+from mlops_base.ramp import DECISION_TAG, RAMP_TAG, RampState
 from mlops_base.registry_rest import RegistryClient
 from mlops_base.settings import Settings
 
-DECISION_TAG = "mlops.ramp.decision"
 MAX_TAG_CHARS = 5_000  # MLflow's limit on a tag's value
 
 

@@ -54,6 +54,38 @@ class LayerCounters:
         yield from families.values()
 
 
+class RampGauges:
+    """ALIAS_SELECTION_MODE=ramp: B's share and step, and each guardrail's interval of how much worse
+    B is, from the ramp sensor's last decision (read at scrape time; nothing in other modes)."""
+
+    def __init__(self) -> None:
+        self.served: ServedView | None = None
+
+    def collect(self):
+        ramp = self.served.ramp() if self.served is not None else None
+        if not ramp:
+            return
+        labels = {"challenger_version": str(ramp["challenger_version"])}
+        yield GaugeMetricFamily(
+            "mlops_ramp_share_percent", "Percent of requests B answers", value=ramp["share_percent"]
+        )
+        yield GaugeMetricFamily("mlops_ramp_step", "Index of B's ramp step (0: the first)", value=ramp["step"])
+        decision = ramp.get("decision") or {}
+        bounds = [
+            GaugeMetricFamily(
+                f"mlops_ramp_worse_by_{end}",
+                f"{end} of the interval of how much worse B is",
+                labels=[*labels, "guardrail"],
+            )
+            for end in ("low", "high")
+        ]
+        for reading in decision.get("readings", []):
+            if reading.get("worse_by"):
+                for family, value in zip(bounds, reading["worse_by"], strict=True):
+                    family.add_metric([*labels.values(), reading["guardrail"]], value)
+        yield from bounds
+
+
 class ServingMetrics:
     """The model server's metrics: one registry per server, exposed at /metrics."""
 
@@ -61,8 +93,10 @@ class ServingMetrics:
         self.registry = CollectorRegistry()
         self.predicts = PredictStats()
         self.layer_counters = LayerCounters()
+        self.ramp = RampGauges()
         self.registry.register(self.predicts)
         self.registry.register(self.layer_counters)
+        self.registry.register(self.ramp)
         registry = self.registry
         self.in_flight = Gauge(
             "mlops_predict_in_flight", "Prediction requests and shadow scorings using a model", registry=registry
@@ -179,7 +213,7 @@ class MonitoringLayer:
     ) -> None:
         app.add_middleware(PredictMetrics, stats=self.metrics.predicts, scores=served.scores)
         self.metrics.layer_counters.source, self.metrics.layer_counters.samples = metric_values, metric_samples
-        self.served = served
+        self.served = self.metrics.ramp.served = served
 
     @hookimpl
     def mlops_serving_protocols(self) -> list[Protocol]:

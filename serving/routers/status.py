@@ -21,6 +21,7 @@ from serving.schemas import (
     ModelsResponse,
     ModelStatus,
     RampInfo,
+    RampResponse,
     RoutingInfo,
 )
 from serving.traffic_split import Routing, configured_split, effective_split
@@ -94,6 +95,15 @@ def _routing(routing: Routing, loaded: set[Alias], challenger: str | None) -> Ro
         effective_split=effective_split(routing, loaded, challenger),
         ramp=ramp,
     )
+
+
+@router.get("/ramp", response_model=RampResponse)
+async def ramp(settings: SettingsDep, request: Request) -> RampResponse:
+    """ALIAS_SELECTION_MODE=ramp: B's share and step, as the registry holds them (every replica
+    agrees within ALIAS_POLL_SECONDS), and the ramp sensor's last decision with each guardrail's
+    interval. Internal (the cluster's Ingress never routes it)."""
+    found = request.app.state.plane.ramp()
+    return RampResponse(mode=settings.alias_selection_mode, **(found or {}))
 
 
 @router.get("/health", response_model=HealthResponse)

@@ -4,12 +4,13 @@ behaviour with real replicas and a real MLflow server: tests/e2e/test_replicas.p
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 
 from mlops_base.aliases import Alias
-from mlops_base.ramp import RAMP_TAG, RampState
+from mlops_base.ramp import DECISION_TAG, RAMP_TAG, RampState
 from serving.alias_watch import MAX_BACKOFF_S, AliasWatch
 from serving.runtimes.base import ModelLoadError
 from serving.variants import VariantRegistry
@@ -53,9 +54,24 @@ def test_the_ramp_step_in_the_registry_reaches_the_routing_and_a_new_challenger_
         ids = [f"client-{i}" for i in range(400)]
         answered = [client.post("/predict", json={"data": [[1, 1, 1, 1]]}, headers={"x-client-id": i}) for i in ids]
         assert 100 < sum(a.headers["x-model-variant"] == "B" for a in answered) < 300
+        registry.tags[DECISION_TAG] = json.dumps(
+            {
+                "action": "hold",
+                "challenger": "2",
+                "champion": "1",
+                "step": 2,
+                "at": 1.7e9,
+                "reason": "holding: ...",
+                "readings": [],
+            }
+        )
+        ramp = _wait(client, lambda h: client.get("/ramp").json()["decision"]) and client.get("/ramp").json()
+        assert (ramp["share_percent"], ramp["step"], ramp["decision"]["action"]) == (50, 2, "hold")
         registry.aliases["B"] = "3"  # a new challenger: the state names v2, so v3 starts at 1%
         health = _wait(client, lambda h: _served(h, "B") == "3")
         assert health["routing"]["configured_split"]["B"] == 1 and health["routing"]["ramp"]["step"] == 0
+        ramp = client.get("/ramp").json()  # the decision was about v2: not shown for v3
+        assert (ramp["share_percent"], ramp["challenger_version"], ramp["decision"]) == (1, "3", None)
 
 
 def test_a_registry_that_cannot_answer_unloads_nothing_and_the_watch_backs_off_then_converges():

@@ -20,8 +20,8 @@ from mlflow import MlflowClient
 from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
 from core_assets.release.history import alias_moves
-from core_assets.release.ramp_control import DECISION_TAG
 from core_assets.release.registry import register_version
+from mlops_base.ramp import DECISION_TAG
 from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
 from mlops_platform.stack import dagster_home

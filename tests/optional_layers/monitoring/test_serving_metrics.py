@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import numpy as np
 
 from layer_api.manager import LayerManager
+from mlops_base.ramp import DECISION_TAG, RAMP_TAG, RampState
 from serving.main import create_app
 from tests.fakes import FakeRegistry, SumModel, fake_server
 from tests.support import ROW, TOKEN, serving_client, serving_settings
@@ -65,3 +69,32 @@ def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_mod
         create_app(settings := serving_settings(mlflow_server, shared_model), LayerManager(settings, set()))
     ) as client:
         assert client.get("/metrics").status_code == 404
+
+
+def test_a_ramp_s_share_step_and_guardrail_intervals_are_gauges(tmp_path):
+    registry = FakeRegistry()
+    registry.tags[RAMP_TAG] = RampState("2", "1", 1, 1.7e9, 1.7e9).to_tag()
+    reading = {"guardrail": "errors", "verdict": "not yet known", "worse_by": [-0.01, 0.02], "margin": 0.005}
+    decision = {
+        "action": "hold",
+        "challenger": "2",
+        "champion": "1",
+        "step": 1,
+        "at": 1.7e9,
+        "reason": "...",
+        "readings": [reading],
+    }
+    registry.tags[DECISION_TAG] = json.dumps(decision)
+    settings = {"mlops_state_dir": tmp_path, "alias_selection_mode": "ramp", "alias_poll_seconds": 0.05}
+    with fake_server(registry, layers={"monitoring"}, **settings) as (client, _):
+        deadline = time.monotonic() + 5
+        while "mlops_ramp_worse_by_high{" not in (text := client.get("/metrics").text) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "mlops_ramp_share_percent 5.0" in text and "mlops_ramp_step 1.0" in text
+    assert 'mlops_ramp_worse_by_high{challenger_version="2",guardrail="errors"} 0.02' in text
+    assert 'mlops_ramp_worse_by_low{challenger_version="2",guardrail="errors"} -0.01' in text
+
+
+def test_outside_ramp_mode_there_are_no_ramp_gauges(tmp_path):
+    with fake_server(FakeRegistry(), layers={"monitoring"}, mlops_state_dir=tmp_path) as (client, _):
+        assert "mlops_ramp" not in client.get("/metrics").text
