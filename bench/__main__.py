@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import drift, feast, hotswap, named, plot, protocols, releases, replicas, report, serving
+from bench import drift, feast, hotswap, named, plot, protocols, ramp, releases, replicas, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift")
+SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift", "ramp")
 
 
 def machine() -> dict:
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         results["feast"] = feast.run(workdir / "feast", args.rounds, args.seconds)
     if "drift" in suites:
         results["drift"] = drift.run()
+    if "ramp" in suites:
+        results["ramp"] = ramp.run()
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"
     if latest.is_file() and suites != set(SUITES):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import drift, protocols, report_serving
+from bench import drift, protocols, ramp, report_serving
 
 
 def _hotswap(h: dict) -> list[str]:
@@ -162,4 +162,7 @@ def render(results: dict) -> str:
     if "drift" in results:
         when = [f"Run {results['drift']['when']}.", ""] if "when" in results["drift"] else []
         out += ["### Drift detection", "", *when] + drift.render(results["drift"])
+    if "ramp" in results:
+        when = [f"Run {results['ramp']['when']}.", ""] if "when" in results["ramp"] else []
+        out += ["### Progressive delivery: the ramp", "", *when] + ramp.render(results["ramp"])
     return "\n".join(out)

@@ -23,6 +23,7 @@ SERVING_ORDER = [  # the shipped configuration first, the tuned and layered ones
     "ours_logging",
     "ours_evaluation",
     "ours_drift",
+    "ours_ramp",
     "ours_predict_token",
     "ours_tracing",
     "ours_tracing_all",
@@ -36,6 +37,7 @@ LAYER_TARGETS = {
     "ours_logging": ("logging layer, Loki unreachable,", 0.03),
     "ours_evaluation": ("evaluation layer's prediction log", 0.03),
     "ours_drift": ("drift layer (every column and the prediction tested)", 0.03),
+    "ours_ramp": ("ramp mode's routing, against ab_test's,", 0.02),
     "ours_tracing": ("tracing at the default sampling", 0.03),
     "ours_tracing_all": ("tracing of every request (exporter included)", 0.30),
 }

@@ -254,6 +254,11 @@ def build_targets(
             "this server, batching + drift on (every column tested)",
             {**ours, "MLOPS_ENVS_DIR": str(_envs_with(workdir, "drift"))},
         ),
+        this_server(
+            "ours_ramp",
+            "this server, ALIAS_SELECTION_MODE=ramp (B on its first step)",
+            {**ours, "ALIAS_SELECTION_MODE": "ramp"},
+        ),
         replace(
             this_server(
                 "ours_predict_token",
