@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import warnings
 from contextlib import asynccontextmanager
+from functools import partial
 
 # The imports below make ~200,000 tracked objects that live as long as the process; the cyclic
 # collector walked them again and again as they came (0.25 s of the server's start: 1.61 -> 1.37 s
@@ -45,11 +47,16 @@ from serving.protocol import HotRoutes
 from serving.protocols import CORE_PROTOCOLS
 from serving.request_id import RequestId
 from serving.request_log import RequestLog
+from serving.routing_watch import INTERVAL_S as ROUTING_INTERVAL_S
+from serving.routing_watch import RoutingWatch
 from serving.runtimes.base import RuntimeInfo
 from serving.runtimes.factory import RuntimeFactory, runtime_factory
 from serving.served_view import Served
 from serving.shadow import ShadowStats
+from serving.traffic_split import Routing
 from serving.variants import VariantRegistry
+
+log = logging.getLogger("serving.main")
 
 gc.freeze()
 if _COLLECTING:
@@ -88,6 +95,22 @@ def check_registry_uri(uri: str) -> None:
             f"MLFLOW_TRACKING_URI={scheme}:... cannot serve: the model server reads the registry over MLflow's "
             "REST API; point it at an MLflow server (http(s)://host:port, e.g. `./mlops mlflow-server`)"
         )
+
+
+def apply_routing(app: FastAPI, plane: DataPlane, settings: Settings) -> None:
+    """New routing settings from the env's file: every reader of the settings and the data plane's
+    split see them from the next request on."""
+    app.state.settings = plane.settings = settings
+    plane.routing = Routing.of(settings, plane.routing.ramp)
+
+
+async def follow_routing(watch: RoutingWatch) -> None:
+    while True:
+        await asyncio.sleep(ROUTING_INTERVAL_S)
+        try:
+            await to_thread.run_sync(watch.check)
+        except Exception:  # the watch outlives one bad read; the routing stays
+            log.exception("routing watch check failed")
 
 
 def create_app(
@@ -135,7 +158,9 @@ def create_app(
             settings.alias_poll_seconds, source, variants, on_tags=plane.follow_tags
         )
         watching = asyncio.create_task(watch.run()) if settings.alias_poll_seconds else None
+        following = asyncio.create_task(follow_routing(RoutingWatch(settings, partial(apply_routing, app, plane))))
         yield
+        following.cancel()
         if watching is not None:
             watching.cancel()
         loading.cancel()

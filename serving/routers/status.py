@@ -103,7 +103,7 @@ async def ramp(settings: SettingsDep, request: Request) -> RampResponse:
     agrees within ALIAS_POLL_SECONDS), and the ramp sensor's last decision with each guardrail's
     interval. Internal (the cluster's Ingress never routes it)."""
     found = request.app.state.plane.ramp()
-    return RampResponse(mode=settings.alias_selection_mode, **(found or {}))
+    return RampResponse(mode=request.app.state.plane.routing.mode, **(found or {}))
 
 
 @router.get("/health", response_model=HealthResponse)

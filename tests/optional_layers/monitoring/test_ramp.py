@@ -50,7 +50,7 @@ def _traffic(url: str, rows: list, stop: threading.Event) -> None:
 def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, daemon_env: dict, until) -> tuple:
     """Serve A = v1 and release `challenger` on B in ramp mode, send `rows`, run the daemon until
     `until(server_url)`; the registry's last decision, the decisions on the `ramp` asset's page
-    (newest first) and the alias history."""
+    (newest first), the alias history and what GET /ramp said along the way."""
     server_env = {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name}
     server = start_server(tmp_path, {**server_env, **envs, **RAMP, "ALIAS_POLL_SECONDS": "1"})
     stop = threading.Event()
@@ -69,8 +69,16 @@ def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, 
             env = {**envs, **RAMP, "PROMETHEUS_URL": prometheus.url, **daemon_env}
             daemon = start_daemon(settings, tmp_path, env)
             registry = MlflowClient(settings.mlflow_tracking_uri)
+            seen: list[dict] = []  # GET /ramp while it runs, each time it said something new
+
+            def ended() -> bool:
+                now = httpx.get(f"{server.url}/ramp").json()
+                if now["decision"] and (not seen or now["decision"] != seen[-1]["decision"]):
+                    seen.append(now)
+                return until(server.url)
+
             try:
-                wait_for("the ramp's end", lambda: until(server.url), timeout_s=240)
+                wait_for("the ramp's end", ended, timeout_s=240)
             except TimeoutError as exc:
                 last = registry.get_registered_model(fresh_model.name).tags.get(DECISION_TAG)
                 raise AssertionError(f"{exc}; the ramp's last decision: {last}") from exc
@@ -81,7 +89,7 @@ def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, 
             observed = instance.fetch_observations(AssetKey("ramp"), limit=1_000).records
             decisions = [r.asset_observation.metadata["action"].value for r in observed]
             tags = registry.get_registered_model(fresh_model.name).tags
-            return json.loads(tags[DECISION_TAG]), decisions, alias_moves(instance)
+            return json.loads(tags[DECISION_TAG]), decisions, alias_moves(instance), seen
     finally:
         stop.set()
         if daemon is not None:
@@ -101,7 +109,7 @@ def test_a_challenger_failing_on_5_percent_of_requests_is_rolled_back_during_the
     rng = np.random.default_rng(0)
     # 5% of requests are rows the failing model cannot answer
     rows = [(virginica if rng.random() < 0.05 else others)[rng.integers(0, 30)].tolist() for _ in range(2_000)]
-    _, decisions, moves = _ramped(
+    _, decisions, moves, _ = _ramped(
         settings,
         fresh_model,
         envs_with_monitoring,
@@ -125,7 +133,7 @@ def test_a_challenger_identical_to_the_champion_climbs_every_step_and_is_promote
     registry = MlflowClient(settings.mlflow_tracking_uri)
     twin = str(register_version(registry, fresh_model.name, trained_pair[0].model_uri, trained_pair[0].run_id).version)
     rows = builtin_features().x_train.to_numpy()[:50].tolist()
-    decision, decisions, moves = _ramped(
+    decision, decisions, moves, seen = _ramped(
         settings,
         fresh_model,
         envs_with_monitoring,
@@ -137,6 +145,10 @@ def test_a_challenger_identical_to_the_champion_climbs_every_step_and_is_promote
     )
     assert decision["action"] == "promote" and decision["step"] == 3, decision
     assert decisions.count("advance") == 3 and "abort" not in decisions, decisions
+    [midway, *_] = [r for r in seen if r["step"] >= 1 and r["decision"]["readings"]]
+    print(json.dumps(midway, indent=2))  # the progressive delivery guide shows one
+    assert {r["guardrail"] for r in midway["decision"]["readings"]} == {"errors", "latency"}
+    assert all(len(r["worse_by"]) == 2 for r in midway["decision"]["readings"])
     assert decision["reason"].startswith("promote after 50%: errors: B 0 ")
     [promotion, *_] = moves
     assert (promotion.alias, promotion.before_version, promotion.after_version) == ("A", champion, twin)
