@@ -28,6 +28,7 @@ def test_the_expected_hooks_exist():
         "mlops_prediction_recorder",
         "mlops_batch_observer",
         "mlops_labelled_traffic",
+        "mlops_ramp_evidence",
     }
 
 
