@@ -1,9 +1,13 @@
 """The ramp's decision, read after every batch of evidence: advance B to the next share, promote it
 after the last, abort it, or hold.
 
-Each guardrail compares what B does with what A does over the whole ramp (cumulative counts, one
-confidence sequence per guardrail: `mlops_base.always_valid`, at ALPHA / len(GUARDRAILS) each, so
-the chance of any wrong abort over the whole ramp, however often it is read, stays within alpha):
+Each guardrail compares what B does with what A does during the current step (both aliases in the
+same minutes: counted since the ramp began, B's observations would come mostly from later steps
+than A's, and any trend over time, of load or of the day, would read as a difference between
+them; measured with real processes, an exact copy of the champion then read as slower at 25%).
+One confidence sequence per guardrail and step (`mlops_base.always_valid`), each at
+alpha / (guardrails x steps), so the chance of any wrong abort over the whole ramp, however often
+it is read, stays within alpha:
 - **abort** as soon as one guardrail's interval of "how much worse B is" lies above zero;
 - **advance** when the step has lasted `min_exposure_s` and every guardrail that has data shows B
   not worse than A by more than the margin (its interval lies below it);
@@ -93,7 +97,7 @@ def decide(
     alpha: float = 0.05,
 ) -> RampDecision:
     """What the ramp does now, with the readings and a reason a person can check."""
-    readings = tuple(read(e, alpha / len(GUARDRAILS)) for e in evidence)
+    readings = tuple(read(e, alpha / (len(GUARDRAILS) * len(steps))) for e in evidence)
     worse = [r for r in readings if r.verdict == "worse"]
     share = steps[state.step]
     if worse:

@@ -105,7 +105,7 @@ def ramp_tick(client: RegistryClient, settings: Settings, layers: LayerManager, 
         state = RampState(challenger, champion, 0, now, now)
         client.set_model_tag(name, RAMP_TAG, state.to_tag())
         return RampTick(state, None, f"ramp of v{challenger} against v{champion} begins at {steps[0]}%")
-    observations = layers.ramp_evidence(name, champion, challenger, state.started)
+    observations = layers.ramp_evidence(name, champion, challenger, state.since)  # this step's
     decision = decide(
         state,
         evidence_of(observations, settings),

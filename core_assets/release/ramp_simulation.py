@@ -79,6 +79,7 @@ def simulate(scenario: Scenario, ramp: Ramp, rng: np.random.Generator) -> Result
             return Result("promoted", ramp.steps[state.step], now, reason)
         if decision.action == "advance":
             state = RampState(state.challenger, state.champion, decision.step, now, state.started)
+            counts[:] = 0  # each step is judged on its own observations
     return Result("holding", ramp.steps[state.step], now, reason)
 
 

@@ -252,7 +252,7 @@ class MonitoringLayer:
 
     @hookimpl
     def mlops_ramp_evidence(self, champion_version: str, challenger_version: str, since: float) -> list:
-        """Errors and slow requests of each alias since the ramp began, from PROMETHEUS_URL ([]
+        """Errors and slow requests of each alias since `since` (the step began), from PROMETHEUS_URL ([]
         when it is not set or cannot answer: the ramp holds, saying it has no data)."""
         from optional_layers.monitoring.ramp_evidence import ramp_evidence  # the ramp sensor only
 

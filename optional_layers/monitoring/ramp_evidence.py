@@ -1,6 +1,6 @@
 """The ramp's error and latency guardrails, counted by Prometheus from the replicas' own metrics
-since the ramp began (`increase` over the window: a replica that restarted mid-ramp is counted
-whole, as Prometheus handles counter resets).
+since the current step began (`increase` over the window: a replica that restarted mid-step is
+counted whole, as Prometheus handles counter resets).
 
 - errors: 5xx answers of each alias at its ramped version, out of its requests (a Bernoulli stream);
 - latency: requests slower than A's p99, read from the latency histogram: the bound is the
