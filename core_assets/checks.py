@@ -4,6 +4,7 @@ It judges the env's GATE_METRIC against GATE_THRESHOLD and, with GATE_MAX_REGRES
 champion (the version alias A serves) scored on the same test split.
 """
 
+import time
 from typing import Any
 
 from dagster import (
@@ -11,13 +12,15 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AutomationCondition,
+    MetadataValue,
     ResourceParam,
     asset_check,
 )
 
-from core_assets.assets import trained_model
+from core_assets.assets import registered_model_version, trained_model
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.metrics import passes, regression_by
+from core_assets.release.replay import replay_version
 from core_assets.resources import MlflowRegistry
 from layer_api.manager import LayerManager
 from mlops_base.settings import LOWER_IS_BETTER, Settings
@@ -77,4 +80,41 @@ def quality_gate(
         severity=AssetCheckSeverity.ERROR,
         description="; ".join(reasons),
         metadata={**{k: v for k, v in scores.items() if v is not None}, "run_id": run_id},
+    )
+
+
+@asset_check(
+    asset=registered_model_version,
+    blocking=True,
+    automation_condition=AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()),
+    description="The candidate and the champion score the last logged requests (REPLAY_ROWS): it fails on "
+    "more than REPLAY_MAX_ERRORS of them, or a worse metric on those with outcomes; skipped without a log",
+)
+def replay_gate(
+    context: AssetCheckExecutionContext,
+    registered_model_version: dict[str, Any],
+    settings: ResourceParam[Settings],
+    layers: ResourceParam[LayerManager],
+    registry: MlflowRegistry,
+) -> AssetCheckResult:
+    version = registered_model_version["version"]
+    since = time.time() - settings.replay_window.total_seconds()
+    replayed, why_not = replay_version(registry.client(), settings, layers, version, since)
+    if replayed is None:
+        return AssetCheckResult(passed=True, description=f"skipped: {why_not}", metadata={"skipped": True})
+    why = "; ".join(replayed.reasons)
+    if not replayed.passed:
+        payload = {"model_name": registry.model_name, "version": version, "why": why}
+        emit_lifecycle_event("replay_failed", payload, layers, context.log)
+    metadata: dict[str, Any] = {
+        "rows": replayed.rows,
+        "labelled": replayed.labelled,
+        "models": MetadataValue.md(replayed.markdown()),
+    }
+    if replayed.disagreement is not None:
+        metadata["disagreement"] = replayed.disagreement
+    if replayed.interval is not None:
+        metadata[f"{replayed.metric}_difference"] = replayed.difference
+    return AssetCheckResult(
+        passed=replayed.passed, severity=AssetCheckSeverity.ERROR, description=why, metadata=metadata
     )

@@ -13,7 +13,7 @@ from core_assets.assets import (
     served_alias,
     trained_model,
 )
-from core_assets.checks import quality_gate
+from core_assets.checks import quality_gate, replay_gate
 from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
@@ -45,7 +45,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         )
         + [RAMP_SPEC],
-        asset_checks=[quality_gate],
+        asset_checks=[quality_gate, replay_gate],
         jobs=list(jobs),
         sensors=build_sensors(jobs),
         resources={**build_resources(settings, layers), **io_managers(settings)},

@@ -14,6 +14,7 @@ LifecycleEvent = Literal[
     "rolled_back",
     "readiness_failed",
     "drift_detected",
+    "replay_failed",
 ]
 # what the model server tells `mlops_serving_event` subscribers
 ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
@@ -22,7 +23,15 @@ LIFECYCLE_EVENTS: frozenset[str] = frozenset(get_args(LifecycleEvent))
 SERVING_EVENTS: frozenset[str] = frozenset(get_args(ServingEvent))
 # lifecycle events that say something went wrong (logged as warnings)
 WARNING_EVENTS: frozenset[str] = frozenset(
-    {"gate_failed", "deploy_failed", "deploy_refused", "rolled_back", "readiness_failed", "drift_detected"}
+    {
+        "gate_failed",
+        "deploy_failed",
+        "deploy_refused",
+        "rolled_back",
+        "readiness_failed",
+        "drift_detected",
+        "replay_failed",
+    }
 )
 
 

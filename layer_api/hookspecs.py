@@ -104,6 +104,14 @@ def mlops_labelled_traffic(model_name: str, since: float, target: str) -> pd.Dat
 
 
 @hookspec
+def mlops_replay_rows(model_name: str, since: float, limit: int, target: str) -> pd.DataFrame | None:
+    """The last `limit` request rows `model_name` answered after `since` (epoch seconds) whose inputs
+    the layer kept, newest first: the input columns, and the fed-back outcome as column `target`
+    (missing where none came); None when the layer keeps none. What the release's replay pre-flight
+    scores with the candidate and the champion, in the Dagster run, never on the live server."""
+
+
+@hookspec
 def mlops_release_check(model_name: str, version: str) -> str | None:
     """Veto moving an alias to `version`: return why (the alias stays where it is), or None.
 

@@ -93,6 +93,11 @@ class LayerManager:
         )
         return [observation for observations in found for observation in observations or []]
 
+    def replay_rows(self, model_name: str, since: float, limit: int, target: str) -> pd.DataFrame | None:
+        """The first layer's logged rows (one layer keeps a prediction log), or None."""
+        frames = self.pm.hook.mlops_replay_rows(model_name=model_name, since=since, limit=limit, target=target)
+        return next((frame for frame in frames if frame is not None), None)
+
     def release_refusals(self, model_name: str, version: str) -> list[str]:
         reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version)
         return [reason for reason in reasons if reason]

@@ -169,6 +169,11 @@ class ReleaseSettings(EnvSettings):
     ramp_margin: Annotated[float, ReadBy(("dagster",))] = Field(0.005, gt=0, lt=1)
     ramp_min_exposure: Annotated[timedelta, ReadBy(("dagster",))] = timedelta(minutes=10)
     ramp_alpha: Annotated[float, ReadBy(("dagster",))] = Field(0.05, gt=0, lt=0.5)
+    # the replay pre-flight (a check on registered_model_version): how many logged requests, how
+    # far back, and the share of them the candidate may fail on (refused or raised) and still go out
+    replay_rows: int = Field(1_000, ge=10, le=100_000)
+    replay_window: timedelta = timedelta(days=1)
+    replay_max_errors: float = Field(0.01, ge=0, le=1)
 
     @property
     def replica_url_list(self) -> list[str]:

@@ -66,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
             )
             commands[name] = command
     for command in commands.values():  # --version answers anywhere on the line
-        command.add_argument("--version", action="version", version=shown)
+        try:
+            command.add_argument("--version", action="version", version=shown)
+        except argparse.ArgumentError:  # the verb's own --version (replay's: the model version)
+            pass
     parser.commands = commands  # for the CLI reference (demo and bench: their own programs print their help)
     return parser
 

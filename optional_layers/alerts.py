@@ -19,6 +19,7 @@ ALERT_EVENTS = {
     "rolled_back": ":leftwards_arrow_with_hook: rolled back",
     "readiness_failed": ":warning: registration failed, not deployed",
     "drift_detected": ":chart_with_downwards_trend: inputs drifted from the version's reference",
+    "replay_failed": ":no_entry: replay of logged requests failed, not released",
 }
 
 _log = logging.getLogger("mlops.alerts")

@@ -90,6 +90,23 @@ class EvaluationLayer:
         return pd.DataFrame([{**record, target: label} for record, label in labelled])
 
     @hookimpl
+    def mlops_replay_rows(self, model_name: str, since: float, limit: int, target: str) -> pd.DataFrame | None:
+        """Logged request rows whose inputs the log kept (PREDICTION_LOG_INPUTS), with their outcomes."""
+        import pandas as pd
+
+        from optional_layers.evaluation.store import OutcomeStore, engine_for
+
+        layer = EvaluationSettings.of(self.settings)
+        engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
+        try:
+            rows = OutcomeStore(engine, self.settings.task, 0).logged_rows(model_name, since, limit)
+        finally:
+            engine.dispose()
+        if not rows:
+            return None
+        return pd.DataFrame([{**record, target: label} for record, label in rows])
+
+    @hookimpl
     def mlops_dagster_definitions(self):
         from optional_layers.evaluation.definitions import evaluation_definitions  # Dagster only where it runs
 
