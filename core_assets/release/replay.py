@@ -50,6 +50,14 @@ def _is_refusal(exc: Exception) -> bool:
     return type(exc).__name__ == "MlflowException"
 
 
+def _problem(exc: Exception) -> str:
+    """What went wrong, without the rows: MLflow's schema error quotes the whole frame before its
+    reason, and logged requests must not travel into run logs and alerts."""
+    text = str(exc)
+    reason = text.rsplit("Error: ", 1)[-1] if _is_refusal(exc) and "Error: " in text else first_line(exc)
+    return f"{type(exc).__name__}: {reason.strip().splitlines()[0] if reason.strip() else ''}"[:300]
+
+
 def score(version: str, model: Any, rows: pd.DataFrame) -> Scored:
     """All rows at once; when that fails, row by row, to count which fail and why."""
     import numpy as np
@@ -68,7 +76,7 @@ def score(version: str, model: Any, rows: pd.DataFrame) -> Scored:
         except Exception as exc:  # the model's or its signature's: counted, the replay goes on
             predictions.append(None)
             refused, errors = (refused + 1, errors) if _is_refusal(exc) else (refused, errors + 1)
-            first = first or f"{type(exc).__name__}: {first_line(exc)}"[:300]
+            first = first or _problem(exc)
     return Scored(version, predictions, refused, errors, (time.perf_counter() - started) / len(rows), first)
 
 

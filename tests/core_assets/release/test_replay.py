@@ -31,7 +31,10 @@ class FailsOnFours(Doubles):
 class RefusesThrees(Doubles):
     def predict(self, rows: pd.DataFrame):
         if (rows["x"] == 3.0).any():
-            raise MlflowException("Incompatible input types for column x")
+            raise MlflowException(
+                f"Failed to enforce schema of data '{rows}' with schema '...'. "
+                "Error: Incompatible input types for column x"
+            )
         return super().predict(rows)
 
 
@@ -41,6 +44,7 @@ def test_rows_a_model_fails_on_are_counted_by_kind_and_fail_the_replay():
     assert candidate.predictions[:4] == [2.0, 4.0, 6.0, None]
     refused = score("6", RefusesThrees(), ROWS)
     assert (refused.errors, refused.refused) == (0, 25)
+    assert refused.first_problem == "MlflowException: Incompatible input types for column x"  # no row quoted
     replay = judge(candidate, score("4", Doubles(), ROWS), [None] * 100, "regression", max_errors=0.01)
     assert not replay.passed and "failed on 25 of 100 logged rows (25.0% > REPLAY_MAX_ERRORS 1.0%" in replay.reasons[0]
     assert replay.disagreement == 0.0  # on the rows both answered
