@@ -54,6 +54,7 @@ def test_workspace_code_location_has_the_core_graph():
     checks = {(key.asset_key, key.name): graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert set(checks) == {
         (AssetKey("trained_model"), "quality_gate"),
+        (AssetKey("registered_model_version"), "replay_gate"),
         (AssetKey("served_alias"), "serving_matches_alias"),
     }
     assert all(spec.blocking for spec in checks.values())

@@ -19,7 +19,7 @@ from tests.fakes import ErrorModel, FakeRegistry, fake_server, fake_settings
 FAST = {"alias_poll_seconds": 0.05}
 
 
-def _wait(client, condition, timeout_s: float = 5.0) -> dict:
+def _wait(client, condition, timeout_s: float = 15.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         health = {**client.get("/health").json(), **client.get("/models").json()}
