@@ -126,7 +126,8 @@ def test_failed_gate_registers_nothing_and_keeps_the_alias(settings, client, ins
 def test_train_job_runs_the_gate(defs, instance):
     result = run_job(defs, instance, "train_job")
     assert result.success
-    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["quality_gate", "serving_matches_alias"]
+    checks = [e.check_name for e in result.get_asset_check_evaluations()]
+    assert checks == ["quality_gate", "replay_gate", "serving_matches_alias"]
 
 
 def test_a_changed_schema_is_refused_unless_the_run_accepts_it(settings, client, instance, tmp_path):
