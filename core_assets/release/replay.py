@@ -14,6 +14,7 @@ on the worse side of zero.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,12 +51,17 @@ def _is_refusal(exc: Exception) -> bool:
     return type(exc).__name__ == "MlflowException"
 
 
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def _problem(exc: Exception) -> str:
-    """What went wrong, without the rows: MLflow's schema error quotes the whole frame before its
-    reason, and logged requests must not travel into run logs and alerts."""
+    """What went wrong, without the rows: logged requests must not travel into run logs and
+    alerts. MLflow's schema error quotes the whole frame before its reason (kept: the reason), and
+    an error may quote a value (`could not convert string to float: 'north'`: each quote emptied)."""
     text = str(exc)
     reason = text.rsplit("Error: ", 1)[-1] if _is_refusal(exc) and "Error: " in text else first_line(exc)
-    return f"{type(exc).__name__}: {reason.strip().splitlines()[0] if reason.strip() else ''}"[:300]
+    line = QUOTED.sub("'...'", reason.strip().splitlines()[0] if reason.strip() else "")
+    return f"{type(exc).__name__}: {line}"[:300]
 
 
 def score(version: str, model: Any, rows: pd.DataFrame) -> Scored:
