@@ -1,5 +1,5 @@
-"""The ramp's decisions measured on simulated ramps with known truth, 1,000 per case, read every 30 s
-as the ramp sensor reads them, with the default steps (1, 5, 25, 50 %), margin (0.005), minimum
+"""The ramp's decisions measured on simulated ramps with known truth, 1,000 per case, decided every
+30 s (the sensor: every 5 s), with the default steps (1, 5, 25, 50 %), margin (0.005), minimum
 exposure (10 minutes) and alpha (0.05), at 200 requests a second (`core_assets.release.ramp_simulation`)."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def render(results: dict) -> list[str]:
         ("no traffic: no promotion, no abort", f"{idle['holding']:.0%} holding", idle["holding"] == 1.0),
     ]
     return [
-        f"{results['runs']:,} simulated ramps per case, read every 30 s, 200 requests a second, default settings.",
+        f"{results['runs']:,} simulated ramps per case, decided every 30 s, 200 requests a second, default settings.",
         "",
         *rows,
         "",

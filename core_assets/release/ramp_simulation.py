@@ -1,4 +1,5 @@
-"""Simulated ramps with known truth, read as the ramp sensor reads them (every `tick_s`): how often
+"""Simulated ramps with known truth, decided every `tick_s` (the sensor decides every 5 s; the
+intervals hold at any number of looks, so a coarser tick only decides a little later): how often
 equal variants are aborted by mistake, how soon a worse challenger is stopped and at what share,
 and what a ramp without traffic does. The suite's fast tier and `./mlops bench` run the same."""
 
@@ -36,7 +37,7 @@ class Ramp:
     margin: float = 0.005
     min_exposure_s: float = 600.0
     alpha: float = 0.05
-    tick_s: float = 30.0  # how often the sensor reads the evidence
+    tick_s: float = 30.0  # how often the simulated sensor decides
 
 
 @dataclass(frozen=True)

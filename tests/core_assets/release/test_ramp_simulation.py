@@ -1,4 +1,4 @@
-"""1,000 simulated ramps per case, read every 30 s as the sensor reads them, with the default
+"""1,000 simulated ramps per case, decided every 30 s (the sensor: every 5 s), with the default
 steps (1, 5, 25, 50 %), margin (0.005) and minimum exposure (10 minutes) at 200 requests a second:
 equal variants are aborted by mistake in at most 5% of ramps (binomial slack of three standard
 errors); a challenger with twice the error rate is aborted before its share exceeds 5% in at least
