@@ -68,7 +68,8 @@ def test_the_ramp_step_in_the_registry_reaches_the_routing_and_a_new_challenger_
         ramp = _wait(client, lambda h: client.get("/ramp").json()["decision"]) and client.get("/ramp").json()
         assert (ramp["share_percent"], ramp["step"], ramp["decision"]["action"]) == (50, 2, "hold")
         registry.aliases["B"] = "3"  # a new challenger: the state names v2, so v3 starts at 1%
-        health = _wait(client, lambda h: _served(h, "B") == "3")
+        _wait(client, lambda h: _served(h, "B") == "3")
+        health = client.get("/health").json()  # read after the swap (the wait read /health, then /models)
         assert health["routing"]["configured_split"]["B"] == 1 and health["routing"]["ramp"]["step"] == 0
         ramp = client.get("/ramp").json()  # the decision was about v2: not shown for v3
         assert (ramp["share_percent"], ramp["challenger_version"], ramp["decision"]) == (1, "3", None)

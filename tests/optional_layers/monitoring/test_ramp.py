@@ -64,8 +64,8 @@ def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, 
             earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
             release = {"ops": {"served_alias": {"config": {"version": challenger, "reason": "a new challenger"}}}}
             assert run_job(build_definitions(settings), instance, "deploy_job", release).success
-            for _ in range(3):
-                threading.Thread(target=_traffic, args=(server.url, rows, stop), daemon=True).start()
+            # one client: enough evidence for each step, and the suite's other tests keep their cores
+            threading.Thread(target=_traffic, args=(server.url, rows, stop), daemon=True).start()
             env = {**envs, **RAMP, "PROMETHEUS_URL": prometheus.url, **daemon_env}
             daemon = start_daemon(settings, tmp_path, env)
             registry = MlflowClient(settings.mlflow_tracking_uri)
