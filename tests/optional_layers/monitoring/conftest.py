@@ -1,4 +1,5 @@
-"""The monitoring layer's real components: the env tree with the layer on, and a Prometheus."""
+"""The monitoring layer's real components: the env tree with the layer on, a Prometheus, and a
+platform with a daemon around them."""
 
 from __future__ import annotations
 
@@ -6,13 +7,24 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
+from dagster import DagsterInstance, DagsterRunStatus
 
-from mlops_base.settings import REPO_ROOT
+from core_assets.definitions import build_definitions
+from mlops_base.settings import REPO_ROOT, Settings
 from mlops_platform import alerting, processes
+from mlops_platform.release_watch import wait_for
+from mlops_platform.stack import dagster_home
+from tests.core_assets.runs import run_job
+from tests.support import start_daemon, start_server, wired_to
 
 
 @pytest.fixture
@@ -39,3 +51,69 @@ def start_prometheus(tmp_path: Path, server_url: str, pushgateway_url: str | Non
     (and the Pushgateway, keeping the runs' own labels) every second; no Alertmanager."""
     targets = {"serving": [server_url], **({"pushgateway": [pushgateway_url]} if pushgateway_url else {})}
     return alerting.start_prometheus(tmp_path, targets, None, "1s")
+
+
+@dataclass
+class DaemonPlatform:
+    """A real model server, Prometheus scraping it, this process's settings wired to them and the
+    Dagster instance a daemon would use; `release`, `traffic` and `daemon` start the rest."""
+
+    server: processes.Service
+    prometheus: processes.Service
+    settings: Settings
+    instance: DagsterInstance
+    tmp_path: Path
+    stop: threading.Event = field(default_factory=threading.Event)
+    daemon_service: processes.Service | None = None
+
+    def release(self, version: str, reason: str) -> None:
+        """`version` on B through `deploy_job`, recorded in the instance the daemon reads."""
+        release = {"ops": {"served_alias": {"config": {"version": version, "reason": reason}}}}
+        assert run_job(build_definitions(self.settings), self.instance, "deploy_job", release).success
+
+    def traffic(self, path: str, rows: Sequence[list], clients: int = 1) -> None:
+        """`rows` to `path`, one a request, over and over, from `clients` threads until the platform stops."""
+        for _ in range(clients):
+            threading.Thread(target=self._send, args=(path, rows), daemon=True).start()
+
+    def _send(self, path: str, rows: Sequence[list]) -> None:
+        with httpx.Client(base_url=self.server.url, timeout=10) as client:
+            while not self.stop.is_set():
+                for row in rows:
+                    try:
+                        client.post(path, json={"data": [row]})
+                    except httpx.TransportError:  # the server stopped at the test's end
+                        if self.stop.is_set():
+                            return
+                        raise
+
+    def daemon(self, env: dict[str, str]) -> None:
+        self.daemon_service = start_daemon(self.settings, self.tmp_path, {**env, "PROMETHEUS_URL": self.prometheus.url})
+
+    def finished(self, run_id: str) -> None:
+        """Wait for the run and require its success."""
+        wait_for("the run to finish", lambda: self.instance.get_run_by_id(run_id).is_finished)
+        assert self.instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS
+
+
+@contextmanager
+def daemon_platform(settings: Settings, model_name: str, tmp_path: Path, server_env: dict[str, str]):
+    """A `DaemonPlatform` for `model_name`; its traffic, daemon and servers stopped at the end."""
+    server = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": model_name, **server_env}
+    )
+    services, platform = [server], None
+    try:
+        prometheus = start_prometheus(tmp_path, server.url)
+        services.append(prometheus)
+        wired = wired_to(settings.model_copy(update={"model_name": model_name}), server.url)
+        with DagsterInstance.from_config(str(dagster_home(wired))) as instance:
+            platform = DaemonPlatform(server, prometheus, wired, instance, tmp_path)
+            yield platform
+    finally:
+        if platform is not None:
+            platform.stop.set()
+            if platform.daemon_service is not None:
+                processes.stop(platform.daemon_service)
+        for service in reversed(services):
+            processes.stop(service)

@@ -9,93 +9,58 @@ RAMP_MIN_EXPOSURE shortened so that the test's traffic is enough evidence)."""
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 import numpy as np
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, RunsFilter
 from mlflow import MlflowClient
 
-from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import register_version
 from mlops_base.ramp import DECISION_TAG
-from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
-from mlops_platform.stack import dagster_home
-from tests.core_assets.runs import run_job
 from tests.handmade_versions import register_failing_version
-from tests.optional_layers.monitoring.conftest import start_prometheus
-from tests.support import start_daemon, start_server, wired_to
+from tests.optional_layers.monitoring.conftest import daemon_platform
 
 pytestmark = pytest.mark.slow
 RAMP = {"ALIAS_SELECTION_MODE": "ramp", "RAMP_STEPS": "1,5,25,50"}
-
-
-def _traffic(url: str, rows: list, stop: threading.Event) -> None:
-    """Anonymous requests through the server's split, one row each, in a loop."""
-    with httpx.Client(timeout=10) as client:
-        while not stop.is_set():
-            for row in rows:
-                try:
-                    client.post(f"{url}/predict", json={"data": [row]})
-                except httpx.TransportError:  # the server stopped at the test's end
-                    if stop.is_set():
-                        return
-                    raise
 
 
 def _ramped(settings, fresh_model, envs, tmp_path, challenger: str, rows: list, daemon_env: dict, until) -> tuple:
     """Serve A = v1 and release `challenger` on B in ramp mode, send `rows`, run the daemon until
     `until(server_url)`; the registry's last decision, the decisions on the `ramp` asset's page
     (newest first), the alias history and what GET /ramp said along the way."""
-    server_env = {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name}
-    server = start_server(tmp_path, {**server_env, **envs, **RAMP, "ALIAS_POLL_SECONDS": "1"})
-    stop = threading.Event()
-    services, daemon = [server], None
-    try:
-        prometheus = start_prometheus(tmp_path, server.url)
-        services.append(prometheus)
-        settings = wired_to(settings.model_copy(update={"model_name": fresh_model.name}), server.url)
-        with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
-            by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
-            earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
-            release = {"ops": {"served_alias": {"config": {"version": challenger, "reason": "a new challenger"}}}}
-            assert run_job(build_definitions(settings), instance, "deploy_job", release).success
-            # one client: enough evidence for each step, and the suite's other tests keep their cores
-            threading.Thread(target=_traffic, args=(server.url, rows, stop), daemon=True).start()
-            env = {**envs, **RAMP, "PROMETHEUS_URL": prometheus.url, **daemon_env}
-            daemon = start_daemon(settings, tmp_path, env)
-            registry = MlflowClient(settings.mlflow_tracking_uri)
-            seen: list[dict] = []  # GET /ramp while it runs, each time it said something new
+    with daemon_platform(settings, fresh_model.name, tmp_path, {**envs, **RAMP, "ALIAS_POLL_SECONDS": "1"}) as platform:
+        instance, url = platform.instance, platform.server.url
+        by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
+        earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
+        platform.release(challenger, "a new challenger")
+        # one client: enough evidence for each step, and the suite's other tests keep their cores
+        platform.traffic("/predict", rows)
+        platform.daemon({**envs, **RAMP, **daemon_env})
+        registry = MlflowClient(settings.mlflow_tracking_uri)
+        seen: list[dict] = []  # GET /ramp while it runs, each time it said something new
 
-            def ended() -> bool:
-                now = httpx.get(f"{server.url}/ramp").json()
-                if now["decision"] and (not seen or now["decision"] != seen[-1]["decision"]):
-                    seen.append(now)
-                return until(server.url)
+        def ended() -> bool:
+            now = httpx.get(f"{url}/ramp").json()
+            if now["decision"] and (not seen or now["decision"] != seen[-1]["decision"]):
+                seen.append(now)
+            return until(url)
 
-            try:
-                wait_for("the ramp's end", ended, timeout_s=240)
-            except TimeoutError as exc:
-                last = registry.get_registered_model(fresh_model.name).tags.get(DECISION_TAG)
-                raise AssertionError(f"{exc}; the ramp's last decision: {last}") from exc
-            [run] = [r for r in instance.get_runs(by_ramp) if r.run_id not in earlier]
-            assert run.tags["dagster/sensor_name"] == "ramp_sensor"
-            wait_for("the ramp's run to finish", lambda: instance.get_run_by_id(run.run_id).is_finished)
-            assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
-            observed = instance.fetch_observations(AssetKey("ramp"), limit=1_000).records
-            decisions = [r.asset_observation.metadata["action"].value for r in observed]
-            tags = registry.get_registered_model(fresh_model.name).tags
-            return json.loads(tags[DECISION_TAG]), decisions, alias_moves(instance), seen
-    finally:
-        stop.set()
-        if daemon is not None:
-            processes.stop(daemon)
-        for service in reversed(services):
-            processes.stop(service)
+        try:
+            wait_for("the ramp's end", ended, timeout_s=240)
+        except TimeoutError as exc:
+            last = registry.get_registered_model(fresh_model.name).tags.get(DECISION_TAG)
+            raise AssertionError(f"{exc}; the ramp's last decision: {last}") from exc
+        [run] = [r for r in instance.get_runs(by_ramp) if r.run_id not in earlier]
+        assert run.tags["dagster/sensor_name"] == "ramp_sensor"
+        platform.finished(run.run_id)
+        observed = instance.fetch_observations(AssetKey("ramp"), limit=1_000).records
+        decisions = [r.asset_observation.metadata["action"].value for r in observed]
+        tags = registry.get_registered_model(fresh_model.name).tags
+        return json.loads(tags[DECISION_TAG]), decisions, alias_moves(instance), seen
 
 
 def test_a_challenger_failing_on_5_percent_of_requests_is_rolled_back_during_the_1_percent_step(

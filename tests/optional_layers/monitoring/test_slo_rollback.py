@@ -5,25 +5,19 @@ Dagster daemon, which runs the rollback; the alias and the served model end on t
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import RunsFilter
 from mlflow import MlflowClient
 
-from core_assets.definitions import build_definitions
 from core_assets.lib.data import builtin_features
 from core_assets.lib.training import TrainingSpec, train_and_log
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import register_version
-from mlops_platform import processes
 from mlops_platform.release_watch import served_version, wait_for
-from mlops_platform.stack import dagster_home
-from tests.core_assets.runs import run_job
 from tests.handmade_versions import register_failing_version
-from tests.optional_layers.monitoring.conftest import start_prometheus
-from tests.support import ROW, start_daemon, start_server, wired_to
+from tests.optional_layers.monitoring.conftest import daemon_platform
+from tests.support import ROW
 
 pytestmark = pytest.mark.slow
 
@@ -44,57 +38,25 @@ def _register_slow_version(client: MlflowClient, model_name: str) -> str:
     return str(register_version(client, model_name, trained.model_uri, trained.run_id).version)
 
 
-def _traffic(url: str, stop: threading.Event, rows=(ROW,)) -> None:
-    with httpx.Client(timeout=10) as client:
-        while not stop.is_set():
-            for row in rows:
-                client.post(f"{url}/variant/B/predict", json={"data": [row]})
-
-
 def _rolled_back_by_the_daemon(settings, fresh_model, envs, tmp_path, bad: str, rows, limits: dict[str, str]):
     """Release `bad` on B, send it `rows` in a loop, start the daemon with the SLO `limits`: the
     daemon's SLO sensor must put B back on the version before; returns the rollback's reason."""
-    mlflow = MlflowClient(settings.mlflow_tracking_uri)
     good = fresh_model.versions[-1]  # B
-    server = start_server(
-        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": fresh_model.name, **envs}
-    )
-    stop_traffic = threading.Event()
-    services, daemon = [server], None
-    try:
-        prometheus = start_prometheus(tmp_path, server.url)
-        services.append(prometheus)
-        settings = wired_to(settings.model_copy(update={"model_name": fresh_model.name}), server.url)
-        with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
-            # the release the sensor will undo, recorded in the instance the daemon will use
-            release = {"ops": {"served_alias": {"config": {"version": bad, "reason": "a bad challenger"}}}}
-            assert run_job(build_definitions(settings), instance, "deploy_job", release).success
-            assert served_version(server.url, "B") == bad
-            for _ in range(3):
-                threading.Thread(target=_traffic, args=(server.url, stop_traffic, rows), daemon=True).start()
+    with daemon_platform(settings, fresh_model.name, tmp_path, envs) as platform:
+        platform.release(bad, "a bad challenger")  # the release the sensor will undo
+        assert served_version(platform.server.url, "B") == bad
+        platform.traffic("/variant/B/predict", rows, clients=3)
+        platform.daemon({**envs, "ROLLBACK_WINDOW": "10s", **limits})
+        wait_for("the rollback", lambda: served_version(platform.server.url, "B") == good, timeout_s=180)
 
-            daemon = start_daemon(
-                settings,
-                tmp_path,
-                {**envs, "PROMETHEUS_URL": prometheus.url, "ROLLBACK_WINDOW": "10s", **limits},
-            )
-            wait_for("the rollback", lambda: served_version(server.url, "B") == good, timeout_s=180)
-
-            [rollback] = instance.get_runs(RunsFilter(job_name="rollback_job"))
-            assert rollback.tags["dagster/sensor_name"] == "slo_rollback_sensor"
-            wait_for("the rollback run to finish", lambda: instance.get_run_by_id(rollback.run_id).is_finished)
-            assert instance.get_run_by_id(rollback.run_id).status == DagsterRunStatus.SUCCESS
-            [move, *_] = alias_moves(instance, alias="B")
-        assert mlflow.get_registered_model(fresh_model.name).aliases["B"] == good
-        answer = httpx.post(f"{server.url}/variant/B/predict", json={"data": [ROW]}).json()
+        [rollback] = platform.instance.get_runs(RunsFilter(job_name="rollback_job"))
+        assert rollback.tags["dagster/sensor_name"] == "slo_rollback_sensor"
+        platform.finished(rollback.run_id)
+        [move, *_] = alias_moves(platform.instance, alias="B")
+        assert MlflowClient(settings.mlflow_tracking_uri).get_registered_model(fresh_model.name).aliases["B"] == good
+        answer = httpx.post(f"{platform.server.url}/variant/B/predict", json={"data": [ROW]}).json()
         assert answer["version"] == good
         return move.reason
-    finally:
-        stop_traffic.set()
-        if daemon is not None:
-            processes.stop(daemon)
-        for service in reversed(services):
-            processes.stop(service)
 
 
 def test_a_failing_challenger_is_rolled_back_by_the_error_ratio_rule(
