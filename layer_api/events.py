@@ -21,18 +21,8 @@ ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
 
 LIFECYCLE_EVENTS: frozenset[str] = frozenset(get_args(LifecycleEvent))
 SERVING_EVENTS: frozenset[str] = frozenset(get_args(ServingEvent))
-# lifecycle events that say something went wrong (logged as warnings)
-WARNING_EVENTS: frozenset[str] = frozenset(
-    {
-        "gate_failed",
-        "deploy_failed",
-        "deploy_refused",
-        "rolled_back",
-        "readiness_failed",
-        "drift_detected",
-        "replay_failed",
-    }
-)
+# lifecycle events that say something went wrong (logged as warnings): all but these two
+WARNING_EVENTS: frozenset[str] = LIFECYCLE_EVENTS - {"version_registered", "served"}
 
 
 def check_event(event: str, known: frozenset[str]) -> None:
