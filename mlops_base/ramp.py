@@ -46,11 +46,15 @@ class RampState:
             return None
 
 
+def current(state: RampState | None, challenger: str | None) -> RampState | None:
+    """The state, if it is about the challenger version B serves (else that version starts afresh)."""
+    return state if state is not None and challenger is not None and state.challenger == challenger else None
+
+
 def step_of(state: RampState | None, challenger: str | None, steps: Sequence[int]) -> int:
     """The step the challenger version is on: the state's, if it is about this version, else 0."""
-    if state is None or challenger is None or state.challenger != challenger:
-        return 0
-    return min(max(state.step, 0), len(steps) - 1)
+    found = current(state, challenger)
+    return 0 if found is None else min(max(found.step, 0), len(steps) - 1)
 
 
 def ramp_share(state: RampState | None, challenger: str | None, steps: Sequence[int]) -> int:

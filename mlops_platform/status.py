@@ -15,7 +15,7 @@ from core_assets.api import AliasMove, mirrored_moves
 from layer_api.state import read_state
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
-from mlops_base.ramp import RAMP_TAG, RampState, last_decision, step_of
+from mlops_base.ramp import RAMP_TAG, RampState, current, last_decision, step_of
 from mlops_base.settings import Settings
 from mlops_platform import layer_toggle
 from mlops_platform.runtime import Running
@@ -69,9 +69,9 @@ def _when(epoch: float) -> str:
 
 def ramp_lines(model: rest.RegisteredModel, steps: tuple[int, ...]) -> list[str]:
     """Where the ramp of the challenger the registry names stands, and the ramp sensor's last word."""
-    state = RampState.from_tag(model.tags.get(RAMP_TAG))
     challenger = model.aliases.get(str(Alias.B))
-    if state is None or challenger is None or state.challenger != challenger:
+    state = current(RampState.from_tag(model.tags.get(RAMP_TAG)), challenger)
+    if state is None:
         return []
     step = step_of(state, challenger, steps)
     shares = ", ".join(f"{share}%" for share in steps)

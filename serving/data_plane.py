@@ -19,7 +19,7 @@ from layer_api import AnsweredPrediction, RowsRejected
 from layer_api.manager import LayerManager
 from mlops_base.aliases import CHALLENGER, CHAMPION, Alias
 from mlops_base.log_context import request_id
-from mlops_base.ramp import RAMP_TAG, RampState, last_decision, step_of
+from mlops_base.ramp import RAMP_TAG, RampState, current, last_decision, step_of
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
@@ -77,7 +77,7 @@ class DataPlane:
         if routing.mode != "ramp":
             return None
         challenger, champion = self.variants.served_version(CHALLENGER), self.variants.served_version(CHAMPION)
-        state = routing.ramp if routing.ramp is not None and routing.ramp.challenger == challenger else None
+        state = current(routing.ramp, challenger)
         step = step_of(state, challenger, routing.steps)
         decision = self.ramp_decision if state is not None else None
         return {

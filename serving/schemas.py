@@ -129,7 +129,7 @@ class RampInfo(BaseModel):
 
 
 class ArmInfo(BaseModel):
-    n: int = Field(description="observations of the alias since the ramp began")
+    n: int = Field(description="observations of the alias since the step began")
     mean: float | None = Field(None, description="their mean: a share of errors or slow requests, or the metric")
 
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mlops_base.aliases import CHALLENGER, Alias
-from mlops_base.ramp import step_of
 from serving.alias_watch import AliasWatch
+from serving.data_plane import DataPlane
 from serving.dependencies import SettingsDep, ShadowDep, VariantsDep
 from serving.protocol import Protocol
 from serving.schemas import (
@@ -24,7 +24,7 @@ from serving.schemas import (
     RampResponse,
     RoutingInfo,
 )
-from serving.traffic_split import Routing, configured_split, effective_split
+from serving.traffic_split import configured_split, effective_split
 from serving.variants import VariantRegistry
 
 router = APIRouter(tags=["status"])
@@ -77,33 +77,24 @@ def _alias_watch(watch: AliasWatch, variants: VariantRegistry) -> AliasWatchInfo
     )
 
 
-def _routing(routing: Routing, loaded: set[Alias], challenger: str | None) -> RoutingInfo:
-    ramp = None
-    if routing.mode == "ramp":
-        state = routing.ramp if routing.ramp is not None and routing.ramp.challenger == challenger else None
-        ramp = RampInfo(
-            steps=list(routing.steps),
-            step=step_of(state, challenger, routing.steps),
-            challenger_version=challenger,
-            champion_version=state.champion if state else None,
-            step_since=datetime.fromtimestamp(state.since, UTC) if state else None,
-        )
+def _routing(plane: DataPlane, loaded: set[Alias], challenger: str | None) -> RoutingInfo:
+    routing, ramp = plane.routing, plane.ramp()
     return RoutingInfo(
         mode=routing.mode,
         default_alias=routing.default_alias,
         configured_split=configured_split(routing, challenger),
         effective_split=effective_split(routing, loaded, challenger),
-        ramp=ramp,
+        ramp=None if ramp is None else RampInfo(**ramp),
     )
 
 
 @router.get("/ramp", response_model=RampResponse)
-async def ramp(settings: SettingsDep, request: Request) -> RampResponse:
+async def ramp(request: Request) -> RampResponse:
     """ALIAS_SELECTION_MODE=ramp: B's share and step, as the registry holds them (every replica
     agrees within ALIAS_POLL_SECONDS), and the ramp sensor's last decision with each guardrail's
     interval. Internal (the cluster's Ingress never routes it)."""
-    found = request.app.state.plane.ramp()
-    return RampResponse(mode=request.app.state.plane.routing.mode, **(found or {}))
+    plane: DataPlane = request.app.state.plane
+    return RampResponse(mode=plane.routing.mode, **(plane.ramp() or {}))
 
 
 @router.get("/health", response_model=HealthResponse)
@@ -126,7 +117,7 @@ async def health(settings: SettingsDep, variants: VariantsDep, shadow: ShadowDep
         problems=sorted(v.alias for v in variants.variants() if v.last_error),
         in_flight=variants.in_flight(),
         retired_models=variants.retired(),
-        routing=_routing(request.app.state.plane.routing, loaded, variants.served_version(CHALLENGER)),
+        routing=_routing(request.app.state.plane, loaded, variants.served_version(CHALLENGER)),
         shadow=shadow.summary() if settings.alias_selection_mode == "shadow" else None,
         batching=BatchingInfo(
             max_rows=settings.batch_max_rows,
