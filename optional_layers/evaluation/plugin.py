@@ -77,12 +77,13 @@ class EvaluationLayer:
         outcome store this env's servers write."""
         import pandas as pd
 
-        from optional_layers.evaluation.store import OutcomeStore, engine_for
+        from optional_layers.evaluation.logged_traffic import labelled_inputs
+        from optional_layers.evaluation.store import engine_for
 
         layer = EvaluationSettings.of(self.settings)
         engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
         try:
-            labelled = OutcomeStore(engine, self.settings.task, 0).labelled_inputs(model_name, since)
+            labelled = labelled_inputs(engine, model_name, since)
         finally:
             engine.dispose()
         if not labelled:
@@ -94,12 +95,13 @@ class EvaluationLayer:
         """Logged request rows whose inputs the log kept (PREDICTION_LOG_INPUTS), with their outcomes."""
         import pandas as pd
 
-        from optional_layers.evaluation.store import OutcomeStore, engine_for
+        from optional_layers.evaluation.logged_traffic import logged_rows
+        from optional_layers.evaluation.store import engine_for
 
         layer = EvaluationSettings.of(self.settings)
         engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
         try:
-            rows = OutcomeStore(engine, self.settings.task, 0).logged_rows(model_name, since, limit)
+            rows = logged_rows(engine, model_name, since, limit)
         finally:
             engine.dispose()
         if not rows:

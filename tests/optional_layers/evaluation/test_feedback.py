@@ -297,17 +297,3 @@ def test_a_recorder_that_raises_never_fails_the_answer(tmp_path, caplog):
         response = client.post("/predict", json={"data": [ROW]})
     assert response.status_code == 200 and response.headers["x-prediction-id"]
     assert "a layer failed to record prediction" in caplog.text
-
-
-def test_the_logged_rows_a_replay_scores_come_newest_first_with_their_outcomes(tmp_path, monkeypatch):
-    monkeypatch.setenv("PREDICTION_LOG_INPUTS", "all")
-    with fake_server(layers={"evaluation"}, mlops_state_dir=tmp_path) as (client, _):
-        ids = [_predict(client, rows=([float(i), 1.0, 1.0, 1.0], [float(i), 2.0, 2.0, 2.0])) for i in range(5)]
-        fed = client.post("/feedback", json={"prediction_id": ids[3], "label": [7, 8]}, headers=feedback_auth())
-        assert fed.status_code == 200, fed.text
-    store = OutcomeStore(engine_for("", tmp_path), "classification", ttl_seconds=60)
-    rows = store.logged_rows("fake-model", since=0.0, limit=4)
-    assert [record[FEATURES[0]] for record, _ in rows] == [4.0, 4.0, 3.0, 3.0]  # newest first, a row each
-    assert [label for _, label in rows] == [None, None, 7, 8]  # request 3's rows in order, with their labels
-    assert store.logged_rows("another-model", since=0.0, limit=4) == []
-    assert store.logged_rows("fake-model", since=time.time() + 1, limit=4) == []
