@@ -120,12 +120,15 @@ def mlops_release_check(model_name: str, version: str) -> str | None:
     """
 
 
+RampGuardrail = Literal["errors", "latency", "outcome"]
+
+
 class RampObservations(NamedTuple):
-    """What a layer saw of each alias since a ramp began, for one guardrail: `champion` and
+    """What a layer saw of each alias during a ramp's step, for one guardrail: `champion` and
     `challenger` are `mlops_base.always_valid.Arm`s (counts, means, variances); `bounded`: 0/1
     observations (an error, a request slower than A's p99, a wrong answer)."""
 
-    guardrail: Literal["errors", "latency", "outcome"]
+    guardrail: RampGuardrail
     champion: Arm
     challenger: Arm
     higher_is_worse: bool

@@ -19,35 +19,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple, get_args
 
+from layer_api.hookspecs import RampGuardrail, RampObservations
 from mlops_base.always_valid import Arm, difference_interval
 from mlops_base.ramp import RampState
 
-Guardrail = Literal["errors", "latency", "outcome"]
-GUARDRAILS: tuple[Guardrail, ...] = ("errors", "latency", "outcome")
+GUARDRAILS: tuple[RampGuardrail, ...] = get_args(RampGuardrail)
 Action = Literal["advance", "promote", "abort", "hold"]
 Verdict = Literal["worse", "not worse", "not yet known", "no data"]
 HOLDING = "holding: not enough evidence"
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One guardrail's observations of each alias since the ramp began. `bounded`: 0/1 observations
-    (an error, a request slower than A's p99, a wrong answer). `margin`: how much worse B may be, in
-    the observations' units."""
+class Evidence(NamedTuple):
+    """A layer's observations of one guardrail during the step, and how much worse B may be there
+    (`margin`, in the observations' units)."""
 
-    guardrail: Guardrail
-    champion: Arm
-    challenger: Arm
-    higher_is_worse: bool
-    bounded: bool
+    observed: RampObservations
     margin: float
 
 
 @dataclass(frozen=True)
 class Reading:
-    guardrail: Guardrail
+    guardrail: RampGuardrail
     verdict: Verdict
     worse_by: tuple[float, float] | None  # the interval of how much worse B is than A (None: no data)
     margin: float
@@ -74,18 +68,19 @@ class RampDecision:
 
 def read(evidence: Evidence, alpha: float) -> Reading:
     """The guardrail's verdict at `alpha` (its share of the ramp's)."""
-    a, b = evidence.champion, evidence.challenger
+    observed, margin = evidence
+    a, b = observed.champion, observed.challenger
     if a.n < 1 or b.n < 1:
-        return Reading(evidence.guardrail, "no data", None, evidence.margin, a, b)
-    low, high = difference_interval(a, b, alpha, evidence.bounded)
-    worse_by = (low, high) if evidence.higher_is_worse else (-high, -low)
+        return Reading(observed.guardrail, "no data", None, margin, a, b)
+    low, high = difference_interval(a, b, alpha, observed.bounded)
+    worse_by = (low, high) if observed.higher_is_worse else (-high, -low)
     if worse_by[0] > 0:
         verdict: Verdict = "worse"
-    elif worse_by[1] < evidence.margin:
+    elif worse_by[1] < margin:
         verdict = "not worse"
     else:
         verdict = "not yet known"
-    return Reading(evidence.guardrail, verdict, worse_by, evidence.margin, a, b)
+    return Reading(observed.guardrail, verdict, worse_by, margin, a, b)
 
 
 def decide(

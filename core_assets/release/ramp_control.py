@@ -38,11 +38,8 @@ class RampTick:
 def evidence_of(observations: list[RampObservations], settings: Settings) -> list[Evidence]:
     """The layers' observations with their margins: RAMP_MARGIN as it is for shares (errors,
     slow requests, accuracy), as a share of the champion's mean for an unbounded metric (MAE)."""
-    evidence = []
-    for o in observations:
-        margin = settings.ramp_margin if o.bounded else settings.ramp_margin * abs(o.champion.mean)
-        evidence.append(Evidence(o.guardrail, o.champion, o.challenger, o.higher_is_worse, o.bounded, margin))
-    return evidence
+    margin = settings.ramp_margin
+    return [Evidence(o, margin if o.bounded else margin * abs(o.champion.mean)) for o in observations]
 
 
 def decision_tag(decision: RampDecision, state: RampState, now: float) -> str:

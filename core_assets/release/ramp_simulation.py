@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from core_assets.release.ramp import Evidence, decide
+from layer_api import RampObservations
 from mlops_base.always_valid import Arm
 from mlops_base.ramp import RampState
 
@@ -63,11 +64,13 @@ def simulate(scenario: Scenario, ramp: Ramp, rng: np.random.Generator) -> Result
         counts[:, 1:] += rng.binomial(served[:, None], rates)
         evidence = [
             Evidence(
-                name,
-                Arm.of_counts(counts[0, 0], counts[0, i]),
-                Arm.of_counts(counts[1, 0], counts[1, i]),
-                True,
-                True,
+                RampObservations(
+                    name,
+                    Arm.of_counts(counts[0, 0], counts[0, i]),
+                    Arm.of_counts(counts[1, 0], counts[1, i]),
+                    True,
+                    True,
+                ),
                 ramp.margin,
             )
             for i, name in ((1, "errors"), (2, "latency"))

@@ -5,6 +5,7 @@ guardrail with data shows B within the margin, promote after the last step."""
 from __future__ import annotations
 
 from core_assets.release.ramp import HOLDING, Evidence, decide
+from layer_api import RampObservations
 from mlops_base.always_valid import Arm
 from mlops_base.ramp import RampState
 
@@ -13,7 +14,7 @@ STATE = RampState(challenger="7", champion="6", step=0, since=0.0, started=0.0)
 
 
 def _errors(a: tuple[int, int], b: tuple[int, int], guardrail="errors") -> Evidence:
-    return Evidence(guardrail, Arm.of_counts(*a), Arm.of_counts(*b), True, True, 0.005)
+    return Evidence(RampObservations(guardrail, Arm.of_counts(*a), Arm.of_counts(*b), True, True), 0.005)
 
 
 def test_a_challenger_with_more_errors_is_aborted_with_the_interval_in_the_reason():
@@ -47,5 +48,6 @@ def test_enough_evidence_advances_then_the_last_step_promotes():
 
 
 def test_a_higher_is_better_guardrail_reads_a_drop_as_worse():
-    accuracy = Evidence("outcome", Arm.of_counts(10_000, 9_500), Arm.of_counts(10_000, 9_000), False, True, 0.005)
+    right = RampObservations("outcome", Arm.of_counts(10_000, 9_500), Arm.of_counts(10_000, 9_000), False, True)
+    accuracy = Evidence(right, 0.005)
     assert decide(STATE, [accuracy], STEPS, now=60, min_exposure_s=600).action == "abort"
