@@ -126,13 +126,18 @@ RampGuardrail = Literal["errors", "latency", "outcome"]
 class RampObservations(NamedTuple):
     """What a layer saw of each alias during a ramp's step, for one guardrail: `champion` and
     `challenger` are `mlops_base.always_valid.Arm`s (counts, means, variances); `bounded`: 0/1
-    observations (an error, a request slower than A's p99, a wrong answer)."""
+    observations (an error, a request slower than A's p99, a wrong answer).
+
+    `without_each_source`: for observations someone sends (outcomes, from feedback credentials),
+    the (champion, challenger) arms with each source's observations left out; a verdict that does
+    not hold without one of them is not acted on, so no single source moves the ramp."""
 
     guardrail: RampGuardrail
     champion: Arm
     challenger: Arm
     higher_is_worse: bool
     bounded: bool
+    without_each_source: tuple[tuple[Arm, Arm], ...] = ()
 
 
 @hookspec

@@ -11,8 +11,10 @@ it is read, stays within alpha:
 - **abort** as soon as one guardrail's interval of "how much worse B is" lies above zero;
 - **advance** when the step has lasted `min_exposure_s` and every guardrail that has data shows B
   not worse than A by more than the margin (its interval lies below it);
-- **hold** otherwise: no data, too little, or not long enough. Holding never promotes and never
-  aborts, so a service without traffic keeps its champion and its challenger's share.
+- **hold** otherwise: no data, too little, not long enough, or a verdict that rests on one
+  source's observations (outcomes someone sent: `RampObservations.without_each_source`).
+  Holding never promotes and never aborts, so a service without traffic keeps its champion and
+  its challenger's share.
 """
 
 from __future__ import annotations
@@ -47,14 +49,16 @@ class Reading:
     margin: float
     champion: Arm
     challenger: Arm
+    one_source: bool = False  # the verdict the interval shows rests on one source's observations
 
     def describe(self) -> str:
         if self.worse_by is None:
             return f"{self.guardrail}: no data"
         low, high = self.worse_by
+        verdict = f"{self.verdict} (it does not hold without one source)" if self.one_source else self.verdict
         return (
             f"{self.guardrail}: B {self.challenger.mean:.4g} (n={self.challenger.n}) vs A {self.champion.mean:.4g} "
-            f"(n={self.champion.n}), B worse by [{low:+.4g}, {high:+.4g}] (margin {self.margin:g}): {self.verdict}"
+            f"(n={self.champion.n}), B worse by [{low:+.4g}, {high:+.4g}] (margin {self.margin:g}): {verdict}"
         )
 
 
@@ -66,20 +70,27 @@ class RampDecision:
     reason: str
 
 
+def _judged(observed: RampObservations, a: Arm, b: Arm, margin: float, alpha: float) -> tuple[Verdict, tuple]:
+    low, high = difference_interval(a, b, alpha, observed.bounded)
+    worse_by = (low, high) if observed.higher_is_worse else (-high, -low)
+    if worse_by[0] > 0:
+        return "worse", worse_by
+    return ("not worse" if worse_by[1] < margin else "not yet known"), worse_by
+
+
 def read(evidence: Evidence, alpha: float) -> Reading:
-    """The guardrail's verdict at `alpha` (its share of the ramp's)."""
+    """The guardrail's verdict at `alpha` (its share of the ramp's); "not yet known" when a verdict
+    does not hold without one source's observations."""
     observed, margin = evidence
     a, b = observed.champion, observed.challenger
     if a.n < 1 or b.n < 1:
         return Reading(observed.guardrail, "no data", None, margin, a, b)
-    low, high = difference_interval(a, b, alpha, observed.bounded)
-    worse_by = (low, high) if observed.higher_is_worse else (-high, -low)
-    if worse_by[0] > 0:
-        verdict: Verdict = "worse"
-    elif worse_by[1] < margin:
-        verdict = "not worse"
-    else:
-        verdict = "not yet known"
+    verdict, worse_by = _judged(observed, a, b, margin, alpha)
+    if verdict != "not yet known" and any(
+        min(a_out.n, b_out.n) < 1 or _judged(observed, a_out, b_out, margin, alpha)[0] != verdict
+        for a_out, b_out in observed.without_each_source
+    ):
+        return Reading(observed.guardrail, "not yet known", worse_by, margin, a, b, one_source=True)
     return Reading(observed.guardrail, verdict, worse_by, margin, a, b)
 
 

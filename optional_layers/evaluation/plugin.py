@@ -3,18 +3,20 @@ a Dagster asset, and (AUTO_PROMOTE) promotion or rollback on its evidence."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from layer_api import AnsweredPrediction, LayerInfo, hookimpl
+from layer_api import AnsweredPrediction, LayerInfo, RampObservations, hookimpl
 from mlops_base.settings import Settings
 from optional_layers.evaluation.settings import EvaluationSettings
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy import Engine
 
     from optional_layers.evaluation.serving import Evaluation
     from serving.api import Protocol, ServedView
@@ -71,6 +73,17 @@ class EvaluationLayer:
     def mlops_metric_samples(self) -> list[tuple[str, str, dict[str, str], float]]:
         return self.evaluation.gauges() if self.evaluation is not None else []
 
+    @contextmanager
+    def _store(self) -> Iterator[Engine]:
+        """The outcome store this env's servers write, as a Dagster run reads it."""
+        from optional_layers.evaluation.store import engine_for
+
+        engine = engine_for(EvaluationSettings.of(self.settings).evaluation_db_url, self.settings.state_dir)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
     @hookimpl
     def mlops_labelled_traffic(self, model_name: str, since: float, target: str) -> pd.DataFrame | None:
         """Outcomes whose predictions' inputs the log kept (PREDICTION_LOG_INPUTS), read from the
@@ -78,14 +91,9 @@ class EvaluationLayer:
         import pandas as pd
 
         from optional_layers.evaluation.logged_traffic import labelled_inputs
-        from optional_layers.evaluation.store import engine_for
 
-        layer = EvaluationSettings.of(self.settings)
-        engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
-        try:
+        with self._store() as engine:
             labelled = labelled_inputs(engine, model_name, since)
-        finally:
-            engine.dispose()
         if not labelled:
             return None
         return pd.DataFrame([{**record, target: label} for record, label in labelled])
@@ -96,17 +104,28 @@ class EvaluationLayer:
         import pandas as pd
 
         from optional_layers.evaluation.logged_traffic import logged_rows
-        from optional_layers.evaluation.store import engine_for
 
-        layer = EvaluationSettings.of(self.settings)
-        engine = engine_for(layer.evaluation_db_url, self.settings.state_dir)
-        try:
+        with self._store() as engine:
             rows = logged_rows(engine, model_name, since, limit)
-        finally:
-            engine.dispose()
         if not rows:
             return None
         return pd.DataFrame([{**record, target: label} for record, label in rows])
+
+    @hookimpl
+    def mlops_ramp_evidence(
+        self, model_name: str, champion_version: str, challenger_version: str, since: float
+    ) -> list[RampObservations]:
+        """The outcome guardrail: outcomes of the predictions each alias answered since `since`
+        (the step began), read from the outcome store this env's servers write."""
+        from optional_layers.evaluation.evidence import Evidence
+        from optional_layers.evaluation.ramp_evidence import outcome_evidence
+        from optional_layers.evaluation.store import read_outcomes
+
+        with self._store() as engine:
+            outcomes = read_outcomes(engine, model_name, since, "answered_at")
+        layer = EvaluationSettings.of(self.settings)
+        evidence = Evidence(layer.evaluation_min_sources, layer.evaluation_max_source_share)
+        return outcome_evidence(outcomes, self.settings.task, champion_version, challenger_version, evidence)
 
     @hookimpl
     def mlops_dagster_definitions(self):

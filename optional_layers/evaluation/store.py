@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import (
@@ -84,6 +84,32 @@ class Outcome:
     received_at: float
     source: str = "feedback"
     routed: bool = True
+
+
+def read_outcomes(engine, model_name: str, since: float, by: Literal["received_at", "answered_at"]) -> list[Outcome]:
+    """Every scored row of `model_name`'s predictions whose outcome was received (or which were
+    answered) after `since`, in that order."""
+    after = OUTCOMES.c[by]
+    query = (
+        select(
+            OUTCOMES.c.alias,
+            OUTCOMES.c.version,
+            OUTCOMES.c.bucket,
+            OUTCOMES.c.predictions,
+            OUTCOMES.c.label,
+            OUTCOMES.c.received_at,
+            OUTCOMES.c.source,
+        )
+        .where(OUTCOMES.c.model_name == model_name, after > since)
+        .order_by(after)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        Outcome(row.alias, row.version, prediction, label, row.received_at, row.source, row.bucket is not None)
+        for row in rows
+        for prediction, label in zip(orjson.loads(row.predictions), orjson.loads(row.label), strict=True)
+    ]
 
 
 def engine_for(url: str, state_dir: Path):
@@ -231,26 +257,7 @@ class OutcomeStore:
 
     def outcomes(self, model_name: str, since: float = 0.0) -> list[Outcome]:
         """Every scored row of `model_name`'s predictions received after `since`, oldest first."""
-        query = (
-            select(
-                OUTCOMES.c.alias,
-                OUTCOMES.c.version,
-                OUTCOMES.c.bucket,
-                OUTCOMES.c.predictions,
-                OUTCOMES.c.label,
-                OUTCOMES.c.received_at,
-                OUTCOMES.c.source,
-            )
-            .where(OUTCOMES.c.model_name == model_name, OUTCOMES.c.received_at > since)
-            .order_by(OUTCOMES.c.received_at)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return [
-            Outcome(row.alias, row.version, prediction, label, row.received_at, row.source, row.bucket is not None)
-            for row in rows
-            for prediction, label in zip(orjson.loads(row.predictions), orjson.loads(row.label), strict=True)
-        ]
+        return read_outcomes(self.engine, model_name, since, "received_at")
 
     def prune(self, now: float | None = None) -> None:
         """Forget predictions past the feedback window (an outcome keeps its own copy), and every
