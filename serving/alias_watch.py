@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
@@ -73,6 +73,15 @@ class AliasWatch:
                 self.failures += 1
                 for check in self.checks.values():
                     check.error = f"{type(exc).__name__}: {exc}"
+
+    async def read_tags_then(self, load: Awaitable[None]) -> None:
+        """The model's tags once (the ramp's step), then `load` (the start-up load); a registry that
+        does not answer delays nothing: the watch's checks read them later."""
+        try:
+            self._on_tags((await to_thread.run_sync(self._source.watched)).tags)
+        except Exception as exc:  # the load goes on whatever the registry answers
+            log.warning("the model's tags not read at start-up (the alias watch reads them next): %s", exc)
+        await load
 
     async def check(self) -> None:
         """Ask the registry once; reload each alias it names a version for that is not served here."""

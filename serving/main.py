@@ -147,16 +147,18 @@ def create_app(
         )
         plane = served.plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         plane.record = layers.prediction_recorder()
+        watch = app.state.alias_watch = AliasWatch(
+            settings.alias_poll_seconds, source, variants, on_tags=plane.follow_tags
+        )
         # Models load in the background, never at import: the server answers at once, /ready says
         # 503 and /predict 503 until they are in (a registry that is down or slow delays only that).
-        loading = asyncio.create_task(variants.load_all())
+        # The model's tags first: a replica (re)started mid-ramp routes the current step from its
+        # first request, not the first step's share until the watch's first check.
+        loading = asyncio.create_task(watch.read_tags_then(variants.load_all()))
         # Everything imported and loaded by then lives as long as the process: keep the cyclic
         # collector from walking it again and again (full collections stalled requests ~100 ms).
         loading.add_done_callback(lambda _: gc.freeze())
         variants.loading = loading
-        watch = app.state.alias_watch = AliasWatch(
-            settings.alias_poll_seconds, source, variants, on_tags=plane.follow_tags
-        )
         watching = asyncio.create_task(watch.run()) if settings.alias_poll_seconds else None
         following = asyncio.create_task(follow_routing(RoutingWatch(settings, partial(apply_routing, app, plane))))
         yield

@@ -75,6 +75,16 @@ def test_the_ramp_step_in_the_registry_reaches_the_routing_and_a_new_challenger_
         assert (ramp["share_percent"], ramp["challenger_version"], ramp["decision"]) == (1, "3", None)
 
 
+def test_a_replica_started_mid_ramp_routes_the_current_step_from_its_first_request():
+    """The tags are read before the start-up load: with the watch off, nothing else could give it."""
+    registry = FakeRegistry()
+    registry.aliases["B"] = "2"
+    registry.tags[RAMP_TAG] = RampState("2", "1", 1, 1_700_000_000.0, 1_699_999_000.0).to_tag()
+    with fake_server(registry, alias_selection_mode="ramp", ramp_steps="1,5,50", alias_poll_seconds=0) as (client, _):
+        assert client.get("/ramp").json()["step"] == 1
+        assert client.get("/health").json()["routing"]["configured_split"] == {"A": 95, "B": 5}
+
+
 def test_a_registry_that_cannot_answer_unloads_nothing_and_the_watch_backs_off_then_converges():
     with fake_server(**FAST) as (client, registry):
         _wait(client, lambda h: h["alias_watch"]["aliases"]["A"]["checked_at"])
