@@ -149,10 +149,10 @@ def start_model_server(
     return service
 
 
-def start_server(tmp_path: Path, env: dict[str, str]) -> processes.Service:
+def start_server(tmp_path: Path, env: dict[str, str], port: int | None = None) -> processes.Service:
     """A real uvicorn model server with the tests' token; stop it with processes.stop."""
     return start_model_server(
-        tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "FEEDBACK_TOKEN": FEEDBACK_TOKEN, "MLOPS_ENV": "dev", **env}
+        tmp_path, {"RELOAD_SECRET_TOKEN": TOKEN, "FEEDBACK_TOKEN": FEEDBACK_TOKEN, "MLOPS_ENV": "dev", **env}, port
     )
 
 

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from core_assets.definitions import build_definitions
 from mlops_base.settings import REPO_ROOT, Settings
-from mlops_platform import alerting, processes
+from mlops_platform import alerting, balancer, processes
 from mlops_platform.release_watch import wait_for
 from mlops_platform.stack import dagster_home
 from tests.core_assets.runs import run_job
@@ -55,16 +57,26 @@ def start_prometheus(tmp_path: Path, server_url: str, pushgateway_url: str | Non
 
 @dataclass
 class DaemonPlatform:
-    """A real model server, Prometheus scraping it, this process's settings wired to them and the
-    Dagster instance a daemon would use; `release`, `traffic` and `daemon` start the rest."""
+    """Real model servers (`server`: the one, or HAProxy in front of the `replicas`), Prometheus
+    scraping each, this process's settings wired to them and the Dagster instance a daemon would
+    use; `release`, `traffic` and `daemon` start the rest."""
 
     server: processes.Service
+    replicas: list[processes.Service]
     prometheus: processes.Service
     settings: Settings
     instance: DagsterInstance
     tmp_path: Path
+    server_env: dict[str, str] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     daemon_service: processes.Service | None = None
+
+    def restart_replica(self, i: int) -> None:
+        """Replica `i` stopped and started again on its port, answering (HAProxy sends it requests
+        again once its /ready does)."""
+        replica = self.replicas[i]
+        processes.stop(replica)
+        self.replicas[i] = start_server(self.tmp_path, self.server_env, port=urlparse(replica.url).port)
 
     def release(self, version: str, reason: str) -> None:
         """`version` on B through `deploy_job`, recorded in the instance the daemon reads."""
@@ -88,7 +100,12 @@ class DaemonPlatform:
                         raise
 
     def daemon(self, env: dict[str, str]) -> None:
-        self.daemon_service = start_daemon(self.settings, self.tmp_path, {**env, "PROMETHEUS_URL": self.prometheus.url})
+        replicas = (
+            {"SERVING_REPLICA_URLS": self.settings.serving_replica_urls} if self.settings.serving_replica_urls else {}
+        )
+        self.daemon_service = start_daemon(
+            self.settings, self.tmp_path, {**env, **replicas, "PROMETHEUS_URL": self.prometheus.url}
+        )
 
     def finished(self, run_id: str) -> None:
         """Wait for the run and require its success."""
@@ -97,23 +114,35 @@ class DaemonPlatform:
 
 
 @contextmanager
-def daemon_platform(settings: Settings, model_name: str, tmp_path: Path, server_env: dict[str, str]):
-    """A `DaemonPlatform` for `model_name`; its traffic, daemon and servers stopped at the end."""
-    server = start_server(
-        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": model_name, **server_env}
-    )
-    services, platform = [server], None
+def daemon_platform(settings: Settings, model_name: str, tmp_path: Path, server_env: dict[str, str], replicas: int = 1):
+    """A `DaemonPlatform` for `model_name`, on one server or on `replicas` behind HAProxy (the
+    balancer of `./mlops up --replicas`); its traffic, daemon and servers stopped at the end."""
+    env = {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": model_name, **server_env}
+    served: list[processes.Service] = []
+    others: list[processes.Service] = []  # the balancer, Prometheus
+    platform = None
     try:
-        prometheus = start_prometheus(tmp_path, server.url)
-        services.append(prometheus)
-        wired = wired_to(settings.model_copy(update={"model_name": model_name}), server.url)
+        with ThreadPoolExecutor(replicas) as starting:  # each loads both aliases: side by side
+            started = [starting.submit(start_server, tmp_path, env) for _ in range(replicas)]
+        served += [future.result() for future in started if future.exception() is None]
+        for future in started:
+            future.result()  # the first that failed raises, once every one that started is kept
+        if replicas > 1:
+            others.append(balancer.start(tmp_path, processes.free_port(), [r.url for r in served]))
+        front = others[-1] if others else served[0]
+        prometheus = alerting.start_prometheus(tmp_path, {"serving": [r.url for r in served]}, None, "1s")
+        others.append(prometheus)
+        urls = ",".join(r.url for r in served) if replicas > 1 else ""  # each replica a release reaches
+        wired = wired_to(
+            settings.model_copy(update={"model_name": model_name, "serving_replica_urls": urls}), front.url
+        )
         with DagsterInstance.from_config(str(dagster_home(wired))) as instance:
-            platform = DaemonPlatform(server, prometheus, wired, instance, tmp_path)
+            platform = DaemonPlatform(front, served, prometheus, wired, instance, tmp_path, env)
             yield platform
     finally:
         if platform is not None:
             platform.stop.set()
             if platform.daemon_service is not None:
                 processes.stop(platform.daemon_service)
-        for service in reversed(services):
+        for service in [*reversed(others), *served]:  # `served`: the replicas as they are now
             processes.stop(service)
