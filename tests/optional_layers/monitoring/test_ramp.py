@@ -108,7 +108,7 @@ def _ramped(
             return until(url)
 
         try:
-            wait_for("the ramp's end", ended, timeout_s=240)
+            wait_for("the ramp's end", ended, timeout_s=360)  # ~40,000 requests on a loaded host
         except TimeoutError as exc:
             last = registry.get_registered_model(fresh_model.name).tags.get(DECISION_TAG)
             raise AssertionError(f"{exc}; the ramp's last decision: {last}") from exc
