@@ -1,0 +1,247 @@
+"""Additive explanations of a model's answers, one attribution per input column: exact where the
+model's form allows it, sampled otherwise.
+
+- tree ensembles of scikit-learn (decision trees, random forests, extra trees, gradient boosting):
+  path-dependent TreeSHAP (`tree_shap`), as the `shap` package's TreeExplainer computes it;
+- LightGBM: the library's own `pred_contrib` (the same algorithm, in C++);
+- linear models (`coef_`, `intercept_`): exact, `coef * (z - mean z over the background)`, the
+  `shap` package's LinearExplainer with an independent masker;
+- anything else: Shapley values over the input columns with the background standing in for a
+  column left out (interventional): every coalition when there are at most EXACT_MAX_COLUMNS
+  columns, else antithetic permutations. Both add up exactly, by construction.
+
+A scikit-learn `Pipeline` is explained at its final estimator, on the columns its preprocessing
+makes, and those attributions are summed back to the input column each came from (`columns`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from mlops_base.explain.columns import Unmapped, source_columns
+from mlops_base.explain.tree_shap import Tree, tree_shap
+
+OutputKind = Literal["probability", "log_odds", "value"]
+Method = Literal["tree_shap", "lightgbm_pred_contrib", "linear", "exact_shapley", "permutation_shapley"]
+EXACT_MAX_COLUMNS = 10
+PERMUTATIONS = 64
+
+
+class Explanation(NamedTuple):
+    """Per row and input column, how much it moved each output away from the base value: for every
+    row, `base + phi.sum(axis=1)` is the model's output there (in `kind`'s units)."""
+
+    columns: list[str]
+    outputs: list[str]  # what each output is: a class, or "value"
+    kind: OutputKind
+    method: Method
+    base: np.ndarray  # (outputs,)
+    phi: np.ndarray  # (rows, columns, outputs)
+
+    def output(self) -> np.ndarray:
+        return self.base[None, :] + self.phi.sum(axis=1)
+
+
+def _classes(model) -> list[str] | None:
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
+
+
+def _dense(z) -> np.ndarray:
+    return np.asarray(z.toarray() if hasattr(z, "toarray") else z, dtype=np.float64)
+
+
+def _sklearn_tree(estimator, classifier: bool) -> Tree:
+    t = estimator.tree_
+    value = t.value[:, 0, :] if t.value.shape[1] == 1 else t.value[:, :, 0]
+    if classifier:  # class fractions per node, as predict_proba averages them
+        value = value / value.sum(axis=1, keepdims=True)
+    return Tree(t.children_left, t.children_right, t.feature, t.threshold, value, t.weighted_n_node_samples)
+
+
+def _trees(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+    """A scikit-learn tree ensemble's (base, phi) on `z`."""
+    from sklearn.base import is_classifier
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    classifier = is_classifier(model)
+    z32 = z.astype(np.float32)  # scikit-learn's trees compare float32 inputs with their thresholds
+    if isinstance(model, (GradientBoostingClassifier, GradientBoostingRegressor)):
+        stages = model.estimators_  # (n_stages, K) regression trees on the raw score
+        rate = model.learning_rate
+        trees = [[_sklearn_tree(tree, False) for tree in stage] for stage in stages]
+        outputs = stages.shape[1]
+        phi = np.zeros((len(z), z.shape[1], outputs))
+        base = np.zeros(outputs)
+        for stage in trees:
+            for k, tree in enumerate(stage):
+                part = np.zeros((len(z), z.shape[1], 1))
+                tree_shap(tree, z32, part)
+                phi[:, :, k] += rate * part[:, :, 0]
+                base[k] += rate * tree.expected_value()[0]
+        raw = model.decision_function(z) if classifier else model.predict(z)
+        raw = np.asarray(raw, dtype=np.float64).reshape(len(z), -1)
+        # the initial estimate (a prior's log-odds, the mean): the raw score the trees did not make
+        base = base + (raw - phi.sum(axis=1) - base)[0]
+        names = _classes(model) if classifier else ["value"]
+        return base, phi, ("log_odds" if classifier else "value"), (names[-1:] if outputs == 1 else names)
+    estimators = getattr(model, "estimators_", [model])
+    trees = [_sklearn_tree(e, classifier) for e in estimators]
+    outputs = trees[0].value.shape[1]
+    phi = np.zeros((len(z), z.shape[1], outputs))
+    for tree in trees:
+        tree_shap(tree, z32, phi)
+    base = sum(tree.expected_value() for tree in trees) / len(trees)
+    return base, phi / len(trees), ("probability" if classifier else "value"), (_classes(model) or ["value"])
+
+
+def _lightgbm(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+    contrib = np.asarray(model.predict(z, pred_contrib=True), dtype=np.float64)
+    width = z.shape[1] + 1
+    outputs = contrib.shape[1] // width
+    blocks = contrib.reshape(len(z), outputs, width)  # per output: the columns, then the base
+    phi = np.transpose(blocks[:, :, :-1], (0, 2, 1))
+    classes = _classes(model)
+    names = ["value"] if classes is None else (classes[-1:] if outputs == 1 else classes)
+    return blocks[0, :, -1], phi, ("value" if classes is None else "log_odds"), names
+
+
+def _linear(model, z: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+    coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))  # (outputs, columns)
+    intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
+    mean = background.mean(axis=0)
+    phi = (z - mean)[:, :, None] * coef.T[None, :, :]
+    base = mean @ coef.T + intercept
+    classes = _classes(model)
+    names = ["value"] if classes is None else (classes[-1:] if coef.shape[0] == 1 else classes)
+    return base, phi, ("value" if classes is None else "log_odds"), names
+
+
+def _is_linear(model) -> bool:
+    from sklearn.base import is_regressor
+
+    linear_module = type(model).__module__.startswith("sklearn.linear_model")
+    return linear_module and hasattr(model, "coef_") and (is_regressor(model) or hasattr(model, "decision_function"))
+
+
+def _is_sklearn_trees(model) -> bool:
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.tree import BaseDecisionTree
+
+    ensembles = (
+        RandomForestClassifier,
+        RandomForestRegressor,
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+    )
+    return isinstance(model, (BaseDecisionTree, *ensembles)) and getattr(model, "n_outputs_", 1) == 1
+
+
+def _is_lightgbm(model) -> bool:
+    return type(model).__module__.split(".")[0] == "lightgbm" and hasattr(model, "booster_")
+
+
+def _output_function(model) -> tuple[Callable[[Any], np.ndarray], OutputKind, list[str]]:
+    """What a sampled explanation explains: class probabilities, else the prediction."""
+    classes = _classes(model)
+    if classes is not None and callable(getattr(model, "predict_proba", None)):
+        return (lambda x: np.asarray(model.predict_proba(x), dtype=np.float64)), "probability", classes
+    return (lambda x: np.asarray(model.predict(x), dtype=np.float64).reshape(len(x), 1)), "value", ["value"]
+
+
+def _values(predict: Callable[[Any], np.ndarray], row: np.ndarray, background: pd.DataFrame, masks: np.ndarray):
+    """The model's mean output over the background with, per mask, the row's values in the
+    columns it marks: every coalition in one call of the model."""
+    data = np.where(masks[:, None, :], row[None, None, :], background.to_numpy(dtype=object)[None, :, :])
+    frame = pd.DataFrame(data.reshape(-1, row.shape[0]), columns=background.columns)
+    frame = frame.astype(background.dtypes.to_dict())
+    return predict(frame).reshape(len(masks), len(background), -1).mean(axis=1)
+
+
+def _shapley(
+    predict: Callable[[Any], np.ndarray], x: pd.DataFrame, background: pd.DataFrame, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, Method]:
+    """Interventional Shapley values of `predict` on the rows of `x`, a column left out taken from
+    the background rows (averaged over them): over every coalition (weighted |S|! (M-|S|-1)! / M!),
+    or along PERMUTATIONS antithetic orders of the columns."""
+    width = x.shape[1]
+    base = predict(background).mean(axis=0)
+    phi = np.zeros((len(x), width, len(base)))
+    rows = x.to_numpy(dtype=object)
+    exact = width <= EXACT_MAX_COLUMNS
+    if exact:
+        coalitions = np.arange(2**width)
+        masks = ((coalitions[:, None] >> np.arange(width)) & 1).astype(bool)
+        sizes = masks.sum(axis=1)
+        weight = np.array([math.factorial(k) * math.factorial(width - k - 1) for k in range(width)] + [0])
+        weight = weight / math.factorial(width)
+        for r, row in enumerate(rows):
+            v = _values(predict, row, background, masks)
+            for j in range(width):
+                without = coalitions[~masks[:, j]]
+                phi[r, j] = (weight[sizes[without], None] * (v[without | (1 << j)] - v[without])).sum(axis=0)
+        return base, phi, "exact_shapley"
+    rng = np.random.default_rng(seed)
+    orders = [order for o in (rng.permutation(width) for _ in range(PERMUTATIONS // 2)) for order in (o, o[::-1])]
+    masks = np.zeros((len(orders), width + 1, width), dtype=bool)
+    for p, order in enumerate(orders):
+        for k in range(1, width + 1):
+            masks[p, k, order[:k]] = True
+    for r, row in enumerate(rows):
+        v = _values(predict, row, background, masks.reshape(-1, width)).reshape(len(orders), width + 1, -1)
+        for p, order in enumerate(orders):
+            phi[r, order] += (v[p, 1:] - v[p, :-1]) / len(orders)
+    return base, phi, "permutation_shapley"
+
+
+def explain(model, x: pd.DataFrame, background: pd.DataFrame) -> Explanation:
+    """The explanation of `model`'s answers on the rows `x` (a frame of the model's input columns);
+    `background`: rows of the training data (the base value, and what stands for a column left out
+    where the method needs it)."""
+    from sklearn.pipeline import Pipeline
+
+    columns = [str(c) for c in x.columns]
+    final, preprocessing = model, None
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        final, preprocessing = model.steps[-1][1], model[:-1]
+    exact = _is_sklearn_trees(final) or _is_lightgbm(final) or _is_linear(final)
+    if exact:
+        try:
+            sources = np.arange(len(columns)) if preprocessing is None else source_columns(preprocessing, columns)
+        except Unmapped:
+            exact = False
+    if not exact:
+        predict, kind, outputs = _output_function(model)
+        base, phi, method = _shapley(predict, x, background)
+        return Explanation(columns, outputs, kind, method, base, phi)
+    if preprocessing is None:
+        z, zb = x.to_numpy(dtype=np.float64), background.to_numpy(dtype=np.float64)
+    else:
+        z, zb = _dense(preprocessing.transform(x)), _dense(preprocessing.transform(background))
+    if _is_lightgbm(final):
+        base, phi_z, kind, outputs = _lightgbm(final, z)
+        method: Method = "lightgbm_pred_contrib"
+    elif _is_linear(final):
+        base, phi_z, kind, outputs = _linear(final, z, zb)
+        method = "linear"
+    else:
+        base, phi_z, kind, outputs = _trees(final, z)
+        method = "tree_shap"
+    into_source = np.zeros((len(sources), len(columns)))
+    into_source[np.arange(len(sources)), sources] = 1.0
+    phi = np.einsum("nwk,wc->nck", phi_z, into_source)  # each made column's share to its input column
+    return Explanation(columns, outputs, kind, method, np.asarray(base, dtype=np.float64), phi)
