@@ -60,6 +60,10 @@ class ServingSettings(EnvSettings):
     triton_timeout_s: float = Field(10.0, gt=0, le=300)
     max_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # POST /explain: how long one may take before it answers 504, and how many rows it takes (an
+    # explanation costs far more than a prediction; they run one at a time, off the event loop)
+    explain_timeout_s: float = Field(10.0, gt=0, le=300)
+    explain_max_rows: int = Field(100, ge=1, le=10_000)
     # the server logs a scoring request only when it fails or takes longer than this (uvicorn's
     # access log is off: a line per request cost ~35% of a one-row prediction)
     request_log_slow_ms: float = Field(1000.0, ge=0)

@@ -8,10 +8,12 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import anyio
 import numpy as np
 import pandas as pd
+from anyio import to_thread
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
@@ -25,10 +27,13 @@ from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.prediction_ids import PredictionIds
-from serving.runtimes.base import ModelInput, NoProbabilities, RuntimeInfo, RuntimeUnavailable
+from serving.runtimes.base import ModelInput, NoProbabilities, NotExplainable, RuntimeInfo, RuntimeUnavailable
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, Routing, bucket, route
 from serving.variants import VariantRegistry
+
+if TYPE_CHECKING:
+    from mlops_base.explain.explainers import Explanation
 
 NAMED_HINT = {"data": "send dataframe_split or dataframe_records"}
 
@@ -60,6 +65,7 @@ class DataPlane:
         self.ids = PredictionIds()
         self.routing = Routing.of(settings)  # replaced whole when the ramp's step moves
         self.ramp_decision: dict[str, Any] | None = None  # the ramp sensor's last, from the registry
+        self._explaining: anyio.CapacityLimiter | None = None  # one explanation at a time (made in the loop)
 
     def follow_tags(self, tags: dict[str, str]) -> None:
         """The ramp's step and last decision as the registry holds them now (the alias watch's every
@@ -95,16 +101,50 @@ class DataPlane:
         """Score on the alias the routing mode picks for this client (sticky by its id); with a
         shadow alias, what scores a copy after the response (blocking: run it in a worker thread)."""
         client_bucket = bucket(client_id)
-        try:
-            routing = self.routing
-            challenger = self.variants.served_version(CHALLENGER) if routing.mode == "ramp" else None
-            chosen = route(routing, client_bucket, self.variants.loaded(), challenger)
-        except NoModelLoaded as exc:
-            raise HTTPException(503, str(exc)) from exc
+        chosen = self._route(client_bucket)
         answer = await self.predict_alias(chosen.alias, inputs, client_bucket)
         if chosen.shadow is None:
             return answer, None
         return answer, partial(self._shadow_score, chosen.shadow, answer.rows, answer.predictions)
+
+    def _route(self, client_bucket: int):
+        try:
+            routing = self.routing
+            challenger = self.variants.served_version(CHALLENGER) if routing.mode == "ramp" else None
+            return route(routing, client_bucket, self.variants.loaded(), challenger)
+        except NoModelLoaded as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    async def explain(
+        self, inputs: Inputs, alias: Alias | None, client_id: str | None
+    ) -> tuple[Alias, RuntimeInfo, Explanation]:
+        """Explain the rows on `alias`, or on the one the routing picks for this client (as /predict
+        would answer them): in a worker thread, one explanation at a time, within EXPLAIN_TIMEOUT_S."""
+        alias = alias or self._route(bucket(client_id)).alias
+        with self.variants.lease(alias) as runtime:
+            if runtime is None or runtime.info is None:
+                raise HTTPException(503, f"alias {alias} has no model loaded")
+            info = runtime.info
+            x = self._model_input(inputs.rows, info, inputs.where)
+            if len(x) > self.settings.explain_max_rows:
+                raise PayloadError(
+                    422,
+                    f"{len(x)} rows; an explanation takes at most EXPLAIN_MAX_ROWS={self.settings.explain_max_rows}",
+                )
+            frame = x if isinstance(x, pd.DataFrame) else pd.DataFrame(x, columns=info.feature_names)
+            self._explaining = self._explaining or anyio.CapacityLimiter(1)
+            try:
+                with anyio.fail_after(self.settings.explain_timeout_s):
+                    explained = await to_thread.run_sync(
+                        runtime.explain, frame, abandon_on_cancel=True, limiter=self._explaining
+                    )
+            except TimeoutError as exc:
+                raise HTTPException(
+                    504, f"no explanation within EXPLAIN_TIMEOUT_S={self.settings.explain_timeout_s:g} s"
+                ) from exc
+            except NotExplainable as exc:
+                raise PayloadError(422, str(exc)) from exc
+        return alias, info, explained
 
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now; a failure is marked with

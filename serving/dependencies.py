@@ -65,3 +65,18 @@ async def _json_body(request: Request) -> None:
 
 
 JsonBody = Depends(_json_body)
+
+
+async def _scoring_credential(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_token: Annotated[str | None, Header()] = None,
+) -> None:
+    """As the hot path admits scoring requests: the predict credential when PREDICT_TOKEN is set."""
+    credentials: Credentials = request.app.state.credentials
+    if "predict" in credentials.scopes:
+        client = request.client.host if request.client else "unknown"
+        credentials.check("predict", client, authorization, x_token)
+
+
+ScoringAuth = Depends(_scoring_credential)

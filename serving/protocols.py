@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from serving.protocol import Protocol
-from serving.routers import mlflow_scoring, open_inference, predict, reload, status
+from serving.routers import explain, mlflow_scoring, open_inference, predict, reload, status
 
 CORE_PROTOCOLS: tuple[Protocol, ...] = (
     predict.PROTOCOL,
+    explain.PROTOCOL,
     open_inference.PROTOCOL,
     mlflow_scoring.PROTOCOL,
     reload.PROTOCOL,

@@ -234,3 +234,48 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class RowExplanation(BaseModel):
+    attributions: dict[str, list[float]] = Field(
+        description="per input column, how much it moved each output away from the base value"
+    )
+    output_value: list[float] = Field(description="base_value plus the attributions: the model's output, per output")
+
+
+class ExplainResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "variant": "A",
+                    "version": "3",
+                    "run_id": "4e3c2b9c42344ee1",
+                    "output": "log_odds",
+                    "method": "linear",
+                    "outputs": ["0", "1", "2"],
+                    "base_value": [0.41, 2.1, -2.51],
+                    "explanations": [
+                        {
+                            "attributions": {"petal length (cm)": [-3.3, 0.2, 3.1]},
+                            "output_value": [-2.89, 2.3, 0.59],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    variant: Alias
+    version: str
+    run_id: str
+    output: Literal["probability", "log_odds", "value"] = Field(
+        description="what the attributions add up to: class probabilities, log-odds (margins) or the predicted value"
+    )
+    method: Literal["tree_shap", "lightgbm_pred_contrib", "linear", "exact_shapley", "permutation_shapley"] = Field(
+        description="exact for tree ensembles (TreeSHAP) and linear models; Shapley values over the version's "
+        "background sample for other models"
+    )
+    outputs: list[str] = Field(description="what each output is: a class label, or `value`")
+    base_value: list[float] = Field(description="per output: the model's mean output over the background")
+    explanations: list[RowExplanation] = Field(description="one per row, in order")

@@ -24,6 +24,7 @@ from core_assets.lib.metrics import score
 from core_assets.lib.report import report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
+from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG, encode_background
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG, build_profile, summary_markdown
 from mlops_base.reference_profile import encode as encode_profile
 from mlops_base.reference_profile import sample as reference_sample
@@ -227,6 +228,9 @@ def train_and_log(
         info = _log_model(model, signature, example)
         mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
         profile = log_reference_profile(model, frame, feature_kinds(features), spec.task)
+        background, background_digest = encode_background(features.x_train)
+        mlflow.log_text(background.decode(), BACKGROUND_ARTIFACT)
+        mlflow.set_tag(BACKGROUND_TAG, background_digest)
     return TrainingResult(
         run.info.run_id, info.model_uri, experiment_id, metrics, flavour_of(model), report, summary_markdown(profile)
     )

@@ -12,6 +12,7 @@ from core_assets.lib.schema import SCHEMA_TAG, signature_kinds
 from mlops_base import registry_rest as rest
 from mlops_base.aliases import Alias
 from mlops_base.artifact_digest import DIGEST_TAG
+from mlops_base.explain.background import BACKGROUND_TAG
 from mlops_base.mlflow_client import use_fluent_api
 from mlops_base.reference_profile import PROFILE_TAG
 
@@ -88,8 +89,9 @@ def register_version(client: MlflowClient, model_name: str, model_uri: str, run_
     digest = run_tags.get(DIGEST_TAG)
     if digest:  # the model server refuses the version's artifacts if they no longer match it
         tags[DIGEST_TAG] = digest
-    if PROFILE_TAG in run_tags:  # the drift reference, `PROFILE_ARTIFACT` of the run
-        tags[PROFILE_TAG] = run_tags[PROFILE_TAG]
+    for tag in (PROFILE_TAG, BACKGROUND_TAG):  # the drift reference, the explanations' background
+        if tag in run_tags:
+            tags[tag] = run_tags[tag]
     use_fluent_api(client)
     return mlflow.register_model(model_uri, model_name, await_registration_for=0, tags=tags)
 

@@ -1,6 +1,4 @@
-"""Additive explanations of a model's answers, one attribution per input column (`explain`), and
-the algorithms under them; scikit-learn and LightGBM are imported where a model needs them."""
-
-from mlops_base.explain.explainers import Explanation, explain
-
-__all__ = ["Explanation", "explain"]
+"""Additive explanations of a model's answers, one attribution per input column
+(`mlops_base.explain.explainers.explain`), the algorithms under them, and the background sample
+stored with each version. Nothing here is imported by the package: the Dagster code location loads
+without numpy, pandas or scikit-learn."""

@@ -32,6 +32,10 @@ EXACT_MAX_COLUMNS = 10
 PERMUTATIONS = 64
 
 
+class NeedsBackground(ValueError):
+    """The method needs rows of the training data (a mean, or values for columns left out)."""
+
+
 class Explanation(NamedTuple):
     """Per row and input column, how much it moved each output away from the base value: for every
     row, `base + phi.sum(axis=1)` is the model's output there (in `kind`'s units)."""
@@ -208,10 +212,10 @@ def _shapley(
     return base, phi, "permutation_shapley"
 
 
-def explain(model, x: pd.DataFrame, background: pd.DataFrame) -> Explanation:
+def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanation:
     """The explanation of `model`'s answers on the rows `x` (a frame of the model's input columns);
-    `background`: rows of the training data (the base value, and what stands for a column left out
-    where the method needs it)."""
+    `background`: rows of the training data (the mean a linear model's attributions are taken
+    from, and what stands for a column left out in Shapley sampling; trees need none)."""
     from sklearn.pipeline import Pipeline
 
     columns = [str(c) for c in x.columns]
@@ -224,19 +228,23 @@ def explain(model, x: pd.DataFrame, background: pd.DataFrame) -> Explanation:
             sources = np.arange(len(columns)) if preprocessing is None else source_columns(preprocessing, columns)
         except Unmapped:
             exact = False
+    if background is None and not (exact and (_is_sklearn_trees(final) or _is_lightgbm(final))):
+        raise NeedsBackground(f"{type(final).__name__} is explained against a background sample")
     if not exact:
         predict, kind, outputs = _output_function(model)
         base, phi, method = _shapley(predict, x, background)
         return Explanation(columns, outputs, kind, method, base, phi)
-    if preprocessing is None:
-        z, zb = x.to_numpy(dtype=np.float64), background.to_numpy(dtype=np.float64)
-    else:
-        z, zb = _dense(preprocessing.transform(x)), _dense(preprocessing.transform(background))
+    made = (
+        (lambda rows: rows.to_numpy(dtype=np.float64))
+        if preprocessing is None
+        else (lambda rows: _dense(preprocessing.transform(rows)))
+    )
+    z = made(x)
     if _is_lightgbm(final):
         base, phi_z, kind, outputs = _lightgbm(final, z)
         method: Method = "lightgbm_pred_contrib"
     elif _is_linear(final):
-        base, phi_z, kind, outputs = _linear(final, z, zb)
+        base, phi_z, kind, outputs = _linear(final, z, made(background))
         method = "linear"
     else:
         base, phi_z, kind, outputs = _trees(final, z)

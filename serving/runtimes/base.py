@@ -5,13 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from anyio import to_thread
 
 from serving.columns import Column
+
+if TYPE_CHECKING:
+    from mlops_base.explain.explainers import Explanation
 
 ModelInput = np.ndarray | pd.DataFrame
 """A validated float64 (n, n_features) array for a positional model, else its input frame."""
@@ -27,6 +30,11 @@ class ModelLoadError(RuntimeError):
 
 class RuntimeUnavailable(RuntimeError):
     """The runtime's server (Triton) cannot answer now: that variant answers 503, the others serve on."""
+
+
+class NotExplainable(ValueError):
+    """The model cannot be explained here (a runtime that keeps no model in process, a flavour
+    without its library's model, a version without a background its method needs)."""
 
 
 class NoProbabilities(ValueError):
@@ -102,6 +110,10 @@ class ModelRuntime(ABC):
     def predict_proba(self, x: ModelInput) -> np.ndarray:
         """Class probabilities, one row per input row, columns in `info.classes` order."""
         raise NoProbabilities("this model gives no class probabilities")
+
+    def explain(self, x: pd.DataFrame) -> Explanation:
+        """Additive attributions per input column for the rows `x` (`mlops_base.explain`)."""
+        raise NotExplainable(f"{self.backend} runtimes keep no model in this process to explain")
 
     async def predict_async(self, x: ModelInput) -> np.ndarray | list[Any]:
         """What the model server awaits on its event loop: `predict` in place (a small in-process

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,20 @@ import sklearn
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from serving.model_source import download
-from serving.runtimes.base import ModelInput, ModelLoadError, ModelRef, ModelRuntime, NoProbabilities, RuntimeInfo
+from serving.runtimes.base import (
+    ModelInput,
+    ModelLoadError,
+    ModelRef,
+    ModelRuntime,
+    NoProbabilities,
+    NotExplainable,
+    RuntimeInfo,
+)
 from serving.runtimes.model_meta import flavour_of, read_mlmodel, signature_inputs
 from serving.runtimes.safe_load import NATIVE_FLAVOURS, LoadPolicy
+
+if TYPE_CHECKING:
+    from mlops_base.explain.explainers import Explanation
 
 # Positional rows arrive as arrays in signature order (checked against the signature's width): the
 # names a DataFrame would carry cost 4x the prediction of one row, and only repeat that order.
@@ -42,7 +54,8 @@ class InProcessRuntime(ModelRuntime):
         super().__init__()
         self._policy = LoadPolicy.of(settings)
         self._model = None  # what predicts: the scikit-learn or LightGBM model, or the pyfunc model
-        self._native = None  # the library's own model, for predict_proba
+        self._native = None  # the library's own model, for predict_proba and explanations
+        self._background: pd.DataFrame | None = None  # the version's explanation background, once asked
 
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
         label = f"{ref.model_name} v{ref.version}"
@@ -98,8 +111,30 @@ class InProcessRuntime(ModelRuntime):
                 return np.asarray(self._native.predict_proba(x))
         return np.asarray(self._native.predict_proba(x))
 
+    def explain(self, x: pd.DataFrame) -> Explanation:
+        """The library's own model explained (a pipeline summed back to its input columns), with the
+        version's background (fetched once, checked against its digest) where the method needs one."""
+        from mlops_base.explain.background import fetch_background
+        from mlops_base.explain.explainers import NeedsBackground, explain
+
+        assert self.info is not None
+        ref = self.info.ref
+        if self._native is None:
+            raise NotExplainable(
+                f"{ref.model_name} v{ref.version}: its flavour {self.info.flavour} gives no model to explain"
+            )
+        if self._background is None:
+            self._background = fetch_background(ref.registry_uri, ref.model_name, ref.version)
+        try:
+            return explain(self._native, x, self._background)
+        except NeedsBackground as exc:
+            raise NotExplainable(
+                f"{ref.model_name} v{ref.version} has no background sample logged (trained before explanations; "
+                f"retrain it): {exc}"
+            ) from exc
+
     def unload(self) -> None:
-        self._model = self._native = None
+        self._model = self._native = self._background = None
         super().unload()
 
 

@@ -11,7 +11,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier,
 from sklearn.linear_model import LogisticRegression
 
 from core_assets.lib.data import build_features, builtin_features, load_dataset
-from mlops_base.explain import explain
+from mlops_base.explain.explainers import explain
 from mlops_base.settings import REPO_ROOT
 from model_examples import diabetes, lightgbm_classifier
 from model_examples.churn import churn_pipeline

@@ -1,0 +1,91 @@
+"""POST /explain on a real model server and a real MLflow registry, the versions trained by the
+platform's own training (each logs its background sample): A is a logistic regression (exact,
+in log-odds, against the background's mean), B a depth-1 tree (TreeSHAP, in probabilities).
+Each row's attributions add up to what /predict answers for it; the limits answer 4xx."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pytest
+
+from core_assets.lib.data import builtin_features
+from mlops_platform import processes
+from tests.support import start_server
+
+ROWS = builtin_features().x_test.to_numpy()[:10].tolist()
+
+
+@pytest.fixture(scope="module")
+def server(mlflow_server, shared_model, tmp_path_factory):
+    env = {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, "EXPLAIN_MAX_ROWS": "20"}
+    service = start_server(tmp_path_factory.mktemp("explain"), env)
+    try:
+        yield service.url
+    finally:
+        processes.stop(service)
+
+
+def _softmax(margins: np.ndarray) -> np.ndarray:
+    exp = np.exp(margins - margins.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _explained(url: str, path: str, rows: list) -> dict:
+    response = httpx.post(f"{url}{path}", json={"data": rows}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _phi(answer: dict) -> np.ndarray:
+    """(rows, columns, outputs), and each row's attributions plus the base equal its output_value."""
+    phi = np.array([list(row["attributions"].values()) for row in answer["explanations"]])
+    total = np.array(answer["base_value"])[None, :] + phi.sum(axis=1)
+    assert np.abs(total - np.array([row["output_value"] for row in answer["explanations"]])).max() <= 1e-9
+    return phi
+
+
+def test_the_champion_is_explained_exactly_in_log_odds_and_adds_up_to_its_probabilities(server):
+    answer = _explained(server, "/variant/A/explain", ROWS)
+    assert (answer["variant"], answer["output"], answer["method"]) == ("A", "log_odds", "linear")
+    assert answer["outputs"] == ["0", "1", "2"] and len(answer["explanations"]) == len(ROWS)
+    assert list(answer["explanations"][0]["attributions"]) == list(builtin_features().x_test.columns)
+    _phi(answer)
+    predicted = httpx.post(f"{server}/variant/A/predict", json={"data": ROWS, "return_proba": True}).json()
+    margins = np.array([row["output_value"] for row in answer["explanations"]])
+    assert np.abs(_softmax(margins) - np.array(predicted["probabilities"])).max() <= 1e-6
+    assert answer["version"] == predicted["version"] and answer["run_id"] == predicted["run_id"]
+
+
+def test_the_challenger_tree_is_explained_by_tree_shap_in_probabilities(server):
+    answer = _explained(server, "/variant/B/explain", ROWS)
+    assert (answer["variant"], answer["output"], answer["method"]) == ("B", "probability", "tree_shap")
+    _phi(answer)
+    predicted = httpx.post(f"{server}/variant/B/predict", json={"data": ROWS, "return_proba": True}).json()
+    outputs = np.array([row["output_value"] for row in answer["explanations"]])
+    assert np.abs(outputs - np.array(predicted["probabilities"])).max() <= 1e-6
+
+
+def test_the_routed_explain_answers_with_the_variant_predict_would_and_limits_answer_4xx(server):
+    for client in ("alice", "bob", "carol"):
+        headers = {"x-client-id": client}
+        explained = httpx.post(f"{server}/explain", json={"data": ROWS[:1]}, headers=headers, timeout=30).json()
+        predicted = httpx.post(f"{server}/predict", json={"data": ROWS[:1]}, headers=headers).json()
+        assert explained["variant"] == predicted["variant"], client
+    too_many = httpx.post(f"{server}/explain", json={"data": ROWS * 3}, timeout=30)
+    assert too_many.status_code == 422 and "EXPLAIN_MAX_ROWS=20" in too_many.json()["detail"]
+    short = httpx.post(f"{server}/explain", json={"data": [[1.0, 2.0]]}, timeout=30)
+    assert short.status_code == 422, short.text
+    assert httpx.post(f"{server}/variant/C/explain", json={"data": ROWS[:1]}).status_code == 404
+    assert httpx.post(f"{server}/predict", json={"data": ROWS[:1]}).status_code == 200  # still serving
+
+
+def test_explain_needs_the_predict_credential_when_scoring_does_and_a_runtime_without_a_model_says_so():
+    """Fast tier (the fake registry's runtimes keep no library model: nothing to explain)."""
+    from tests.fakes import fake_server
+
+    token = "scoring-secret-0123456789abcdef"
+    with fake_server(predict_token=token) as (client, _):
+        assert client.post("/explain", json={"data": [[1, 1, 1, 1]]}).status_code == 401
+        answer = client.post("/explain", json={"data": [[1, 1, 1, 1]]}, headers={"x-token": token})
+        assert answer.status_code == 422 and "no model in this process to explain" in answer.json()["detail"]
