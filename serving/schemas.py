@@ -247,18 +247,23 @@ class ExplainResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
+                {  # the guide's, from a real run (docs/guides/explanations.md)
                     "variant": "A",
-                    "version": "3",
-                    "run_id": "4e3c2b9c42344ee1",
+                    "version": "1",
+                    "run_id": "0bfe3be12e404265a6605e2d292c324b",
                     "output": "log_odds",
                     "method": "linear",
                     "outputs": ["0", "1", "2"],
-                    "base_value": [0.41, 2.1, -2.51],
+                    "base_value": [-0.4284558273711436, 2.225662469328392, -1.7972066419567838],
                     "explanations": [
                         {
-                            "attributions": {"petal length (cm)": [-3.3, 0.2, 3.1]},
-                            "output_value": [-2.89, 2.3, 0.59],
+                            "attributions": {
+                                "sepal length (cm)": [0.7958300344456979, -0.6735816039708812, -0.12224843047480086],
+                                "sepal width (cm)": [0.11100551970840052, -0.05871263185552633, -0.052292887852874906],
+                                "petal length (cm)": [5.5868441345044655, 0.41648649307439406, -6.003330627578853],
+                                "petal width (cm)": [0.9665893237751886, 0.8184687414363457, -1.7850580652115258],
+                            },
+                            "output_value": [7.031813185062609, 2.728323468012724, -9.760136653074838],
                         }
                     ],
                 }

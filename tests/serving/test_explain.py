@@ -5,6 +5,8 @@ Each row's attributions add up to what /predict answers for it; the limits answe
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import numpy as np
 import pytest
@@ -47,6 +49,7 @@ def _phi(answer: dict) -> np.ndarray:
 
 def test_the_champion_is_explained_exactly_in_log_odds_and_adds_up_to_its_probabilities(server):
     answer = _explained(server, "/variant/A/explain", ROWS)
+    print(json.dumps({**answer, "explanations": answer["explanations"][:1]}, indent=1))  # the guide shows it
     assert (answer["variant"], answer["output"], answer["method"]) == ("A", "log_odds", "linear")
     assert answer["outputs"] == ["0", "1", "2"] and len(answer["explanations"]) == len(ROWS)
     assert list(answer["explanations"][0]["attributions"]) == list(builtin_features().x_test.columns)
