@@ -158,6 +158,7 @@ def trained_model(
             "mlflow_run": MetadataValue.url(registry.run_url(result.experiment_id, result.run_id)),
             "test_split": MetadataValue.md(result.report),
             "reference_profile": MetadataValue.md(result.reference),
+            "global_importance": MetadataValue.md(result.importance),
             **({"champion": MetadataValue.json(champion)} if champion else {}),
         }
     )

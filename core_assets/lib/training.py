@@ -24,7 +24,7 @@ from core_assets.lib.metrics import score
 from core_assets.lib.report import report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
-from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG, encode_background
+from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG, decode_background, encode_background
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG, build_profile, summary_markdown
 from mlops_base.reference_profile import encode as encode_profile
 from mlops_base.reference_profile import sample as reference_sample
@@ -178,14 +178,16 @@ class TrainingResult:
     flavour: str
     report: str  # Markdown: figures and per-class (per-bucket) metrics of the test split
     reference: str = ""  # Markdown: the reference profile's summary
+    importance: str = ""  # Markdown: the global importance's bar chart
 
     @property
     def accuracy(self) -> float:
         return self.metrics["accuracy"]
 
     def as_dict(self) -> dict[str, Any]:
-        """What trained_model hands downstream (the report and the reference are shown, not passed on)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("report", "reference")}
+        """What trained_model hands downstream (the report, the reference and the importance are shown,
+        not passed on)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("report", "reference", "importance")}
 
 
 def train_and_log(
@@ -231,9 +233,32 @@ def train_and_log(
         background, background_digest = encode_background(features.x_train)
         mlflow.log_text(background.decode(), BACKGROUND_ARTIFACT)
         mlflow.set_tag(BACKGROUND_TAG, background_digest)
+        importance = log_global_importance(model, features.x_test, decode_background(background))
     return TrainingResult(
-        run.info.run_id, info.model_uri, experiment_id, metrics, flavour_of(model), report, summary_markdown(profile)
+        run.info.run_id,
+        info.model_uri,
+        experiment_id,
+        metrics,
+        flavour_of(model),
+        report,
+        summary_markdown(profile),
+        importance,
     )
+
+
+def log_global_importance(model, x_test: pd.DataFrame, background: pd.DataFrame) -> str:
+    """The version's global importance logged with the active run; Markdown for trained_model's page
+    (what the explainers cannot explain is said there, and the run goes on)."""
+    import mlflow
+
+    from mlops_base.explain.importance import IMPORTANCE_ARTIFACT, global_importance, importance_markdown
+
+    try:
+        found = global_importance(model, x_test, background)
+    except Exception as exc:  # an explanation is a report: it never fails a training run
+        return f"not computed: {type(exc).__name__}: {exc}"
+    mlflow.log_dict(found, IMPORTANCE_ARTIFACT)
+    return importance_markdown(found)
 
 
 def log_reference_profile(model, frame: pd.DataFrame, kinds: dict[str, str], task: Task) -> dict[str, Any]:

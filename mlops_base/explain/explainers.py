@@ -104,7 +104,7 @@ def _trees(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, li
     return base, phi / len(trees), ("probability" if classifier else "value"), (_classes(model) or ["value"])
 
 
-def _lightgbm(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+def _lightgbm(model, z) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
     contrib = np.asarray(model.predict(z, pred_contrib=True), dtype=np.float64)
     width = z.shape[1] + 1
     outputs = contrib.shape[1] // width
@@ -212,26 +212,39 @@ def _shapley(
     return base, phi, "permutation_shapley"
 
 
+def _plan(model, columns: list[str]) -> tuple[Any, Any, np.ndarray | None]:
+    """(the estimator explained, the preprocessing before it, the input column of each column it
+    takes); no columns when no exact method explains it (Shapley sampling does, on the whole model)."""
+    from sklearn.pipeline import Pipeline
+
+    final, preprocessing = model, None
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        final, preprocessing = model.steps[-1][1], model[:-1]
+    if not (_is_sklearn_trees(final) or _is_lightgbm(final) or _is_linear(final)):
+        return model, None, None
+    try:
+        sources = np.arange(len(columns)) if preprocessing is None else source_columns(preprocessing, columns)
+    except Unmapped:
+        return model, None, None
+    return final, preprocessing, sources
+
+
+def is_exact(model, columns: list[str]) -> bool:
+    """Whether an exact method explains `model` on these input columns (else Shapley sampling)."""
+    return _plan(model, columns)[2] is not None
+
+
 def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanation:
     """The explanation of `model`'s answers on the rows `x` (a frame of the model's input columns);
     `background`: rows of the training data (the mean a linear model's attributions are taken
     from, and what stands for a column left out in Shapley sampling; trees need none)."""
-    from sklearn.pipeline import Pipeline
-
     columns = [str(c) for c in x.columns]
-    final, preprocessing = model, None
-    if isinstance(model, Pipeline) and len(model.steps) > 1:
-        final, preprocessing = model.steps[-1][1], model[:-1]
-    exact = _is_sklearn_trees(final) or _is_lightgbm(final) or _is_linear(final)
-    if exact:
-        try:
-            sources = np.arange(len(columns)) if preprocessing is None else source_columns(preprocessing, columns)
-        except Unmapped:
-            exact = False
+    final, preprocessing, sources = _plan(model, columns)
+    exact = sources is not None
     if background is None and not (exact and (_is_sklearn_trees(final) or _is_lightgbm(final))):
         raise NeedsBackground(f"{type(final).__name__} is explained against a background sample")
     if not exact:
-        predict, kind, outputs = _output_function(model)
+        predict, kind, outputs = _output_function(model)  # the whole model, on its input columns
         base, phi, method = _shapley(predict, x, background)
         return Explanation(columns, outputs, kind, method, base, phi)
     made = (
@@ -240,8 +253,8 @@ def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanat
         else (lambda rows: _dense(preprocessing.transform(rows)))
     )
     z = made(x)
-    if _is_lightgbm(final):
-        base, phi_z, kind, outputs = _lightgbm(final, z)
+    if _is_lightgbm(final):  # a frame when it was fitted on one (LightGBM warns on every other call)
+        base, phi_z, kind, outputs = _lightgbm(final, x if preprocessing is None else z)
         method: Method = "lightgbm_pred_contrib"
     elif _is_linear(final):
         base, phi_z, kind, outputs = _linear(final, z, made(background))

@@ -17,6 +17,8 @@ from core_assets.assets import (
 from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
 from core_assets.release.registry import MIRROR_PREFIX, AliasMove
+from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG
+from mlops_base.explain.importance import IMPORTANCE_ARTIFACT
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
 from optional_layers.drift.serving import registry_reference
 from tests.core_assets.runs import release, resources, run_job, step_failure
@@ -82,6 +84,14 @@ def test_graph_materializes_to_a_registered_version_on_alias_b(settings, client,
     raw = _metadata(result, "trained_model", raw=True)
     assert raw["test_split"].value.startswith("| class |") and "data:image/png;base64," in raw["test_split"].value
     assert raw["reference_profile"].value.startswith("| column | kind | missing | reference |")
+    # the explanations' background and the global importance, logged with the run
+    background = Path(client.download_artifacts(run.info.run_id, BACKGROUND_ARTIFACT, str(tmp_path))).read_bytes()
+    assert run.data.tags[BACKGROUND_TAG] == hashlib.sha256(background).hexdigest() == version.tags[BACKGROUND_TAG]
+    importance = json.loads(
+        Path(client.download_artifacts(run.info.run_id, IMPORTANCE_ARTIFACT, str(tmp_path))).read_bytes()
+    )
+    assert importance["method"] == "linear" and abs(sum(importance["share"].values()) - 1) < 1e-9
+    assert raw["global_importance"].value.startswith(f"Mean |attribution| over {feats['test_rows']} test rows")
     links = [
         (name, value)
         for key in ASSETS
