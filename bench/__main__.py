@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import drift, feast, hotswap, named, plot, protocols, ramp, releases, replicas, report, serving
+from bench import drift, explain, feast, hotswap, named, plot, protocols, ramp, releases, replicas, report, serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift", "ramp")
+SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift", "ramp", "explain")
 
 
 def machine() -> dict:
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
         results["drift"] = drift.run()
     if "ramp" in suites:
         results["ramp"] = ramp.run()
+    if "explain" in suites:
+        print("explain: a 100-tree LightGBM explained on the shipped server...", flush=True)
+        results["explain"] = explain.run(workdir / "explain", max(args.seconds, 10))
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"
     if latest.is_file() and suites != set(SUITES):

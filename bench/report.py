@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import drift, protocols, ramp, report_serving
+from bench import drift, explain, protocols, ramp, report_serving
 
 
 def _hotswap(h: dict) -> list[str]:
@@ -165,4 +165,7 @@ def render(results: dict) -> str:
     if "ramp" in results:
         when = [f"Run {results['ramp']['when']}.", ""] if "when" in results["ramp"] else []
         out += ["### Progressive delivery: the ramp", "", *when] + ramp.render(results["ramp"])
+    if "explain" in results:
+        when = [f"Run {results['explain']['when']}.", ""] if "when" in results["explain"] else []
+        out += ["### Explanations", "", *when] + explain.render(results["explain"])
     return "\n".join(out)
