@@ -1,5 +1,6 @@
 """The four core assets, from data to a served alias. Thin: the logic lives in `core_assets.lib`."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from core_assets.lib.data import (
 )
 from core_assets.lib.events import emit_lifecycle_event
 from core_assets.lib.incoming import archive, processed_dir
-from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log
+from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log, training_code_version
 from core_assets.release.levers import MoveRequest, ReleaseRun
 from core_assets.release.move import move_metadata, serving_check
 from core_assets.release.registered_input import REGISTERED_INPUT
@@ -38,6 +39,7 @@ from core_assets.release.serve import serve_alias
 from core_assets.resources import MlflowRegistry, ModelServer
 from layer_api.manager import LayerManager
 from mlops_base.aliases import Alias
+from mlops_base.model_card import CODE_VERSION_TAG, DATA_HASH_TAG, DATASET_TAG, ROWS_TAG
 from mlops_base.settings import Settings
 
 
@@ -141,7 +143,13 @@ def trained_model(
             features,
             spec,
             registry.experiment,
-            tags={"mlops.env": settings.mlops_env, "mlops.data_hash": features.data_hash},
+            tags={
+                "mlops.env": settings.mlops_env,
+                DATA_HASH_TAG: features.data_hash,
+                DATASET_TAG: settings.dataset,
+                ROWS_TAG: json.dumps({"train": len(features.x_train), "test": len(features.x_test)}),
+                CODE_VERSION_TAG: training_code_version(spec),
+            },
             tracking_uri=registry.tracking_uri,
         )
     except TrainingError as exc:

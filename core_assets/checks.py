@@ -4,6 +4,7 @@ It judges the env's GATE_METRIC against GATE_THRESHOLD and, with GATE_MAX_REGRES
 champion (the version alias A serves) scored on the same test split.
 """
 
+import json
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from core_assets.lib.metrics import passes, regression_by
 from core_assets.release.replay import replay_version
 from core_assets.resources import MlflowRegistry
 from layer_api.manager import LayerManager
+from mlops_base.model_card import GATE_DETAIL_TAG, GATE_TAG
 from mlops_base.settings import LOWER_IS_BETTER, Settings
 
 
@@ -70,7 +72,9 @@ def quality_gate(
 ) -> AssetCheckResult:
     passed, reasons, scores = judge(trained_model, settings)
     run_id = trained_model["run_id"]
-    registry.client().set_tag(run_id, "mlops.quality_gate", "passed" if passed else "failed")
+    client = registry.client()
+    client.set_tag(run_id, GATE_TAG, "passed" if passed else "failed")
+    client.set_tag(run_id, GATE_DETAIL_TAG, json.dumps({**scores, "reasons": reasons})[:5_000])  # the model card's
     if not passed:
         emit_lifecycle_event(
             "gate_failed", {"run_id": run_id, **scores, "why": "; ".join(reasons)}, layers, context.log

@@ -17,6 +17,7 @@ from core_assets.checks import quality_gate, replay_gate
 from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
+from core_assets.model_card import model_card
 from core_assets.resources import build_resources
 from core_assets.sensors import RAMP_SPEC, build_sensors
 from layer_api.manager import LayerManager, build_manager
@@ -44,7 +45,7 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         )
-        + [RAMP_SPEC],
+        + [model_card, RAMP_SPEC],
         asset_checks=[quality_gate, replay_gate],
         jobs=list(jobs),
         sensors=build_sensors(jobs),

@@ -18,6 +18,9 @@ class Alias(StrEnum):
 CHAMPION: Final = Alias.A
 CHALLENGER: Final = Alias.B
 ALIASES: Final = tuple(Alias)
+# the registered model's tags that mirror the alias history (one JSON move each): what a reader
+# without Dagster (a model card, the model server) knows of a version's releases
+MIRROR_PREFIX: Final = "alias_history."
 
 
 def other(alias: Alias) -> Alias:

@@ -52,6 +52,12 @@ class ModelVersion(NamedTuple):
     creation_timestamp: int | None = None  # epoch milliseconds
 
 
+class Run(NamedTuple):
+    params: dict[str, str]
+    metrics: dict[str, float]  # each metric's latest value
+    tags: dict[str, str]
+
+
 class RegisteredModel(NamedTuple):
     aliases: dict[str, str]  # alias -> version
     tags: dict[str, str]
@@ -112,6 +118,15 @@ class RegistryClient:
         model = self._get(f"{API}/registered-models/get", {"name": name})["registered_model"]
         return RegisteredModel(
             {entry["alias"]: str(entry["version"]) for entry in model.get("aliases", [])}, _tags(model)
+        )
+
+    def run(self, run_id: str) -> Run:
+        """A run's parameters, metrics and tags (RegistryError when there is no such run)."""
+        data = self._get(f"{API}/runs/get", {"run_id": run_id})["run"].get("data", {})
+        return Run(
+            {p["key"]: p["value"] for p in data.get("params", [])},
+            {m["key"]: float(m["value"]) for m in data.get("metrics", [])},
+            {t["key"]: t["value"] for t in data.get("tags", [])},
         )
 
     def set_alias(self, name: str, alias: str, version: str) -> None:

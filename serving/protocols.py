@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from serving.protocol import Protocol
-from serving.routers import explain, mlflow_scoring, open_inference, predict, reload, status
+from serving.routers import card, explain, mlflow_scoring, open_inference, predict, reload, status
 
 CORE_PROTOCOLS: tuple[Protocol, ...] = (
     predict.PROTOCOL,
@@ -12,4 +12,5 @@ CORE_PROTOCOLS: tuple[Protocol, ...] = (
     mlflow_scoring.PROTOCOL,
     reload.PROTOCOL,
     status.PROTOCOL,
+    card.PROTOCOL,
 )

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from core_assets.lib.data import FeatureSet, feature_kinds
 from core_assets.lib.metrics import score
-from core_assets.lib.report import report_markdown, test_split_figures
+from core_assets.lib.report import metrics_table, report_markdown, test_split_figures
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG, decode_background, encode_background
+from mlops_base.model_card import SPLIT_METRICS_ARTIFACT
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG, build_profile, summary_markdown
 from mlops_base.reference_profile import encode as encode_profile
 from mlops_base.reference_profile import sample as reference_sample
@@ -222,6 +223,8 @@ def train_and_log(
         for fig in figures.values():
             plt.close(fig)
         mlflow.log_text(report, "test_split_report.md")
+        split_metrics = metrics_table(spec.task, features.y_test, predictions).reset_index().to_dict(orient="records")
+        mlflow.log_dict(split_metrics, SPLIT_METRICS_ARTIFACT)
         frame = pd.concat([features.x_train, features.x_test])
         complete = features.x_train.dropna()
         example = (complete if len(complete) >= 3 else features.x_train).head(3)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from core_assets.lib.schema import SCHEMA_TAG, signature_kinds
 from mlops_base import registry_rest as rest
-from mlops_base.aliases import Alias
+from mlops_base.aliases import MIRROR_PREFIX, Alias
 from mlops_base.artifact_digest import DIGEST_TAG
 from mlops_base.explain.background import BACKGROUND_TAG
 from mlops_base.mlflow_client import use_fluent_api
@@ -34,7 +34,6 @@ Lever = Literal["release", "rollback", "promote"]
 
 # the MLflow mirror of the alias history keeps this many moves (one tag each)
 MIRROR_KEEP = 100
-MIRROR_PREFIX = "alias_history."
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from mlops_base.explain.explainers import explain, is_exact
+from mlops_base.model_card import IMPORTANCE_ARTIFACT  # noqa: F401 - where the run keeps it
 
-IMPORTANCE_ARTIFACT = "global_importance.json"
 EXACT_ROWS = 1_000
 SAMPLED_ROWS = 20
 SAMPLED_BACKGROUND = 20

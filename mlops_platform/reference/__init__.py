@@ -20,7 +20,18 @@ def pages() -> dict[str, Callable[[], str]]:
         "http.md": http_page.page,
         "metrics.md": metrics_page.page,
         "events-and-hooks.md": events_page.page,
+        "model-card.schema.json": _card_schema,
     }
+
+
+def _card_schema() -> str:
+    """The model card's JSON Schema (`mlops_base.model_card.ModelCard`), published for its readers."""
+    import json
+
+    from mlops_base.model_card import ModelCard
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **ModelCard.model_json_schema()}
+    return json.dumps(schema, indent=1) + "\n"
 
 
 def write(root: Path = DOCS) -> list[Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from mlops_platform.verbs import (
+    card,
     layers,
     logs,
     materialize,
@@ -32,6 +33,7 @@ VERBS: dict[str, ModuleType] = {
     "rollback": rollback,
     "promote": promote,
     "replay": replay,
+    "card": card,
     "predict": predict,
     "logs": logs,
     "reset": reset,

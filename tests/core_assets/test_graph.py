@@ -16,7 +16,8 @@ from core_assets.assets import (
 )
 from core_assets.checks import quality_gate
 from core_assets.release.history import alias_moves
-from core_assets.release.registry import MIRROR_PREFIX, AliasMove
+from core_assets.release.registry import AliasMove
+from mlops_base.aliases import MIRROR_PREFIX
 from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG
 from mlops_base.explain.importance import IMPORTANCE_ARTIFACT
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
