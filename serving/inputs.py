@@ -108,6 +108,7 @@ class Inputs(NamedTuple):
     return_proba: bool = False
     where: str = "data"  # what errors in positional rows are named after (another protocol's field)
     proba_if_any: bool = False  # probabilities too when the model has them (a v2 request listing no outputs)
+    explain: bool = False  # the answer carries the rows' explanations too (`/predict` with "explain": true)
 
 
 def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:

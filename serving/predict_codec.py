@@ -24,19 +24,20 @@ FORMS = ("data", *NAMED_FORMS)
 
 
 def _forms(document: dict, body: bytes, other_forms: bool) -> Inputs:
-    proba = document.get("return_proba", False)
-    if type(proba) is not bool:
-        raise PayloadError(422, f"return_proba: expected true or false, got {quoted(proba)}")
+    proba, explain = document.get("return_proba", False), document.get("explain", False)
+    for name, flag in (("return_proba", proba), ("explain", explain)):
+        if type(flag) is not bool:
+            raise PayloadError(422, f"{name}: expected true or false, got {quoted(flag)}")
     present = [form for form in FORMS if form in document]
     if len(present) > 1:
         raise PayloadError(422, f"body has {' and '.join(present)}; send exactly one of {', '.join(FORMS)}")
     if present and present[0] != "data":
-        return Inputs(table_of(present[0], document[present[0]], no_booleans(body)), proba)
+        return Inputs(table_of(present[0], document[present[0]], no_booleans(body)), proba, explain=explain)
     if not present and other_forms:
-        return Inputs(OtherForm(document), proba)
+        return Inputs(OtherForm(document), proba, explain=explain)
     if not present:
         raise PayloadError(422, f"body has none of {', '.join(FORMS)} (keys: {sorted(document)[:5]})")
-    return Inputs(strict_rows(body), proba)  # `data` the fast path could not take
+    return Inputs(strict_rows(body), proba, explain=explain)  # `data` the fast path could not take
 
 
 def parse_inputs(body: bytes, other_forms: bool = False) -> Inputs:

@@ -16,6 +16,7 @@ EXAMPLE_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 
 ReturnProba = Field(False, description="also answer `classes` and `probabilities` (classifiers that have them)")
+Explain = Field(False, description="also answer each row's explanation, as POST /explain does (EXPLAIN_MAX_ROWS)")
 Value = float | str | bool | None
 
 
@@ -26,6 +27,7 @@ class PredictRequest(BaseModel):
 
     data: list[list[FiniteNumber]] = Field(description="rows of feature values, in signature order")
     return_proba: bool = ReturnProba
+    explain: bool = Explain
 
 
 class DataframeSplit(BaseModel):
@@ -46,6 +48,7 @@ class DataframeSplitRequest(BaseModel):
 
     dataframe_split: DataframeSplit
     return_proba: bool = ReturnProba
+    explain: bool = Explain
 
 
 class DataframeRecordsRequest(BaseModel):
@@ -57,6 +60,7 @@ class DataframeRecordsRequest(BaseModel):
 
     dataframe_records: list[dict[str, Value]] = Field(description="one object per row: column -> value")
     return_proba: bool = ReturnProba
+    explain: bool = Explain
 
 
 class InvocationsResponse(BaseModel):
@@ -65,6 +69,13 @@ class InvocationsResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"predictions": [0, 2]}]})
 
     predictions: list[Any] = Field(description="labels (classification) or numbers (regression), one per row")
+
+
+class RowExplanation(BaseModel):
+    attributions: dict[str, list[float]] = Field(
+        description="per input column, how much it moved each output away from the base value"
+    )
+    output_value: list[float] = Field(description="base_value plus the attributions: the model's output, per output")
 
 
 class PredictResponse(BaseModel):
@@ -82,6 +93,11 @@ class PredictResponse(BaseModel):
     probabilities: list[list[float | None]] | None = Field(
         None, description="with return_proba: one row per input row (null: not finite, for an input out of range)"
     )
+    output: str | None = Field(None, description="with explain: what the attributions add up to (see /explain)")
+    method: str | None = Field(None, description="with explain: how the rows were explained")
+    outputs: list[str] | None = Field(None, description="with explain: what each output is")
+    base_value: list[float] | None = Field(None, description="with explain: per output, the base value")
+    explanations: list[RowExplanation] | None = Field(None, description="with explain: one per row")
 
 
 class ReloadRequest(BaseModel):
@@ -234,13 +250,6 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
-
-
-class RowExplanation(BaseModel):
-    attributions: dict[str, list[float]] = Field(
-        description="per input column, how much it moved each output away from the base value"
-    )
-    output_value: list[float] = Field(description="base_value plus the attributions: the model's output, per output")
 
 
 class ExplainResponse(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import Alias
 from serving.dependencies import ScoringAuth, credential_responses
+from serving.explanation_body import explanation_fields
 from serving.inputs import check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER
 from serving.predict_codec import parse_inputs
@@ -44,25 +45,8 @@ async def _explained(request: Request, alias: Alias | None) -> Response:
     if "content-encoding" in request.headers:
         body = decompress(body, request.headers["content-encoding"], plane.settings.max_body_bytes)
     answered, info, explanation = await plane.explain(parse_inputs(body), alias, request.headers.get("x-client-id"))
-    values = explanation.output()
-    rows = [
-        {
-            "attributions": {column: explanation.phi[r, j].tolist() for j, column in enumerate(explanation.columns)},
-            "output_value": values[r].tolist(),
-        }
-        for r in range(len(values))
-    ]
-    document = {
-        "variant": answered.value,
-        "version": info.ref.version,
-        "run_id": info.ref.run_id,
-        "output": explanation.kind,
-        "method": explanation.method,
-        "outputs": explanation.outputs,
-        "base_value": explanation.base.tolist(),
-        "explanations": rows,
-    }
-    return Response(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    document = {"variant": answered.value, "version": info.ref.version, "run_id": info.ref.run_id}
+    return Response(orjson.dumps({**document, **explanation_fields(explanation)}), media_type="application/json")
 
 
 @router.post(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import APIRouter, Request, Response
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
 from serving.data_plane import Answer, DataPlane
-from serving.inputs import check_json, decompress
+from serving.explanation_body import explanation_fields
+from serving.inputs import Inputs, check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER, describe_columns
 from serving.predict_codec import answer_bytes, parse_inputs
 from serving.protocol import HotRoute, Protocol
@@ -37,6 +39,7 @@ RESPONSES = {
     415: {"model": ErrorResponse, "description": "body declared as something else than JSON"},
     422: {"model": ErrorResponse, "description": "invalid input, named in `detail` (row and column)"},
     503: {"model": ErrorResponse, "description": "no model loaded for that alias, or its backend (Triton) unreachable"},
+    504: {"model": ErrorResponse, "description": "with explain: no explanation within EXPLAIN_TIMEOUT_S"},
 }
 # read from the body by hand, so added to the OpenAPI components by the app
 SCHEMAS = [PredictRequest, DataframeSplitRequest, DataframeRecordsRequest]
@@ -60,12 +63,21 @@ def _body(answer: Answer) -> bytes:
     return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
+async def _explained(plane: DataPlane, inputs: Inputs, answer: Answer) -> bytes:
+    """The answer with the rows' explanations ("explain": true), by the version that answered them."""
+    _, info, explanation = await plane.explain(inputs, answer.alias, None)
+    if info.ref.version != answer.info.ref.version:
+        raise HTTPException(503, f"alias {answer.alias} was swapped between the prediction and its explanation")
+    return orjson.dumps({**orjson.loads(_body(answer)), **explanation_fields(explanation)})
+
+
 async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
     check_json(headers.get("content-type"))
     if "content-encoding" in headers:  # a compressed body (no call per request without one)
         body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
-    answer, shadow = await plane.predict(parse_inputs(body, plane.other_forms), headers.get("x-client-id"))
-    return reply_of(answer, _body(answer), shadow)
+    inputs = parse_inputs(body, plane.other_forms)
+    answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
+    return reply_of(answer, await _explained(plane, inputs, answer) if inputs.explain else _body(answer), shadow)
 
 
 async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
@@ -73,7 +85,8 @@ async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, h
     if "content-encoding" in headers:
         body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     inputs = parse_inputs(body, plane.other_forms)
-    return reply_of(answer := await plane.predict_alias(Alias(params["alias"]), inputs), _body(answer))
+    answer = await plane.predict_alias(Alias(params["alias"]), inputs)
+    return reply_of(answer, await _explained(plane, inputs, answer) if inputs.explain else _body(answer))
 
 
 # Served by `serving.hot_path`; these routes document them (and answer when the app runs without it).

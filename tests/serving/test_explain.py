@@ -83,6 +83,19 @@ def test_the_routed_explain_answers_with_the_variant_predict_would_and_limits_an
     assert httpx.post(f"{server}/predict", json={"data": ROWS[:1]}).status_code == 200  # still serving
 
 
+def test_predict_with_explain_answers_the_predictions_and_their_explanations_by_the_same_version(server):
+    body = {"data": ROWS, "return_proba": True, "explain": True}
+    answer = httpx.post(f"{server}/predict", json=body, headers={"x-client-id": "dora"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert len(found["predictions"]) == len(found["explanations"]) == len(ROWS)
+    explained = _explained(server, f"/variant/{found['variant']}/explain", ROWS)
+    assert found["version"] == explained["version"] and found["method"] == explained["method"]
+    assert np.abs(_phi(found) - _phi(explained)).max() == 0.0
+    refused = httpx.post(f"{server}/predict", json={"data": ROWS, "explain": "yes"})
+    assert refused.status_code == 422 and "explain: expected true or false" in refused.json()["detail"]
+
+
 def test_explain_needs_the_predict_credential_when_scoring_does_and_a_runtime_without_a_model_says_so():
     """Fast tier (the fake registry's runtimes keep no library model: nothing to explain)."""
     from tests.fakes import fake_server
