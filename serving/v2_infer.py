@@ -9,13 +9,14 @@ named column of shape [rows] or [rows, 1], checked against the model's columns l
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import orjson
 
 from mlops_base.echo import clip, quoted
 from serving.columns import Table
+from serving.explanation_body import explanation_fields
 from serving.inputs import Inputs, OtherForm, PayloadError
 from serving.v2_tensors import (
     NUMERIC,
@@ -28,7 +29,10 @@ from serving.v2_tensors import (
     tensor,
 )
 
-OutputName = Literal["predict", "predict_proba"]
+if TYPE_CHECKING:
+    from mlops_base.explain.explainers import Explanation
+
+OutputName = Literal["predict", "predict_proba", "explanation"]
 OUTPUTS: tuple[OutputName, ...] = ("predict", "predict_proba")
 POSITIONAL_INPUT = "input-0"  # the name the metadata gives a positional model's one input (MLServer's)
 
@@ -43,6 +47,7 @@ class InferRequest(NamedTuple):
     outputs: tuple[RequestedOutput, ...] | None  # None: every output the model has
     binary_output: bool  # the request's default for outputs it does not list
     id: str | None
+    explain: bool = False  # parameters.explain: an `explanation` output too (POST /explain's, as a tensor)
 
 
 def _rows(decoded: list, check_each: bool) -> Inputs:
@@ -103,6 +108,9 @@ def _fast(document: dict, text: bytes) -> InferRequest | None:
         return None
     if outputs is not None and outputs != [{"name": "predict"}]:
         return None
+    parameters = document.get("parameters")
+    if parameters and (type(parameters) is not dict or "explain" in parameters):
+        return None  # the full path checks them (and explains)
     spec = inputs[0]
     if type(spec) is not dict or len(spec) != 4 or type(spec.get("datatype")) is not str:
         return None  # an object or a list is no dict key: the full path names what is wrong
@@ -150,6 +158,9 @@ def parse_infer(body: bytes, header_length: str | None, other_forms: bool = Fals
         raise PayloadError(422, "id: expected a string")
     decoded = decode_inputs(document, binary)
     outputs, binary_output = _outputs(document)
+    explain = (document.get("parameters") or {}).get("explain", False)
+    if type(explain) is not bool:
+        raise PayloadError(422, "parameters.explain: expected true or false")
     if other_forms and len(decoded) == 1 and len(decoded[0][2]) == 1:
         name, _, _, values = decoded[0]
         inputs = Inputs(OtherForm({name: values.tolist() if isinstance(values, np.ndarray) else values}))
@@ -159,13 +170,20 @@ def parse_infer(body: bytes, header_length: str | None, other_forms: bool = Fals
         inputs = inputs._replace(proba_if_any=True)
     else:
         inputs = inputs._replace(return_proba=any(output.name == "predict_proba" for output in outputs))
-    return InferRequest(inputs, outputs, binary_output, request_id)
+    return InferRequest(inputs, outputs, binary_output, request_id, explain)
 
 
 def infer_response(
-    model_name: str, version: str, request: InferRequest, predictions: Any, probabilities: Any | None
+    model_name: str,
+    version: str,
+    request: InferRequest,
+    predictions: Any,
+    probabilities: Any | None,
+    explanation: Explanation | None = None,
 ) -> tuple[bytes, int | None]:
-    """The answer's bytes and, when some output is binary, the length of its JSON header."""
+    """The answer's bytes and, when some output is binary, the length of its JSON header. With an
+    `explanation`: an output `explanation` [rows, columns, outputs] of attributions, and what they
+    mean in the answer's `parameters.explanation`."""
     if request.outputs is PREDICT_ONLY and isinstance(predictions, np.ndarray) and predictions.ndim == 1:
         if predictions.dtype.kind in "if":  # numbers of one row each, as JSON: what most requests ask
             output = {"name": "predict", "datatype": datatype_of(predictions.dtype), "shape": [len(predictions)]}
@@ -174,7 +192,10 @@ def infer_response(
     available = {"predict": predictions}
     if probabilities is not None:
         available["predict_proba"] = probabilities
-    wanted = request.outputs or [RequestedOutput(name, request.binary_output) for name in available]
+    wanted = list(request.outputs or [RequestedOutput(name, request.binary_output) for name in available])
+    if explanation is not None:
+        available["explanation"] = explanation.phi
+        wanted.append(RequestedOutput("explanation", request.binary_output))
     outputs, chunks = [], []
     for output in wanted:
         datatype, shape, values = tensor(available[output.name])
@@ -188,6 +209,9 @@ def infer_response(
     answer: dict[str, Any] = {"model_name": model_name, "model_version": version, "outputs": outputs}
     if request.id is not None:
         answer["id"] = request.id
+    if explanation is not None:
+        meaning = {key: value for key, value in explanation_fields(explanation).items() if key != "explanations"}
+        answer["parameters"] = {"explanation": {**meaning, "columns": explanation.columns}}
     header = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
     if not chunks:
         return header, None

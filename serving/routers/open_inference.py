@@ -54,6 +54,7 @@ INFER_RESPONSES = {
     413: {"model": V2Error, "description": "body too large"},
     415: {"model": V2Error, "description": "a content encoding other than gzip or deflate"},
     **NOT_LOADED,
+    504: {"model": V2Error, "description": "with parameters.explain: no explanation within EXPLAIN_TIMEOUT_S"},
 }
 REQUEST_BODY = {
     "requestBody": {
@@ -141,8 +142,13 @@ async def infer_on(plane: DataPlane, params: Mapping[str, str], body: bytes, hea
     else:
         answer = await plane.predict_alias(alias, parsed.inputs)
     probabilities = answer.probabilities[1] if answer.probabilities is not None else None
+    explanation = None
+    if parsed.explain:  # by the version that answered
+        _, info, explanation = await plane.explain(parsed.inputs, answer.alias, None)
+        if info.ref.version != answer.info.ref.version:
+            raise HTTPException(503, f"alias {answer.alias} was swapped between the prediction and its explanation")
     content, header_length = infer_response(
-        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities
+        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities, explanation
     )
     if header_length is None:
         return reply_of(answer, content, shadow)

@@ -96,6 +96,27 @@ def test_predict_with_explain_answers_the_predictions_and_their_explanations_by_
     assert refused.status_code == 422 and "explain: expected true or false" in refused.json()["detail"]
 
 
+def test_an_open_inference_request_with_parameters_explain_gets_an_explanation_tensor(server, shared_model):
+    request = {
+        "inputs": [{"name": "x", "shape": [len(ROWS), 4], "datatype": "FP64", "data": ROWS}],
+        "parameters": {"explain": True},
+    }
+    answer = httpx.post(f"{server}/v2/models/{shared_model.name}/versions/1/infer", json=request, timeout=30)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    [explanation] = [o for o in found["outputs"] if o["name"] == "explanation"]
+    assert explanation["shape"] == [len(ROWS), 4, 3] and explanation["datatype"] == "FP64"
+    meaning = found["parameters"]["explanation"]
+    assert (meaning["method"], meaning["output"], meaning["outputs"]) == ("linear", "log_odds", ["0", "1", "2"])
+    assert meaning["columns"] == list(builtin_features().x_test.columns)
+    phi = np.array(explanation["data"]).reshape(explanation["shape"])
+    assert np.abs(phi - _phi(_explained(server, "/variant/A/explain", ROWS))).max() == 0.0
+    bad = httpx.post(
+        f"{server}/v2/models/{shared_model.name}/infer", json={**request, "parameters": {"explain": 1}}, timeout=30
+    )
+    assert bad.status_code == 400 and "parameters.explain: expected true or false" in bad.json()["error"]
+
+
 def test_explain_needs_the_predict_credential_when_scoring_does_and_a_runtime_without_a_model_says_so():
     """Fast tier (the fake registry's runtimes keep no library model: nothing to explain)."""
     from tests.fakes import fake_server

@@ -191,7 +191,7 @@ def test_the_openapi_document_declares_the_protocols_routes_without_422():
     with fake_server() as (client, _):
         paths = client.get("/openapi.json").json()["paths"]
         infer = paths["/v2/models/{model_name}/versions/{model_version}/infer"]["post"]
-        assert set(infer["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "429", "503"}
+        assert set(infer["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "429", "503", "504"}
         assert all(
             "422" not in op["responses"] for path, ops in paths.items() if path.startswith("/v2") for op in ops.values()
         )
