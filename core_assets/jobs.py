@@ -13,7 +13,7 @@ from dagster import AssetSelection, define_asset_job
 from core_assets.release.levers import LEVER_TAG
 from mlops_base.settings import Settings, SettingsError
 
-TRAIN = AssetSelection.assets("features", "trained_model", "registered_model_version", "served_alias")
+TRAIN = AssetSelection.assets("features", "trained_model", "registered_model_version", "served_alias", "model_card")
 SERVED_ALIAS = AssetSelection.assets("served_alias")
 
 

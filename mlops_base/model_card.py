@@ -113,8 +113,14 @@ def _run_json(client: RegistryClient, run_id: str, path: str) -> Any:
             return None
 
 
-def _shifted(mine: dict[str, float], theirs: dict[str, float]) -> list[str]:
+def shifted_columns(mine: dict[str, float], theirs: dict[str, float]) -> list[str]:
+    """The columns whose share of importance moved by more than SHIFT of the champion's share."""
     return sorted(c for c in mine if abs(mine[c] - theirs.get(c, 0.0)) > SHIFT * theirs.get(c, 0.0))
+
+
+def importance_of(client: RegistryClient, model_name: str, version: str) -> dict[str, Any] | None:
+    """A version's global importance as its training run logged it, or None (none logged)."""
+    return _run_json(client, client.model_version(model_name, version).run_id, IMPORTANCE_ARTIFACT)
 
 
 def build_card(client: RegistryClient, model_name: str, version: str) -> ModelCard:
@@ -127,12 +133,12 @@ def build_card(client: RegistryClient, model_name: str, version: str) -> ModelCa
     change = None
     champion = model.aliases.get("A")
     if importance and champion and champion != version:
-        theirs = _run_json(client, client.model_version(model_name, champion).run_id, IMPORTANCE_ARTIFACT)
+        theirs = importance_of(client, model_name, champion)
         if theirs:
             change = ImportanceChange(
                 champion_version=champion,
                 champion_share=theirs["share"],
-                shifted=_shifted(importance["share"], theirs["share"]),
+                shifted=shifted_columns(importance["share"], theirs["share"]),
             )
     moves = [_json_tag(model.tags, key) for key in model.tags if key.startswith(MIRROR_PREFIX)]
     releases = sorted(

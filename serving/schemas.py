@@ -72,10 +72,13 @@ class InvocationsResponse(BaseModel):
 
 
 class RowExplanation(BaseModel):
-    attributions: dict[str, list[float]] = Field(
-        description="per input column, how much it moved each output away from the base value"
+    attributions: dict[str, list[float | None]] = Field(
+        description="per input column, how much it moved each output away from the base value "
+        "(null: not finite, for an input out of range)"
     )
-    output_value: list[float] = Field(description="base_value plus the attributions: the model's output, per output")
+    output_value: list[float | None] = Field(
+        description="base_value plus the attributions: the model's output, per output (null: not finite)"
+    )
 
 
 class PredictResponse(BaseModel):

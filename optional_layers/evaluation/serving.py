@@ -12,6 +12,8 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlops_base.model_card import importance_of, shifted_columns
+from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
 from mlops_base.settings import Settings
 from optional_layers.evaluation.archive import archiver
 from optional_layers.evaluation.labels import FeedbackError
@@ -63,6 +65,7 @@ class Evaluation:
         inputs = Inputs(layer.prediction_log_inputs, layer.prediction_log_sample, layer.prediction_log_columns)
         self.log = PredictionLog(self.store, files, layer.prediction_log_queue, inputs, retention_s)
         self._gauges: tuple[float, list] = (0.0, [])
+        self._importance: tuple[tuple[str, str] | None, dict[str, Any] | None] = (None, None)
 
     def start(self) -> None:
         self.log.start()
@@ -70,6 +73,30 @@ class Evaluation:
 
     def served(self) -> dict[str, str | None]:
         return dict(self.served_view.versions())
+
+    def importance(self) -> dict[str, Any] | None:
+        """The served champion's and challenger's global importance (their training runs'), and the
+        columns whose share moved by more than half; read from the registry once per pair served."""
+        served = self.served()
+        champion, challenger = served.get("A"), served.get("B")
+        if not champion or not challenger or champion == challenger:
+            return None
+        if self._importance[0] != (champion, challenger):
+            name = self.settings.model_name
+            try:
+                with RegistryClient(self.settings.mlflow_tracking_uri) as client:
+                    theirs, mine = importance_of(client, name, champion), importance_of(client, name, challenger)
+            except (RegistryError, RegistryUnreachable):
+                return None  # asked again next time
+            found = None
+            if theirs and mine:
+                found = {
+                    "champion": {"version": champion, "share": theirs["share"]},
+                    "challenger": {"version": challenger, "share": mine["share"]},
+                    "shifted": shifted_columns(mine["share"], theirs["share"]),
+                }
+            self._importance = ((champion, challenger), found)
+        return self._importance[1]
 
     def judge(self, history: bool = False) -> dict[str, Any]:
         layer = self.layer
@@ -152,10 +179,11 @@ def protocol(current: Callable[[], Evaluation | None]) -> Protocol:
     @router.get("/evaluation", responses={status: ERRORS[status] for status in (401, 403, 429, 503)})
     def online_evaluation(_: FeedbackSource, history: bool = False) -> dict[str, Any]:
         """Per variant and version: outcomes and the metric; the served challenger (B) against the served
-        champion (A) on routed traffic: the difference with its always-valid interval and the decision
-        (needs the feedback credential)."""
+        champion (A) on routed traffic: the difference with its always-valid interval and the decision;
+        their global importance side by side (needs the feedback credential)."""
         try:
-            return of().judge(history)
+            evaluation = of()
+            return {**evaluation.judge(history), "importance": evaluation.importance()}
         except SQLAlchemyError as exc:
             raise HTTPException(503, f"the outcome store cannot be reached: {type(exc).__name__}") from exc
 

@@ -29,6 +29,7 @@ def _card(tracking_uri: str, model_name: str, version: str) -> ModelCard:
     responses={
         200: {"content": {"text/markdown": {}}, "description": "the card (Markdown with format=markdown)"},
         404: {"model": ErrorResponse, "description": "no such version of the served model"},
+        422: {"model": ErrorResponse, "description": "a version that is not a number, or another format"},
         503: {"model": ErrorResponse, "description": "the registry did not answer"},
     },
 )

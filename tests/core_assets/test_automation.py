@@ -13,7 +13,15 @@ from tests.core_assets.runs import run_job
 GATE = AssetCheckKey(AssetKey("trained_model"), "quality_gate")  # requested in the same run, never left out
 REPLAY = AssetCheckKey(AssetKey("registered_model_version"), "replay_gate")  # the same
 # one run retrains, gates, registers, replays and releases
-ONE_RUN = {AssetKey("trained_model"), GATE, AssetKey("registered_model_version"), REPLAY, AssetKey("served_alias")}
+CARD = AssetKey("model_card")  # last in the run that registers and releases
+ONE_RUN = {
+    AssetKey("trained_model"),
+    GATE,
+    AssetKey("registered_model_version"),
+    REPLAY,
+    AssetKey("served_alias"),
+    CARD,
+}
 
 
 def _tick(defs, instance, previous=None):
@@ -38,7 +46,7 @@ def test_updated_features_retrain_then_register_past_the_gate(defs, instance, se
         [features, trained_model, quality_gate], resources=resources, instance=instance, selection=[trained_model]
     ).success  # retrained by hand: the gate has passed
     tick, requested = _tick(defs, instance, tick)
-    assert requested == {AssetKey("registered_model_version"), REPLAY, AssetKey("served_alias")}
+    assert requested == {AssetKey("registered_model_version"), REPLAY, AssetKey("served_alias"), CARD}
 
 
 def test_failed_gate_is_never_registered_by_automation(defs, instance, settings):

@@ -40,7 +40,8 @@ def test_train_job_releases_what_it_registers_in_the_same_run(settings, serving,
 
     assert trained.success
     served = [e.asset_key.path[-1] for e in trained.get_asset_materialization_events()]
-    assert served == ["features", "trained_model", "registered_model_version", "served_alias"]
+    # the card last: the release never waits for it
+    assert served == ["features", "trained_model", "registered_model_version", "served_alias", "model_card"]
     assert httpx.get(f"{serving.url}/models").json()["models"]["B"]["version"] == "2"
     [check] = [c for c in trained.get_asset_check_evaluations() if c.check_name == "serving_matches_alias"]
     assert check.passed

@@ -94,6 +94,13 @@ def test_a_worse_challenger_is_rolled_back_and_an_equal_one_left_alone(settings,
 
             _feed_true_labels(server.url, rows, labels)
             judged = _judged(server.url)
+            # the two versions' global importance, from their training runs: the depth-1 tree splits on
+            # one column only, so the three it never uses lost all of their share: named as shifted
+            importance = httpx.get(f"{server.url}/evaluation", headers=feedback_auth()).json()["importance"]
+            assert (importance["champion"]["version"], importance["challenger"]["version"]) == (champion, challenger)
+            tree = importance["challenger"]["share"]
+            unused = sorted(column for column, share in tree.items() if share == 0.0)
+            assert len(unused) == 3 and set(unused) <= set(importance["shifted"]), importance
             assert judged["decision"] == "worse", judged
             assert judged["challenger"]["outcomes"] == judged["champion"]["outcomes"] == 2 * len(rows)
             low, high = judged["difference_interval"]
