@@ -76,10 +76,10 @@ def test_the_diabetes_regressor_is_explained_by_exact_shapley_values_over_a_back
     features = builtin_features("diabetes", task="regression")
     model = diabetes.train(features.x_train, features.y_train, {"max_iter": 50, "learning_rate": 0.05})
     background = features.x_train.sample(20, random_state=0)
-    explanation = _additive(model, features.x_test.head(5), background)  # 2^10 coalitions a row
+    explanation = _additive(model, features.x_test, background)  # every test row, 2^10 coalitions each
     assert (explanation.method, explanation.kind) == ("exact_shapley", "value")
-    expected = shap.explainers.Exact(model.predict, background)(features.x_test.head(5)).values
-    assert np.abs(expected - explanation.phi[:, :, 0]).max() <= TOLERANCE
+    expected = shap.explainers.Exact(model.predict, background)(features.x_test.head(5)).values  # shap's is slow
+    assert np.abs(expected - explanation.phi[:5, :, 0]).max() <= TOLERANCE
 
 
 def test_lightgbm_uses_its_own_tree_shap_and_equals_shaps_tree_explainer():
