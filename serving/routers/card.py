@@ -11,11 +11,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 from mlops_base.model_card import ModelCard, build_card, card_markdown
 from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
-from serving.dependencies import SettingsDep
+from serving.dependencies import ScoringAuth, SettingsDep, credential_responses
 from serving.protocol import Protocol
 from serving.schemas import ErrorResponse
 
-router = APIRouter(tags=["models"])
+# the card names the training data's location and parameters: behind the scoring credential when
+# PREDICT_TOKEN is set (prod), as /predict is
+router = APIRouter(tags=["models"], dependencies=[ScoringAuth])
 
 
 def _card(tracking_uri: str, model_name: str, version: str) -> ModelCard:
@@ -31,6 +33,7 @@ def _card(tracking_uri: str, model_name: str, version: str) -> ModelCard:
         404: {"model": ErrorResponse, "description": "no such version of the served model"},
         422: {"model": ErrorResponse, "description": "a version that is not a number, or another format"},
         503: {"model": ErrorResponse, "description": "the registry did not answer"},
+        **credential_responses("predict"),
     },
 )
 async def model_card(

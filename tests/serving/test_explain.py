@@ -126,3 +126,4 @@ def test_explain_needs_the_predict_credential_when_scoring_does_and_a_runtime_wi
         assert client.post("/explain", json={"data": [[1, 1, 1, 1]]}).status_code == 401
         answer = client.post("/explain", json={"data": [[1, 1, 1, 1]]}, headers={"x-token": token})
         assert answer.status_code == 422 and "no model in this process to explain" in answer.json()["detail"]
+        assert client.get("/models/1/card").status_code == 401  # the card names the training data too
