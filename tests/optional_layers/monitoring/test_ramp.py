@@ -71,18 +71,29 @@ def _status(platform, envs: dict, tmp_path) -> str:
 
 
 def _ramped(
-    settings, fresh_model, envs, tmp_path, challenger: str, rows: list, daemon_env: dict, until, restart: bool = False
+    settings,
+    fresh_model,
+    envs,
+    tmp_path,
+    challenger: str,
+    rows: list,
+    daemon_env: dict,
+    until,
+    restart: bool = False,
+    clients: int = 1,
 ) -> RampRun:
-    """Serve A = v1 and release `challenger` on B in ramp mode, send `rows`, run the daemon until
-    `until(balancer_url)`; with `restart`, replica 2 is restarted once the ramp is past its first step."""
+    """Serve A = v1 and release `challenger` on B in ramp mode, send `rows` from `clients` threads,
+    run the daemon until `until(balancer_url)`; with `restart`, replica 2 is restarted once the ramp
+    is past its first step."""
     server_env = {**envs, **RAMP, "ALIAS_POLL_SECONDS": "1"}
     with daemon_platform(settings, fresh_model.name, tmp_path, server_env, replicas=2) as platform:
         instance, url = platform.instance, platform.server.url
         by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
         earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
         platform.release(challenger, "a new challenger")
-        # one client: enough evidence for each step, and the suite's other tests keep their cores
-        platform.traffic("/predict", rows)
+        # each request waits on the balancer and a replica: a second client halves the time an abort
+        # needs (a number of B's requests) for the same CPU; the climb's steps last what they last
+        platform.traffic("/predict", rows, clients)
         platform.daemon({**envs, **RAMP, **daemon_env})
         registry = MlflowClient(settings.mlflow_tracking_uri)
         seen: list[dict] = []
@@ -142,6 +153,7 @@ def test_a_challenger_failing_on_5_percent_of_requests_is_rolled_back_during_the
         rows,
         {},
         lambda url: served_version(url, "B") == before,
+        clients=2,
     )
     assert "abort" in ran.decisions and "advance" not in ran.decisions, ran.decisions  # stopped at 1%
     [rollback, *_] = ran.moves
