@@ -81,17 +81,16 @@ def _trees(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, li
         trees = [[_sklearn_tree(tree, False) for tree in stage] for stage in stages]
         outputs = stages.shape[1]
         phi = np.zeros((len(z), z.shape[1], outputs))
-        base = np.zeros(outputs)
         for stage in trees:
             for k, tree in enumerate(stage):
                 part = np.zeros((len(z), z.shape[1], 1))
                 tree_shap(tree, z32, part)
                 phi[:, :, k] += rate * part[:, :, 0]
-                base[k] += rate * tree.expected_value()[0]
         raw = model.decision_function(z) if classifier else model.predict(z)
         raw = np.asarray(raw, dtype=np.float64).reshape(len(z), -1)
-        # the initial estimate (a prior's log-odds, the mean): the raw score the trees did not make
-        base = base + (raw - phi.sum(axis=1) - base)[0]
+        # the initial estimate (a prior's log-odds, the mean) plus the trees' expected values: the
+        # same for every row (the suite checks additivity on every row), read off the first
+        base = (raw - phi.sum(axis=1))[0]
         names = _classes(model) if classifier else ["value"]
         return base, phi, ("log_odds" if classifier else "value"), (names[-1:] if outputs == 1 else names)
     estimators = getattr(model, "estimators_", [model])
