@@ -10,10 +10,12 @@ bounded as the core's client's (`mlops_base.mlflow_client`): a dead registry fai
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -242,3 +244,26 @@ def _error(status: int, data: bytes) -> RegistryError:
         body = {}
     message = body.get("message") or data[:200].decode("utf-8", "replace") or f"HTTP {status}"
     return RegistryError(message, status, body.get("error_code", ""))
+
+
+class ArtifactMismatch(ValueError):
+    """A version's run artifact is not the one the digest on the version names (or is too large)."""
+
+
+def verified_run_file(
+    client: RegistryClient, model_name: str, version: str, digest_tag: str, path: str, max_bytes: int
+) -> bytes | None:
+    """The bytes of `path` in the version's training run, checked against the SHA-256 in its tag
+    `digest_tag`; None when the version has no such tag (trained before the platform logged it)."""
+    found = client.model_version(model_name, version)
+    digest = found.tags.get(digest_tag)
+    if not digest:
+        return None
+    with tempfile.TemporaryDirectory(prefix="mlops-run-file-") as tmp:
+        local = client.run_file(found.run_id, path, Path(tmp) / "artifact")
+        if local.stat().st_size > max_bytes:
+            raise ArtifactMismatch(f"{path} of v{version} is larger than {max_bytes} bytes")
+        data = local.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ArtifactMismatch(f"{path} of v{version} does not match the version's {digest_tag}")
+    return data

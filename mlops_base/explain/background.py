@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_base.registry_rest import RegistryClient
+from mlops_base.registry_rest import RegistryClient, verified_run_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,10 +21,6 @@ BACKGROUND_ARTIFACT = "explain_background.json"
 BACKGROUND_TAG = "mlops.explain_background.sha256"
 BACKGROUND_ROWS = 100
 MAX_BACKGROUND_BYTES = 16 * 1024 * 1024
-
-
-class BackgroundMismatch(ValueError):
-    """The artifact is not the background the version was registered with."""
 
 
 def encode_background(x_train: pd.DataFrame) -> tuple[bytes, str]:
@@ -43,18 +37,8 @@ def decode_background(data: bytes) -> pd.DataFrame:
 
 
 def fetch_background(tracking_uri: str, model_name: str, version: str) -> pd.DataFrame | None:
-    """The version's background, checked against the digest on the version; None when it has none
-    (trained before explanations)."""
+    """The version's background, checked against the digest on the version (`ArtifactMismatch`
+    otherwise); None when it has none (trained before explanations)."""
     with RegistryClient(tracking_uri) as client:
-        found = client.model_version(model_name, version)
-        digest = found.tags.get(BACKGROUND_TAG)
-        if not digest:
-            return None
-        with tempfile.TemporaryDirectory(prefix="mlops-explain-") as tmp:
-            path = client.run_file(found.run_id, BACKGROUND_ARTIFACT, Path(tmp) / BACKGROUND_ARTIFACT)
-            if path.stat().st_size > MAX_BACKGROUND_BYTES:
-                raise BackgroundMismatch(f"{BACKGROUND_ARTIFACT} of v{version} is larger than any background")
-            data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise BackgroundMismatch(f"{BACKGROUND_ARTIFACT} of v{version} does not match the version's {BACKGROUND_TAG}")
-    return decode_background(data)
+        data = verified_run_file(client, model_name, version, BACKGROUND_TAG, BACKGROUND_ARTIFACT, MAX_BACKGROUND_BYTES)
+    return None if data is None else decode_background(data)

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG
-from mlops_base.registry_rest import RegistryClient
+from mlops_base.registry_rest import RegistryClient, verified_run_file
 from mlops_base.settings import Settings
 from optional_layers.drift.monitor import DriftMonitor, FetchReference
 from optional_layers.drift.settings import DriftSettings
@@ -22,28 +19,15 @@ from serving.api import ServedView, credential, credential_responses
 MAX_PROFILE_BYTES = 64 * 1024 * 1024  # a profile is ~64 KiB a column at most: anything larger is not one
 
 
-class ReferenceMismatch(ValueError):
-    """The artifact is not the profile the version was registered with."""
-
-
 def registry_reference(tracking_uri: str) -> FetchReference:
     """The reference profile of a registered version, read from its training run and checked
-    against the digest on the version; None when the version has none (trained before drift)."""
+    against the digest on the version (`ArtifactMismatch` otherwise); None when the version has none
+    (trained before drift)."""
 
     def fetch(model_name: str, version: str) -> Mapping[str, Any] | None:
         with RegistryClient(tracking_uri) as client:
-            found = client.model_version(model_name, version)
-            digest = found.tags.get(PROFILE_TAG)
-            if not digest:
-                return None
-            with tempfile.TemporaryDirectory(prefix="mlops-drift-") as tmp:
-                path = client.run_file(found.run_id, PROFILE_ARTIFACT, Path(tmp) / PROFILE_ARTIFACT)
-                if path.stat().st_size > MAX_PROFILE_BYTES:
-                    raise ReferenceMismatch(f"{PROFILE_ARTIFACT} of v{version} is larger than any profile")
-                data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ReferenceMismatch(f"{PROFILE_ARTIFACT} of v{version} does not match the version's {PROFILE_TAG}")
-        return json.loads(data)
+            data = verified_run_file(client, model_name, version, PROFILE_TAG, PROFILE_ARTIFACT, MAX_PROFILE_BYTES)
+        return None if data is None else json.loads(data)
 
     return fetch
 

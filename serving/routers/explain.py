@@ -16,17 +16,15 @@ from serving.inputs import check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER
 from serving.predict_codec import parse_inputs
 from serving.protocol import Protocol
+from serving.routers import predict
 from serving.routers.predict import REQUEST_BODY
 from serving.schemas import ErrorResponse, ExplainResponse
 
 router = APIRouter(tags=["explain"], dependencies=[ScoringAuth])
 
 RESPONSES = {
+    **predict.RESPONSES,  # the body is /predict's: its refusals are these
     200: {"model": ExplainResponse, "description": "per row, an attribution per input column and output"},
-    400: {"model": ErrorResponse, "description": "body is not UTF-8"},
-    404: {"model": ErrorResponse, "description": "unknown alias"},
-    413: {"model": ErrorResponse, "description": "body too large"},
-    415: {"model": ErrorResponse, "description": "body declared as something else than JSON"},
     422: {
         "model": ErrorResponse,
         "description": "invalid input, more than EXPLAIN_MAX_ROWS rows, or a model this server cannot explain "

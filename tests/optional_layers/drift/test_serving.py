@@ -13,8 +13,9 @@ from mlflow import MlflowClient
 
 from layer_api.manager import LayerManager
 from mlops_base.reference_profile import PROFILE_TAG, build_profile
+from mlops_base.registry_rest import ArtifactMismatch
 from optional_layers.drift.plugin import DriftLayer
-from optional_layers.drift.serving import ReferenceMismatch, registry_reference
+from optional_layers.drift.serving import registry_reference
 from serving.main import create_app
 from tests.fakes import FEATURES, FakeRegistry, fake_settings
 from tests.support import TOKEN, serving_client
@@ -87,7 +88,7 @@ def test_the_reference_is_read_from_the_registry_and_checked_against_the_version
     client.delete_model_version_tag(name, first, PROFILE_TAG)  # as a version trained before drift
     assert fetch(name, first) is None
     client.set_model_version_tag(name, second, PROFILE_TAG, "0" * 64)
-    with pytest.raises(ReferenceMismatch):  # the monitor says "reference unavailable"
+    with pytest.raises(ArtifactMismatch):  # the monitor says "reference unavailable"
         fetch(name, second)
 
 
