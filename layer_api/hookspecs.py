@@ -165,6 +165,8 @@ class AnsweredPrediction(NamedTuple):
     rows: Any  # what the model scored: a float64 array or a frame of named columns
     columns: Sequence[str]  # the model's input columns (an array's, in order)
     predictions: Any
+    # the rows' attributions when the caller asked for them (`mlops_base.explain.Explanation`), else None
+    explanation: Any = None
 
 
 @hookspec

@@ -27,7 +27,14 @@ from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.prediction_ids import PredictionIds
-from serving.runtimes.base import ModelInput, NoProbabilities, NotExplainable, RuntimeInfo, RuntimeUnavailable
+from serving.runtimes.base import (
+    ModelInput,
+    ModelRuntime,
+    NoProbabilities,
+    NotExplainable,
+    RuntimeInfo,
+    RuntimeUnavailable,
+)
 from serving.shadow import ShadowStats
 from serving.traffic_split import NoModelLoaded, Routing, bucket, route
 from serving.variants import VariantRegistry
@@ -50,6 +57,7 @@ class Answer(NamedTuple):
     predictions: Any
     probabilities: tuple[list, np.ndarray] | None = None
     prediction_id: str | None = None  # issued when a layer records the prediction (feedback names it)
+    explanation: Explanation | None = None  # when asked ("explain": true): by the runtime that answered
 
 
 class DataPlane:
@@ -119,32 +127,34 @@ class DataPlane:
         self, inputs: Inputs, alias: Alias | None, client_id: str | None
     ) -> tuple[Alias, RuntimeInfo, Explanation]:
         """Explain the rows on `alias`, or on the one the routing picks for this client (as /predict
-        would answer them): in a worker thread, one explanation at a time, within EXPLAIN_TIMEOUT_S."""
+        would answer them)."""
         alias = alias or self._route(bucket(client_id)).alias
         with self.variants.lease(alias) as runtime:
             if runtime is None or runtime.info is None:
                 raise HTTPException(503, f"alias {alias} has no model loaded")
-            info = runtime.info
-            x = self._model_input(inputs.rows, info, inputs.where)
-            if len(x) > self.settings.explain_max_rows:
-                raise PayloadError(
-                    422,
-                    f"{len(x)} rows; an explanation takes at most EXPLAIN_MAX_ROWS={self.settings.explain_max_rows}",
-                )
-            frame = x if isinstance(x, pd.DataFrame) else pd.DataFrame(x, columns=info.feature_names)
-            self._explaining = self._explaining or anyio.CapacityLimiter(1)
-            try:
-                with anyio.fail_after(self.settings.explain_timeout_s):
-                    explained = await to_thread.run_sync(
-                        runtime.explain, frame, abandon_on_cancel=True, limiter=self._explaining
-                    )
-            except TimeoutError as exc:
-                raise HTTPException(
-                    504, f"no explanation within EXPLAIN_TIMEOUT_S={self.settings.explain_timeout_s:g} s"
-                ) from exc
-            except NotExplainable as exc:
-                raise PayloadError(422, str(exc)) from exc
-        return alias, info, explained
+            x = self._model_input(inputs.rows, runtime.info, inputs.where)
+            return alias, runtime.info, await self._explained(runtime, x)
+
+    async def _explained(self, runtime: ModelRuntime, x: ModelInput) -> Explanation:
+        """The rows' explanation by `runtime` (leased by the caller): in a worker thread, one
+        explanation at a time, within EXPLAIN_TIMEOUT_S; /predict's event loop never waits for it."""
+        if len(x) > self.settings.explain_max_rows:
+            raise PayloadError(
+                422, f"{len(x)} rows; an explanation takes at most EXPLAIN_MAX_ROWS={self.settings.explain_max_rows}"
+            )
+        info = runtime.info
+        frame = x if isinstance(x, pd.DataFrame) else pd.DataFrame(x, columns=info.feature_names)
+        self._explaining = self._explaining or anyio.CapacityLimiter(1)
+        try:
+            with anyio.fail_after(self.settings.explain_timeout_s):
+                explaining = partial(to_thread.run_sync, abandon_on_cancel=True, limiter=self._explaining)
+                return await explaining(runtime.explain, frame)
+        except TimeoutError as exc:
+            raise HTTPException(
+                504, f"no explanation within EXPLAIN_TIMEOUT_S={self.settings.explain_timeout_s:g} s"
+            ) from exc
+        except NotExplainable as exc:
+            raise PayloadError(422, str(exc)) from exc
 
     async def predict_alias(self, alias: Alias, inputs: Inputs, client_bucket: int | None = None) -> Answer:
         """Score on one alias, under a lease of the runtime it serves now; a failure is marked with
@@ -164,6 +174,8 @@ class DataPlane:
                     probabilities = None
                     if inputs.return_proba or (inputs.proba_if_any and info.classes is not None):
                         probabilities = (info.classes, await self.variants.probabilities(runtime, x))
+                    # by the runtime that answered, under the same lease: never another version's
+                    explanation = await self._explained(runtime, x) if inputs.explain else None
                 except NoProbabilities as exc:
                     asked_by = "outputs.predict_proba" if inputs.where.startswith("inputs") else "return_proba"
                     raise PayloadError(422, f"{asked_by}: {exc}") from exc
@@ -190,11 +202,12 @@ class DataPlane:
                         x,
                         info.feature_names,
                         predictions,
+                        explanation,
                     )
                 )
             except Exception:  # a layer's recorder that breaks its contract never fails the answer
                 _log.exception("a layer failed to record prediction %s", prediction_id)
-        return Answer(alias, info, x, predictions, probabilities, prediction_id)
+        return Answer(alias, info, x, predictions, probabilities, prediction_id, explanation)
 
     def _model_input(self, rows: Rows | Table, info: RuntimeInfo, where: str) -> ModelInput:
         """The body's rows in the form the model takes: a float64 array in column order for a

@@ -16,7 +16,6 @@ import orjson
 
 from mlops_base.echo import clip, quoted
 from serving.columns import Table
-from serving.explanation_body import explanation_fields
 from serving.inputs import Inputs, OtherForm, PayloadError
 from serving.v2_tensors import (
     NUMERIC,
@@ -170,7 +169,7 @@ def parse_infer(body: bytes, header_length: str | None, other_forms: bool = Fals
         inputs = inputs._replace(proba_if_any=True)
     else:
         inputs = inputs._replace(return_proba=any(output.name == "predict_proba" for output in outputs))
-    return InferRequest(inputs, outputs, binary_output, request_id, explain)
+    return InferRequest(inputs._replace(explain=explain), outputs, binary_output, request_id, explain)
 
 
 def infer_response(
@@ -210,7 +209,7 @@ def infer_response(
     if request.id is not None:
         answer["id"] = request.id
     if explanation is not None:
-        meaning = {key: value for key, value in explanation_fields(explanation).items() if key != "explanations"}
+        meaning = {key: value for key, value in explanation.fields().items() if key != "explanations"}
         answer["parameters"] = {"explanation": {**meaning, "columns": explanation.columns}}
     header = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
     if not chunks:

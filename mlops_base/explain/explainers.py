@@ -50,6 +50,23 @@ class Explanation(NamedTuple):
     def output(self) -> np.ndarray:
         return self.base[None, :] + self.phi.sum(axis=1)
 
+    def fields(self, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+        """The explanation as the server answers it and the prediction log keeps it: per row, each
+        column's attributions (only the `allowed` columns', when given) and the output they add to."""
+        values = self.output()
+        kept = [(j, c) for j, c in enumerate(self.columns) if allowed is None or c in allowed]
+        rows = [
+            {"attributions": {c: self.phi[r, j].tolist() for j, c in kept}, "output_value": values[r].tolist()}
+            for r in range(len(values))
+        ]
+        return {
+            "output": self.kind,
+            "method": self.method,
+            "outputs": self.outputs,
+            "base_value": self.base.tolist(),
+            "explanations": rows,
+        }
+
 
 def _classes(model) -> list[str] | None:
     classes = getattr(model, "classes_", None)

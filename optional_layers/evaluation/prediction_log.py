@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import orjson
@@ -32,6 +32,9 @@ import pandas as pd
 from layer_api import AnsweredPrediction
 from optional_layers.evaluation.answer_batch import AnswerBatch, answer_batch, by_prefix, dumps
 from optional_layers.evaluation.store import OutcomeStore
+
+if TYPE_CHECKING:
+    from mlops_base.explain.explainers import Explanation
 
 _log = logging.getLogger("mlops.evaluation")
 ENCODE_SECONDS = 0.02  # a line per fiftieth of a second: ~280 predictions at 14k a second, ~0.1 ms on the loop
@@ -61,6 +64,10 @@ class Inputs:
         kept = [(i, name) for i, name in enumerate(columns) if self.allowed is None or name in self.allowed]
         return [{name: row[i] for i, name in kept} for row in np.asarray(rows).tolist()]
 
+    def explanation(self, explanation: Explanation | None) -> dict | None:
+        """A request's explanation as the log keeps it: the allowed columns' attributions only."""
+        return None if explanation is None else explanation.fields(self.allowed)
+
 
 class Chunk(NamedTuple):
     """Encoded predictions waiting for the writer: a line of the log and the store's row."""
@@ -73,16 +80,21 @@ class Chunk(NamedTuple):
 def encode(batch: Sequence[AnsweredPrediction], inputs: Inputs) -> list[Chunk]:
     """The batch as lines of the log and the store's rows: the store's columns, plus
     (PREDICTION_LOG_INPUTS not off) an `inputs` column: the request's records where drawn, else
-    null (an outcome fed back for it keeps them: labelled traffic a drift retrain learns from)."""
+    null (an outcome fed back for it keeps them: labelled traffic a drift retrain learns from), and
+    where some request asked for one, an `explanation` column, drawn and filtered as the inputs."""
     chunks = []
     for columns in by_prefix(batch):
         answers = answer_batch(columns)
         line = answers.answers
         if inputs.share > 0:
-            rows, names = columns[7], columns[8]
+            rows, names, explained = columns[7], columns[8], columns[10]
             drawn = inputs.drawn(len(rows))
             kept = [inputs.records(r, n) if d else None for r, n, d in zip(rows, names, drawn, strict=True)]
-            line = line[:-1] + b',"inputs":' + dumps(kept) + b"}"  # one more key in the object
+            more = b',"inputs":' + dumps(kept)
+            if any(e is not None for e in explained):
+                why = [inputs.explanation(e) if d else None for e, d in zip(explained, drawn, strict=True)]
+                more += b',"explanation":' + dumps(why)
+            line = line[:-1] + more + b"}"  # more keys in the object
         chunks.append(Chunk(line + b"\n", answers._replace(answers=line), len(columns[0])))  # the store's row: the same
     return chunks
 

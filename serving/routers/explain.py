@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import Alias
 from serving.dependencies import ScoringAuth, credential_responses
-from serving.explanation_body import explanation_fields
 from serving.inputs import check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER
 from serving.predict_codec import parse_inputs
@@ -44,7 +43,7 @@ async def _explained(request: Request, alias: Alias | None) -> Response:
         body = decompress(body, request.headers["content-encoding"], plane.settings.max_body_bytes)
     answered, info, explanation = await plane.explain(parse_inputs(body), alias, request.headers.get("x-client-id"))
     document = {"variant": answered.value, "version": info.ref.version, "run_id": info.ref.run_id}
-    return Response(orjson.dumps({**document, **explanation_fields(explanation)}), media_type="application/json")
+    return Response(orjson.dumps({**document, **explanation.fields()}), media_type="application/json")
 
 
 @router.post(

@@ -142,13 +142,8 @@ async def infer_on(plane: DataPlane, params: Mapping[str, str], body: bytes, hea
     else:
         answer = await plane.predict_alias(alias, parsed.inputs)
     probabilities = answer.probabilities[1] if answer.probabilities is not None else None
-    explanation = None
-    if parsed.explain:  # by the version that answered
-        _, info, explanation = await plane.explain(parsed.inputs, answer.alias, None)
-        if info.ref.version != answer.info.ref.version:
-            raise HTTPException(503, f"alias {answer.alias} was swapped between the prediction and its explanation")
     content, header_length = infer_response(
-        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities, explanation
+        settings.model_name, answer.info.ref.version, parsed, answer.predictions, probabilities, answer.explanation
     )
     if header_length is None:
         return reply_of(answer, content, shadow)

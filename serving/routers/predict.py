@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from mlops_base.aliases import ALIASES, Alias
 from serving.data_plane import Answer, DataPlane
-from serving.explanation_body import explanation_fields
-from serving.inputs import Inputs, check_json, decompress
+from serving.inputs import check_json, decompress
 from serving.openapi_doc import CLIENT_ID_HEADER, describe_columns
 from serving.predict_codec import answer_bytes, parse_inputs
 from serving.protocol import HotRoute, Protocol
@@ -63,12 +62,9 @@ def _body(answer: Answer) -> bytes:
     return answer_bytes(answer.alias.value, ref.version, ref.run_id, answer.predictions, answer.probabilities)
 
 
-async def _explained(plane: DataPlane, inputs: Inputs, answer: Answer) -> bytes:
+def _explained(answer: Answer) -> bytes:
     """The answer with the rows' explanations ("explain": true), by the version that answered them."""
-    _, info, explanation = await plane.explain(inputs, answer.alias, None)
-    if info.ref.version != answer.info.ref.version:
-        raise HTTPException(503, f"alias {answer.alias} was swapped between the prediction and its explanation")
-    return orjson.dumps({**orjson.loads(_body(answer)), **explanation_fields(explanation)})
+    return orjson.dumps({**orjson.loads(_body(answer)), **answer.explanation.fields()})
 
 
 async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
@@ -77,7 +73,7 @@ async def predict_routed(plane: DataPlane, _: Mapping[str, str], body: bytes, he
         body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     inputs = parse_inputs(body, plane.other_forms)
     answer, shadow = await plane.predict(inputs, headers.get("x-client-id"))
-    return reply_of(answer, await _explained(plane, inputs, answer) if inputs.explain else _body(answer), shadow)
+    return reply_of(answer, _explained(answer) if inputs.explain else _body(answer), shadow)
 
 
 async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, headers: Headers) -> Reply:
@@ -86,7 +82,7 @@ async def predict_on(plane: DataPlane, params: Mapping[str, str], body: bytes, h
         body = decompress(body, headers["content-encoding"], plane.settings.max_body_bytes)
     inputs = parse_inputs(body, plane.other_forms)
     answer = await plane.predict_alias(Alias(params["alias"]), inputs)
-    return reply_of(answer, await _explained(plane, inputs, answer) if inputs.explain else _body(answer))
+    return reply_of(answer, _explained(answer) if inputs.explain else _body(answer))
 
 
 # Served by `serving.hot_path`; these routes document them (and answer when the app runs without it).

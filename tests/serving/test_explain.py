@@ -1,27 +1,49 @@
 """POST /explain on a real model server and a real MLflow registry, the versions trained by the
 platform's own training (each logs its background sample): A is a logistic regression (exact,
 in log-odds, against the background's mean), B a depth-1 tree (TreeSHAP, in probabilities).
-Each row's attributions add up to what /predict answers for it; the limits answer 4xx."""
+Each row's attributions add up to what /predict answers for it; the limits answer 4xx. The
+evaluation layer is on: an explanation asked on /predict is logged with its prediction, of the
+columns the log may keep only."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import httpx
 import numpy as np
 import pytest
 
 from core_assets.lib.data import builtin_features
+from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
-from tests.support import start_server
+from mlops_platform.release_watch import wait_for
+from optional_layers.evaluation.prediction_log import records
+from tests.support import start_server, toggle
 
 ROWS = builtin_features().x_test.to_numpy()[:10].tolist()
+KEPT = ["petal length (cm)", "petal width (cm)"]  # PREDICTION_LOG_COLUMNS
 
 
 @pytest.fixture(scope="module")
-def server(mlflow_server, shared_model, tmp_path_factory):
-    env = {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": shared_model.name, "EXPLAIN_MAX_ROWS": "20"}
-    service = start_server(tmp_path_factory.mktemp("explain"), env)
+def state(tmp_path_factory):
+    return tmp_path_factory.mktemp("explain")
+
+
+@pytest.fixture(scope="module")
+def server(mlflow_server, shared_model, state):
+    shutil.copytree(REPO_ROOT / "envs", state / "envs")
+    toggle(state / "envs" / "dev", "on", "evaluation")
+    env = {
+        "MLFLOW_TRACKING_URI": mlflow_server,
+        "MODEL_NAME": shared_model.name,
+        "EXPLAIN_MAX_ROWS": "20",
+        "MLOPS_ENVS_DIR": str(state / "envs"),
+        "MLOPS_STATE_DIR": str(state / "state"),
+        "PREDICTION_LOG_INPUTS": "all",
+        "PREDICTION_LOG_COLUMNS": ",".join(KEPT),
+    }
+    service = start_server(state, env)
     try:
         yield service.url
     finally:
@@ -94,6 +116,33 @@ def test_predict_with_explain_answers_the_predictions_and_their_explanations_by_
     assert np.abs(_phi(found) - _phi(explained)).max() == 0.0
     refused = httpx.post(f"{server}/predict", json={"data": ROWS, "explain": "yes"})
     assert refused.status_code == 422 and "explain: expected true or false" in refused.json()["detail"]
+
+
+def test_an_explanation_asked_on_predict_is_logged_with_its_prediction_of_the_kept_columns(server, state):
+    explained = httpx.post(f"{server}/variant/B/predict", json={"data": ROWS[:2], "explain": True}, timeout=30)
+    plain = httpx.post(f"{server}/variant/B/predict", json={"data": ROWS[:2]}, timeout=30)
+    ids = {answer.headers["x-prediction-id"]: answer for answer in (explained, plain)}
+    logged: dict[str, dict] = {}
+
+    def written() -> bool:
+        for path in (state / "state" / "evaluation" / "prediction-log").glob("*.jsonl"):
+            for line in path.read_bytes().splitlines():
+                logged.update({r["prediction_id"]: r for r in records(line) if r["prediction_id"] in ids})
+        return len(logged) == len(ids)
+
+    wait_for("both predictions in the log", written, timeout_s=30)
+    mine = logged[explained.headers["x-prediction-id"]]
+    kept = {
+        **explained.json(),
+        "explanations": [
+            {**row, "attributions": {c: row["attributions"][c] for c in KEPT}}
+            for row in explained.json()["explanations"]
+        ],
+    }
+    assert mine["explanation"] == {key: kept[key] for key in mine["explanation"]}
+    assert set(mine["explanation"]) == {"output", "method", "outputs", "base_value", "explanations"}
+    assert list(mine["inputs"][0]) == KEPT
+    assert logged[plain.headers["x-prediction-id"]].get("explanation") is None
 
 
 def test_an_open_inference_request_with_parameters_explain_gets_an_explanation_tensor(server, shared_model):
