@@ -5,12 +5,13 @@ never waits for it), and a card it cannot write is reported, never a failed run.
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, ResourceParam, asset
 from mlflow.exceptions import MlflowException
 
 from core_assets.assets import DEP_REQUESTED_THIS_TICK
 from core_assets.release.registered_input import REGISTERED_INPUT
 from core_assets.resources import MlflowRegistry
+from layer_api.manager import LayerManager
 from mlops_base.model_card import CARD_JSON, CARD_MARKDOWN, build_card, card_markdown
 from mlops_base.registry_rest import RegistryError, RegistryUnreachable
 
@@ -22,7 +23,10 @@ from mlops_base.registry_rest import RegistryError, RegistryUnreachable
     automation_condition=DEP_REQUESTED_THIS_TICK.with_label("released in this run"),
 )
 def model_card(
-    context: AssetExecutionContext, registered_model_version: dict[str, Any] | None, registry: MlflowRegistry
+    context: AssetExecutionContext,
+    registered_model_version: dict[str, Any] | None,
+    registry: MlflowRegistry,
+    layers: ResourceParam[LayerManager],
 ) -> MaterializeResult:
     """What exactly the newest registered version is: its data, code, gate, metrics, importance and
     releases, read from the registry (also `GET /models/{version}/card`, `./mlops card VERSION`)."""
@@ -31,7 +35,7 @@ def model_card(
     version = registered_model_version["version"]
     try:
         with registry.rest() as client:
-            card = build_card(client, registry.model_name, version)
+            card = build_card(client, registry.model_name, version, layers.card_facts)
         markdown = card_markdown(card)
         mlflow = registry.client()
         mlflow.log_text(card.run_id, card.model_dump_json(indent=1), CARD_JSON)

@@ -120,6 +120,17 @@ def mlops_release_check(model_name: str, version: str) -> str | None:
     """
 
 
+CardFact = Literal["drift", "live_evaluation"]
+
+
+@hookspec
+def mlops_card_facts(model_name: str, version: str, aliases: dict[str, str]) -> dict[CardFact, str]:
+    """What this layer knows now of `version` for its model card, one line per fact it keeps
+    ("drift": its inputs' drift tests, "live_evaluation": its fed-back outcomes and the judgement
+    against the champion); `aliases` is the registry's alias -> version. Called when a card is
+    built (the `model_card` asset, `GET /models/{version}/card`, `./mlops card`): a few reads."""
+
+
 RampGuardrail = Literal["errors", "latency", "outcome"]
 
 

@@ -15,7 +15,7 @@ import pluggy
 
 from layer_api import hookspecs
 from layer_api.events import LIFECYCLE_EVENTS, SERVING_EVENTS, LifecycleEvent, ServingEvent, check_event
-from layer_api.hookspecs import PROJECT, AnsweredPrediction, LayerInfo, RampObservations, ScoredBatch
+from layer_api.hookspecs import PROJECT, AnsweredPrediction, CardFact, LayerInfo, RampObservations, ScoredBatch
 from layer_api.state import read_state
 
 if TYPE_CHECKING:
@@ -97,6 +97,11 @@ class LayerManager:
         """The first layer's logged rows (one layer keeps a prediction log), or None."""
         frames = self.pm.hook.mlops_replay_rows(model_name=model_name, since=since, limit=limit, target=target)
         return next((frame for frame in frames if frame is not None), None)
+
+    def card_facts(self, model_name: str, version: str, aliases: dict[str, str]) -> dict[CardFact, str]:
+        """Every layer's facts of a version for its card, merged."""
+        found = self.pm.hook.mlops_card_facts(model_name=model_name, version=version, aliases=aliases)
+        return {fact: line for facts in found for fact, line in (facts or {}).items()}
 
     def release_refusals(self, model_name: str, version: str) -> list[str]:
         reasons = self.pm.hook.mlops_release_check(model_name=model_name, version=version)

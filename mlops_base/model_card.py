@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,10 @@ DATASET_TAG, ROWS_TAG, CODE_VERSION_TAG, DATA_HASH_TAG = (
 )
 SCHEMA_TAG = "mlops.feature_schema"
 SHIFT = 0.5  # a column whose share of importance moved by more than half of the champion's is named
+UNKNOWN_DRIFT = "unknown (the drift layer is off)"
+UNKNOWN_EVALUATION = "unknown (the evaluation layer is off)"
+# what the layers know of a version now (`LayerManager.card_facts`): (model, version, aliases) -> facts
+CardFacts = Callable[[str, str, dict[str, str]], dict[str, str]]
 
 
 class Data(BaseModel):
@@ -91,9 +96,12 @@ class ModelCard(BaseModel):
     importance: Importance | None = None
     importance_vs_champion: ImportanceChange | None = None
     releases: list[Release] = Field(description="every recorded move of an alias to or from this version, newest first")
-    drift: str = Field("unknown", description="the drift layer's state is not recorded on the version")
+    drift: str = Field(
+        UNKNOWN_DRIFT, description="the drift layer's tests of this version's inputs on every replica, now"
+    )
     live_evaluation: str = Field(
-        "unknown", description="the evaluation layer's judgement is not recorded on the version"
+        UNKNOWN_EVALUATION,
+        description="the evaluation layer's fed-back outcomes of this version and its judgement against the champion",
     )
 
 
@@ -123,8 +131,9 @@ def importance_of(client: RegistryClient, model_name: str, version: str) -> dict
     return _run_json(client, client.model_version(model_name, version).run_id, IMPORTANCE_ARTIFACT)
 
 
-def build_card(client: RegistryClient, model_name: str, version: str) -> ModelCard:
-    """The card of `model_name` v`version` as the registry knows it now."""
+def build_card(client: RegistryClient, model_name: str, version: str, facts: CardFacts | None = None) -> ModelCard:
+    """The card of `model_name` v`version` as the registry knows it now, with what the layers on
+    know of it (`facts`: drift, live evaluation)."""
     found = client.model_version(model_name, version)
     run = client.run(found.run_id)
     model = client.registered_model(model_name)
@@ -176,6 +185,7 @@ def build_card(client: RegistryClient, model_name: str, version: str) -> ModelCa
         importance=Importance(**importance) if importance else None,
         importance_vs_champion=change,
         releases=releases,
+        **(facts(model_name, version, dict(model.aliases)) if facts else {}),
     )
 
 

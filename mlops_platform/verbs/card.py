@@ -17,6 +17,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    from layer_api.manager import build_manager
     from mlops_base.model_card import build_card, card_markdown
     from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
     from mlops_platform import runtime
@@ -26,7 +27,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     registry = running.urls["mlflow"] if running else settings.mlflow_tracking_uri
     try:
         with RegistryClient(registry) as client:
-            card = build_card(client, settings.model_name, args.model_version)
+            card = build_card(client, settings.model_name, args.model_version, build_manager(settings).card_facts)
     except RegistryError as exc:
         if exc.not_found:
             return error(f"{settings.model_name} has no version {args.model_version}", 1)

@@ -11,7 +11,6 @@ import math
 import time
 from typing import Any
 
-import httpx
 from dagster import (
     AssetExecutionContext,
     ConfigurableResource,
@@ -31,8 +30,8 @@ from dagster import (
 from core_assets.api import TRAIN_JOB, TRIGGER_TAG, train_run_config
 from layer_api.manager import LayerManager
 from mlops_base.settings import Settings
+from optional_layers.drift.replicas import read_replicas
 from optional_layers.drift.settings import DriftSettings
-from serving_client import ServingError, replica_urls
 
 TRIGGER = "drift"
 BARS = " ▁▂▃▄▅▆▇█"
@@ -50,25 +49,8 @@ class DriftSource(ConfigurableResource):
     cooldown_s: float
 
     def read(self, reload_token: str) -> dict[str, dict[str, Any]]:
-        """Per replica URL, its /drift (`reload_token`: the operator's credential it needs);
-        RuntimeError when none answers."""
-        states, errors = {}, []
-        try:
-            urls = replica_urls(self.url, self.replica_urls, self.replicas_dns)
-        except ServingError as exc:
-            raise RuntimeError(str(exc)) from exc
-        for url in urls:
-            try:
-                response = httpx.get(
-                    f"{url.rstrip('/')}/drift", headers={"Authorization": f"Bearer {reload_token}"}, timeout=30
-                )
-                response.raise_for_status()
-                states[url] = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                errors.append(f"{url}: {type(exc).__name__}: {exc}")
-        if not states:
-            raise RuntimeError("no model server answered /drift: " + "; ".join(errors or ["no SERVING_URL set"]))
-        return states
+        """Per replica URL, its /drift; RuntimeError when none answers."""
+        return read_replicas(self.url, self.replica_urls, self.replicas_dns, reload_token)
 
 
 def sparkline(shares: list[float]) -> str:

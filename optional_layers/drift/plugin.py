@@ -76,6 +76,25 @@ class DriftLayer:
         return Protocol("drift", router(lambda: self.monitor, lambda: self.served))
 
     @hookimpl
+    def mlops_card_facts(self, version: str) -> dict[str, str]:
+        """In a model server, this replica's tests of `version`; elsewhere, every replica's."""
+        from optional_layers.drift.replicas import card_line, read_replicas
+
+        if self.monitor is not None and self.served is not None:
+            return {"drift": f"this replica: {card_line({'': self.monitor.state(self.served.versions())}, version)}"}
+        settings = self.settings
+        try:
+            states = read_replicas(
+                settings.serving_url,
+                settings.serving_replica_urls,
+                settings.serving_replicas_dns,
+                settings.reload_secret_token,
+            )
+        except RuntimeError as exc:
+            return {"drift": f"unknown ({exc})"}
+        return {"drift": card_line(states, version)}
+
+    @hookimpl
     def mlops_batch_observer(self) -> Callable[[ScoredBatch], None] | None:
         return None if self.monitor is None else self.monitor.observe
 

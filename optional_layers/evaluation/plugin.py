@@ -128,6 +128,17 @@ class EvaluationLayer:
         return outcome_evidence(outcomes, self.settings.task, champion_version, challenger_version, evidence)
 
     @hookimpl
+    def mlops_card_facts(self, model_name: str, version: str, aliases: dict[str, str]) -> dict[str, str]:
+        """The outcomes fed back for `version` and, served as champion or challenger, the judgement."""
+        from optional_layers.evaluation.report import card_line, judged
+        from optional_layers.evaluation.store import read_outcomes
+
+        with self._store() as engine:
+            outcomes = read_outcomes(engine, model_name, 0.0, "received_at")
+        report = judged(self.settings, outcomes, {"A": aliases.get("A"), "B": aliases.get("B")})
+        return {"live_evaluation": card_line(report, version)}
+
+    @hookimpl
     def mlops_dagster_definitions(self):
         from optional_layers.evaluation.definitions import evaluation_definitions  # Dagster only where it runs
 

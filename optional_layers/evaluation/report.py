@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from mlops_base.settings import Settings
 from optional_layers.evaluation.evidence import Evidence
 from optional_layers.evaluation.judgement import Arm, Task, judge, scores
+from optional_layers.evaluation.settings import EvaluationSettings
 from optional_layers.evaluation.store import Outcome
 
 TEST = (
@@ -106,6 +108,44 @@ def evaluation(
     if history:
         answer["history"] = difference_history(task, champion, challenger, **settings)
     return answer
+
+
+def judged(settings: Settings, outcomes: list[Outcome], served: dict[str, str | None], history: bool = False) -> dict:
+    """`evaluation` with the env's test settings (EVALUATION_*)."""
+    layer = EvaluationSettings.of(settings)
+    return evaluation(
+        settings.task,
+        outcomes,
+        served,
+        layer.evaluation_alpha,
+        layer.evaluation_min_samples,
+        layer.evaluation_mixing_sd,
+        Evidence(layer.evaluation_min_sources, layer.evaluation_max_source_share),
+        history=history,
+    )
+
+
+def _number(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.3f}"
+
+
+def card_line(report: dict[str, Any], version: str) -> str:
+    """What the fed-back outcomes say of `version`: per alias it answered on, how many and its
+    metric; where it is the served challenger or champion, the judgement between them."""
+    mine = [v for v in report["variants"] if v["version"] == version]
+    if not mine:
+        return f"no outcome of v{version} fed back (in the store now)"
+    metric = report["metric"]
+    line = "; ".join(f"{v['outcomes']:,} outcomes on {v['variant']}, {metric} {_number(v['metric'])}" for v in mine)
+    comparison = report["comparison"]
+    champion, challenger = comparison["champion"]["version"], comparison["challenger"]["version"]
+    if champion and challenger and champion != challenger and version in (champion, challenger):
+        low, high = comparison["difference_interval"]
+        judged = f"against champion v{champion}" if version == challenger else f"challenger v{challenger} against it"
+        line += f"; {judged}: {comparison['decision']}"
+        if comparison["difference"] is not None:
+            line += f", difference {_number(comparison['difference'])} [{_number(low)}, {_number(high)}]"
+    return line
 
 
 def _scores(task: Task, outcomes: list[Outcome]) -> np.ndarray:

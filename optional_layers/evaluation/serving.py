@@ -19,7 +19,7 @@ from optional_layers.evaluation.archive import archiver
 from optional_layers.evaluation.labels import FeedbackError
 from optional_layers.evaluation.metrics import gauges
 from optional_layers.evaluation.prediction_log import FLUSH_SECONDS, Inputs, PredictionLog, RotatingFile
-from optional_layers.evaluation.report import Evidence, evaluation
+from optional_layers.evaluation.report import judged
 from optional_layers.evaluation.settings import EvaluationSettings
 from optional_layers.evaluation.store import OutcomeStore, engine_for
 from serving.api import Protocol, ServedView, credential, credential_responses
@@ -99,17 +99,7 @@ class Evaluation:
         return self._importance[1]
 
     def judge(self, history: bool = False) -> dict[str, Any]:
-        layer = self.layer
-        return evaluation(
-            self.settings.task,
-            self.store.outcomes(self.settings.model_name),
-            self.served(),
-            layer.evaluation_alpha,
-            layer.evaluation_min_samples,
-            layer.evaluation_mixing_sd,
-            Evidence(layer.evaluation_min_sources, layer.evaluation_max_source_share),
-            history=history,
-        )
+        return judged(self.settings, self.store.outcomes(self.settings.model_name), self.served(), history)
 
     def feedback(self, items: list[tuple[str, Any]], source: str) -> int:
         """Stored all or none; an id not found yet may sit in a replica's queue: written within

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from mlops_base.model_card import ModelCard, build_card, card_markdown
+from mlops_base.model_card import CardFacts, ModelCard, build_card, card_markdown
 from mlops_base.registry_rest import RegistryClient, RegistryError, RegistryUnreachable
 from serving.dependencies import ScoringAuth, SettingsDep, credential_responses
 from serving.protocol import Protocol
@@ -20,9 +20,9 @@ from serving.schemas import ErrorResponse
 router = APIRouter(tags=["models"], dependencies=[ScoringAuth])
 
 
-def _card(tracking_uri: str, model_name: str, version: str) -> ModelCard:
+def _card(tracking_uri: str, model_name: str, version: str, facts: CardFacts) -> ModelCard:
     with RegistryClient(tracking_uri) as client:
-        return build_card(client, model_name, version)
+        return build_card(client, model_name, version, facts)
 
 
 @router.get(
@@ -37,13 +37,16 @@ def _card(tracking_uri: str, model_name: str, version: str) -> ModelCard:
     },
 )
 async def model_card(
+    request: Request,
     settings: SettingsDep,
     version: str = Path(pattern=r"^[0-9]{1,9}$", description="a registered version of MODEL_NAME"),
     format: Literal["json", "markdown"] = Query("json"),
 ) -> Response | ModelCard:
-    """What exactly this version is: data, code, gate, metrics, importance and releases."""
+    """What exactly this version is: data, code, gate, metrics, importance, releases, and what the
+    layers on know of it now (this replica's drift tests, the fed-back outcomes)."""
+    facts = request.app.state.plane.layers.card_facts
     try:
-        card = await to_thread.run_sync(_card, settings.mlflow_tracking_uri, settings.model_name, version)
+        card = await to_thread.run_sync(_card, settings.mlflow_tracking_uri, settings.model_name, version, facts)
     except RegistryUnreachable as exc:
         raise HTTPException(503, f"the registry did not answer: {exc}") from exc
     except RegistryError as exc:

@@ -1,12 +1,16 @@
 """The model card, end to end on a real MLflow server: two versions trained, gated and released by
 the real graph, the `model_card` asset materialized, then the card read back three ways (the run's
 artifacts, a real model server's `GET /models/{version}/card`, `./mlops card`). Every number on it
-is checked against the MLflow run it came from, and its JSON against the published schema."""
+is checked against the MLflow run it came from, and its JSON against the published schema. With the
+drift and evaluation layers on, the card says what they know of a version now: the server's card
+its own drift tests, `./mlops card` every replica's; both the outcomes fed back."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +19,17 @@ import httpx
 import jsonschema
 
 from core_assets.definitions import build_definitions
+from core_assets.lib.data import builtin_features
 from core_assets.model_card import model_card
 from mlops_base.model_card import CARD_JSON, CARD_MARKDOWN
 from mlops_base.settings import REPO_ROOT
 from mlops_platform import processes
 from tests.core_assets.runs import release
-from tests.support import start_server
+from tests.support import TOKEN, feedback_auth, start_server, toggle
 
+# the drift layer's line on a card, and the evaluation layer's
+TESTED = r"(watching|no traffic): [0-9,]+ rows tested \([0-9,]+ answered\) on 1 replica\(s\), no drift"
+JUDGED = r"12 outcomes on A, accuracy [01]\.[0-9]{3}; challenger v2 against it: not yet known"
 SCHEMA = json.loads((REPO_ROOT / "docs" / "reference" / "model-card.schema.json").read_text())
 
 
@@ -66,9 +74,13 @@ def test_a_versions_card_is_the_registrys_record_wherever_it_is_read(settings, c
     markdown = Path(client.download_artifacts(run_id, CARD_MARKDOWN, str(tmp_path))).read_text()
     assert "## Releases" in markdown and "B v1 -> v2 (release" in markdown
 
-    server = start_server(
-        tmp_path / "server", {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
-    )
+    envs, state = tmp_path / "envs", tmp_path / "server-state"
+    shutil.copytree(REPO_ROOT / "envs", envs)
+    for layer in ("drift", "evaluation"):
+        toggle(envs / "dev", "on", layer)
+    layers_env = {"MLOPS_ENVS_DIR": str(envs), "MLOPS_STATE_DIR": str(state)}
+    server_env = {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
+    server = start_server(tmp_path / "server", {**server_env, **layers_env})
     try:
         served = httpx.get(f"{server.url}/models/1/card", timeout=30)
         assert served.status_code == 200, served.text
@@ -78,9 +90,31 @@ def test_a_versions_card_is_the_registrys_record_wherever_it_is_read(settings, c
         # v1 was released to B, then replaced there by v2: both moves are on its card
         assert [(r["before_version"], r["after_version"]) for r in card["releases"]] == [("1", "2"), (None, "1")]
         assert card["aliases"] == ["A"] and card["importance_vs_champion"] is None  # it is the champion
+        assert card["live_evaluation"] == "no outcome of v1 fed back (in the store now)"
         text = httpx.get(f"{server.url}/models/2/card", params={"format": "markdown"}, timeout=30)
-        assert text.headers["content-type"].startswith("text/markdown") and text.text == markdown
+        assert text.headers["content-type"].startswith("text/markdown")
+        assert text.text.split("## Live state")[0] == markdown.split("## Live state")[0]  # the layers' lines differ
         assert httpx.get(f"{server.url}/models/99/card", timeout=30).status_code == 404
+
+        features = builtin_features()
+        for row, label in zip(features.x_test.to_numpy()[:12].tolist(), features.y_test[:12], strict=True):
+            answer = httpx.post(f"{server.url}/variant/A/predict", json={"data": [row]}, timeout=30)
+            outcome = {"prediction_id": answer.headers["x-prediction-id"], "label": int(label)}
+            assert httpx.post(f"{server.url}/feedback", json=outcome, headers=feedback_auth()).status_code == 200
+        card = httpx.get(f"{server.url}/models/1/card", timeout=30).json()
+        print(card["drift"], card["live_evaluation"], sep="\n")  # the guide shows them
+        assert re.fullmatch(JUDGED, card["live_evaluation"]), card
+        assert re.fullmatch(f"this replica: {TESTED}", card["drift"]), card["drift"]
+        # elsewhere (the asset, the CLI) the facts are every replica's, read over HTTP, and the same store's
+        everywhere = {**os.environ, **server_env, **layers_env, "SERVING_URL": server.url, "RELOAD_SECRET_TOKEN": TOKEN}
+        mlops = str(Path(sys.executable).parent / "mlops")
+        printed = subprocess.run(
+            [mlops, "card", "1", "--json"], env=everywhere, capture_output=True, text=True, timeout=60
+        )
+        assert printed.returncode == 0, printed.stderr
+        read = json.loads(printed.stdout)
+        assert read["live_evaluation"] == card["live_evaluation"]
+        assert re.fullmatch(TESTED, read["drift"]), read["drift"]  # more rows may have been tested since
     finally:
         processes.stop(server)
 

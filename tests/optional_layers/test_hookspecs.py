@@ -29,6 +29,7 @@ def test_the_expected_hooks_exist():
         "mlops_batch_observer",
         "mlops_labelled_traffic",
         "mlops_ramp_evidence",
+        "mlops_card_facts",
         "mlops_replay_rows",
     }
 
