@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     if "ramp" in suites:
         results["ramp"] = ramp.run()
     if "explain" in suites:
-        print("explain: a 100-tree LightGBM explained on the shipped server...", flush=True)
+        print("explain: three models explained on the shipped server...", flush=True)
         results["explain"] = explain.run(workdir / "explain", max(args.seconds, 10))
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"

@@ -38,6 +38,7 @@ REAL_FIXTURES = {"mlflow_server", "mlflow_state", "triton_install", "pushgateway
 
 # the repository's own state dir: what the suite's processes (not only this one) must leave alone
 REPO_STATE = REPO_ROOT / ".mlops"
+DURATIONS = Path(__file__).with_name("durations.json")  # seconds per test file: the parallel run's order
 
 
 def pytest_sessionstart(session):
@@ -47,6 +48,11 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    target = os.environ.get("MLOPS_RECORD_DURATIONS")
+    if target and _seconds and not hasattr(session.config, "workerinput"):
+        known = json.loads(Path(target).read_text()) if Path(target).exists() else {}
+        measured = {**known, **{file: round(seconds, 1) for file, seconds in _seconds.items()}}
+        Path(target).write_text(json.dumps(dict(sorted(measured.items(), key=lambda kv: -kv[1])), indent=1) + "\n")
     skip, before = session.config.stash.get(_STATE_KEY, ((), None))
     if before is None:
         return
@@ -62,10 +68,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if REAL_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("real"):
             item.add_marker(pytest.mark.real)
-    # the files with slow tests first: the parallel run hands out files in this order, so the
-    # longest start at once instead of ending the run alone
+    # the longest files first (as a CI run measured them; then those with slow tests): the parallel
+    # run hands out whole files in this order (`--no-loadscope-reorder`), so the longest start at
+    # once instead of ending the run alone. Only the order: a stale file costs time, never a result.
+    measured = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    items.sort(key=lambda item: (-measured.get(_file_of(item.nodeid), 0.0), item.path not in slow_files))
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_runtest_logreport(report):
+    """Per test file, the seconds its tests took (setup, call, teardown): written to
+    MLOPS_RECORD_DURATIONS at the end of the run, as the order of the next runs (tests/durations.json)."""
+    if os.environ.get("MLOPS_RECORD_DURATIONS"):
+        _seconds[_file_of(report.nodeid)] = _seconds.get(_file_of(report.nodeid), 0.0) + report.duration
+
+
+_seconds: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
