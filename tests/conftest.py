@@ -26,6 +26,7 @@ from tests import hermetic
 from tests.support import TRITON_KEY, RegisteredModel, register_trained, start_mlflow, train_versions
 
 os.environ.update(processes.QUIET_ENV)
+RECORD_DURATIONS = os.environ.get("MLOPS_RECORD_DURATIONS")  # read before the scrub below removes it
 hermetic.scrub_environment(os.environ)
 # hypothesis (schemathesis' engine) keeps its database in ./.hypothesis unless told otherwise
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _HYPOTHESIS_DIR = tempfile.mkdtemp(prefix="hypothesis-")
@@ -48,7 +49,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    target = os.environ.get("MLOPS_RECORD_DURATIONS")
+    target = RECORD_DURATIONS
     if target and _seconds and not hasattr(session.config, "workerinput"):
         known = json.loads(Path(target).read_text()) if Path(target).exists() else {}
         measured = {**known, **{file: round(seconds, 1) for file, seconds in _seconds.items()}}
@@ -83,7 +84,7 @@ def _file_of(nodeid: str) -> str:
 def pytest_runtest_logreport(report):
     """Per test file, the seconds its tests took (setup, call, teardown): written to
     MLOPS_RECORD_DURATIONS at the end of the run, as the order of the next runs (tests/durations.json)."""
-    if os.environ.get("MLOPS_RECORD_DURATIONS"):
+    if RECORD_DURATIONS:
         _seconds[_file_of(report.nodeid)] = _seconds.get(_file_of(report.nodeid), 0.0) + report.duration
 
 
