@@ -25,6 +25,7 @@ from mlops_base.ramp import RAMP_TAG, RampState, current, last_decision, step_of
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
+from serving.explain_worker import ExplainWorker, WorkerStopped
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.prediction_ids import PredictionIds
 from serving.runtimes.base import (
@@ -74,6 +75,8 @@ class DataPlane:
         self.routing = Routing.of(settings)  # replaced whole when the ramp's step moves
         self.ramp_decision: dict[str, Any] | None = None  # the ramp sensor's last, from the registry
         self._explaining: anyio.CapacityLimiter | None = None  # one explanation at a time (made in the loop)
+        # the process for explanations that loop in Python (started at the first): /predict keeps the GIL
+        self.explain_worker = ExplainWorker(settings.explain_timeout_s)
 
     def follow_tags(self, tags: dict[str, str]) -> None:
         """The ramp's step and last decision as the registry holds them now (the alias watch's every
@@ -148,11 +151,13 @@ class DataPlane:
         try:
             with anyio.fail_after(self.settings.explain_timeout_s):
                 explaining = partial(to_thread.run_sync, abandon_on_cancel=True, limiter=self._explaining)
-                return await explaining(runtime.explain, frame)
-        except TimeoutError as exc:
+                return await explaining(runtime.explain, frame, self.explain_worker)
+        except TimeoutError as exc:  # the worker's too: it was stopped
             raise HTTPException(
                 504, f"no explanation within EXPLAIN_TIMEOUT_S={self.settings.explain_timeout_s:g} s"
             ) from exc
+        except WorkerStopped as exc:
+            raise HTTPException(503, str(exc)) from exc
         except NotExplainable as exc:
             raise PayloadError(422, str(exc)) from exc
 

@@ -245,6 +245,13 @@ def _plan(model, columns: list[str]) -> tuple[Any, Any, np.ndarray | None]:
     return final, preprocessing, sources
 
 
+def runs_in_python(model, columns: list[str]) -> bool:
+    """Whether explaining `model` loops in Python (scikit-learn TreeSHAP, Shapley sampling), holding
+    the GIL, rather than in C or numpy (LightGBM's pred_contrib, linear models)."""
+    final, _, sources = _plan(model, columns)
+    return sources is None or _is_sklearn_trees(final)
+
+
 def is_exact(model, columns: list[str]) -> bool:
     """Whether an exact method explains `model` on these input columns (else Shapley sampling)."""
     return _plan(model, columns)[2] is not None

@@ -15,6 +15,7 @@ from serving.columns import Column
 
 if TYPE_CHECKING:
     from mlops_base.explain.explainers import Explanation
+    from serving.explain_worker import ExplainWorker
 
 ModelInput = np.ndarray | pd.DataFrame
 """A validated float64 (n, n_features) array for a positional model, else its input frame."""
@@ -111,8 +112,9 @@ class ModelRuntime(ABC):
         """Class probabilities, one row per input row, columns in `info.classes` order."""
         raise NoProbabilities("this model gives no class probabilities")
 
-    def explain(self, x: pd.DataFrame) -> Explanation:
-        """Additive attributions per input column for the rows `x` (`mlops_base.explain`)."""
+    def explain(self, x: pd.DataFrame, worker: ExplainWorker | None = None) -> Explanation:
+        """Additive attributions per input column for the rows `x` (`mlops_base.explain`); those
+        whose method loops in Python are computed in `worker`'s process when one is given."""
         raise NotExplainable(f"{self.backend} runtimes keep no model in this process to explain")
 
     async def predict_async(self, x: ModelInput) -> np.ndarray | list[Any]:

@@ -36,6 +36,7 @@ from serving.runtimes.safe_load import NATIVE_FLAVOURS, LoadPolicy
 
 if TYPE_CHECKING:
     from mlops_base.explain.explainers import Explanation
+    from serving.explain_worker import ExplainWorker
 
 # Positional rows arrive as arrays in signature order (checked against the signature's width): the
 # names a DataFrame would carry cost 4x the prediction of one row, and only repeat that order.
@@ -111,11 +112,12 @@ class InProcessRuntime(ModelRuntime):
                 return np.asarray(self._native.predict_proba(x))
         return np.asarray(self._native.predict_proba(x))
 
-    def explain(self, x: pd.DataFrame) -> Explanation:
+    def explain(self, x: pd.DataFrame, worker: ExplainWorker | None = None) -> Explanation:
         """The library's own model explained (a pipeline summed back to its input columns), with the
-        version's background (fetched once, checked against its digest) where the method needs one."""
+        version's background (fetched once, checked against its digest) where the method needs one;
+        in `worker`'s process when the method loops in Python."""
         from mlops_base.explain.background import fetch_background
-        from mlops_base.explain.explainers import NeedsBackground, explain
+        from mlops_base.explain.explainers import NeedsBackground, explain, runs_in_python
 
         assert self.info is not None
         ref = self.info.ref
@@ -126,6 +128,9 @@ class InProcessRuntime(ModelRuntime):
         if self._background is None:
             self._background = fetch_background(ref.registry_uri, ref.model_name, ref.version)
         try:
+            if worker is not None and runs_in_python(self._native, [str(c) for c in x.columns]):
+                key = f"{ref.model_name}/{ref.version}/{ref.run_id}"
+                return worker.explain(key, self._native, x, self._background)
             return explain(self._native, x, self._background)
         except NeedsBackground as exc:
             raise NotExplainable(
