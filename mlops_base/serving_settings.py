@@ -79,7 +79,7 @@ class ServingSettings(EnvSettings):
     # safe loading (docs/SECURITY.md): the flavours loaded (sklearn and lightgbm are read by the server
     # itself, skops types checked against the platform's allowlist; another one named here loads through
     # MLflow's pyfunc loader, which may run the artifact's code)
-    model_allowed_flavours: str = "sklearn,lightgbm"
+    model_allowed_flavours: str = "sklearn,lightgbm,xgboost"
     # pickle and cloudpickle models run code when loaded: anyone who can write the registry can run
     # code in the model server. Refused unless true.
     model_allow_pickle: bool = False

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
 from mlops_base.aliases import Alias
+from mlops_base.explain.kinds import Method, OutputKind
 from mlops_base.settings import Backend
 
 FiniteNumber = Annotated[float, Strict(), AllowInfNan(False)]
@@ -286,10 +287,10 @@ class ExplainResponse(BaseModel):
     variant: Alias
     version: str
     run_id: str
-    output: Literal["probability", "log_odds", "value"] = Field(
+    output: OutputKind = Field(
         description="what the attributions add up to: class probabilities, log-odds (margins) or the predicted value"
     )
-    method: Literal["tree_shap", "lightgbm_pred_contrib", "linear", "exact_shapley", "permutation_shapley"] = Field(
+    method: Method = Field(
         description="exact for tree ensembles (TreeSHAP) and linear models; Shapley values over the version's "
         "background sample for other models"
     )

@@ -15,7 +15,7 @@ import tempfile
 import traceback
 from dataclasses import asdict, dataclass, field
 from importlib.machinery import ModuleSpec, PathFinder
-from importlib.metadata import version
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,8 +141,9 @@ def skops_trusted_types(model) -> list[str]:
 
 
 def flavour_of(model) -> str:
-    """The MLflow flavour a model is logged with: LightGBM's for its models, scikit-learn's otherwise."""
-    return "lightgbm" if type(model).__module__.split(".")[0] == "lightgbm" else "sklearn"
+    """The MLflow flavour a model is logged with: LightGBM's and XGBoost's for theirs, scikit-learn's otherwise."""
+    library = type(model).__module__.split(".")[0]
+    return library if library in ("lightgbm", "xgboost") else "sklearn"
 
 
 def _log_model(model, signature, example: pd.DataFrame):
@@ -150,9 +151,14 @@ def _log_model(model, signature, example: pd.DataFrame):
 
     flavour = flavour_of(model)
     requirements = [f"{p}=={version(p)}" for p in BASE_REQUIREMENTS]  # inferring them costs ~8 s
-    if flavour != "sklearn":
-        requirements.append(f"{flavour}=={version(flavour)}")
+    if flavour != "sklearn":  # the distribution that installed it (xgboost-cpu installs xgboost)
+        distribution = packages_distributions().get(flavour, [flavour])[0]
+        requirements.append(f"{distribution}=={version(distribution)}")
     common = {"name": "model", "signature": signature, "input_example": example, "pip_requirements": requirements}
+    if flavour == "xgboost":  # XGBoost's own format (UBJSON): data, never code
+        import mlflow.xgboost
+
+        return mlflow.xgboost.log_model(model, model_format="ubj", **common)
     # LightGBM's scikit-learn API and scikit-learn models: skops, never pickle
     module = mlflow.lightgbm if flavour == "lightgbm" else mlflow.sklearn
     return module.log_model(

@@ -3,7 +3,7 @@ model's form allows it, sampled otherwise.
 
 - tree ensembles of scikit-learn (decision trees, random forests, extra trees, gradient boosting):
   path-dependent TreeSHAP (`tree_shap`), as the `shap` package's TreeExplainer computes it;
-- LightGBM: the library's own `pred_contrib` (the same algorithm, in C++);
+- LightGBM and XGBoost: the libraries' own `pred_contrib(s)` (the same algorithm, in C++);
 - linear models (`coef_`, `intercept_`): exact, `coef * (z - mean z over the background)`, the
   `shap` package's LinearExplainer with an independent masker;
 - anything else: Shapley values over the input columns with the background standing in for a
@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from mlops_base.explain.columns import Unmapped, source_columns
+from mlops_base.explain.kinds import Method, OutputKind
 from mlops_base.explain.tree_shap import Tree, tree_shap
 
-OutputKind = Literal["probability", "log_odds", "value"]
-Method = Literal["tree_shap", "lightgbm_pred_contrib", "linear", "exact_shapley", "permutation_shapley"]
 EXACT_MAX_COLUMNS = 10
 PERMUTATIONS = 64
 
@@ -131,6 +130,18 @@ def _lightgbm(model, z) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
     return blocks[0, :, -1], phi, ("value" if classes is None else "log_odds"), names
 
 
+def _xgboost(model, z) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+    """XGBoost's own TreeSHAP (`pred_contribs`): per row, (outputs,) columns then the bias."""
+    import xgboost
+
+    contrib = np.asarray(model.get_booster().predict(xgboost.DMatrix(z), pred_contribs=True), dtype=np.float64)
+    blocks = contrib[:, None, :] if contrib.ndim == 2 else contrib  # (rows, outputs, columns + 1)
+    phi = np.transpose(blocks[:, :, :-1], (0, 2, 1))
+    classes = _classes(model)
+    names = ["value"] if classes is None else (classes[-1:] if blocks.shape[1] == 1 else classes)
+    return blocks[0, :, -1], phi, ("value" if classes is None else "log_odds"), names
+
+
 def _linear(model, z: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
     coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))  # (outputs, columns)
     intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
@@ -173,6 +184,10 @@ def _is_sklearn_trees(model) -> bool:
 
 def _is_lightgbm(model) -> bool:
     return type(model).__module__.split(".")[0] == "lightgbm" and hasattr(model, "booster_")
+
+
+def _is_xgboost(model) -> bool:
+    return type(model).__module__.split(".")[0] == "xgboost" and hasattr(model, "get_booster")
 
 
 def _output_function(model) -> tuple[Callable[[Any], np.ndarray], OutputKind, list[str]]:
@@ -236,7 +251,7 @@ def _plan(model, columns: list[str]) -> tuple[Any, Any, np.ndarray | None]:
     final, preprocessing = model, None
     if isinstance(model, Pipeline) and len(model.steps) > 1:
         final, preprocessing = model.steps[-1][1], model[:-1]
-    if not (_is_sklearn_trees(final) or _is_lightgbm(final) or _is_linear(final)):
+    if not (_is_sklearn_trees(final) or _is_lightgbm(final) or _is_xgboost(final) or _is_linear(final)):
         return model, None, None
     try:
         sources = np.arange(len(columns)) if preprocessing is None else source_columns(preprocessing, columns)
@@ -264,7 +279,7 @@ def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanat
     columns = [str(c) for c in x.columns]
     final, preprocessing, sources = _plan(model, columns)
     exact = sources is not None
-    if background is None and not (exact and (_is_sklearn_trees(final) or _is_lightgbm(final))):
+    if background is None and not (exact and not _is_linear(final)):
         raise NeedsBackground(f"{type(final).__name__} is explained against a background sample")
     if not exact:
         predict, kind, outputs = _output_function(model)  # the whole model, on its input columns
@@ -279,6 +294,9 @@ def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanat
     if _is_lightgbm(final):  # a frame when it was fitted on one (LightGBM warns on every other call)
         base, phi_z, kind, outputs = _lightgbm(final, x if preprocessing is None else z)
         method: Method = "lightgbm_pred_contrib"
+    elif _is_xgboost(final):  # a frame when it was fitted on one (its column names are checked)
+        base, phi_z, kind, outputs = _xgboost(final, x if preprocessing is None else z)
+        method = "xgboost_pred_contrib"
     elif _is_linear(final):
         base, phi_z, kind, outputs = _linear(final, z, made(background))
         method = "linear"

@@ -26,7 +26,9 @@ from serving.runtimes.base import ModelLoadError
 # already trusts the common scikit-learn and numpy types and reports only the others
 TRUSTED_PACKAGES = ("sklearn.", "lightgbm.", "xgboost.")
 TRUSTED_TYPES = frozenset({"numpy.dtype", "collections.OrderedDict", "collections.defaultdict"})
-NATIVE_FLAVOURS = frozenset({"sklearn", "lightgbm"})  # read by the server itself, safely
+NATIVE_FLAVOURS = frozenset({"sklearn", "lightgbm", "xgboost"})  # read by the server itself, safely
+# XGBoost's classes the server builds before reading the model's own format (UBJSON or JSON) into one
+XGBOOST_CLASSES = ("xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor")
 PICKLE_WARNING = "anyone who can write the registry can run code in the model server"
 
 
@@ -96,5 +98,22 @@ class LoadPolicy:
             import lightgbm
 
             return lightgbm.Booster(model_file=str(local / conf["data"]))  # LightGBM's text format: no code
+        if flavour == "xgboost":
+            return self.load_xgboost(local / conf["data"], conf, label)
         path = local / (conf["pickled_model"] if flavour == "sklearn" else conf["data"])
         return self.load_serialized(path, conf.get("serialization_format", "cloudpickle"), label)
+
+    @staticmethod
+    def load_xgboost(path: Path, conf: dict, label: str) -> Any:
+        """An XGBoost scikit-learn-API model in XGBoost's own format: data, never code."""
+        model_class, model_format = conf.get("model_class"), conf.get("model_format", "xgb")
+        if model_class not in XGBOOST_CLASSES or model_format not in ("ubj", "json"):
+            raise ModelLoadError(
+                f"{label}: an XGBoost {model_class} in format {model_format!r}; the server reads "
+                f"{' and '.join(XGBOOST_CLASSES)} saved as ubj or json (mlflow.xgboost.log_model(model_format='ubj'))"
+            )
+        import xgboost
+
+        model = getattr(xgboost, model_class.rsplit(".", 1)[1])()
+        model.load_model(str(path))
+        return model

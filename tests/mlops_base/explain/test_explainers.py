@@ -1,6 +1,7 @@
 """Explanations are right (fast tier): on every test row of the example envs' models the attributions
 add up to the model's output (`|sum(phi) + base - f(x)| <= 1e-6`), and where the `shap` package
-computes the same quantity (TreeExplainer, LinearExplainer) they equal its values within 1e-6."""
+computes the same quantity (TreeExplainer, LinearExplainer) they equal its values within 1e-6.
+XGBoost computes in float32: for it, within 1e-6 of the output's size."""
 
 from __future__ import annotations
 
@@ -27,15 +28,21 @@ def _output(model, explanation, x) -> np.ndarray:
         final = model.steps[-1][1] if hasattr(model, "steps") else model
         if hasattr(final, "booster_"):
             return np.asarray(model.predict(x, raw_score=True)).reshape(len(x), -1)
+        if hasattr(final, "get_booster"):  # XGBoost's margin
+            return np.asarray(model.predict(x, output_margin=True)).reshape(len(x), -1)
         return np.asarray(model.decision_function(x)).reshape(len(x), -1)
     return np.asarray(model.predict(x)).reshape(len(x), -1)
 
 
-def _additive(model, x: pd.DataFrame, background: pd.DataFrame):
+def _additive(model, x: pd.DataFrame, background: pd.DataFrame, relative: bool = False):
+    """The attributions add up to the model's output within TOLERANCE (`relative`: TOLERANCE times
+    the output's size, for a model that computes in float32)."""
     explanation = explain(model, x, background)
     assert explanation.phi.shape == (len(x), x.shape[1], len(explanation.outputs))
     assert explanation.columns == list(x.columns)
-    error = np.abs(explanation.output() - _output(model, explanation, x)).max()
+    expected = _output(model, explanation, x)
+    scale = np.maximum(np.abs(expected), 1.0) if relative else 1.0
+    error = (np.abs(explanation.output() - expected) / scale).max()
     assert error <= TOLERANCE, (explanation.method, error)
     return explanation
 
@@ -89,6 +96,30 @@ def test_lightgbm_uses_its_own_tree_shap_and_equals_shaps_tree_explainer():
     assert (explanation.method, explanation.kind, explanation.outputs) == ("lightgbm_pred_contrib", "log_odds", ["1"])
     expected = np.asarray(shap.TreeExplainer(model).shap_values(features.x_test)).reshape(explanation.phi.shape)
     assert np.abs(expected - explanation.phi).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("dataset", "task", "outputs"),
+    [
+        ("breast_cancer", "classification", ["1"]),
+        ("iris", "classification", ["0", "1", "2"]),
+        ("diabetes", "regression", ["value"]),
+    ],
+)
+def test_xgboost_uses_its_own_tree_shap_and_equals_shaps_tree_explainer(dataset, task, outputs):
+    import xgboost
+
+    features = builtin_features(dataset, task=task)
+    kind = xgboost.XGBClassifier if task == "classification" else xgboost.XGBRegressor
+    model = kind(n_estimators=50, max_depth=4, random_state=0).fit(features.x_train, features.y_train)
+    # XGBoost adds its trees in float32: its own output is exact to float32's ~1e-7 of its size
+    explanation = _additive(model, features.x_test, None, relative=True)  # trees need no background
+    assert (explanation.method, explanation.outputs) == ("xgboost_pred_contrib", outputs)
+    assert explanation.kind == ("log_odds" if task == "classification" else "value")
+    expected = np.asarray(shap.TreeExplainer(model).shap_values(features.x_test))
+    if expected.ndim == 3 and expected.shape[0] == len(outputs) != len(features.x_test):
+        expected = np.transpose(expected, (1, 2, 0))
+    assert np.abs(expected.reshape(explanation.phi.shape) - explanation.phi).max() <= TOLERANCE
 
 
 @pytest.mark.parametrize(

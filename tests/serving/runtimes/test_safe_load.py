@@ -135,3 +135,34 @@ print(sorted(m for m in unnamed if m in sys.modules))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_an_xgboost_model_the_platform_trained_loads_from_its_own_format_and_is_explained(mlflow_server, tmp_path):
+    """Logged by the platform's training with MLflow's xgboost flavour (UBJSON: data, no code), read by
+    the server into XGBoost's scikit-learn class; answers as the model does, explained by XGBoost's
+    own TreeSHAP."""
+    import mlflow
+
+    from core_assets.lib.training import TrainingSpec, train_and_log
+    from core_assets.release.registry import register_version
+
+    mlflow.set_tracking_uri(mlflow_server)
+    features = builtin_features()
+    spec = TrainingSpec(estimator="xgboost.XGBClassifier", params={"n_estimators": 20, "max_depth": 3})
+    trained = train_and_log(features, spec, "tests", {})
+    assert trained.flavour == "xgboost"
+    client, name = MlflowClient(mlflow_server), f"xgboost-{tmp_path.name[-8:]}"
+    version = str(register_version(client, name, trained.model_uri, trained.run_id).version)
+    client.set_registered_model_alias(name, "A", version)
+    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": mlflow_server, "MODEL_NAME": name})
+    try:
+        rows = features.x_test.to_numpy()[:5].tolist()
+        local = mlflow.pyfunc.load_model(trained.model_uri).get_raw_model()
+        answer = httpx.post(f"{server.url}/variant/A/predict", json={"data": rows, "return_proba": True}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == local.predict(features.x_test.head(5)).tolist()
+        explained = httpx.post(f"{server.url}/variant/A/explain", json={"data": rows}, timeout=30).json()
+        assert (explained["method"], explained["output"]) == ("xgboost_pred_contrib", "log_odds")
+        assert explained["outputs"] == ["0", "1", "2"] and len(explained["explanations"]) == 5
+    finally:
+        processes.stop(server)
