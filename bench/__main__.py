@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         results["ramp"] = ramp.run()
     if "explain" in suites:
         print("explain: three models explained on the shipped server...", flush=True)
-        results["explain"] = explain.run(workdir / "explain", max(args.seconds, 10))
+        results["explain"] = explain.run(workdir / "explain", max(args.seconds, 8))
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"
     if latest.is_file() and suites != set(SUITES):

@@ -1,10 +1,15 @@
-"""The process that computes explanations whose inner loop is Python (scikit-learn TreeSHAP,
-Shapley sampling): in a thread of the model server they would hold the GIL its event loop needs,
-and every /predict would wait behind them. LightGBM's own TreeSHAP and linear models (C and numpy,
-which release the GIL) stay in a thread: a process hop would only add to their milliseconds.
+"""The process that computes the model server's explanations whose inner loop is Python
+(scikit-learn's TreeSHAP, Shapley sampling), at the lowest CPU priority.
+
+In a thread of the server they would hold the GIL its event loop needs, and whatever they run in,
+they compete with /predict for the server's cores: in their own process at nice 19, the kernel
+gives the cores to /predict first, and an explanation takes what answering leaves. LightGBM's and
+XGBoost's own TreeSHAP and linear models (C and numpy, ~0.2 ms a row) stay in a thread: sending
+them here would cost the server more CPU than computing them (measured in the bench:
+`./mlops bench --suites explain`).
 
 One worker per server, started (spawned: a fork of a server with threads is unsafe) at the first
-explanation that needs it. It keeps the models it was sent by version, so a model and its
+explanation, about a second once. It keeps the models it was sent by version, so a model and its
 background cross once; they are the server's own objects, already loaded under its loading policy,
 pickled to its own child over a private pipe (nothing from outside reaches `pickle.loads`). An
 explanation past EXPLAIN_TIMEOUT_S stops the worker (a thread could only be abandoned, still
@@ -15,6 +20,7 @@ pipe closes.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import threading
 from multiprocessing.connection import Connection
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 
     from mlops_base.explain.explainers import Explanation
 
+NICE = 19  # the lowest priority: /predict first
 KEPT_MODELS = 4  # the worker forgets the oldest model beyond these (two aliases, and a swap each)
 
 
@@ -43,6 +50,7 @@ class _NotKept(Exception):
 def _serve(connection: Connection) -> None:
     """The worker's loop: (key, model and background pickled or None, rows) -> ("ok", explanation)
     or ("error", the exception); until the server's end of the pipe closes."""
+    os.nice(NICE)  # after the answers: a process can lower its priority, never raise it again
     from mlops_base.explain.explainers import explain
 
     kept: dict[str, tuple[Any, Any]] = {}

@@ -262,7 +262,7 @@ def _plan(model, columns: list[str]) -> tuple[Any, Any, np.ndarray | None]:
 
 def runs_in_python(model, columns: list[str]) -> bool:
     """Whether explaining `model` loops in Python (scikit-learn TreeSHAP, Shapley sampling), holding
-    the GIL, rather than in C or numpy (LightGBM's pred_contrib, linear models)."""
+    the GIL, rather than in C or numpy (LightGBM's and XGBoost's pred_contrib, linear models)."""
     final, _, sources = _plan(model, columns)
     return sources is None or _is_sklearn_trees(final)
 
