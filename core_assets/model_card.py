@@ -6,7 +6,6 @@ never waits for it), and a card it cannot write is reported, never a failed run.
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, ResourceParam, asset
-from mlflow.exceptions import MlflowException
 
 from core_assets.assets import DEP_REQUESTED_THIS_TICK
 from core_assets.release.registered_input import REGISTERED_INPUT
@@ -32,6 +31,8 @@ def model_card(
     releases, read from the registry (also `GET /models/{version}/card`, `./mlops card VERSION`)."""
     if registered_model_version is None:
         return MaterializeResult(metadata={"card": MetadataValue.md("no version registered yet")})
+    from mlflow.exceptions import MlflowException  # in the run: the code location loads without MLflow's client
+
     version = registered_model_version["version"]
     try:
         with registry.rest() as client:

@@ -1,4 +1,7 @@
-"""The code location named by workspace.yaml loads, with the four assets, the gate and three jobs."""
+"""The code location named by workspace.yaml loads, with the four assets, the gate and three jobs,
+and without the data and model libraries (numpy, pandas, scikit-learn, MLflow's tracking client):
+the webserver, the daemon and every run load it, and a run imports them only in the steps that need
+them (a release's commit -> served time counts every import)."""
 
 from __future__ import annotations
 
@@ -110,3 +113,13 @@ def test_prod_stores_asset_values_in_s3_and_runs_train_job_steps_in_their_own_po
 def test_k8s_executor_jobs_must_name_existing_jobs():
     with pytest.raises(SettingsError, match="K8S_EXECUTOR_JOBS names unknown job\\(s\\) trian_job"):
         build_definitions(load_settings("dev", k8s_executor_jobs="trian_job"))
+
+
+HEAVY = ("numpy", "pandas", "sklearn", "mlflow.tracking")
+
+
+def test_the_code_location_loads_none_of_the_heavy_libraries():
+    load = f"import sys, core_assets.definitions; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
