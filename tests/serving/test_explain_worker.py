@@ -62,6 +62,7 @@ def test_a_worker_past_its_time_is_stopped_and_the_next_explanation_gets_a_new_o
         with pytest.raises(WorkerTimeout):
             worker.explain("slow/1", SlowModel(), X.head(1), X.head(5))
         assert worker._process is None  # stopped, not abandoned
+        worker.timeout_s = 60  # a new worker starts (spawned, its imports): slower on a loaded host
         forest = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(X, Y)
         assert worker.explain("forest/1", forest, X.head(1), None).method == "tree_shap"
     finally:
