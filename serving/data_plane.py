@@ -179,8 +179,6 @@ class DataPlane:
                     probabilities = None
                     if inputs.return_proba or (inputs.proba_if_any and info.classes is not None):
                         probabilities = (info.classes, await self.variants.probabilities(runtime, x))
-                    # by the runtime that answered, under the same lease: never another version's
-                    explanation = await self._explained(runtime, x) if inputs.explain else None
                 except NoProbabilities as exc:
                     asked_by = "outputs.predict_proba" if inputs.where.startswith("inputs") else "return_proba"
                     raise PayloadError(422, f"{asked_by}: {exc}") from exc
@@ -188,6 +186,8 @@ class DataPlane:
                     raise PayloadError(422, f"the model rejected the input: {exc}") from exc
                 except RuntimeUnavailable as exc:  # this variant's Triton is down; the other variant serves on
                     raise HTTPException(503, f"alias {alias} cannot answer now: {exc}") from exc
+                # by the runtime that answered, under the same lease: never another version's
+                explanation = await self._explained(runtime, x) if inputs.explain else None
         except Exception as exc:
             mark_answering(exc, alias.value, None if info is None else info.ref.version)
             raise

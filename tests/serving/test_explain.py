@@ -116,6 +116,9 @@ def test_predict_with_explain_answers_the_predictions_and_their_explanations_by_
     assert np.abs(_phi(found) - _phi(explained)).max() == 0.0
     refused = httpx.post(f"{server}/predict", json={"data": ROWS, "explain": "yes"})
     assert refused.status_code == 422 and "explain: expected true or false" in refused.json()["detail"]
+    too_many = httpx.post(f"{server}/predict", json={"data": ROWS * 3, "explain": True}, timeout=30)
+    assert too_many.status_code == 422, too_many.text
+    assert too_many.json()["detail"].startswith("30 rows; an explanation takes at most EXPLAIN_MAX_ROWS=20")
 
 
 def test_an_explanation_asked_on_predict_is_logged_with_its_prediction_of_the_kept_columns(server, state):
