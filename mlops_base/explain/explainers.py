@@ -119,8 +119,10 @@ def _trees(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, li
     return base, phi / len(trees), ("probability" if classifier else "value"), (_classes(model) or ["value"])
 
 
-def _lightgbm(model, z) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
-    contrib = np.asarray(model.predict(z, pred_contrib=True), dtype=np.float64)
+def _lightgbm(model, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
+    """LightGBM's own TreeSHAP (`pred_contrib`) on the booster, given floats: no frame to convert and
+    no check of column names in Python, so the call holds the GIL only around the C library's."""
+    contrib = np.asarray(model.booster_.predict(z, pred_contrib=True), dtype=np.float64)
     width = z.shape[1] + 1
     outputs = contrib.shape[1] // width
     blocks = contrib.reshape(len(z), outputs, width)  # per output: the columns, then the base
@@ -134,7 +136,9 @@ def _xgboost(model, z) -> tuple[np.ndarray, np.ndarray, OutputKind, list[str]]:
     """XGBoost's own TreeSHAP (`pred_contribs`): per row, (outputs,) columns then the bias."""
     import xgboost
 
-    contrib = np.asarray(model.get_booster().predict(xgboost.DMatrix(z), pred_contribs=True), dtype=np.float64)
+    booster = model.get_booster()  # given floats, named as it was fitted (no frame to convert)
+    matrix = xgboost.DMatrix(z, feature_names=booster.feature_names)
+    contrib = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
     blocks = contrib[:, None, :] if contrib.ndim == 2 else contrib  # (rows, outputs, columns + 1)
     phi = np.transpose(blocks[:, :, :-1], (0, 2, 1))
     classes = _classes(model)
@@ -291,11 +295,11 @@ def explain(model, x: pd.DataFrame, background: pd.DataFrame | None) -> Explanat
         else (lambda rows: _dense(preprocessing.transform(rows)))
     )
     z = made(x)
-    if _is_lightgbm(final):  # a frame when it was fitted on one (LightGBM warns on every other call)
-        base, phi_z, kind, outputs = _lightgbm(final, x if preprocessing is None else z)
+    if _is_lightgbm(final):
+        base, phi_z, kind, outputs = _lightgbm(final, z)
         method: Method = "lightgbm_pred_contrib"
-    elif _is_xgboost(final):  # a frame when it was fitted on one (its column names are checked)
-        base, phi_z, kind, outputs = _xgboost(final, x if preprocessing is None else z)
+    elif _is_xgboost(final):
+        base, phi_z, kind, outputs = _xgboost(final, z)
         method = "xgboost_pred_contrib"
     elif _is_linear(final):
         base, phi_z, kind, outputs = _linear(final, z, made(background))
