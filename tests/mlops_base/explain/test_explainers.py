@@ -154,3 +154,22 @@ def test_a_model_of_many_columns_no_exact_method_knows_is_explained_along_permut
         "probability",
         ["0", "1"],
     )
+
+
+def test_the_explainers_that_loop_in_python_are_told_apart_from_those_in_c_or_numpy():
+    """The model server sends the first kind to its worker process (`serving.explain_worker`)."""
+    import xgboost
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from mlops_base.explain.explainers import runs_in_python
+
+    features = builtin_features("breast_cancer")
+    x, y, columns = features.x_train, features.y_train, list(features.x_train.columns)
+    in_python = [RandomForestClassifier(n_estimators=5, random_state=0), KNeighborsClassifier()]
+    in_c = [
+        lightgbm_classifier.train(x, y, {"n_estimators": 5}),
+        xgboost.XGBClassifier(n_estimators=5).fit(x, y),
+        LogisticRegression(max_iter=500).fit(x, y),
+    ]
+    assert all(runs_in_python(model.fit(x, y), columns) for model in in_python)
+    assert not any(runs_in_python(model, columns) for model in in_c)
