@@ -8,7 +8,7 @@ XGBoost's own TreeSHAP and linear models (C and numpy, ~0.2 ms a row) stay in a 
 them here would cost the server more CPU than computing them (measured in the bench:
 `./mlops bench --suites explain`).
 
-One worker per server, started (spawned: a fork of a server with threads is unsafe) at the first
+One worker per server, started (spawned: a fork of a server with threads is unsafe) at the first such
 explanation, about a second once. It keeps the models it was sent by version, so a model and its
 background cross once; they are the server's own objects, already loaded under its loading policy,
 pickled to its own child over a private pipe (nothing from outside reaches `pickle.loads`). An
