@@ -56,7 +56,9 @@ class InProcessRuntime(ModelRuntime):
         self._policy = LoadPolicy.of(settings)
         self._model = None  # what predicts: the scikit-learn or LightGBM model, or the pyfunc model
         self._native = None  # the library's own model, for predict_proba and explanations
-        self._background: pd.DataFrame | None = None  # the version's explanation background, once asked
+        # once asked: the version's explanation background (None: it has none), and whether its
+        # explainer loops in Python (then it runs in the server's worker process)
+        self._explaining: tuple[pd.DataFrame | None, bool] | None = None
 
     def load(self, ref: ModelRef, artifact_uri: str) -> None:
         label = f"{ref.model_name} v{ref.version}"
@@ -125,13 +127,14 @@ class InProcessRuntime(ModelRuntime):
             raise NotExplainable(
                 f"{ref.model_name} v{ref.version}: its flavour {self.info.flavour} gives no model to explain"
             )
-        if self._background is None:
-            self._background = fetch_background(ref.registry_uri, ref.model_name, ref.version)
+        if self._explaining is None:
+            background = fetch_background(ref.registry_uri, ref.model_name, ref.version)
+            self._explaining = (background, runs_in_python(self._native, [str(c) for c in x.columns]))
+        background, in_python = self._explaining
         try:
-            if worker is not None and runs_in_python(self._native, [str(c) for c in x.columns]):
-                key = f"{ref.model_name}/{ref.version}/{ref.run_id}"
-                return worker.explain(key, self._native, x, self._background)
-            return explain(self._native, x, self._background)
+            if worker is not None and in_python:
+                return worker.explain(f"{ref.model_name}/{ref.version}/{ref.run_id}", self._native, x, background)
+            return explain(self._native, x, background)
         except NeedsBackground as exc:
             raise NotExplainable(
                 f"{ref.model_name} v{ref.version} has no background sample logged (trained before explanations; "
@@ -139,7 +142,7 @@ class InProcessRuntime(ModelRuntime):
             ) from exc
 
     def unload(self) -> None:
-        self._model = self._native = self._background = None
+        self._model = self._native = self._explaining = None
         super().unload()
 
 
