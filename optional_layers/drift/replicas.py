@@ -10,12 +10,14 @@ import httpx
 from serving_client import ServingError, replica_urls
 
 
-def read_replicas(url: str, replica_list: str, replicas_dns: str, reload_token: str) -> dict[str, dict[str, Any]]:
+def read_replicas(
+    serving_url: str, replica_list: str, replicas_dns: str, reload_token: str
+) -> dict[str, dict[str, Any]]:
     """Per replica URL (SERVING_URL, SERVING_REPLICA_URLS or SERVING_REPLICAS_DNS), its /drift
     (`reload_token`: the operator's credential it needs); RuntimeError when none answers."""
     states, errors = {}, []
     try:
-        urls = replica_urls(url, replica_list, replicas_dns)
+        urls = replica_urls(serving_url, replica_list, replicas_dns)
     except ServingError as exc:
         raise RuntimeError(str(exc)) from exc
     for url in urls:
