@@ -1,5 +1,7 @@
 """What the monitoring layer adds to the Dagster code location: the metric-driven rollback sensor."""
 
+from datetime import UTC, datetime
+
 import httpx
 from dagster import (
     ConfigurableResource,
@@ -23,7 +25,7 @@ from mlops_base.aliases import CHALLENGER
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 from optional_layers.monitoring.settings import MonitoringSettings
-from optional_layers.monitoring.slo import read_slo
+from optional_layers.monitoring.slo import read_slo, window_seconds
 
 
 class SloSettings(ConfigurableResource):
@@ -63,6 +65,12 @@ def slo_rollback_sensor(context: SensorEvaluationContext, slo: SloSettings, regi
     moves = [m for m in alias_moves(context.instance, alias=CHALLENGER) if m.after_version == current]
     if current is None or not moves:
         return SkipReason(f"{CHALLENGER} breaches ({'; '.join(breaches)}) but has no recorded move to undo")
+    served_s = (datetime.now(UTC) - datetime.fromisoformat(moves[0].moved_at)).total_seconds()
+    if served_s < window_seconds(slo.window):  # Prometheus's min over the window is over what it has
+        return SkipReason(
+            f"{CHALLENGER} v{current} breaches ({'; '.join(breaches)}) over its {served_s:.0f} s served, "
+            f"less than ROLLBACK_WINDOW={slo.window}: judged once it has been served a whole window"
+        )
     reason = f"challenger v{current} breached its SLO for {slo.window}: {'; '.join(breaches)}"
     return RunRequest(
         run_key=f"slo-rollback-{CHALLENGER}-v{current}",

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import httpx
 
 
+def window_seconds(window: str) -> int:
+    """`5m` -> 300 (ROLLBACK_WINDOW's form: a number and s, m or h)."""
+    return int(window[:-1]) * {"s": 1, "m": 60, "h": 3600}[window[-1]]
+
+
 def error_ratio_query(alias: str, window: str) -> str:
     errors = f'sum(rate(mlops_predict_requests_total{{variant="{alias}",status=~"5.."}}[1m]))'
     total = f'sum(rate(mlops_predict_requests_total{{variant="{alias}"}}[1m]))'

@@ -72,6 +72,11 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
         defs = build_definitions(settings.model_copy(update={"model_name": fresh_model.name}))
         config = {"ops": {"served_alias": {"config": {"version": fresh_model.versions[0]}}}}
         assert run_job(defs, instance, "deploy_job", config).success
+        # the version B serves now has not been served a whole window: not judged yet
+        young = evaluate(max_p99=0.0)
+        assert isinstance(young, SkipReason), young
+        assert "judged once it has been served a whole window" in young.skip_message
+        time.sleep(5)
         breach = evaluate(max_p99=0.0)
         assert isinstance(breach, RunRequest)
         config = breach.run_config["ops"]["served_alias"]["config"]
