@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -94,10 +95,10 @@ class DaemonPlatform:
                 for row in rows:
                     try:
                         client.post(path, json={"data": [row]})
-                    except httpx.TransportError:  # the server stopped at the test's end
+                    except httpx.TransportError:  # a replica restarting under the balancer, or the end
                         if self.stop.is_set():
                             return
-                        raise
+                        time.sleep(0.1)
 
     def daemon(self, env: dict[str, str]) -> None:
         replicas = (

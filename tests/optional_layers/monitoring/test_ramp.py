@@ -96,6 +96,13 @@ def _ramped(
         by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
         earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
         platform.release(challenger, "a new challenger")
+        # the release reloads one replica, the other follows its poll: until both serve it, the
+        # balancer may answer the previous B (what the failing challenger's test waits for)
+        wait_for(
+            "every replica serving the challenger",
+            lambda: all(served_version(r.url, "B") == challenger for r in platform.replicas),
+            timeout_s=30,
+        )
         # each request waits on the balancer and a replica: a second client halves the time an abort
         # needs (a number of B's requests) for the same CPU; the climb's steps last what they last
         platform.traffic("/predict", rows, clients)
