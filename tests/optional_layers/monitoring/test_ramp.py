@@ -96,8 +96,7 @@ def _ramped(
         by_ramp = RunsFilter(tags={"mlops/trigger": "ramp"})
         earlier = {r.run_id for r in instance.get_runs(by_ramp)}  # the worker's instance is shared
         platform.release(challenger, "a new challenger")
-        # the release reloads one replica, the other follows its poll: until both serve it, the
-        # balancer may answer the previous B (what the failing challenger's test waits for)
+        # the release reloads every replica; `until` reads through the balancer: both must serve it
         wait_for(
             "every replica serving the challenger",
             lambda: all(served_version(r.url, "B") == challenger for r in platform.replicas),
