@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import anyio
 import numpy as np
 import pandas as pd
-from anyio import to_thread
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +24,7 @@ from mlops_base.ramp import RAMP_TAG, RampState, current, last_decision, step_of
 from mlops_base.settings import Settings
 from serving.columns import Table, describe, to_frame
 from serving.errors import mark_answering
+from serving.explain_thread import ExplainThread
 from serving.explain_worker import ExplainWorker, WorkerStopped
 from serving.inputs import Inputs, OtherForm, PayloadError, Rows, check_shape, numeric_array
 from serving.prediction_ids import PredictionIds
@@ -74,7 +74,7 @@ class DataPlane:
         self.ids = PredictionIds()
         self.routing = Routing.of(settings)  # replaced whole when the ramp's step moves
         self.ramp_decision: dict[str, Any] | None = None  # the ramp sensor's last, from the registry
-        self._explaining: anyio.CapacityLimiter | None = None  # one explanation at a time (made in the loop)
+        self.explain_thread = ExplainThread()  # one explanation at a time, at the lowest priority
         # the process for explanations that loop in Python (started at the first): /predict keeps the GIL
         self.explain_worker = ExplainWorker(settings.explain_timeout_s)
 
@@ -139,7 +139,7 @@ class DataPlane:
             return alias, runtime.info, await self._explained(runtime, x)
 
     async def _explained(self, runtime: ModelRuntime, x: ModelInput) -> Explanation:
-        """The rows' explanation by `runtime` (leased by the caller): in a worker thread, one
+        """The rows' explanation by `runtime` (leased by the caller): in the explain thread, one
         explanation at a time, within EXPLAIN_TIMEOUT_S; /predict's event loop never waits for it."""
         if len(x) > self.settings.explain_max_rows:
             raise PayloadError(
@@ -147,11 +147,9 @@ class DataPlane:
             )
         info = runtime.info
         frame = x if isinstance(x, pd.DataFrame) else pd.DataFrame(x, columns=info.feature_names)
-        self._explaining = self._explaining or anyio.CapacityLimiter(1)
         try:
             with anyio.fail_after(self.settings.explain_timeout_s):
-                explaining = partial(to_thread.run_sync, abandon_on_cancel=True, limiter=self._explaining)
-                return await explaining(runtime.explain, frame, self.explain_worker)
+                return await self.explain_thread.run(runtime.explain, frame, self.explain_worker)
         except TimeoutError as exc:  # the worker's too: it was stopped
             raise HTTPException(
                 504, f"no explanation within EXPLAIN_TIMEOUT_S={self.settings.explain_timeout_s:g} s"

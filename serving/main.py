@@ -167,6 +167,7 @@ def create_app(
             watching.cancel()
         loading.cancel()
         await to_thread.run_sync(variants.close)
+        plane.explain_thread.close()
         plane.explain_worker.close()
 
     app = ModelServerApp(
