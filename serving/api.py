@@ -6,7 +6,8 @@ server may reshape its private modules without breaking them:
 - `ServedView`: a typed, read-only view of what the server serves (versions, loaded aliases,
   requests in flight, which paths score), handed to `mlops_serving_startup`;
 - `Protocol`, `HotRoute`: the declaration of a layer's routes (`mlops_serving_protocols`);
-- `HOT`, `ANSWERED`: scope keys the hot path sets (see `serving.scope_keys`), for middleware;
+- `HOT`, `ANSWERED`, `NOT_PREDICTION`: scope keys the hot path sets (see `serving.scope_keys`), for
+  middleware;
 - `DirectHook`: the base class of a layer's middleware that is called (`enter`, `leave`) around
   scoring requests on the direct path instead of wrapping them;
 - `credential(scope)`: the dependency that admits a request carrying that scope's credential and
@@ -24,7 +25,7 @@ from mlops_base.aliases import Alias
 from serving.dependencies import credential, credential_responses
 from serving.direct_hook import DirectHook
 from serving.protocol import HotRoute, Protocol
-from serving.scope_keys import ANSWERED, HOT
+from serving.scope_keys import ANSWERED, HOT, NOT_PREDICTION
 
 
 class ServedView(TypingProtocol):
@@ -43,7 +44,7 @@ class ServedView(TypingProtocol):
         ...
 
     def scores(self, path: str) -> bool:
-        """Whether a request to `path` is a prediction (any protocol's hot route)."""
+        """Whether a request to `path` is a prediction (any protocol's hot prediction route)."""
         ...
 
     def ramp(self) -> Mapping[str, Any] | None:
@@ -52,4 +53,14 @@ class ServedView(TypingProtocol):
         ...
 
 
-__all__ = ["ANSWERED", "HOT", "DirectHook", "HotRoute", "Protocol", "ServedView", "credential", "credential_responses"]
+__all__ = [
+    "ANSWERED",
+    "HOT",
+    "NOT_PREDICTION",
+    "DirectHook",
+    "HotRoute",
+    "Protocol",
+    "ServedView",
+    "credential",
+    "credential_responses",
+]

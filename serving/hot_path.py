@@ -41,7 +41,7 @@ from serving.inputs import PayloadError
 from serving.protocol import HotRoutes
 from serving.reply import Reply
 from serving.runtimes.base import ModelLoadError
-from serving.scope_keys import ANSWERED, DEFERRED, HOT, REQUEST_ID, TRACED
+from serving.scope_keys import ANSWERED, DEFERRED, HOT, NOT_PREDICTION, REQUEST_ID, TRACED
 
 # the headers the handlers read
 READ = {b"content-type", b"x-client-id", b"content-encoding", b"inference-header-content-length"}
@@ -84,6 +84,8 @@ class HotPath:
         route, params = found
         if route.checks and not route.accepts(params):
             return None
+        if route.kind != "prediction":
+            scope[NOT_PREDICTION] = route.kind
         plane, handler = self.state.plane, route.handler
         return lambda body, headers: handler(plane, params, body, headers)
 

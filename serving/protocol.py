@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -26,6 +26,9 @@ ErrorShape = Callable[[int, str], tuple[int, dict[str, Any]]]
 """(status, message) -> the status and JSON body the protocol answers a failure with."""
 DocPatch = Callable[[dict, "Mapping[str, RuntimeInfo]", "Settings"], None]
 """Patches the OpenAPI document (paths and components) for the models loaded now."""
+RouteKind = Literal["prediction", "explanation"]
+"""What a hot route answers: only predictions count as such in the layers' request metrics (which
+the SLO rollback and the ramp read)."""
 _PARAMETER = re.compile(r"\{(\w+)\}")
 _NO_PARAMETERS: Mapping[str, str] = MappingProxyType({})
 
@@ -45,6 +48,7 @@ class HotRoute:
     pattern: str
     handler: HotHandler
     allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    kind: RouteKind = "prediction"
 
     def __post_init__(self) -> None:
         segments = self.pattern.split("/")
@@ -129,7 +133,8 @@ class HotRoutes:
 
     def scores(self, path: str) -> bool:
         """Whether `path` is a prediction route of some protocol."""
-        return self.match(path) is not None
+        found = self.match(path)
+        return found is not None and found[0].kind == "prediction"
 
 
 def error_shape(protocols: Iterable[Protocol], path: str) -> ErrorShape:

@@ -9,7 +9,10 @@ layers') that would otherwise wrap every message of a hot route to learn them.
   (`serving.http_protocol`): the hot route appends what must run after it is written (a shadow
   scoring) instead of running it before returning;
 - ANSWERED: after the hot path answered, `(status, variant, version)` as strings ("none" for a
-  variant or version when no model answered).
+  variant or version when no model answered);
+- NOT_PREDICTION: set (to the route's kind) on a hot request whose route answers something else
+  than predictions (explanations): the layers' prediction metrics leave it out. Unset on the
+  prediction routes, so they pay nothing for it.
 """
 
 from __future__ import annotations
@@ -19,3 +22,4 @@ REQUEST_ID = "mlops.request_id"
 TRACED = "mlops.traced"
 ANSWERED = "mlops.answered"
 DEFERRED = "mlops.deferred"
+NOT_PREDICTION = "mlops.not_prediction"

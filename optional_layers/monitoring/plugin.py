@@ -28,7 +28,7 @@ from mlops_base.settings import Settings
 from optional_layers.monitoring import gitops, pipeline_metrics
 from optional_layers.monitoring.predict_stats import PredictStats
 from optional_layers.monitoring.settings import MonitoringSettings
-from serving.api import ANSWERED, HOT, DirectHook, Protocol, ServedView
+from serving.api import ANSWERED, HOT, NOT_PREDICTION, DirectHook, Protocol, ServedView
 
 _log = logging.getLogger("mlops.monitoring")
 UNANSWERED = ("500", "none", "none")
@@ -152,10 +152,11 @@ class PredictMetrics(DirectHook):
         return time.perf_counter()
 
     def leave(self, scope: Scope, started: float) -> None:
-        self.stats.record(*scope.get(ANSWERED, UNANSWERED), time.perf_counter() - started)
+        if NOT_PREDICTION not in scope:  # an explanation is no prediction: the SLO and the ramp read these
+            self.stats.record(*scope.get(ANSWERED, UNANSWERED), time.perf_counter() - started)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (HOT not in scope and not self.scores(scope["path"])):
+        if scope["type"] != "http" or NOT_PREDICTION in scope or (HOT not in scope and not self.scores(scope["path"])):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -9,6 +9,7 @@ import numpy as np
 
 from layer_api.manager import LayerManager
 from mlops_base.ramp import DECISION_TAG, RAMP_TAG, RampState
+from serving.hot_path import ModelServerApp
 from serving.main import create_app
 from tests.fakes import FakeRegistry, SumModel, fake_server
 from tests.support import ROW, TOKEN, serving_client, serving_settings
@@ -62,6 +63,21 @@ def test_a_failing_challenger_is_counted_as_its_own_errors(tmp_path):
     assert 0 < failed < 40 and all(a.status_code in (200, 500) for a in answers)
     assert f'mlops_predict_requests_total{{status="500",variant="B",version="2"}} {float(failed)}' in text
     assert 'variant="none"' not in text
+
+
+def test_explanations_are_not_counted_as_predictions_on_either_path(tmp_path, monkeypatch):
+    """The SLO rollback and the ramp read these counts: an explanation (answered on the hot path
+    too) is no prediction, whatever it answers."""
+    for direct in (True, False):
+        monkeypatch.setattr(ModelServerApp, "direct", direct)
+        with fake_server(layers={"monitoring"}, mlops_state_dir=tmp_path / str(direct)) as (client, _):
+            for _ in range(3):
+                client.post("/predict", json={"data": [ROW]})
+            explained = [client.post(path, json={"data": [ROW]}) for path in ("/explain", "/variant/B/explain")]
+            text = client.get("/metrics").text
+        assert all(answer.status_code in (200, 422) for answer in explained), explained
+        counted = [line for line in text.splitlines() if line.startswith("mlops_predict_requests_total{")]
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in counted) == 3, counted
 
 
 def test_metrics_route_is_absent_when_the_layer_is_off(mlflow_server, shared_model):
