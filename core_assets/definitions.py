@@ -13,6 +13,7 @@ from core_assets.assets import (
     served_alias,
     trained_model,
 )
+from core_assets.batch import build_batch
 from core_assets.checks import quality_gate, replay_gate
 from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
@@ -41,14 +42,15 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
     logs.route_to(handlers)  # the runs' own log, through the instance's python_logs handler
     jobs = build_jobs(settings)
+    batch = build_batch(settings)
     core = Definitions(
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         )
-        + [model_card, RAMP_SPEC],
+        + [model_card, RAMP_SPEC, *batch["assets"]],
         asset_checks=[quality_gate, replay_gate],
-        jobs=list(jobs),
-        sensors=build_sensors(jobs),
+        jobs=[*jobs, *batch["jobs"]],
+        sensors=[*build_sensors(jobs), *batch["sensors"]],
         resources={**build_resources(settings, layers), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine
         executor=in_process_executor,

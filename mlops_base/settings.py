@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mlops_base.batch_settings import BatchSettings
 from mlops_base.env_settings import SECRETS_DIR_VARIABLE, Component, describe_error, secret_fields, secrets_dir
 from mlops_base.serving_settings import Backend, ServingSettings
 from mlops_base.settings_concerns import (
@@ -57,6 +58,7 @@ __all__ = [
 class Settings(
     LauncherSettings,
     StorageSettings,
+    BatchSettings,
     ServingSettings,
     TracingSettings,
     ReleaseSettings,

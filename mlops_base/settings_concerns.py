@@ -15,6 +15,7 @@ from pydantic import Field, Json, field_validator, model_validator
 
 from mlops_base.aliases import Alias
 from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
+from mlops_base.batch_settings import BatchSettings
 from mlops_base.serving_settings import ServingSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -263,6 +264,7 @@ CONCERNS: tuple[type[EnvSettings], ...] = (
     ReleaseSettings,
     TracingSettings,
     ServingSettings,
+    BatchSettings,
     StorageSettings,
     LauncherSettings,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -52,9 +53,22 @@ def check_artifact_location(uri: str, roots: list[str]) -> None:
 
 def resolve(client: RegistryClient, model_name: str, roots: list[str], alias: str) -> tuple[ModelRef, str]:
     """The model version an alias names, and where its artifacts are."""
-    label = f"{model_name}@{alias}"
+    return _reference(
+        client, model_name, roots, f"{model_name}@{alias}", partial(client.version_by_alias, model_name, alias)
+    )
+
+
+def resolve_version(client: RegistryClient, model_name: str, roots: list[str], version: str) -> tuple[ModelRef, str]:
+    """A model version by its number (a batch pins the one its alias named when it began), and where
+    its artifacts are: checked as an alias's version is."""
+    return _reference(
+        client, model_name, roots, f"{model_name} v{version}", partial(client.model_version, model_name, version)
+    )
+
+
+def _reference(client: RegistryClient, model_name: str, roots: list[str], label: str, lookup) -> tuple[ModelRef, str]:
     try:
-        model_version = client.version_by_alias(model_name, alias)
+        model_version = lookup()
         artifact_uri = client.download_uri(model_name, model_version.version)
     except RegistryError as exc:
         raise ModelLoadError(f"{label} not found in the registry: {exc}", status=404) from exc
@@ -110,6 +124,9 @@ class RegistrySource:
 
     def resolve(self, alias: str) -> tuple[ModelRef, str]:
         return resolve(self.client, self.model_name, self.roots, alias)
+
+    def resolve_version(self, version: str) -> tuple[ModelRef, str]:
+        return resolve_version(self.client, self.model_name, self.roots, version)
 
     def watched(self) -> RegisteredModel:
         return watched(self.client, self.model_name)

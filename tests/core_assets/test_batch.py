@@ -1,0 +1,118 @@
+"""`batch_predictions` in real runs: a real MLflow registry with the churn example registered twice,
+the partitions' input files on disk, runs executed by Dagster into a real instance.
+
+The sensor asks for the partitions whose file is there (again when a file changes) and reports the
+version BATCH_ALIAS names; a run scores its partition with that version, pinned, its metadata
+saying what it did and the version's data in the materialization (what the UI's staleness reads);
+a new version on the alias is reported, and with BATCH_RESCORE_ON_RELEASE declarative automation
+re-scores the partitions scored before (and only those); a run without an input file fails saying
+so."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import mlflow
+import pyarrow.parquet as pq
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    RunRequest,
+    SensorResult,
+    build_sensor_context,
+    evaluate_automation_conditions,
+)
+
+from core_assets.definitions import build_definitions
+from core_assets.lib.data import build_features, load_dataset
+from core_assets.lib.training import TrainingSpec, train_and_log
+from core_assets.release.registry import register_version
+from layer_api.manager import LayerManager
+from mlops_base.mlflow_client import bounded_client
+from mlops_base.settings import load_settings
+from tests.core_assets.runs import resources
+
+pytestmark = pytest.mark.real
+ENV = "churn-pipeline"
+BATCH = AssetKey("batch_predictions")
+
+
+@pytest.fixture
+def churn(mlflow_server, tmp_path):
+    """Settings of the churn env pointed at the test registry, a model of this test's own with two
+    versions (A on the first), and its customers split into two partitions' files (p2's missing)."""
+    name = f"churn-batch-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(
+        ENV,
+        mlflow_tracking_uri=mlflow_server,
+        model_name=name,
+        mlops_state_dir=tmp_path / "state",
+        batch_input=str(tmp_path / "in" / "customers-{partition}.parquet"),
+        batch_partitions="p1,p2",
+        batch_rescore_on_release=True,
+    )
+    frame = load_dataset(settings.dataset, settings.target_column, settings.env_dir)
+    features = build_features(frame, settings.target_column, settings.test_size, settings.split_seed, settings.task)
+    mlflow.set_tracking_uri(mlflow_server)
+    client = bounded_client(mlflow_server)
+    versions = []
+    for _ in range(2):
+        trained = train_and_log(features, TrainingSpec.of(settings), "tests", tags={})
+        versions.append(str(register_version(client, name, trained.model_uri, trained.run_id).version))
+    client.set_registered_model_alias(name, "A", versions[0])
+    (tmp_path / "in").mkdir()
+    frame.drop(columns=[settings.target_column]).head(500).to_parquet(tmp_path / "in" / "customers-p1.parquet")
+    return settings, versions, client
+
+
+def _sensor(defs, instance, settings, cursor=None) -> SensorResult:
+    sensor = defs.resolve_sensor_def("batch_input_sensor")
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources(settings)) as context:
+        return sensor(context)
+
+
+def test_a_partition_s_file_is_scored_by_the_alias_s_version_and_a_new_version_rescores_it(churn, tmp_path):
+    settings, (v1, v2), client = churn
+    defs = build_definitions(settings, LayerManager(settings, set()))
+    with DagsterInstance.ephemeral() as instance:
+        ticked = _sensor(defs, instance, settings)
+        assert [(r.partition_key, type(r)) for r in ticked.run_requests] == [("p1", RunRequest)]  # p2 has no file
+        [reported] = ticked.asset_events
+        assert reported.asset_key == AssetKey("batch_model_version")
+        assert reported.tags["dagster/data_version"] == f"v{v1}"
+        instance.report_runless_asset_event(reported)
+        again = _sensor(defs, instance, settings, ticked.cursor)
+        assert not again.asset_events and again.run_requests[0].run_key == ticked.run_requests[0].run_key
+
+        job = defs.resolve_job_def("batch_job")
+        scored = job.execute_in_process(instance=instance, partition_key="p1", raise_on_error=False)
+        assert scored.success, scored.all_events
+        [materialized] = scored.asset_materializations_for_node("batch_predictions")
+        meta = {k: v.value for k, v in materialized.metadata.items()}
+        assert (meta["version"], meta["rows"], meta["scored"], meta["rejected"]) == (v1, 500, 500, 0)
+        output = settings.state_dir / "batch" / "predictions-p1.parquet"
+        assert meta["output"] == str(output) and pq.read_table(output).num_rows == 500
+        assert set(meta["predictions"]) == {"no", "yes"} and sum(meta["predictions"].values()) == 500
+        assert materialized.tags["dagster/input_data_version/batch_model_version"] == f"v{v1}"
+
+        # the champion changes: reported by the sensor, p1 (scored) is requested again, p2 (never) is not
+        cursor = evaluate_automation_conditions(defs=defs, instance=instance).cursor
+        client.set_registered_model_alias(settings.model_name, "A", v2)
+        moved = _sensor(defs, instance, settings, ticked.cursor)
+        assert moved.asset_events[0].tags["dagster/data_version"] == f"v{v2}"
+        instance.report_runless_asset_event(moved.asset_events[0])
+        result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        assert result.get_requested_partitions(BATCH) == {"p1"}
+
+        rescored = job.execute_in_process(instance=instance, partition_key="p1", raise_on_error=False)
+        [again] = rescored.asset_materializations_for_node("batch_predictions")
+        assert again.metadata["version"].value == v2 and again.metadata["model"].value.endswith(f"/versions/{v2}")
+
+        # a changed input file is a new run key; a partition without its file fails, saying so
+        os.utime(tmp_path / "in" / "customers-p1.parquet", ns=(1, 1))
+        assert _sensor(defs, instance, settings).run_requests[0].run_key != ticked.run_requests[0].run_key
+        missing = job.execute_in_process(instance=instance, partition_key="p2", raise_on_error=False)
+        [failure] = [e for e in missing.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert "partition p2: nothing scored" in failure.event_specific_data.error.message
