@@ -118,7 +118,7 @@ def _score(context: AssetExecutionContext, registry: MlflowRegistry, settings: S
     try:
         summary = score_partition(settings, version, paths)
     except BatchFailed as exc:
-        raise Failure(f"partition {key}: nothing scored: {exc}") from None
+        raise Failure(f"partition {key}: {exc}") from None
     context.log.info(
         "partition %s: %d rows scored, %d refused, in %.1f s",
         key,

@@ -16,6 +16,8 @@ from mlops_platform import runtime
 DAGSTER_LINE = re.compile(
     r"^\S+ \S+ \S+ - dagster - (?P<level>[A-Z]+) - (?P<job>\S+) - [0-9a-f-]{36} - (?:\d+ - )?(?P<rest>.*)$"
 )
+# the message of a step's `Failure` (the asset's own words), as the Dagster CLI prints its traceback
+FAILURE_LINE = re.compile(r"^dagster\._core\.definitions\.events\.Failure: (?P<why>.+)$")
 SHOWN_EVENTS = ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION", "RUN_SUCCESS", "RUN_FAILURE", "STEP_SKIPPED")
 
 
@@ -48,6 +50,18 @@ def run_condensed(command: list[str], log_path: Path, write: Callable[[str], obj
         code = process.wait()
     if code != 0 and last and not any_shown:  # a failure before any run (e.g. a bad selection)
         write(f"error: {last}")
+    elif code != 0 and (reason := failure_reason(log_path)):  # the step's own words, not only "failed"
+        write(f"why: {reason}")
     write(f"{'done' if code == 0 else 'failed'}; the full output: {runtime.shown(log_path)}")
     sys.stdout.flush()
     return code
+
+
+def failure_reason(log_path: Path) -> str | None:
+    """The last step failure's message in the run's log, if a step said why."""
+    found = None
+    with log_path.open() as log:
+        for line in log:
+            match = FAILURE_LINE.match(line.rstrip("\n"))
+            found = match["why"] if match else found
+    return found

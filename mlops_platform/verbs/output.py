@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 
 def error(message: str, code: int = 2) -> int:
@@ -15,3 +17,8 @@ def printed(text: str, problems: list[str]) -> int:
     """A report for people, its problems on stderr: exit 1 when it found any."""
     print(text)
     return error("; ".join(problems), 1) if problems else 0
+
+
+def user_path(name: str) -> Path:
+    """A file the user named, relative to where they ran `./mlops` (the script runs from the repo)."""
+    return Path(os.environ.get("MLOPS_CALLER_DIR", ".")) / name

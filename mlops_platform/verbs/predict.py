@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_base.aliases import Alias
@@ -28,14 +27,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     from mlops_base.credentials import first_token
     from mlops_platform import predict, runtime
-    from mlops_platform.verbs.output import error
+    from mlops_platform.verbs.output import error, user_path
 
     url = (args.url or runtime.local_serving_url(settings)).rstrip("/")
     try:
         if args.file == "-":
             text, kind = sys.stdin.read(), args.format
         else:
-            path = Path(args.file)
+            path = user_path(args.file)
             text, kind = path.read_text(), args.format or {".csv": "csv", ".json": "json"}.get(path.suffix.lower())
         request = predict.body(text, kind)
     except (OSError, predict.BadInput) as exc:

@@ -20,7 +20,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from core_assets.batch import batch_partitions
     from core_assets.lib.batch import BatchPaths
@@ -28,10 +27,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from mlops_base.settings import REPO_ROOT
     from mlops_platform import run_output, runtime
     from mlops_platform.stack import BIN, dagster_env, say
-    from mlops_platform.verbs.output import error
+    from mlops_platform.verbs.output import error, user_path
 
     def here(uri: str) -> str:  # a path the user typed is relative to where they are
-        return uri if "://" in uri else str(Path(uri).resolve())
+        return uri if "://" in uri else str(user_path(uri).resolve())
 
     source = here(args.input)
     if is_local(source) and stamp(source) is None:
@@ -48,8 +47,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         "--select", "batch_predictions", "--partition", key,
     ]  # fmt: skip
     env = {**os.environ, **dagster_env(settings), **overrides}
-    if running := runtime.running(settings):
-        env["MLFLOW_TRACKING_URI"] = running.urls["mlflow"]
+    running = runtime.running(settings)  # its registry when the platform runs, else the env's
+    env["MLFLOW_TRACKING_URI"] = running.urls["mlflow"] if running else settings.mlflow_tracking_uri
     log = settings.state_dir / "logs" / "score.log"
     say(f"scoring {args.input} as partition {key} of batch_predictions")
     code = run_output.run_condensed(command, log, say, cwd=REPO_ROOT, env=env)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     job = BatchJob(args.version, args.input, args.output, args.rejects, args.id_column, args.chunk_rows, args.workers)
     try:
         summary = score(job, load_settings())
-    except (BatchInputError, ModelLoadError, SettingsError) as exc:
+    except (BatchInputError, ModelLoadError, SettingsError, OSError) as exc:  # OSError: e.g. S3 refused
         print(f"nothing scored: {exc}", file=sys.stderr)
         return 2
     document = json.dumps({**dataclasses.asdict(summary), "rows_per_s": summary.rows_per_s})

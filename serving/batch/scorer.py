@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from mlops_base.file_uris import stamp
 from mlops_base.settings import Settings
 from serving.batch import files
 from serving.batch.checks import BatchInputError, check_columns, check_rows
@@ -75,6 +76,8 @@ def score(job: BatchJob, settings: Settings) -> Summary:
     runtime.load(ref, artifact_uri)  # here too: the columns and classes, and a failure before any worker
     info = runtime.info
     kept = [job.id_column] if job.id_column else []
+    if stamp(job.input_uri) is None:
+        raise BatchInputError(f"no input file {job.input_uri}")
     names = files.column_names(job.input_uri)
     check_columns(names, info.columns, kept)
     if job.id_column and job.id_column not in names:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import uuid
 
-import mlflow
 import pyarrow.parquet as pq
 import pytest
 from dagster import (
@@ -26,16 +25,13 @@ from dagster import (
 )
 
 from core_assets.definitions import build_definitions
-from core_assets.lib.data import build_features, load_dataset
-from core_assets.lib.training import TrainingSpec, train_and_log
-from core_assets.release.registry import register_version
 from layer_api.manager import LayerManager
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings
+from tests.churn import ENV, register_churn
 from tests.core_assets.runs import resources
 
 pytestmark = pytest.mark.real
-ENV = "churn-pipeline"
 BATCH = AssetKey("batch_predictions")
 
 
@@ -53,18 +49,10 @@ def churn(mlflow_server, tmp_path):
         batch_partitions="p1,p2",
         batch_rescore_on_release=True,
     )
-    frame = load_dataset(settings.dataset, settings.target_column, settings.env_dir)
-    features = build_features(frame, settings.target_column, settings.test_size, settings.split_seed, settings.task)
-    mlflow.set_tracking_uri(mlflow_server)
-    client = bounded_client(mlflow_server)
-    versions = []
-    for _ in range(2):
-        trained = train_and_log(features, TrainingSpec.of(settings), "tests", tags={})
-        versions.append(str(register_version(client, name, trained.model_uri, trained.run_id).version))
-    client.set_registered_model_alias(name, "A", versions[0])
+    versions, customers = register_churn(mlflow_server, name, versions=2, settings=settings)
     (tmp_path / "in").mkdir()
-    frame.drop(columns=[settings.target_column]).head(500).to_parquet(tmp_path / "in" / "customers-p1.parquet")
-    return settings, versions, client
+    customers.head(500).to_parquet(tmp_path / "in" / "customers-p1.parquet")
+    return settings, versions, bounded_client(mlflow_server)
 
 
 def _sensor(defs, instance, settings, cursor=None) -> SensorResult:
@@ -115,4 +103,4 @@ def test_a_partition_s_file_is_scored_by_the_alias_s_version_and_a_new_version_r
         assert _sensor(defs, instance, settings).run_requests[0].run_key != ticked.run_requests[0].run_key
         missing = job.execute_in_process(instance=instance, partition_key="p2", raise_on_error=False)
         [failure] = [e for e in missing.all_events if e.event_type_value == "STEP_FAILURE"]
-        assert "partition p2: nothing scored" in failure.event_specific_data.error.message
+        assert "partition p2: nothing scored: no input file " in failure.event_specific_data.error.message

@@ -17,37 +17,24 @@ import uuid
 from pathlib import Path
 
 import httpx
-import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core_assets.lib.data import build_features, load_dataset
-from core_assets.lib.training import TrainingSpec, train_and_log
-from core_assets.release.registry import register_version
-from mlops_base.mlflow_client import bounded_client
-from mlops_base.settings import load_settings
 from mlops_platform import processes
+from tests.churn import ENV, register_churn
 from tests.support import start_server
 
 pytestmark = pytest.mark.real
-ENV = "churn-pipeline"
 
 
 @pytest.fixture(scope="module")
 def churn(mlflow_server) -> tuple[str, str, pd.DataFrame]:
     """The churn example registered as a model of this module's own: its name, version, customers."""
-    settings = load_settings(ENV, mlflow_tracking_uri=mlflow_server)
-    frame = load_dataset(settings.dataset, settings.target_column, settings.env_dir)
-    features = build_features(frame, settings.target_column, settings.test_size, settings.split_seed, settings.task)
-    mlflow.set_tracking_uri(mlflow_server)
-    trained = train_and_log(features, TrainingSpec.of(settings), "tests", tags={})
     name = f"churn-batch-{uuid.uuid4().hex[:8]}"
-    client = bounded_client(mlflow_server)
-    version = str(register_version(client, name, trained.model_uri, trained.run_id).version)
-    client.set_registered_model_alias(name, "A", version)
-    return name, version, frame.drop(columns=[settings.target_column])
+    [version], customers = register_churn(mlflow_server, name)
+    return name, version, customers
 
 
 def _score(mlflow_server, tmp_path, name, version, source: Path, out: str = "out", workers: int = 2):
