@@ -42,7 +42,14 @@ from mlops_base.settings import Settings
 MODEL_VERSION = AssetKey("batch_model_version")
 DATA_VERSION_TAG = "dagster/data_version"
 BATCH_TAG = "mlops/batch"  # on every batch run: the run queue limits how many run at once
+K8S_CONFIG_TAG = "dagster-k8s/config"
 RECENT_DAYS = 7  # daily partitions whose input the sensor looks for
+
+
+def run_resources(settings: Settings) -> dict[str, Any]:
+    """What a batch run's pod requests on Kubernetes (K8sRunLauncher reads the tag; ignored here)."""
+    requests = {"cpu": settings.batch_run_cpu, "memory": settings.batch_run_memory}
+    return {"container_config": {"resources": {"requests": requests, "limits": {"memory": settings.batch_run_memory}}}}
 
 
 def batch_partitions(settings: Settings) -> PartitionsDefinition:
@@ -81,7 +88,7 @@ def build_batch(settings: Settings) -> dict[str, Any]:
     job = define_asset_job(
         "batch_job",
         selection=[batch_predictions],
-        tags={BATCH_TAG: "true"},
+        tags={BATCH_TAG: "true", K8S_CONFIG_TAG: run_resources(settings)},
         description="Score one partition of BATCH_INPUT with the version BATCH_ALIAS names.",
     )
 

@@ -44,6 +44,14 @@ class BatchSettings(EnvSettings):
     batch_max_concurrent: int = Field(
         2, ge=1, le=100, description="batch runs at once in a backfill (prod: the run queue's limit)"
     )
+    batch_run_cpu: str = Field(
+        "2",
+        pattern=r"^\d+(\.\d+)?m?$",
+        description="CPU a batch run's pod requests on Kubernetes (its workers: one per core)",
+    )
+    batch_run_memory: str = Field(
+        "2Gi", pattern=r"^\d+(Mi|Gi)$", description="memory a batch run's pod requests and is limited to on Kubernetes"
+    )
     batch_rescore_on_release: bool = Field(
         False, description="a new version on BATCH_ALIAS re-scores the partitions scored before"
     )

@@ -14,8 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, Json, field_validator, model_validator
 
 from mlops_base.aliases import Alias
-from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
 from mlops_base.batch_settings import BatchSettings
+from mlops_base.env_settings import EnvSettings, Process, ReadBy, Secret
 from mlops_base.serving_settings import ServingSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
