@@ -11,10 +11,26 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import drift, explain, feast, hotswap, named, plot, protocols, ramp, releases, replicas, report, serving
+from bench import (
+    batch,
+    drift,
+    explain,
+    feast,
+    hotswap,
+    named,
+    plot,
+    protocols,
+    ramp,
+    releases,
+    replicas,
+    report,
+    serving,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift", "ramp", "explain")
+SUITES = (
+    "serving", "protocols", "named", "hotswap", "releases", "replicas", "feast", "drift", "ramp", "explain", "batch",
+)  # fmt: skip
 
 
 def machine() -> dict:
@@ -109,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     if "explain" in suites:
         print("explain: three models explained on the shipped server...", flush=True)
         results["explain"] = explain.run(workdir / "explain", max(args.seconds, 8))
+    if "batch" in suites:
+        results["batch"] = batch.run(workdir / "batch", venvs)
     args.out.mkdir(parents=True, exist_ok=True)
     latest = args.out / "latest.json"
     if latest.is_file() and suites != set(SUITES):

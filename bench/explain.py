@@ -11,7 +11,7 @@ as shipped (pinned to the server core like every target):
 For each: one-row `POST /variant/A/explain`, one request after another (p50, p99); `/predict` at a
 fixed rate (wrk, paced, half the rate measured first) with and without a client asking one-row
 explanations beside it, paced at a tenth of that rate (one for every ten predictions; as fast as
-they come back when slower), in 3 interleaved rounds of each: the medians' p99 ratio is what
+they come back when slower), in 5 interleaved rounds of each: the medians' p99 ratio is what
 explaining costs the answers.
 """
 
@@ -42,7 +42,7 @@ MODELS = {  # name -> (estimator, parameters)
     "k-nearest neighbours": ("sklearn.neighbors.KNeighborsClassifier", {"n_neighbors": 5}),
 }
 EXPLAIN_SHARE = 0.1  # explanations beside /predict: one for every ten predictions, paced
-ROUNDS = 3  # of /predict alone and with explanations beside, interleaved: the medians of their p99
+ROUNDS = 5  # of /predict alone and with explanations beside, interleaved: the medians of their p99
 EXPLAINED = {"LightGBM": 500, "XGBoost": 500, "random forest": 100, "k-nearest neighbours": 20}
 
 
@@ -142,7 +142,7 @@ def render(results: dict) -> list[str]:
     lines = [
         "Each model on breast cancer (30 columns), served as shipped; one-row explanations one after another; "
         "/predict paced at half its maximum, with and without one-row explanations asked beside it at a tenth "
-        "of its rate (3 interleaved rounds of each, the medians of their p99). The issue's targets are "
+        "of its rate (5 interleaved rounds of each, the medians of their p99). The issue's targets are "
         "LightGBM's (100 trees, depth 6):",
         "",
         "| target | measured | met |",

@@ -24,6 +24,7 @@ PEER_PACKAGES = {
     "bentoml": [f"bentoml=={BENTOML}", "scikit-learn==1.9.1", "joblib"],
     "litserve": [f"litserve=={LITSERVE}", "scikit-learn==1.9.1", "joblib"],
     "mlflow": ["mlflow==3.17.2", "scikit-learn==1.9.1", "skops"],
+    "spark": ["pyspark==4.0.1", "mlflow==3.17.2", "scikit-learn==1.9.1", "skops", "pyarrow"],
     "mlserver": ["mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop==0.21.0", "scikit-learn==1.9.1"],
 }
 

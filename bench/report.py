@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import drift, explain, protocols, ramp, report_serving
+from bench import batch, drift, explain, protocols, ramp, report_serving
 
 
 def _hotswap(h: dict) -> list[str]:
@@ -168,4 +168,7 @@ def render(results: dict) -> str:
     if "explain" in results:
         when = [f"Run {results['explain']['when']}.", ""] if "when" in results["explain"] else []
         out += ["### Explanations", "", *when] + explain.render(results["explain"])
+    if "batch" in results:
+        when = [f"Run {results['batch']['when']}.", ""] if "when" in results["batch"] else []
+        out += ["### Batch scoring", "", *when] + batch.render(results["batch"])
     return "\n".join(out)
