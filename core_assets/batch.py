@@ -12,8 +12,10 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    AssetSelection,
     AssetSpec,
     AutomationCondition,
+    AutomationConditionSensorDefinition,
     DailyPartitionsDefinition,
     DataVersion,
     DefaultSensorStatus,
@@ -106,7 +108,18 @@ def build_batch(settings: Settings) -> dict[str, Any]:
         description="The version BATCH_ALIAS names, reported by batch_input_sensor when it changes (a runless "
         "materialization, the version its data version): a new one makes batch_predictions' partitions stale.",
     )
-    return {"assets": [model_version, batch_predictions], "jobs": [job], "sensors": [batch_input_sensor]}
+    sensors = [batch_input_sensor]
+    if rescore is not None:  # the core's automation sensor targets the core group only
+        sensors.append(
+            AutomationConditionSensorDefinition(
+                "batch_automation",
+                target=AssetSelection.groups("batch"),
+                default_status=DefaultSensorStatus.RUNNING,
+                minimum_interval_seconds=30,
+                description="BATCH_RESCORE_ON_RELEASE: re-scores the scored partitions when BATCH_ALIAS moves.",
+            )
+        )
+    return {"assets": [model_version, batch_predictions], "jobs": [job], "sensors": sensors}
 
 
 def _score(context: AssetExecutionContext, registry: MlflowRegistry, settings: Settings) -> MaterializeResult:

@@ -64,6 +64,7 @@ def _sensor(defs, instance, settings, cursor=None) -> SensorResult:
 def test_a_partition_s_file_is_scored_by_the_alias_s_version_and_a_new_version_rescores_it(churn, tmp_path):
     settings, (v1, v2), client = churn
     defs = build_definitions(settings, LayerManager(settings, set()))
+    assert defs.resolve_sensor_def("batch_automation")  # a running daemon evaluates the batch group too
     with DagsterInstance.ephemeral() as instance:
         ticked = _sensor(defs, instance, settings)
         assert [(r.partition_key, type(r)) for r in ticked.run_requests] == [("p1", RunRequest)]  # p2 has no file
