@@ -96,13 +96,8 @@ def _values(array: pa.ChunkedArray, column: Column, typed: bool) -> tuple[np.nda
         null = null | (np.isnan(values) & ~wrong)  # NaN is null: JSON has no NaN, the frame's null is NaN
         refused = {"kind": wrong, "infinite": np.isinf(values)}
     elif column.kind == "string":
-        wrong = (
-            ~null
-            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind))
-            else None
-        )
         values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
-        refused = {"kind": wrong} if wrong is not None else {}
+        refused = {} if _is_text(kind) or pa.types.is_null(kind) else {"kind": ~null}
     else:
         values, wrong = _booleans(array, null, typed)
         refused = {"kind": wrong}
@@ -110,7 +105,7 @@ def _values(array: pa.ChunkedArray, column: Column, typed: bool) -> tuple[np.nda
         refused = {"null": null, **refused}
     if column.kind != "number":
         values = np.where(null, np.nan, values).astype(object) if null.any() else values
-    return values, {problem: mask for problem, mask in refused.items() if mask is not None and mask.any()}
+    return values, {problem: mask for problem, mask in refused.items() if mask.any()}
 
 
 def _numbers(array: pa.ChunkedArray, null: np.ndarray, typed: bool) -> tuple[np.ndarray, np.ndarray]:
