@@ -170,19 +170,18 @@ def _score(context: AssetExecutionContext, registry: MlflowRegistry, settings: S
 def _new_inputs(
     context: SensorEvaluationContext, registry: MlflowRegistry, settings: Settings, partitions: PartitionsDefinition
 ):
-    events = []
+    if not settings.batch_input:  # no batch scoring in this env: not even a registry call
+        return SkipReason("BATCH_INPUT is not set: nothing to score")
     try:
         with registry.rest() as client:
             version = alias_version(client, registry.model_name, settings.batch_alias)
     except REGISTRY_ERRORS as exc:
-        version = None
-        context.log.warning("registry unreachable (%s): BATCH_ALIAS's version not observed", first_line(exc))
+        return SkipReason(f"registry {registry.tracking_uri} unreachable ({first_line(exc)}); asking again")
+    events = []
     if version is not None and version != context.cursor:
         events.append(
             AssetMaterialization(MODEL_VERSION, metadata={"version": version}, tags={DATA_VERSION_TAG: f"v{version}"})
         )
-    if not settings.batch_input:
-        return SensorResult(skip_reason=SkipReason("BATCH_INPUT is not set"), asset_events=events, cursor=version)
     keys = partitions.get_partition_keys()
     if isinstance(partitions, DailyPartitionsDefinition):
         keys = keys[-RECENT_DAYS:]

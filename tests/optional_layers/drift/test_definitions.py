@@ -97,7 +97,8 @@ def _drifted(platform: Platform, rng, labelled: bool) -> dict:
     features = builtin_features()
     columns, train, truth = list(features.x_train.columns), features.x_train.to_numpy(), features.y_train.to_numpy()
     _send(platform.server.url, train[rng.integers(0, len(train), 3_000)])
-    state = _state(platform.server, lambda s: s["versions"] and s["versions"][0]["rows"] >= 3_000)
+    # every row answered and counted (tested rows show at each look: the last few may wait for the next)
+    state = _state(platform.server, lambda s: s["versions"] and s["versions"][0]["answered_rows"] >= 3_000)
     [version] = [v for v in state["versions"] if "A" in v["aliases"]]
     assert version["status"] == "watching" and version["drifted"] == [], version
     drawn = rng.integers(0, len(train), 2_000)
