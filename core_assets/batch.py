@@ -44,6 +44,9 @@ from mlops_base.settings import Settings
 MODEL_VERSION = AssetKey("batch_model_version")
 DATA_VERSION_TAG = "dagster/data_version"
 BATCH_TAG = "mlops/batch"  # on every batch run: the run queue limits how many run at once
+# the concurrency pool of the scoring step, whatever launched its run (a sensor, a backfill from
+# the asset's page, `./mlops score`): the local instance holds it to BATCH_MAX_CONCURRENT
+BATCH_POOL = "mlops_batch"
 K8S_CONFIG_TAG = "dagster-k8s/config"
 RECENT_DAYS = 7  # daily partitions whose input the sensor looks for
 
@@ -78,6 +81,7 @@ def build_batch(settings: Settings) -> dict[str, Any]:
         deps=[MODEL_VERSION],
         kinds={"python", "parquet"},
         tags={BATCH_TAG: "true"},
+        pool=BATCH_POOL,
         automation_condition=rescore,
     )
     def batch_predictions(

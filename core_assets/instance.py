@@ -29,8 +29,11 @@ def instance_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "telemetry": {"enabled": False},
         "run_coordinator": _RUN_COORDINATOR,
-        "python_logs": PYTHON_LOGS,
-    }  # the runs' log to the optional layers' handlers
+        "python_logs": PYTHON_LOGS,  # the runs' log to the optional layers' handlers
+        # runs start at once (above), so a backfill's runs all start: the batch step of each waits
+        # for one of BATCH_MAX_CONCURRENT slots of its pool (the only pool: `core_assets.batch`)
+        "concurrency": {"pools": {"default_limit": settings.batch_max_concurrent}},
+    }
     if settings.storage == "postgres-s3":
         config["storage"] = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
         bucket: dict[str, Any] = {"bucket": settings.s3_bucket, "prefix": compute_logs_prefix(settings)}

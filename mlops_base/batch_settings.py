@@ -42,7 +42,7 @@ class BatchSettings(EnvSettings):
     )
     batch_workers: int = Field(0, ge=0, le=64, description="processes scoring a partition's chunks; 0: one per core")
     batch_max_concurrent: int = Field(
-        2, ge=1, le=100, description="batch runs at once in a backfill (prod: the run queue's limit)"
+        2, ge=1, le=100, description="partitions scored at once (the local pool's limit; on Kubernetes the run queue's)"
     )
     batch_run_cpu: str = Field(
         "2",
