@@ -37,7 +37,7 @@ from dagster import (
 from core_assets.lib.batch import BatchFailed, BatchPaths, score_partition
 from core_assets.release.registry import REGISTRY_ERRORS, alias_version
 from core_assets.resources import MlflowRegistry
-from mlops_base.file_uris import stamp
+from mlops_base.file_uris import S3Access, stamp
 from mlops_base.mlflow_client import first_line
 from mlops_base.settings import Settings
 
@@ -189,9 +189,9 @@ def _new_inputs(
     keys = partitions.get_partition_keys()
     if isinstance(partitions, DailyPartitionsDefinition):
         keys = keys[-RECENT_DAYS:]
-    requests = []
+    requests, s3 = [], S3Access.of(settings)
     for key in keys:
-        found = stamp(BatchPaths.of(settings, key).input)
+        found = stamp(BatchPaths.of(settings, key).input, s3)
         if found is not None:  # one run per version of the file: a changed file is scored again
             requests.append(RunRequest(run_key=f"batch-{key}-{found}", partition_key=key))
     return SensorResult(run_requests=requests, asset_events=events, cursor=version or context.cursor)

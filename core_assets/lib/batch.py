@@ -55,9 +55,9 @@ def scorer_env(settings: Settings) -> dict[str, str]:
         MLOPS_STATE_DIR=str(settings.state_dir),
         MLOPS_ENV_DIR=str(settings.env_dir),
     )
-    if settings.s3_endpoint_url:  # pyarrow's S3 filesystem reads these
-        env["AWS_ENDPOINT_URL"] = settings.s3_endpoint_url
-    if settings.aws_access_key_id:
+    if settings.s3_endpoint_url:  # the scorer's settings: where s3:// URIs go (`S3Access`)
+        env["S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    if settings.aws_access_key_id:  # by environment, never on the command line
         env.update(AWS_ACCESS_KEY_ID=settings.aws_access_key_id, AWS_SECRET_ACCESS_KEY=settings.aws_secret_access_key)
     return env
 

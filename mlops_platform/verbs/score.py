@@ -23,7 +23,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     from core_assets.batch import batch_partitions
     from core_assets.lib.batch import BatchPaths
-    from mlops_base.file_uris import is_local, stamp
+    from mlops_base.file_uris import S3Access, is_local, stamp
     from mlops_base.settings import REPO_ROOT
     from mlops_platform import run_output, runtime
     from mlops_platform.stack import BIN, dagster_env, say
@@ -33,7 +33,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return uri if "://" in uri else str(user_path(uri).resolve())
 
     source = here(args.input)
-    if is_local(source) and stamp(source) is None:
+    if is_local(source) and stamp(source, S3Access()) is None:
         return error(f"no file {args.input}")
     keys = batch_partitions(settings).get_partition_keys()
     key = args.partition or keys[-1]
@@ -54,6 +54,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     code = run_output.run_condensed(command, log, say, cwd=REPO_ROOT, env=env)
     if code == 0:
         say(f"predictions: {paths.output}")
-        if stamp(paths.rejects) is not None:
+        if stamp(paths.rejects, S3Access.of(settings)) is not None:
             say(f"refused rows, with the reason: {paths.rejects}")
     return code

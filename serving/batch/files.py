@@ -12,7 +12,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from mlops_base.file_uris import filesystem
+from mlops_base.file_uris import S3Access, filesystem
 from serving.columns import Column
 
 
@@ -20,9 +20,9 @@ def is_csv(uri: str) -> bool:
     return uri.lower().split("?")[0].endswith((".csv", ".csv.gz"))
 
 
-def column_names(uri: str) -> list[str]:
+def column_names(uri: str, s3: S3Access) -> list[str]:
     """The input's columns, read from its header (Parquet's schema, CSV's first line)."""
-    found, path = filesystem(uri)
+    found, path = filesystem(uri, s3)
     if is_csv(uri):
         with found.open_input_stream(path, compression="detect") as stream:
             return pcsv.open_csv(stream).schema.names
@@ -30,10 +30,10 @@ def column_names(uri: str) -> list[str]:
         return pq.ParquetFile(handle).schema_arrow.names
 
 
-def chunks(uri: str, columns: list[Column], chunk_rows: int) -> Iterator[pa.Table]:
+def chunks(uri: str, s3: S3Access, columns: list[Column], chunk_rows: int) -> Iterator[pa.Table]:
     """The input, `chunk_rows` rows at a time (the last chunk shorter); a CSV's model columns as text
     (`serving.batch.checks` parses them as their kinds, refusing a row rather than the file)."""
-    found, path = filesystem(uri)
+    found, path = filesystem(uri, s3)
     if is_csv(uri):
         text = {c.name: pa.string() for c in columns}
         convert = pcsv.ConvertOptions(column_types=text, strings_can_be_null=True)
@@ -66,8 +66,8 @@ class ParquetOut:
     end (a failed batch leaves the previous file, never half of one), its sha256 read as it is
     written (the same rows and version write the same bytes: no timestamps, one writer's settings)."""
 
-    def __init__(self, uri: str):
-        self.uri = uri
+    def __init__(self, uri: str, s3: S3Access):
+        self.uri, self.s3 = uri, s3
         self._partial = f"{uri}.partial"
         self._writer: pq.ParquetWriter | None = None
         self._stream: _Hashing | None = None
@@ -76,7 +76,7 @@ class ParquetOut:
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
-            found, path = filesystem(self._partial)
+            found, path = filesystem(self._partial, self.s3)
             if isinstance(found, fs.LocalFileSystem):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._stream = _Hashing(found.open_output_stream(path), self._hash)
@@ -86,21 +86,21 @@ class ParquetOut:
 
     def commit(self) -> str | None:
         """The file in place and its sha256; nothing written: an earlier run's file removed, None."""
-        found, path = filesystem(self.uri)
+        found, path = filesystem(self.uri, self.s3)
         if self._writer is None:
             if found.get_file_info(path).type == fs.FileType.File:
                 found.delete_file(path)
             return None
         self._writer.close()
         self._stream.close()
-        found.move(filesystem(self._partial)[1], path)
+        found.move(filesystem(self._partial, self.s3)[1], path)
         return self._hash.hexdigest()
 
     def discard(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._stream.close()
-            found, path = filesystem(self._partial)
+            found, path = filesystem(self._partial, self.s3)
             found.delete_file(path)
 
 

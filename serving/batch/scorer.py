@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mlops_base.file_uris import stamp
+from mlops_base.file_uris import S3Access, stamp
 from mlops_base.settings import Settings
 from serving.batch import files
 from serving.batch.checks import BatchInputError, check_columns, check_rows
@@ -76,15 +76,16 @@ def score(job: BatchJob, settings: Settings) -> Summary:
     runtime.load(ref, artifact_uri)  # here too: the columns and classes, and a failure before any worker
     info = runtime.info
     kept = [job.id_column] if job.id_column else []
-    if stamp(job.input_uri) is None:
+    s3 = S3Access.of(settings)
+    if stamp(job.input_uri, s3) is None:
         raise BatchInputError(f"no input file {job.input_uri}")
-    names = files.column_names(job.input_uri)
+    names = files.column_names(job.input_uri, s3)
     check_columns(names, info.columns, kept)
     if job.id_column and job.id_column not in names:
         raise BatchInputError(f"the id column {job.id_column!r} is not in the input")
     summary = Summary(ref.model_name, ref.version, ref.run_id)
     tally = _Tally(info)
-    output, rejects = files.ParquetOut(job.output_uri), files.ParquetOut(job.rejects_uri)
+    output, rejects = files.ParquetOut(job.output_uri, s3), files.ParquetOut(job.rejects_uri, s3)
     typed = not files.is_csv(job.input_uri)
     workers = job.workers or len(os.sched_getaffinity(0))
     try:
@@ -117,7 +118,7 @@ def _scored(
     typed: bool,
 ):
     """(scored rows, refused rows or None, rows read) per chunk, in the input's order."""
-    chunks = _numbered(files.chunks(job.input_uri, runtime.info.columns, job.chunk_rows))
+    chunks = _numbered(files.chunks(job.input_uri, S3Access.of(settings), runtime.info.columns, job.chunk_rows))
     if workers <= 1:
         for first, chunk in chunks:
             yield score_chunk(runtime, chunk, first, typed, job.id_column)

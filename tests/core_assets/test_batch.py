@@ -6,10 +6,12 @@ version BATCH_ALIAS names; a run scores its partition with that version, pinned,
 saying what it did and the version's data in the materialization (what the UI's staleness reads);
 a new version on the alias is reported, and with BATCH_RESCORE_ON_RELEASE declarative automation
 re-scores the partitions scored before (and only those); a run without an input file fails saying
-so."""
+so. With S3 URIs (prod-local's endpoint: moto's server, a stand-in, no S3 server installs here) the
+sensor sees the object and the run reads and writes S3, the same bytes as from a local file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 
@@ -28,6 +30,7 @@ from core_assets.definitions import build_definitions
 from layer_api.manager import LayerManager
 from mlops_base.mlflow_client import bounded_client
 from mlops_base.settings import load_settings
+from mlops_platform import local_storage, processes
 from tests.churn import ENV, register_churn
 from tests.core_assets.runs import resources
 
@@ -105,3 +108,48 @@ def test_a_partition_s_file_is_scored_by_the_alias_s_version_and_a_new_version_r
         missing = job.execute_in_process(instance=instance, partition_key="p2", raise_on_error=False)
         [failure] = [e for e in missing.all_events if e.event_type_value == "STEP_FAILURE"]
         assert "partition p2: nothing scored: no input file " in failure.event_specific_data.error.message
+
+
+def test_a_partition_in_s3_is_seen_and_scored_to_s3_with_the_bytes_of_a_local_file(mlflow_server, tmp_path):
+    name = f"churn-s3-{uuid.uuid4().hex[:8]}"
+    s3 = local_storage.start_s3(processes.free_port(), tmp_path / "s3.log")
+    try:
+        credentials = {"aws_access_key_id": local_storage.MOTO_ACCESS_KEY}
+        credentials["aws_secret_access_key"] = local_storage.MOTO_SECRET_KEY
+        settings = load_settings(
+            ENV,
+            mlflow_tracking_uri=mlflow_server,
+            model_name=name,
+            mlops_state_dir=tmp_path / "state",
+            s3_endpoint_url=s3.url,
+            batch_input="s3://batch/in/customers-{partition}.parquet",
+            batch_output="s3://batch/out/predictions-{partition}.parquet",
+            batch_partitions="p1",
+            **credentials,
+        )
+        _, customers = register_churn(mlflow_server, name, settings=settings)
+        client = local_storage.s3_client(settings)
+        local_storage.ensure_bucket(client, "batch")
+        source = tmp_path / "customers.parquet"
+        customers.head(400).to_parquet(source)
+        client.upload_file(str(source), "batch", "in/customers-p1.parquet")
+
+        defs = build_definitions(settings, LayerManager(settings, set()))
+        with DagsterInstance.ephemeral() as instance:
+            assert [r.partition_key for r in _sensor(defs, instance, settings).run_requests] == ["p1"]
+            scored = defs.resolve_job_def("batch_job").execute_in_process(instance=instance, partition_key="p1")
+            [materialized] = scored.asset_materializations_for_node("batch_predictions")
+        meta = {k: v.value for k, v in materialized.metadata.items()}
+        assert (meta["rows"], meta["output"]) == (400, "s3://batch/out/predictions-p1.parquet")
+        written = client.get_object(Bucket="batch", Key="out/predictions-p1.parquet")["Body"].read()
+        assert hashlib.sha256(written).hexdigest() == meta["output_sha256"]
+
+        local = settings.model_copy(update={"batch_input": str(tmp_path / "{partition}.parquet")})
+        source.rename(tmp_path / "p1.parquet")
+        defs = build_definitions(local, LayerManager(local, set()))
+        with DagsterInstance.ephemeral() as instance:
+            again = defs.resolve_job_def("batch_job").execute_in_process(instance=instance, partition_key="p1")
+            [from_disk] = again.asset_materializations_for_node("batch_predictions")
+        assert from_disk.metadata["output_sha256"].value == meta["output_sha256"]
+    finally:
+        processes.stop(s3)
