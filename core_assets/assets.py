@@ -29,6 +29,7 @@ from core_assets.lib.data import (
     with_labelled_traffic,
 )
 from core_assets.lib.events import emit_lifecycle_event
+from core_assets.lib.gate import judge
 from core_assets.lib.incoming import archive, processed_dir
 from core_assets.lib.training import TrainingError, TrainingSpec, train_and_log, training_code_version
 from core_assets.release.levers import MoveRequest, ReleaseRun
@@ -204,7 +205,11 @@ def registered_model_version(
         "source": version.source,
         "status": version.status,
     }
-    emit_lifecycle_event("version_registered", record, layers, context.log)
+    # the gate's result (it passed: the blocking check ran before) and the run, for the layers' messages
+    gate = "; ".join(judge(trained_model, settings)[1])
+    emit_lifecycle_event(
+        "version_registered", {**record, "gate": gate, "dagster_run_id": context.run.run_id}, layers, context.log
+    )
     context.add_output_metadata({**record, "registry": MetadataValue.url(registry.model_url(record["version"]))})
     return record
 

@@ -20,39 +20,12 @@ from dagster import (
 
 from core_assets.assets import registered_model_version, trained_model
 from core_assets.lib.events import emit_lifecycle_event
-from core_assets.lib.metrics import passes, regression_by
+from core_assets.lib.gate import judge
 from core_assets.release.replay import replay_version
 from core_assets.resources import MlflowRegistry
 from layer_api.manager import LayerManager
 from mlops_base.model_card import GATE_DETAIL_TAG, GATE_TAG
-from mlops_base.settings import LOWER_IS_BETTER, Settings
-
-
-def judge(trained: dict[str, Any], settings: Settings) -> tuple[bool, list[str], dict[str, Any]]:
-    """Whether the challenger passes, why (one reason per comparison), and the scores compared."""
-    metric, threshold = settings.gate
-    value = trained["metrics"].get(metric)
-    scores: dict[str, Any] = {"metric": metric, "threshold": threshold, "challenger": value}
-    if value is None:
-        return False, [f"{metric} unavailable: the model gives no class probabilities"], scores
-    bound = "<=" if metric in LOWER_IS_BETTER else ">="
-    ok = passes(metric, value, threshold)
-    reasons = [f"{metric} {value:.4f} {bound if ok else 'fails ' + bound} {threshold}"]
-    champion = trained.get("champion")
-    if settings.gate_max_regression is not None and champion is not None:
-        champion_value = champion["metrics"].get(metric)
-        scores.update(champion=champion_value, champion_version=champion["version"])
-        if champion_value is None:
-            reasons.append(f"champion not compared: {champion['error'] or f'no {metric}'}")
-        else:
-            worse = regression_by(metric, value, champion_value)
-            within = worse <= settings.gate_max_regression
-            ok = ok and within
-            reasons.append(
-                f"champion v{champion['version']} {metric} {champion_value:.4f}: challenger worse by {worse:.4f} "
-                f"({'within' if within else 'over'} GATE_MAX_REGRESSION {settings.gate_max_regression})"
-            )
-    return ok, reasons, scores
+from mlops_base.settings import Settings
 
 
 @asset_check(
@@ -77,7 +50,10 @@ def quality_gate(
     client.set_tag(run_id, GATE_DETAIL_TAG, json.dumps({**scores, "reasons": reasons})[:5_000])  # the model card's
     if not passed:
         emit_lifecycle_event(
-            "gate_failed", {"run_id": run_id, **scores, "why": "; ".join(reasons)}, layers, context.log
+            "gate_failed",
+            {"run_id": run_id, **scores, "why": "; ".join(reasons), "dagster_run_id": context.run.run_id},
+            layers,
+            context.log,
         )
     return AssetCheckResult(
         passed=passed,
@@ -108,7 +84,12 @@ def replay_gate(
         return AssetCheckResult(passed=True, description=f"skipped: {why_not}", metadata={"skipped": True})
     why = "; ".join(replayed.reasons)
     if not replayed.passed:
-        payload = {"model_name": registry.model_name, "version": version, "why": why}
+        payload = {
+            "model_name": registry.model_name,
+            "version": version,
+            "why": why,
+            "dagster_run_id": context.run.run_id,
+        }
         emit_lifecycle_event("replay_failed", payload, layers, context.log)
     metadata: dict[str, Any] = {
         "rows": replayed.rows,

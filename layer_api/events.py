@@ -15,14 +15,15 @@ LifecycleEvent = Literal[
     "readiness_failed",
     "drift_detected",
     "replay_failed",
+    "ramp_advanced",
 ]
 # what the model server tells `mlops_serving_event` subscribers
 ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]
 
 LIFECYCLE_EVENTS: frozenset[str] = frozenset(get_args(LifecycleEvent))
 SERVING_EVENTS: frozenset[str] = frozenset(get_args(ServingEvent))
-# lifecycle events that say something went wrong (logged as warnings): all but these two
-WARNING_EVENTS: frozenset[str] = LIFECYCLE_EVENTS - {"version_registered", "served"}
+# lifecycle events that say something went wrong (logged as warnings): all but these three
+WARNING_EVENTS: frozenset[str] = LIFECYCLE_EVENTS - {"version_registered", "served", "ramp_advanced"}
 
 
 def check_event(event: str, known: frozenset[str]) -> None:

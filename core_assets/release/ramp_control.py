@@ -17,6 +17,7 @@ from typing import Any
 
 from dagster import MetadataValue
 
+from core_assets.lib.events import emit_lifecycle_event
 from core_assets.release.ramp import Evidence, RampDecision, decide
 from layer_api import RampObservations
 from layer_api.manager import LayerManager
@@ -114,5 +115,8 @@ def ramp_tick(client: RegistryClient, settings: Settings, layers: LayerManager, 
     if decision.action == "advance":
         state = RampState(challenger, champion, decision.step, now, state.started)
         client.set_model_tag(name, RAMP_TAG, state.to_tag())
+        share = settings.ramp_step_list[decision.step]
+        moved = {"model_name": name, "version": challenger, "share_percent": share, "reason": decision.reason}
+        emit_lifecycle_event("ramp_advanced", moved, layers)
     client.set_model_tag(name, DECISION_TAG, decision_tag(decision, state, now))
     return RampTick(state, decision, decision.reason)

@@ -50,12 +50,13 @@ def serve_alias(
             "lever": run.lever,
             "version": version,
             "reasons": str(exc),
+            "dagster_run_id": run.run_id,
         }
         emit_lifecycle_event("deploy_refused", refused, layers, log)
         raise Failure(description=f"refused, alias {alias} unchanged: {exc}") from exc
     finally:
         client.close()
-    payload = {**deployment.move.as_dict(), "detail": deployment.detail}
+    payload = {**deployment.move.as_dict(), "detail": deployment.detail, "dagster_run_id": run.run_id}
     ok_event = "rolled_back" if run.lever == "rollback" else "served"
     emit_lifecycle_event(ok_event if deployment.serving_ok else "deploy_failed", payload, layers, log)
     return deployment

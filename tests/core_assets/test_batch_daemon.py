@@ -4,7 +4,9 @@ starts them) on the churn example with a real MLflow registry and two partitions
 The daemon's `batch_input_sensor` scores both partitions with the champion; a bad row goes to the
 rejects file with its reason. After a release, a backfill launched as the UI launches one (GraphQL
 `launchPartitionBackfill` for the asset's partitions, run by the daemon's backfill loop) re-scores
-both with the new version. A run of a partition with the same version and file writes the same bytes."""
+both with the new version. A run of a partition with the same version and file writes the same bytes.
+A partition whose file the model cannot take fails, and the alerts layer's run failure sensor tells
+a webhook (a real local HTTP server, a stand-in for Slack) its job, step, first error line and run."""
 
 from __future__ import annotations
 
@@ -50,10 +52,12 @@ def _scored(instance: DagsterInstance) -> dict[str, list[dict]]:
     return found
 
 
-def test_the_sensor_scores_each_partition_and_a_backfill_rescores_them_after_a_release(mlflow_server, tmp_path):
+def test_the_sensor_scores_each_partition_and_a_backfill_rescores_them_after_a_release(
+    mlflow_server, webhook, tmp_path
+):
     name = f"churn-daemon-{uuid.uuid4().hex[:8]}"
     inputs = tmp_path / "in" / "customers-{partition}.parquet"
-    overrides = {"batch_input": str(inputs), "batch_partitions": "p1,p2", "mlops_state_dir": tmp_path / "state"}
+    overrides = {"batch_input": str(inputs), "batch_partitions": "p1,p2,p3", "mlops_state_dir": tmp_path / "state"}
     settings = load_settings(ENV, mlflow_tracking_uri=mlflow_server, model_name=name, **overrides)
     (v1, v2), customers = register_churn(mlflow_server, name, versions=2, settings=settings)
     inputs.parent.mkdir()
@@ -61,6 +65,7 @@ def test_the_sensor_scores_each_partition_and_a_backfill_rescores_them_after_a_r
     second = customers.iloc[300:600].reset_index(drop=True).astype({"support_calls": object})
     second.loc[7, "support_calls"] = None  # required: the training data had none missing
     second.to_parquet(str(inputs).format(partition="p2"))
+    customers.head(10).rename(columns={"plan": "tier"}).to_parquet(str(inputs).format(partition="p3"))
 
     port = processes.free_port()
     settings = settings.model_copy(update={"mlflow_port": int(mlflow_server.rsplit(":", 1)[1]), "dagster_port": port})
@@ -68,7 +73,8 @@ def test_the_sensor_scores_each_partition_and_a_backfill_rescores_them_after_a_r
         **dagster_env(settings),
         "MODEL_NAME": name,
         "BATCH_INPUT": str(inputs),
-        "BATCH_PARTITIONS": "p1,p2",
+        "BATCH_PARTITIONS": "p1,p2,p3",
+        "SLACK_WEBHOOK_URL": webhook[0],
     }
     command = [
         str(Path(sys.executable).parent / "dagster"),
@@ -91,6 +97,11 @@ def test_the_sensor_scores_each_partition_and_a_backfill_rescores_them_after_a_r
                 "p1": (v1, 300, 300, 0),
                 "p2": (v1, 300, 299, 1),
             }
+            # p3's file lacks a column: its run failed, and a message says where and why
+            failed = ":rotating_light: a run failed: job=batch_job, step=batch_predictions, error="
+            wait_for("the failed run's message", lambda: any(failed in m["text"] for m in webhook[1]), 120)
+            [told] = [m["text"] for m in webhook[1] if failed in m["text"]]
+            assert "partition p3: nothing scored: " in told and "partition=p3" in told and "|Dagster run " in told
             [refused] = pq.read_table(first["p2"]["rejects"]).to_pylist()
             assert (refused["row"], refused["reason"]) == (7, "row 7: column 'support_calls' may not be null")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core_assets.checks import judge
+from core_assets.lib.gate import judge
 from mlops_base.settings import load_settings
 
 
