@@ -19,6 +19,7 @@ from core_assets.instance import io_managers
 from core_assets.jobs import build_jobs
 from core_assets.lib.training import TrainingSpec, training_code_version
 from core_assets.model_card import model_card
+from core_assets.probe import build_probe
 from core_assets.resources import build_resources
 from core_assets.sensors import RAMP_SPEC, build_sensors
 from layer_api.manager import LayerManager, build_manager
@@ -42,14 +43,15 @@ def build_definitions(settings: Settings, layers: LayerManager | None = None) ->
     log_context.attach(handlers)  # the code location's own loggers: sensors, lifecycle events
     logs.route_to(handlers)  # the runs' own log, through the instance's python_logs handler
     jobs = build_jobs(settings)
-    batch = build_batch(settings)
+    batch, probe = build_batch(settings), build_probe(settings)
     core = Definitions(
         assets=map_asset_specs(
             _with_training_code_version(settings), [features, trained_model, registered_model_version, served_alias]
         )
         + [model_card, RAMP_SPEC, *batch["assets"]],
-        asset_checks=[quality_gate, replay_gate],
-        jobs=[*jobs, *batch["jobs"]],
+        asset_checks=[quality_gate, replay_gate, *probe["asset_checks"]],
+        jobs=[*jobs, *batch["jobs"], *probe["jobs"]],
+        schedules=probe["schedules"],
         sensors=[*build_sensors(jobs), *batch["sensors"]],
         resources={**build_resources(settings, layers), **io_managers(settings)},
         # one process per run: the multiprocess executor costs ~6 s per step on this machine

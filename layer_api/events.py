@@ -16,6 +16,7 @@ LifecycleEvent = Literal[
     "drift_detected",
     "replay_failed",
     "ramp_advanced",
+    "probe_failed",
 ]
 # what the model server tells `mlops_serving_event` subscribers
 ServingEvent = Literal["reloaded", "reload_failed", "shadow_compared"]

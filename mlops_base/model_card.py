@@ -32,6 +32,8 @@ DATASET_TAG, ROWS_TAG, CODE_VERSION_TAG, DATA_HASH_TAG = (
     "mlops.data_hash",
 )
 SCHEMA_TAG = "mlops.feature_schema"
+# the run's known row and the model's answer to it, recorded when trained: the synthetic probe's reference
+PROBE_TAG = "mlops.probe"
 SHIFT = 0.5  # a column whose share of importance moved by more than half of the champion's is named
 UNKNOWN_DRIFT = "unknown (the drift layer is off)"
 UNKNOWN_EVALUATION = "unknown (the evaluation layer is off)"

@@ -34,9 +34,11 @@ class ServingSettings(EnvSettings):
     feedback_token: Annotated[str, Secret(), ReadBy(("launcher", "dagster", "serving"))] = ""
     feedback_token_previous: Annotated[str, Secret()] = ""
     # who may ask for predictions on the scoring routes; empty: anyone who reaches the server (the
-    # prod env refuses to serve without one)
+    # prod env refuses to serve without one; Dagster's synthetic probe asks with it)
     predict_token: Annotated[
-        str, Secret(needed_by=("serving",), when=lambda s: s.mlops_env == "prod"), ReadBy(("launcher", "serving"))
+        str,
+        Secret(needed_by=("serving",), when=lambda s: s.mlops_env == "prod"),
+        ReadBy(("launcher", "dagster", "serving")),
     ] = ""
     predict_token_previous: Annotated[str, Secret()] = ""
     # ramp: B's share steps through RAMP_STEPS as the ramp sensor's guardrails allow (the step is read

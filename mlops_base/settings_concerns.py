@@ -175,6 +175,11 @@ class ReleaseSettings(EnvSettings):
     replay_rows: int = Field(1_000, ge=10, le=100_000)
     replay_window: timedelta = timedelta(days=1)
     replay_max_errors: float = Field(0.01, ge=0, le=1)
+    # the synthetic probe: every this many minutes (0: off; on in prod) the row recorded when each
+    # served version was trained goes through every protocol to every replica; an answer other than
+    # the recorded one, an error or one slower than the budget fails a check on served_alias and alerts
+    synthetic_probe_minutes: Annotated[int, ReadBy(("dagster",))] = Field(0, ge=0, le=60)
+    synthetic_probe_budget_ms: Annotated[float, ReadBy(("dagster",))] = Field(500.0, gt=0)
 
     @property
     def replica_url_list(self) -> list[str]:

@@ -25,7 +25,7 @@ from core_assets.lib.report import metrics_table, report_markdown, test_split_fi
 from core_assets.lib.schema import SCHEMA_TAG
 from mlops_base.artifact_digest import DIGEST_TAG, directory_digest
 from mlops_base.explain.background import BACKGROUND_ARTIFACT, BACKGROUND_TAG, decode_background, encode_background
-from mlops_base.model_card import SPLIT_METRICS_ARTIFACT
+from mlops_base.model_card import PROBE_TAG, SPLIT_METRICS_ARTIFACT
 from mlops_base.reference_profile import PROFILE_ARTIFACT, PROFILE_TAG, build_profile, summary_markdown
 from mlops_base.reference_profile import encode as encode_profile
 from mlops_base.reference_profile import sample as reference_sample
@@ -166,6 +166,19 @@ def _log_model(model, signature, example: pd.DataFrame):
     )
 
 
+def probe_record(model, example: pd.DataFrame) -> str:
+    """The example's first row and the model's prediction for it, as JSON (what the synthetic probe
+    expects every replica to answer for this version, on every protocol)."""
+    row = example.head(1)
+    return json.dumps(
+        {"row": json.loads(row.to_json(orient="records"))[0], "prediction": _plain(model.predict(row)[0])}
+    )
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
 def logged_digest(model_id: str) -> str:
     """The digest of the model as the artifact store holds it (read back from its artifact location,
     as the model server downloads it: a `models:/` download adds a file of MLflow's own)."""
@@ -237,6 +250,7 @@ def train_and_log(
         # inferred from all rows: a column with missing values is marked optional in the signature
         signature = infer_signature(frame, model.predict(example))
         info = _log_model(model, signature, example)
+        mlflow.set_tag(PROBE_TAG, probe_record(model, example))
         mlflow.set_tag(DIGEST_TAG, logged_digest(info.model_id))
         profile = log_reference_profile(model, frame, feature_kinds(features), spec.task)
         background, background_digest = encode_background(features.x_train)

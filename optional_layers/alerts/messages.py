@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-NotifyKind = Literal["registration", "release", "rollback", "run_failure", "drift", "ramp"]
+NotifyKind = Literal["registration", "release", "rollback", "run_failure", "drift", "ramp", "probe"]
 NOTIFY_KINDS: tuple[str, ...] = get_args(NotifyKind)
 
 # each lifecycle event: its kind (the switch that silences it) and its headline
@@ -17,6 +17,7 @@ EVENTS: dict[str, tuple[NotifyKind, str]] = {
     "deploy_failed": ("release", ":x: deploy failed"),
     "deploy_refused": ("release", ":no_entry_sign: deploy refused, alias unchanged"),
     "replay_failed": ("release", ":no_entry: replay of logged requests failed, not released"),
+    "probe_failed": ("probe", ":rotating_light: synthetic probe failed"),
     "rolled_back": ("rollback", ":leftwards_arrow_with_hook: rolled back"),
     "drift_detected": ("drift", ":chart_with_downwards_trend: inputs drifted from the version's reference"),
     "ramp_advanced": ("ramp", ":arrow_up_small: ramp: the challenger's share stepped up"),
