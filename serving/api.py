@@ -52,6 +52,10 @@ class ServedView(TypingProtocol):
         None in the other modes."""
         ...
 
+    def registry_failures(self) -> int:
+        """The alias watch's registry calls failed in a row (0: the registry answered last time)."""
+        ...
+
 
 __all__ = [
     "ANSWERED",

@@ -147,7 +147,7 @@ def create_app(
         )
         plane = served.plane = app.state.plane = DataPlane(settings, variants, layers, app.state.shadow)
         plane.record = layers.prediction_recorder()
-        watch = app.state.alias_watch = AliasWatch(
+        watch = served.watch = app.state.alias_watch = AliasWatch(
             settings.alias_poll_seconds, source, variants, on_tags=plane.follow_tags
         )
         # Models load in the background, never at import: the server answers at once, /ready says

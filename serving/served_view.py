@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlops_base.aliases import Alias
+from serving.alias_watch import AliasWatch
 from serving.data_plane import DataPlane
 from serving.protocol import HotRoutes
 from serving.variants import VariantRegistry
@@ -16,6 +17,7 @@ class Served:
         self.routes = routes
         self.variants: VariantRegistry | None = None  # set when the lifespan starts
         self.plane: DataPlane | None = None
+        self.watch: AliasWatch | None = None
 
     def versions(self) -> Mapping[Alias, str | None]:
         variants = self.variants
@@ -35,3 +37,6 @@ class Served:
 
     def ramp(self) -> Mapping[str, Any] | None:
         return None if self.plane is None else self.plane.ramp()
+
+    def registry_failures(self) -> int:
+        return 0 if self.watch is None else self.watch.failures

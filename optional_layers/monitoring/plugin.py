@@ -115,11 +115,15 @@ class ServingMetrics:
         self.model_loaded = Gauge(
             "mlops_model_loaded", "1 if the alias has a model loaded", ["alias"], registry=registry
         )
+        self.registry_failures = Gauge(
+            "mlops_registry_failed_calls", "The alias watch's registry calls failed in a row", registry=registry
+        )
 
     def exposition(self, served: ServedView) -> bytes:
         for alias, loaded in served.loaded().items():
             self.model_loaded.labels(alias).set(1 if loaded else 0)
         self.in_flight.set(served.in_flight())
+        self.registry_failures.set(served.registry_failures())
         return generate_latest(self.registry)
 
     def serving_event(self, event: ServingEvent, payload: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ def _promtool(*args: str, cwd: Path = RULES) -> subprocess.CompletedProcess:
 def test_rules_are_valid():
     result = _promtool("check", "rules", "mlops-alerts.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 @pytest.mark.real
@@ -41,6 +41,9 @@ def test_the_required_alerts_exist():
         "MlopsLatencySLOBreached",
         "MlopsNoModelLoaded",
         "MlopsRollbackHappened",
+        "MlopsPodCrashLooping",
+        "MlopsAutoscalerAtMax",
+        "MlopsRegistryUnreachable",
     }
 
 
