@@ -51,10 +51,17 @@ K8S_CONFIG_TAG = "dagster-k8s/config"
 RECENT_DAYS = 7  # daily partitions whose input the sensor looks for
 
 
+BATCH_PRIORITY_CLASS = "mlops-batch"  # below the model servers', never preempting (gitops/bootstrap)
+
+
 def run_resources(settings: Settings) -> dict[str, Any]:
-    """What a batch run's pod requests on Kubernetes (K8sRunLauncher reads the tag; ignored here)."""
+    """What a batch run's pod requests on Kubernetes and its priority (K8sRunLauncher reads the
+    tag; ignored here)."""
     requests = {"cpu": settings.batch_run_cpu, "memory": settings.batch_run_memory}
-    return {"container_config": {"resources": {"requests": requests, "limits": {"memory": settings.batch_run_memory}}}}
+    return {
+        "container_config": {"resources": {"requests": requests, "limits": {"memory": settings.batch_run_memory}}},
+        "pod_spec_config": {"priority_class_name": BATCH_PRIORITY_CLASS},
+    }
 
 
 def batch_partitions(settings: Settings) -> PartitionsDefinition:

@@ -17,7 +17,7 @@ import yaml
 from mlops_base.settings import REPO_ROOT
 
 ENVS = ("dev", "prod")
-COMPONENTS = ("storage", "mlflow", "dagster", "serving")
+COMPONENTS = ("storage", "mlflow", "tracing", "dagster", "serving")
 REPO_URL = "https://github.com/mlops-platform/mlops-platform.git"
 CRDS = Path(os.environ.get("MLOPS_ARGOCD_CRDS", REPO_ROOT.parent / "shared" / "vendor" / "argocd-crds"))
 
