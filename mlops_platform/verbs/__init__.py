@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from mlops_platform.verbs import (
+    backup,
     card,
     layers,
     logs,
@@ -20,6 +21,7 @@ from mlops_platform.verbs import (
     promote,
     replay,
     reset,
+    restore,
     rollback,
     score,
     status,
@@ -39,6 +41,8 @@ VERBS: dict[str, ModuleType] = {
     "score": score,
     "logs": logs,
     "reset": reset,
+    "backup": backup,
+    "restore": restore,
     "materialize": materialize,
     "layers": layers,
     "traffic": traffic,
