@@ -61,7 +61,7 @@ def test_prometheus_scrapes_metrics_rules_evaluate_and_slo_sensor_acts(
 
         assert _query(prometheus.url, 'mlops_model_loaded{alias="A"}')[0]["value"][1] == "1"
         groups = httpx.get(f"{prometheus.url}/api/v1/rules").json()["data"]["groups"]
-        assert {g["name"] for g in groups} == {"mlops-serving", "mlops-releases"}
+        assert {g["name"] for g in groups} == {"mlops-serving", "mlops-releases", "mlops-cluster"}
         assert all(rule["health"] == "ok" for g in groups for rule in g["rules"])
         assert _query(prometheus.url, 'mlops:predict_latency_p99:5m{variant="B"}')
 
