@@ -26,7 +26,7 @@ from layer_api.manager import LayerManager
 from mlops_base.aliases import ALIASES
 from mlops_base.model_card import PROBE_TAG
 from mlops_base.settings import Settings
-from serving_client import replica_urls
+from serving_client import ServingError, replica_urls
 
 PROBE_TIMEOUT_S = 10.0
 
@@ -48,7 +48,10 @@ def synthetic_probe(
         served, unrecorded = _served(registry)
     except REGISTRY_ERRORS as exc:
         return _failed(layers, context, [f"the registry cannot be read: {type(exc).__name__}"], [])
-    urls = replica_urls(model_server.url, model_server.replica_urls, model_server.replicas_dns)
+    try:
+        urls = replica_urls(model_server.url, model_server.replica_urls, model_server.replicas_dns)
+    except ServingError as exc:  # the replicas' DNS name resolves to none
+        return _failed(layers, context, [str(exc)], [])
     headers = {"authorization": f"Bearer {settings.predict_token}"} if settings.predict_token else {}
     probed: list[Probed] = []
     with httpx.Client(timeout=PROBE_TIMEOUT_S, headers=headers) as client:

@@ -69,7 +69,11 @@ def probe_replica(
     for alias, expected in served.items():
         v2 = f"/v2/models/{model_name}/versions/{alias}"
         requests = [("predict", f"/variant/{alias}/predict", {"dataframe_records": [expected.row]})]
-        metadata = client.get(f"{url}{v2}")
+        try:
+            metadata = client.get(f"{url}{v2}")
+        except httpx.HTTPError as exc:  # the replica is down: every request would say so
+            found.append(Probed(url, "v2", alias, 0.0, f"GET {v2}: {type(exc).__name__}"))
+            continue
         if metadata.status_code == 200:
             requests.append(("v2", f"{v2}/infer", v2_body(expected.row, metadata.json()["inputs"])))
         else:

@@ -1,9 +1,13 @@
 """The probe's v2 bodies from a model's own metadata (fast tier): one 2-D tensor for a positional
-model, one tensor per column, with its datatype, for a named-column model; answers read per protocol."""
+model, one tensor per column, with its datatype, for a named-column model; answers read per
+protocol; a replica that does not answer is a problem the check reports, not an exception."""
 
 from __future__ import annotations
 
-from core_assets.lib.probe import answer_of, v2_body
+import httpx
+
+from core_assets.lib.probe import Expected, answer_of, probe_replica, v2_body
+from mlops_platform.processes import free_port
 
 ROW = {"tenure": 3, "plan": "basic", "autopay": True}
 
@@ -33,3 +37,11 @@ def test_answers_are_read_per_protocol():
         == "no"
     )
     assert answer_of("predict", {"predictions": [2]}) == answer_of("invocations", {"predictions": [2]}) == 2
+
+
+def test_a_replica_that_does_not_answer_is_a_problem_not_an_exception():
+    url = f"http://127.0.0.1:{free_port()}"
+    with httpx.Client(timeout=2) as client:
+        [found] = probe_replica(client, url, "m", {"A": Expected("1", ROW, "no")}, 500.0)
+    assert (found.replica, found.protocol, found.alias) == (url, "v2", "A")
+    assert found.problem == "GET /v2/models/m/versions/A: ConnectError"
