@@ -6,6 +6,9 @@ from mlflow import MlflowClient
 
 from core_assets.definitions import build_definitions
 from mlops_base.settings import Settings
+from mlops_platform import processes
+from tests.core_assets.runs import release
+from tests.support import start_server
 
 
 @pytest.fixture
@@ -24,3 +27,16 @@ def defs(settings: Settings) -> Definitions:
 @pytest.fixture
 def client(settings: Settings) -> MlflowClient:
     return MlflowClient(settings.mlflow_tracking_uri)
+
+
+@pytest.fixture
+def serving(settings, tmp_path, defs, instance):
+    """A real uvicorn model server for this test's model, started after a first release exists."""
+    release(defs, instance)
+    service = start_server(
+        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
+    )
+    try:
+        yield service
+    finally:
+        processes.stop(service)

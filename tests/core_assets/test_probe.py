@@ -12,24 +12,9 @@ import pytest
 
 from core_assets.definitions import build_definitions
 from mlops_base.model_card import PROBE_TAG
-from mlops_platform import processes
-from tests.core_assets.runs import release, run_job
-from tests.support import start_server
+from tests.core_assets.runs import run_job
 
 pytestmark = pytest.mark.real
-
-
-@pytest.fixture
-def serving(settings, tmp_path, defs, instance):
-    """A real model server for this test's model, started after a first release."""
-    release(defs, instance)
-    service = start_server(
-        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
-    )
-    try:
-        yield service
-    finally:
-        processes.stop(service)
 
 
 def _probe(defs, instance):

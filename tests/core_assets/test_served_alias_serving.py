@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from core_assets.definitions import build_definitions
-from mlops_platform import processes
 from tests.core_assets.runs import register, release, run_job, step_failure
-from tests.support import ROW, TOKEN, start_server
-
-
-@pytest.fixture
-def serving(settings, tmp_path, defs, instance):
-    """A real uvicorn model server for this test's model, started after a first release exists."""
-    release(defs, instance)
-    service = start_server(
-        tmp_path, {"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name}
-    )
-    try:
-        yield service
-    finally:
-        processes.stop(service)
+from tests.support import ROW, TOKEN
 
 
 def test_deploy_hot_swaps_the_server_to_the_new_version(settings, serving, instance):
